@@ -1,0 +1,36 @@
+// The exchange format's code lists (代码表) with Chinese and English labels.
+//
+// Codes are small integers as the departments write them (ethnicity keeps its two digits
+// when shown). The tables are constant data; lookups are thread-safe.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace fupin {
+
+struct CodeEntry {
+  int code;
+  std::string_view label_zh;
+  std::string_view label_en;
+};
+
+struct CodeList {
+  std::string_view name;     // "category", "cause", ... as named in exchange-format.md
+  std::string_view title_zh;  // 贫困户属性
+  std::span<const CodeEntry> entries;
+
+  // Returns the entry for `code`, or nullptr when the list has no such code.
+  const CodeEntry* Find(int code) const;
+};
+
+// Returns the list named `name`, or nullptr. Names: category, cause, status, relation,
+// education, school, health, labor, work, ethnicity, sex, dibao_type, disability_type,
+// work_place, business_role, yes_no.
+const CodeList* FindCodeList(std::string_view name);
+
+// Every list, for documentation and the UI.
+std::span<const CodeList> AllCodeLists();
+
+}  // namespace fupin

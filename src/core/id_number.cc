@@ -1,0 +1,96 @@
+#include "core/id_number.h"
+
+#include "core/text.h"
+
+namespace fupin {
+
+std::string_view IdProblemText(IdProblem p) {
+  switch (p) {
+    case IdProblem::kNone: return "valid";
+    case IdProblem::kEmpty: return "ID number is empty";
+    case IdProblem::kMalformed: return "ID number is malformed (not 15 digits or 17 digits plus a check character)";
+    case IdProblem::kImpossibleDate: return "ID number holds an impossible birth date";
+    case IdProblem::kBadCheckChar: return "ID number check character is wrong";
+  }
+  return "";
+}
+
+std::string_view IdProblemTextZh(IdProblem p) {
+  switch (p) {
+    case IdProblem::kNone: return "有效";
+    case IdProblem::kEmpty: return "身份证号为空";
+    case IdProblem::kMalformed: return "身份证号格式错误（应为15位数字或17位数字加校验码）";
+    case IdProblem::kImpossibleDate: return "身份证号中的出生日期不存在";
+    case IdProblem::kBadCheckChar: return "身份证号校验码错误";
+  }
+  return "";
+}
+
+char IdCheckChar(std::string_view first17) {
+  static constexpr int kWeights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+  static constexpr char kChars[] = "10X98765432";
+  int sum = 0;
+  for (int i = 0; i < 17; ++i) sum += (first17[i] - '0') * kWeights[i];
+  return kChars[sum % 11];
+}
+
+namespace {
+bool AllDigits(std::string_view s) {
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+int Num(std::string_view s) {
+  int v = 0;
+  for (char c : s) v = v * 10 + (c - '0');
+  return v;
+}
+}  // namespace
+
+IdNumber NormalizeIdNumber(std::string_view raw) {
+  IdNumber out;
+  std::string s = RemoveAllSpace(FullWidthToAscii(raw));
+  if (s.size() != TrimSpace(raw).size()) out.cleaned = true;
+  if (s.empty()) {
+    out.problem = IdProblem::kEmpty;
+    return out;
+  }
+  if (s.size() == 18 && s[17] == 'x') {
+    s[17] = 'X';
+    out.cleaned = true;
+  }
+  if (s.size() == 15 && AllDigits(s)) {
+    if (!IsValidDate(1900 + Num(s.substr(6, 2)), Num(s.substr(8, 2)), Num(s.substr(10, 2)))) {
+      out.normalized = s;
+      out.problem = IdProblem::kImpossibleDate;
+      return out;
+    }
+    std::string wide = s.substr(0, 6) + "19" + s.substr(6);
+    wide.push_back(IdCheckChar(wide));
+    out.normalized = wide;
+    out.converted_from_15 = true;
+    return out;
+  }
+  out.normalized = s;
+  if (s.size() != 18 || !AllDigits(std::string_view(s).substr(0, 17)) ||
+      !(AllDigits(std::string_view(s).substr(17)) || s[17] == 'X')) {
+    out.problem = IdProblem::kMalformed;
+    return out;
+  }
+  if (!IsValidDate(Num(s.substr(6, 4)), Num(s.substr(10, 2)), Num(s.substr(12, 2)))) {
+    out.problem = IdProblem::kImpossibleDate;
+    return out;
+  }
+  if (IdCheckChar(s) != s[17]) out.problem = IdProblem::kBadCheckChar;
+  return out;
+}
+
+Date IdBirthDate(std::string_view id) {
+  return Date{Num(id.substr(6, 4)), Num(id.substr(10, 2)), Num(id.substr(12, 2))};
+}
+
+int IdSex(std::string_view id) { return (id[16] - '0') % 2 == 1 ? 1 : 2; }
+
+std::string_view IdCountyCode(std::string_view id) { return id.substr(0, 6); }
+
+}  // namespace fupin

@@ -1,0 +1,106 @@
+#include "core/id_number.h"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace fupin {
+namespace {
+
+TEST(IdNumber, ValidNumberPasses) {
+  IdNumber id = NormalizeIdNumber("11010519491231002X");
+  EXPECT_EQ(id.problem, IdProblem::kNone);
+  EXPECT_EQ(id.normalized, "11010519491231002X");
+  EXPECT_FALSE(id.cleaned);
+  EXPECT_EQ(IdBirthDate(id.normalized), (Date{1949, 12, 31}));
+  EXPECT_EQ(IdSex(id.normalized), 2);
+  EXPECT_EQ(IdCountyCode(id.normalized), "110105");
+}
+
+TEST(IdNumber, LowerCaseXIsUpperCasedAndMarkedCleaned) {
+  IdNumber id = NormalizeIdNumber("11010519491231002x");
+  EXPECT_EQ(id.problem, IdProblem::kNone);
+  EXPECT_EQ(id.normalized, "11010519491231002X");
+  EXPECT_TRUE(id.cleaned);
+}
+
+TEST(IdNumber, FullWidthDigitsAndSpacesAreFolded) {
+  IdNumber id = NormalizeIdNumber(" １１０１０５ 19491231002X\u3000");
+  EXPECT_EQ(id.problem, IdProblem::kNone);
+  EXPECT_EQ(id.normalized, "11010519491231002X");
+  EXPECT_TRUE(id.cleaned);
+}
+
+TEST(IdNumber, FifteenDigitsWidenWithComputedCheck) {
+  IdNumber id = NormalizeIdNumber("150102880730303");
+  EXPECT_EQ(id.problem, IdProblem::kNone);
+  EXPECT_TRUE(id.converted_from_15);
+  EXPECT_EQ(id.normalized, "150102198807303035");
+}
+
+TEST(IdNumber, TellsApartTheThreeFailures) {
+  EXPECT_EQ(NormalizeIdNumber("").problem, IdProblem::kEmpty);
+  EXPECT_EQ(NormalizeIdNumber("   ").problem, IdProblem::kEmpty);
+  EXPECT_EQ(NormalizeIdNumber("1101051949123100").problem, IdProblem::kMalformed);
+  EXPECT_EQ(NormalizeIdNumber("11010519491231002A").problem, IdProblem::kMalformed);
+  EXPECT_EQ(NormalizeIdNumber("5.20102E+17").problem, IdProblem::kMalformed);
+  EXPECT_EQ(NormalizeIdNumber("110105194902300021").problem, IdProblem::kImpossibleDate);
+  EXPECT_EQ(NormalizeIdNumber("110105194912310021").problem, IdProblem::kBadCheckChar);
+  EXPECT_EQ(NormalizeIdNumber("150102881330303").problem, IdProblem::kImpossibleDate);
+}
+
+TEST(IdNumber, BadCheckCharKeepsTheEighteenCharacters) {
+  IdNumber id = NormalizeIdNumber("110105194912310021");
+  EXPECT_EQ(id.normalized, "110105194912310021");
+}
+
+// Reads a CSV without quoted commas in the columns we use.
+std::vector<std::vector<std::string>> ReadSimpleCsv(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::vector<std::string>> rows;
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    std::string cell;
+    while (std::getline(ss, cell, ',')) cells.push_back(cell);
+    rows.push_back(cells);
+  }
+  return rows;
+}
+
+// The outside vectors in ../shared/data: every number the sources call valid passes, every
+// one they call invalid fails, and our verdict matches the recorded GB 11643 re-check.
+TEST(IdNumber, AgreesWithOutsideTestVectors) {
+  auto rows = ReadSimpleCsv(std::string(FUPIN_SHARED_DIR) + "/data/cn_id_test_vectors.csv");
+  ASSERT_GT(rows.size(), 30u);
+  for (const auto& r : rows) {
+    ASSERT_GE(r.size(), 4u);
+    const std::string& raw = r[0];
+    const std::string& recheck = r[3];
+    IdNumber id = NormalizeIdNumber(raw);
+    bool ours_pass = id.problem == IdProblem::kNone;
+    if (recheck == "pass") {
+      EXPECT_TRUE(ours_pass) << raw << " " << IdProblemText(id.problem);
+    } else if (recheck.rfind("fail", 0) == 0) {
+      EXPECT_FALSE(ours_pass) << raw;
+    }
+  }
+}
+
+TEST(IdNumber, WidensLikeOutsideSources) {
+  auto rows = ReadSimpleCsv(std::string(FUPIN_SHARED_DIR) + "/data/cn_id_15_to_18.csv");
+  ASSERT_GE(rows.size(), 4u);
+  for (const auto& r : rows) {
+    IdNumber id = NormalizeIdNumber(r[0]);
+    EXPECT_EQ(id.normalized, r[2]) << r[0];
+    EXPECT_TRUE(id.converted_from_15);
+  }
+}
+
+}  // namespace
+}  // namespace fupin

@@ -1,0 +1,21 @@
+// Small UTF-8 text helpers shared by every module. Thread-safe: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace fupin {
+
+// True when `text` is well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF).
+bool IsValidUtf8(std::string_view text);
+
+// Removes leading and trailing ASCII whitespace, U+3000 (ideographic space) and U+00A0.
+std::string_view TrimSpace(std::string_view text);
+
+// Maps full-width ASCII forms (U+FF01..U+FF5E) to ASCII and U+3000 to a space; other text is kept.
+std::string FullWidthToAscii(std::string_view text);
+
+// Removes every ASCII whitespace, U+3000 and U+00A0 anywhere in the text.
+std::string RemoveAllSpace(std::string_view text);
+
+}  // namespace fupin
