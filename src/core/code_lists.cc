@@ -109,6 +109,12 @@ constexpr CodeEntry kDisabilityType[] = {
     {4, "肢体残疾", "physical"}, {5, "智力残疾", "intellectual"}, {6, "精神残疾", "mental"},
     {7, "多重残疾", "multiple"},
 };
+constexpr CodeEntry kDisabilityGrade[] = {
+    {1, "一级", "grade 1 (most severe)"},
+    {2, "二级", "grade 2"},
+    {3, "三级", "grade 3"},
+    {4, "四级", "grade 4"},
+};
 // GB 3304 民族.
 constexpr CodeEntry kEthnicity[] = {
     {1, "汉族", "Han"},          {2, "蒙古族", "Mongol"},       {3, "回族", "Hui"},
@@ -150,6 +156,7 @@ constexpr CodeList kLists[] = {
     {"work_place", "就业地", kWorkPlace},
     {"business_role", "企业身份", kBusinessRole},
     {"disability_type", "残疾类别", kDisabilityType},
+    {"disability_grade", "残疾等级", kDisabilityGrade},
 };
 
 }  // namespace

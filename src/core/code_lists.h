@@ -27,6 +27,7 @@ struct CodeList {
 
 // Returns the list named `name`, or nullptr. Names: category, cause, status, relation,
 // education, school, health, labor, work, ethnicity, sex, dibao_type, disability_type,
+// disability_grade,
 // work_place, business_role, yes_no.
 const CodeList* FindCodeList(std::string_view name);
 

@@ -1,0 +1,26 @@
+// The `fupin` command's subcommands. Each Add*Command registers its subcommand on the app;
+// the callbacks set the process exit code through `exit_code`.
+//
+// Exit codes (also in README.md):
+//   0  everything done; for import: every row of every file imported
+//   1  could not run (missing path, unreadable database, store error); nothing changed
+//   2  bad command line
+//   3  import finished, but some rows were rejected or some files could not be read
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace fupin::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitRejected = 3;
+
+// Language of messages and tables: Chinese by default, English with --lang en.
+enum class Lang { kZh, kEn };
+
+void AddImportCommand(CLI::App& app, int& exit_code, const Lang& lang);
+void AddStatsCommand(CLI::App& app, int& exit_code, const Lang& lang);
+
+}  // namespace fupin::cli

@@ -1,0 +1,36 @@
+// fupin: the command line of the poverty-alleviation data platform (扶贫云).
+#include <cstdlib>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#ifdef FUPIN_HAVE_GEN
+#include "cli/gen_command.h"
+#endif
+
+int main(int argc, char** argv) {
+  using namespace fupin::cli;
+  CLI::App app{"fupin 扶贫云 — precision poverty-alleviation data platform / 精准扶贫大数据平台"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("fupin 0.1.0"));
+  int exit_code = kExitOk;
+  Lang lang = Lang::kZh;
+  if (const char* env = std::getenv("FUPIN_LANG"); env && std::string(env) == "en") lang = Lang::kEn;
+  app.add_option_function<std::string>(
+         "--lang", [&](const std::string& v) { lang = v == "en" ? Lang::kEn : Lang::kZh; },
+         "zh (default) or en; also FUPIN_LANG")
+      ->check(CLI::IsMember({"zh", "en"}));
+  AddImportCommand(app, exit_code, lang);
+  AddStatsCommand(app, exit_code, lang);
+#ifdef FUPIN_HAVE_GEN
+  fupin::cli::AddGenCommand(app);
+#endif
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  return exit_code;
+}

@@ -1,0 +1,368 @@
+#include "exchange/csv_reader.h"
+
+#include <fcntl.h>
+#include <iconv.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "core/text.h"
+
+namespace fupin::exchange {
+
+std::string_view EncodingName(Encoding e) { return e == Encoding::kUtf8 ? "UTF-8" : "GB18030"; }
+
+namespace {
+
+constexpr size_t kChunk = 1 << 20;
+constexpr size_t kSniff = 64 << 10;
+
+// Checks whether `s` is GB18030: single bytes < 0x80, two-byte (81-FE, 40-7E|80-FE) and
+// four-byte (81-FE, 30-39, 81-FE, 30-39) sequences.
+bool LooksLikeGb18030(std::string_view s, bool complete) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t n = s.size(), i = 0;
+  while (i < n) {
+    unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    if (c == 0x80 || c == 0xFF) return false;
+    if (i + 1 >= n) return !complete;
+    unsigned char c1 = p[i + 1];
+    if ((c1 >= 0x40 && c1 <= 0x7E) || (c1 >= 0x80 && c1 <= 0xFE)) {
+      i += 2;
+      continue;
+    }
+    if (c1 >= 0x30 && c1 <= 0x39) {
+      if (i + 3 >= n) return !complete;
+      if (p[i + 2] < 0x81 || p[i + 2] > 0xFE || p[i + 3] < 0x30 || p[i + 3] > 0x39) return false;
+      i += 4;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+// Valid UTF-8 except possibly a character cut by the end of the sample.
+bool LooksLikeUtf8(std::string_view s, bool complete) {
+  if (IsValidUtf8(s)) return true;
+  if (complete) return false;
+  for (size_t cut = 1; cut <= 3 && cut < s.size(); ++cut)
+    if (IsValidUtf8(s.substr(0, s.size() - cut))) return true;
+  return false;
+}
+
+// Supplies UTF-8 bytes from a file descriptor or memory, converting from GB18030 if needed.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Appends up to about kChunk bytes of UTF-8 to `out`. Returns false at the end.
+  virtual Result<bool> Fill(std::string& out) = 0;
+  virtual uint64_t BytesRead() const = 0;
+  virtual uint64_t BytesTotal() const = 0;
+};
+
+class FdSource final : public ByteSource {
+ public:
+  FdSource(int fd, uint64_t size, std::string pending) : fd_(fd), size_(size), pending_(std::move(pending)) {}
+  ~FdSource() override { close(fd_); }
+  Result<bool> Fill(std::string& out) override {
+    if (!pending_.empty()) {
+      out.append(pending_);
+      read_ += pending_.size();
+      pending_.clear();
+      pending_.shrink_to_fit();
+      return true;
+    }
+    size_t old = out.size();
+    out.resize(old + kChunk);
+    ssize_t got;
+    do {
+      got = read(fd_, out.data() + old, kChunk);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) {
+      out.resize(old);
+      return Err(InvalidArgument(fmt::format("read failed: {}", std::strerror(errno))));
+    }
+    out.resize(old + got);
+    read_ += got;
+    return got > 0;
+  }
+  uint64_t BytesRead() const override { return read_; }
+  uint64_t BytesTotal() const override { return size_; }
+
+ private:
+  int fd_;
+  uint64_t size_;
+  uint64_t read_ = 0;
+  std::string pending_;
+};
+
+class MemorySource final : public ByteSource {
+ public:
+  explicit MemorySource(std::string_view text) : text_(text) {}
+  Result<bool> Fill(std::string& out) override {
+    if (pos_ >= text_.size()) return false;
+    size_t n = std::min(kChunk, text_.size() - pos_);
+    out.append(text_.substr(pos_, n));
+    pos_ += n;
+    return true;
+  }
+  uint64_t BytesRead() const override { return pos_; }
+  uint64_t BytesTotal() const override { return text_.size(); }
+
+ private:
+  std::string_view text_;
+  size_t pos_ = 0;
+};
+
+// Converts GB18030 from an inner source to UTF-8, carrying a character cut between chunks.
+class Gb18030Source final : public ByteSource {
+ public:
+  Gb18030Source(std::unique_ptr<ByteSource> inner, iconv_t cd) : inner_(std::move(inner)), cd_(cd) {}
+  ~Gb18030Source() override { iconv_close(cd_); }
+  Result<bool> Fill(std::string& out) override {
+    ASSIGN_OR_RETURN(bool more, inner_->Fill(raw_));
+    if (raw_.empty()) return more;
+    size_t old = out.size();
+    out.resize(old + raw_.size() * 2 + 16);
+    char* in = raw_.data();
+    size_t in_left = raw_.size();
+    char* dst = out.data() + old;
+    size_t dst_left = out.size() - old;
+    size_t r = iconv(cd_, &in, &in_left, &dst, &dst_left);
+    out.resize(out.size() - dst_left);
+    if (r == static_cast<size_t>(-1) && errno == EILSEQ) {
+      return Err(InvalidArgument(fmt::format(
+          "byte 0x{:02X} at offset {} is not valid GB18030", static_cast<unsigned char>(*in),
+          converted_ + (in - raw_.data()))));
+    }
+    if (r == static_cast<size_t>(-1) && errno == EINVAL && !more) {
+      return Err(InvalidArgument("file ends in the middle of a GB18030 character"));
+    }
+    converted_ += in - raw_.data();
+    raw_.erase(0, in - raw_.data());  // keep an incomplete trailing character for next time
+    return more || !raw_.empty();
+  }
+  uint64_t BytesRead() const override { return inner_->BytesRead(); }
+  uint64_t BytesTotal() const override { return inner_->BytesTotal(); }
+
+ private:
+  std::unique_ptr<ByteSource> inner_;
+  iconv_t cd_;
+  std::string raw_;
+  uint64_t converted_ = 0;
+};
+
+class CsvRowSource final : public RowSource {
+ public:
+  CsvRowSource(std::unique_ptr<ByteSource> bytes, bool utf8) : bytes_(std::move(bytes)), utf8_(utf8) {}
+
+  Result<bool> Next(RawRow& row) override {
+    if (failed_) return Err(InvalidArgument("reader already failed"));
+    row.Clear();
+    std::string field;
+    bool in_quotes = false;
+    bool quoted_field = false;  // the current field started with a quote
+    bool any = false;           // the row has at least one character
+    int64_t start_line = line_;
+    row.source_line = start_line;
+    for (;;) {
+      if (pos_ >= buf_.size()) {
+        buf_.clear();
+        pos_ = 0;
+        if (!eof_) {
+          auto more = bytes_->Fill(buf_);
+          if (!more) {
+            failed_ = true;
+            return Err(InvalidArgument(fmt::format("line {}: {}", line_, more.error().message())));
+          }
+          if (!*more) eof_ = true;
+        }
+        if (buf_.empty()) {
+          if (in_quotes) {
+            failed_ = true;
+            return Err(InvalidArgument(fmt::format(
+                "line {}: the file ends inside a quoted field that starts on line {}; the file "
+                "is cut off or a quote is not closed",
+                line_, start_line)));
+          }
+          if (!any) return false;
+          return Finish(row, field);
+        }
+        if (first_ && buf_.starts_with("\xEF\xBB\xBF")) pos_ = 3;
+        first_ = false;
+      }
+      const char* p = buf_.data() + pos_;
+      const char* end = buf_.data() + buf_.size();
+      if (in_quotes) {
+        const char* q = static_cast<const char*>(memchr(p, '"', end - p));
+        const char* stop = q ? q : end;
+        for (const char* c = p; c < stop; ++c)
+          if (*c == '\n') ++line_;
+        field.append(p, stop);
+        pos_ = stop - buf_.data();
+        if (!q) continue;
+        // At a quote: "" is a literal quote, otherwise the quoted part ends.
+        if (q + 1 == end) {
+          if (!PeekMore()) {
+            ++pos_;
+            in_quotes = false;
+            continue;
+          }
+          continue;  // buffer now holds the next byte; re-examine the quote
+        }
+        if (q[1] == '"') {
+          field.push_back('"');
+          pos_ += 2;
+        } else {
+          ++pos_;
+          in_quotes = false;
+        }
+        continue;
+      }
+      // Outside quotes: scan to the next special character.
+      const char* c = p;
+      while (c < end && *c != ',' && *c != '\n' && *c != '\r' && *c != '"') ++c;
+      if (c > p) {
+        any = true;
+        field.append(p, c);
+      }
+      pos_ = c - buf_.data();
+      if (c == end) continue;
+      any = true;
+      switch (*c) {
+        case ',':
+          PushField(row, field, quoted_field);
+          quoted_field = false;
+          ++pos_;
+          break;
+        case '"':
+          if (field.empty() && !quoted_field) {
+            in_quotes = true;
+            quoted_field = true;
+          } else {
+            field.push_back('"');  // a stray quote inside an unquoted field is kept
+          }
+          ++pos_;
+          break;
+        case '\r':
+          ++pos_;
+          if (pos_ >= buf_.size()) PeekMore();
+          if (pos_ < buf_.size() && buf_[pos_] == '\n') ++pos_;
+          ++line_;
+          return Finish(row, field, quoted_field);
+        case '\n':
+          ++pos_;
+          ++line_;
+          return Finish(row, field, quoted_field);
+      }
+    }
+  }
+
+  uint64_t BytesRead() const override { return bytes_->BytesRead(); }
+  uint64_t BytesTotal() const override { return bytes_->BytesTotal(); }
+
+ private:
+  // Makes sure bytes after pos_ are loaded when the buffer ran out; returns false at the end.
+  bool PeekMore() {
+    if (eof_) return false;
+    buf_.erase(0, pos_);
+    pos_ = 0;
+    auto more = bytes_->Fill(buf_);
+    if (!more || !*more) eof_ = true;
+    return pos_ < buf_.size();
+  }
+  void PushField(RawRow& row, std::string& field, bool /*quoted*/) {
+    row.cells.push_back(std::move(field));
+    row.numeric.push_back(false);
+    field.clear();
+  }
+  Result<bool> Finish(RawRow& row, std::string& field, bool quoted = false) {
+    PushField(row, field, quoted);
+    if (!utf8_) return true;
+    for (size_t i = 0; i < row.cells.size(); ++i) {
+      if (!IsValidUtf8(row.cells[i])) {
+        // Never pass mojibake on; the importer rejects the row and reading goes on.
+        if (row.invalid_utf8_cell < 0) row.invalid_utf8_cell = static_cast<int>(i);
+        row.cells[i].clear();
+      }
+    }
+    return true;
+  }
+
+  std::unique_ptr<ByteSource> bytes_;
+  bool utf8_;
+  std::string buf_;
+  size_t pos_ = 0;
+  bool eof_ = false;
+  bool first_ = true;
+  bool failed_ = false;
+  int64_t line_ = 1;
+};
+
+Result<CsvFile> MakeCsv(std::unique_ptr<ByteSource> source, std::string sample, bool complete) {
+  bool has_bom = std::string_view(sample).starts_with("\xEF\xBB\xBF");
+  Encoding encoding = Encoding::kUtf8;
+  if (!has_bom) {
+    ASSIGN_OR_RETURN(encoding, DetectEncoding(sample, complete));
+  } else if (sample.find('\0') != std::string::npos) {
+    return Err(InvalidArgument("the file holds NUL bytes: it is binary, not CSV text"));
+  }
+  std::unique_ptr<ByteSource> bytes = std::move(source);
+  if (encoding == Encoding::kGb18030) {
+    iconv_t cd = iconv_open("UTF-8", "GB18030");
+    if (cd == reinterpret_cast<iconv_t>(-1)) return Err(Internal("iconv has no GB18030 converter"));
+    bytes = std::make_unique<Gb18030Source>(std::move(bytes), cd);
+  }
+  return CsvFile{std::make_unique<CsvRowSource>(std::move(bytes), encoding == Encoding::kUtf8),
+                 encoding};
+}
+
+}  // namespace
+
+Result<Encoding> DetectEncoding(std::string_view sample, bool complete) {
+  if (sample.find('\0') != std::string_view::npos)
+    return Err(InvalidArgument("the file holds NUL bytes: it is binary, not CSV text"));
+  if (LooksLikeUtf8(sample, complete)) return Encoding::kUtf8;
+  if (LooksLikeGb18030(sample, complete)) return Encoding::kGb18030;
+  return Err(InvalidArgument("the file is neither UTF-8 nor GB18030 text"));
+}
+
+Result<CsvFile> OpenCsv(const std::filesystem::path& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Err(NotFound(fmt::format("cannot open {}: {}", path.string(), std::strerror(errno))));
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return Err(InvalidArgument(fmt::format("{} is not a regular file", path.string())));
+  }
+  std::string sample(kSniff, '\0');
+  size_t have = 0;
+  while (have < kSniff) {
+    ssize_t got = read(fd, sample.data() + have, kSniff - have);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    have += got;
+  }
+  sample.resize(have);
+  bool complete = static_cast<uint64_t>(have) >= static_cast<uint64_t>(st.st_size);
+  std::string pending = sample;
+  auto source = std::make_unique<FdSource>(fd, st.st_size, std::move(pending));
+  return MakeCsv(std::move(source), std::move(sample), complete);
+}
+
+Result<CsvFile> OpenCsvText(std::string_view text) {
+  std::string sample(text.substr(0, kSniff));
+  return MakeCsv(std::make_unique<MemorySource>(text), std::move(sample), text.size() <= kSniff);
+}
+
+}  // namespace fupin::exchange

@@ -1,0 +1,425 @@
+#include "exchange/import.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "core/datasets.h"
+#include "core/region_code.h"
+#include "core/text.h"
+#include "exchange/csv_reader.h"
+#include "exchange/validate.h"
+#include "exchange/xlsx_reader.h"
+
+namespace fupin::exchange {
+
+namespace fs = std::filesystem;
+using store::Value;
+
+namespace {
+
+struct BatchFile {
+  const DatasetSpec* dataset;
+  fs::path path;
+  bool xlsx;
+};
+
+std::string Lower(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
+// Recognises "households.csv", "Members.XLSX"; nullptr for other names.
+const DatasetSpec* DatasetOfFile(const fs::path& p, bool& xlsx) {
+  std::string ext = Lower(p.extension().string());
+  if (ext != ".csv" && ext != ".xlsx") return nullptr;
+  xlsx = ext == ".xlsx";
+  return FindDataset(Lower(p.stem().string()));
+}
+
+Result<std::vector<BatchFile>> ListBatch(const fs::path& path, std::vector<std::string>& ignored) {
+  std::error_code ec;
+  std::vector<BatchFile> files;
+  if (fs::is_directory(path, ec)) {
+    std::vector<fs::path> entries;
+    for (const auto& e : fs::directory_iterator(path, ec)) entries.push_back(e.path());
+    if (ec) return Err(InvalidArgument(fmt::format("cannot list {}: {}", path.string(), ec.message())));
+    std::sort(entries.begin(), entries.end());
+    for (const fs::path& p : entries) {
+      bool xlsx = false;
+      const DatasetSpec* d = fs::is_regular_file(p, ec) ? DatasetOfFile(p, xlsx) : nullptr;
+      if (!d) {
+        if (p.filename().string().front() != '_' && p.filename().string().front() != '.')
+          ignored.push_back(p.filename().string());
+        continue;
+      }
+      auto same = std::find_if(files.begin(), files.end(), [&](const BatchFile& f) { return f.dataset == d; });
+      if (same != files.end()) {
+        // Both households.csv and households.xlsx: the CSV wins, the other is reported.
+        if (same->xlsx && !xlsx) {
+          ignored.push_back(same->path.filename().string() + " (same data set as " + p.filename().string() + ")");
+          *same = {d, p, xlsx};
+        } else {
+          ignored.push_back(p.filename().string() + " (same data set as " + same->path.filename().string() + ")");
+        }
+        continue;
+      }
+      files.push_back({d, p, xlsx});
+    }
+  } else if (fs::is_regular_file(path, ec)) {
+    bool xlsx = false;
+    const DatasetSpec* d = DatasetOfFile(path, xlsx);
+    if (!d)
+      return Err(InvalidArgument(fmt::format(
+          "{} is not an exchange file: the name must be a data set such as households.csv or "
+          "members.xlsx / 文件名不是交换格式的数据集名", path.filename().string())));
+    files.push_back({d, path, xlsx});
+  } else {
+    return Err(NotFound(fmt::format("{} does not exist / 路径不存在", path.string())));
+  }
+  if (files.empty())
+    return Err(InvalidArgument(fmt::format(
+        "{} holds no exchange file (households.csv, members.csv, edu_students.csv, ...) / "
+        "文件夹中没有交换格式文件", path.string())));
+  // Import order: regions, registry, then departments, as in the catalogue.
+  auto rank = [](const DatasetSpec* d) { return d - AllDatasets().data(); };
+  std::sort(files.begin(), files.end(), [&](const BatchFile& a, const BatchFile& b) { return rank(a.dataset) < rank(b.dataset); });
+  return files;
+}
+
+Result<std::string> Sha256File(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Err(NotFound(fmt::format("cannot open {}", path.string())));
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return Err(Internal("SHA-256 unavailable"));
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(in.gcount()));
+  }
+  if (in.bad()) return Err(InvalidArgument(fmt::format("read error in {}", path.string())));
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), md, &len);
+  std::string hex;
+  for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
+  return hex;
+}
+
+// Open-addressing set of row keys seen in one file: key hash -> (check hash, row number).
+// 16 bytes a row, so a 10-million-row file needs about 256 MiB at worst.
+class KeySet {
+ public:
+  // Returns the row number that already holds the key, or 0 after inserting it.
+  int64_t FindOrInsert(uint64_t key, uint32_t check, int64_t row) {
+    if ((size_ + 1) * 10 > slots_.size() * 7) Grow();
+    size_t mask = slots_.size() - 1;
+    for (size_t i = key & mask;; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (s.row == 0) {
+        s = {key, check, static_cast<uint32_t>(row)};
+        ++size_;
+        return 0;
+      }
+      if (s.key == key && s.check == check) return s.row;
+    }
+  }
+
+ private:
+  struct Slot {
+    uint64_t key;
+    uint32_t check;
+    uint32_t row;  // 0 = empty
+  };
+  void Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{0, 0, 0});
+    size_ = 0;
+    for (const Slot& s : old)
+      if (s.row) FindOrInsert(s.key, s.check, s.row);
+  }
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
+};
+
+class Importer {
+ public:
+  Importer(store::Store& store, const ImportOptions& options) : store_(store), options_(options) {}
+
+  Result<ImportSummary> Run(const fs::path& path) {
+    ImportSummary summary;
+    ASSIGN_OR_RETURN(std::vector<BatchFile> files, ListBatch(path, summary.ignored_files));
+
+    // Hash first: files identical to the current data are skipped without parsing.
+    std::vector<std::string> shas;
+    bool any_new = false;
+    for (const BatchFile& f : files) {
+      ASSIGN_OR_RETURN(std::string sha, Sha256File(f.path));
+      ASSIGN_OR_RETURN(std::optional<std::string> current, store_.CurrentFileSha256(f.dataset->name));
+      any_new |= !current || *current != sha;
+      shas.push_back(std::move(sha));
+    }
+    if (!any_new) {
+      summary.nothing_changed = true;
+      for (const BatchFile& f : files) {
+        FileSummary fsum{f.path.filename().string(), std::string(f.dataset->name), "", {}, 0};
+        fsum.outcome.outcome = "unchanged";
+        summary.files.push_back(std::move(fsum));
+      }
+      return summary;
+    }
+
+    ASSIGN_OR_RETURN(std::vector<store::Region> regions, store_.LoadRegions());
+    for (const store::Region& r : regions) region_index_[r.code] = r.level;
+
+    ASSIGN_OR_RETURN(summary.batch_id, store_.BeginBatch({path.string(), options_.user}));
+    for (size_t i = 0; i < files.size(); ++i) {
+      auto file = ImportFile(files[i], shas[i]);
+      if (!file) {
+        store_.AbortBatch();
+        return Err(file.error());
+      }
+      summary.rows_read += file->outcome.rows_read;
+      summary.rows_imported += file->outcome.rows_imported;
+      summary.rows_rejected += file->outcome.rows_rejected;
+      summary.warnings += file->outcome.warnings;
+      if (file->outcome.outcome == "failed") ++summary.files_failed;
+      summary.files.push_back(std::move(*file));
+    }
+    RETURN_IF_ERROR(store_.CommitBatch());
+    return summary;
+  }
+
+ private:
+  Result<FileSummary> ImportFile(const BatchFile& f, const std::string& sha) {
+    FileSummary sum;
+    sum.file_name = f.path.filename().string();
+    sum.dataset = std::string(f.dataset->name);
+    std::error_code ec;
+    uint64_t size = fs::file_size(f.path, ec);
+
+    ASSIGN_OR_RETURN(std::optional<std::string> current, store_.CurrentFileSha256(f.dataset->name));
+    std::unique_ptr<RowSource> rows;
+    Status open_error;
+    if (f.xlsx) {
+      sum.encoding = "XLSX";
+      auto opened = OpenXlsx(f.path);
+      if (opened) rows = std::move(*opened); else open_error = opened.error();
+    } else {
+      auto opened = OpenCsv(f.path);
+      if (opened) {
+        sum.encoding = std::string(EncodingName(opened->encoding));
+        rows = std::move(opened->rows);
+      } else {
+        sum.encoding = "unknown";
+        open_error = opened.error();
+      }
+    }
+    ASSIGN_OR_RETURN(sum.file_id, store_.BeginFile({sum.file_name, sum.dataset, sha, size, sum.encoding}));
+    file_id_ = sum.file_id;
+    if (current && *current == sha) {
+      sum.outcome.outcome = "unchanged";
+      RETURN_IF_ERROR(store_.FinishFile(sum.file_id, sum.outcome));
+      return sum;
+    }
+    if (!open_error.ok()) return FailFile(sum, open_error.message(), "文件无法读取");
+
+    RawRow raw;
+    auto header_read = rows->Next(raw);
+    if (!header_read) return FailFile(sum, header_read.error().message(), "文件无法读取");
+    if (!*header_read) return FailFile(sum, "the file is empty: no header row", "文件为空，没有表头");
+    auto header = MapHeader(*f.dataset, raw.cells);
+    if (!header) return FailFile(sum, header.error().message(), "");
+    for (const std::string& col : header->unknown_columns)
+      AddIssue(0, col, "", false, "unknown_column",
+               fmt::format("column '{}' is not part of {} and is ignored", col, f.dataset->name),
+               fmt::format("列“{}”不属于该数据集，已忽略", col));
+    for (const std::string& col : header->missing_optional)
+      AddIssue(0, col, "", false, "missing_column",
+               fmt::format("optional column '{}' is absent; its values are unknown", col),
+               fmt::format("缺少可选列“{}”，其值视为未知", col));
+
+    if (f.dataset->kind == DatasetKind::kRegions) return ImportRegions(*rows, *header, sum);
+
+    ASSIGN_OR_RETURN(std::unique_ptr<store::DatasetWriter> writer, store_.OpenWriter(*f.dataset, sum.file_id));
+    RowValidator validator(*f.dataset, std::move(*header), region_index_);
+    ValidatedRow row;
+    KeySet keys;
+    int64_t row_number = 0;
+    auto last_progress = std::chrono::steady_clock::now();
+    for (;;) {
+      auto got = rows->Next(raw);
+      if (!got) {
+        // The rest of the file cannot be read (cut off inside a quote, bad bytes): rows before
+        // it are kept, the failure is reported against the row where it happened.
+        ++row_number;
+        ++sum.outcome.rows_rejected;
+        AddIssue(row_number, "", "", true, "unreadable_rest",
+                 fmt::format("reading stopped here: {}", got.error().message()),
+                 fmt::format("文件从此行起无法读取：{}", got.error().message()));
+        break;
+      }
+      if (!*got) break;
+      ++row_number;
+      if (std::all_of(raw.cells.begin(), raw.cells.end(), [](const std::string& c) { return TrimSpace(c).empty(); }))
+        continue;  // a blank line is no data
+      ++sum.outcome.rows_read;
+      validator.Validate(raw, row);
+      if (!row.rejected) {
+        int64_t first = keys.FindOrInsert(row.key_hash, static_cast<uint32_t>(row.key_check), row_number);
+        if (first) {
+          std::string key_names;
+          for (std::string_view k : f.dataset->key_fields) key_names += (key_names.empty() ? "" : "+") + std::string(k);
+          row.issues.push_back({key_names.empty() ? "" : key_names, "", true, "duplicate_key",
+                                key_names.empty()
+                                    ? fmt::format("the row repeats row {} exactly", first)
+                                    : fmt::format("duplicate key {}: row {} has the same", key_names, first),
+                                key_names.empty() ? fmt::format("该行与第{}行完全重复", first)
+                                                  : fmt::format("主键重复，与第{}行相同", first)});
+          row.rejected = true;
+        }
+      }
+      if (!row.rejected) {
+        Status put = writer->Put({row_number, row.key_hash, row.content_hash}, row.values);
+        if (put.code() == StatusCode::kNotFound) {
+          row.issues.push_back({"household_id", HouseholdIdOf(*f.dataset, row), true, "household_missing",
+                                fmt::format("household {} does not exist", HouseholdIdOf(*f.dataset, row)),
+                                fmt::format("户编号{}不存在", HouseholdIdOf(*f.dataset, row))});
+          row.rejected = true;
+        } else if (!put.ok()) {
+          return Err(put);
+        }
+      }
+      for (CellIssue& is : row.issues) {
+        AddIssue(row_number, is.column, is.value, is.is_error, is.code, std::move(is.message_en), std::move(is.message_zh));
+        if (!is.is_error) ++sum.outcome.warnings;
+      }
+      if (row.rejected) ++sum.outcome.rows_rejected; else ++sum.outcome.rows_imported;
+      if ((row_number & 4095) == 0) {
+        RETURN_IF_ERROR(FlushIssues());
+        auto now = std::chrono::steady_clock::now();
+        if (options_.on_progress && now - last_progress > std::chrono::milliseconds(500)) {
+          last_progress = now;
+          options_.on_progress({sum.file_name, rows->BytesRead(), rows->BytesTotal(), row_number});
+        }
+      }
+    }
+    ASSIGN_OR_RETURN(store::WriteCounts counts, writer->Finish());
+    sum.outcome.inserted = counts.inserted;
+    sum.outcome.updated = counts.updated;
+    sum.outcome.unchanged = counts.unchanged;
+    sum.outcome.removed = counts.removed;
+    if (sum.outcome.rows_read == 0 && sum.outcome.rows_rejected == 0)
+      AddIssue(0, "", "", false, "no_rows", "the file has a header but no data rows", "文件只有表头，没有数据行");
+    if (options_.on_progress) options_.on_progress({sum.file_name, rows->BytesTotal(), rows->BytesTotal(), row_number});
+    sum.outcome.outcome = "imported";
+    RETURN_IF_ERROR(FlushIssues());
+    RETURN_IF_ERROR(store_.FinishFile(sum.file_id, sum.outcome));
+    return sum;
+  }
+
+  static std::string HouseholdIdOf(const DatasetSpec& d, const ValidatedRow& row) {
+    size_t slot = 0;
+    for (const FieldSpec& f : d.fields) {
+      if (f.name == "household_id") return row.values[slot].ToText();
+      slot += f.type == FieldType::kIdNumber ? 3 : f.identity ? 2 : 1;
+    }
+    return "";
+  }
+
+  Result<FileSummary> ImportRegions(RowSource& rows, const HeaderMap& header, FileSummary& sum) {
+    RawRow raw;
+    std::vector<store::Region> good;
+    int64_t row_number = 0;
+    auto cell = [&](int field) -> std::string {
+      int c = header.cell_of_field[field];
+      return c >= 0 && c < static_cast<int>(raw.cells.size()) ? std::string(TrimSpace(raw.cells[c])) : "";
+    };
+    for (;;) {
+      auto got = rows.Next(raw);
+      if (!got) {
+        ++sum.outcome.rows_rejected;
+        AddIssue(++row_number, "", "", true, "unreadable_rest", got.error().message(), got.error().message());
+        break;
+      }
+      if (!*got) break;
+      ++row_number;
+      ++sum.outcome.rows_read;
+      store::Region r{cell(0), cell(1), 0, cell(3)};
+      std::string level = cell(2);
+      std::string reason_en, reason_zh;
+      if (!IsRegionCode(r.code)) {
+        reason_en = "code is not a 12-digit region code";
+        reason_zh = "区划代码不是12位";
+      } else if (r.name.empty()) {
+        reason_en = "name is empty";
+        reason_zh = "名称为空";
+      } else if (level != std::to_string(static_cast<int>(LevelOf(r.code)))) {
+        reason_en = fmt::format("level '{}' does not match the code's shape (level {})", level, static_cast<int>(LevelOf(r.code)));
+        reason_zh = "级别与区划代码不符";
+      } else if (ParentOf(r.code).value_or("") != r.parent_code ||
+                 (!r.parent_code.empty() && !region_index_.contains(r.parent_code))) {
+        reason_en = fmt::format("parent_code '{}' is not the existing parent of {}", r.parent_code, r.code);
+        reason_zh = "上级代码不存在或与区划代码不符";
+      }
+      if (!reason_en.empty()) {
+        ++sum.outcome.rows_rejected;
+        AddIssue(row_number, "code", r.code, true, "bad_region", reason_en, reason_zh);
+        continue;
+      }
+      r.level = static_cast<int>(LevelOf(r.code));
+      region_index_[r.code] = r.level;
+      good.push_back(std::move(r));
+      ++sum.outcome.rows_imported;
+    }
+    RETURN_IF_ERROR(store_.PutRegions(good));
+    sum.outcome.inserted = static_cast<int64_t>(good.size());
+    sum.outcome.outcome = "imported";
+    RETURN_IF_ERROR(FlushIssues());
+    RETURN_IF_ERROR(store_.FinishFile(sum.file_id, sum.outcome));
+    return sum;
+  }
+
+  Result<FileSummary> FailFile(FileSummary& sum, const std::string& message, std::string_view zh_prefix) {
+    sum.outcome.outcome = "failed";
+    sum.outcome.message = message;
+    AddIssue(0, "", "", true, "file_failed", message,
+             zh_prefix.empty() ? message : fmt::format("{}：{}", zh_prefix, message));
+    RETURN_IF_ERROR(FlushIssues());
+    RETURN_IF_ERROR(store_.FinishFile(sum.file_id, sum.outcome));
+    return sum;
+  }
+
+  void AddIssue(int64_t row, std::string column, std::string value, bool error, std::string_view code,
+                std::string en, std::string zh) {
+    issues_.push_back({file_id_, row, std::move(column), std::move(value), error, std::string(code), std::move(en), std::move(zh)});
+  }
+
+  Status FlushIssues() {
+    if (issues_.empty()) return OkStatus();
+    Status s = store_.AddIssues(issues_);
+    issues_.clear();
+    return s;
+  }
+
+  store::Store& store_;
+  const ImportOptions& options_;
+  RegionIndex region_index_;
+  std::vector<store::Issue> issues_;
+  int64_t file_id_ = 0;
+};
+
+}  // namespace
+
+Result<ImportSummary> ImportPath(store::Store& store, const fs::path& path, const ImportOptions& options) {
+  Importer importer(store, options);
+  return importer.Run(path);
+}
+
+}  // namespace fupin::exchange

@@ -1,0 +1,58 @@
+// Import: reads an exchange batch (a folder of exchange files, or one file) into the store.
+//
+// Every good row is stored, every bad row is reported with its file, row, column, value
+// and reason (in Chinese and English), and the whole batch is one transaction: a crash or
+// a failure leaves the store as it was. A file identical (SHA-256) to the one that made a
+// data set's current data is skipped, so importing the same batch twice changes nothing.
+// Memory stays bounded whatever the file sizes. Not thread-safe: one import per Store.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "store/store.h"
+
+namespace fupin::exchange {
+
+struct Progress {
+  std::string file_name;
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;
+  int64_t rows = 0;
+};
+
+struct ImportOptions {
+  std::string user;  // recorded with the batch; empty = the OS user
+  // Called about twice a second during long work. May be empty.
+  std::function<void(const Progress&)> on_progress;
+};
+
+struct FileSummary {
+  std::string file_name;
+  std::string dataset;
+  std::string encoding;
+  store::FileOutcome outcome;
+  int64_t file_id = 0;
+};
+
+struct ImportSummary {
+  int64_t batch_id = 0;  // 0 when nothing was imported (every file unchanged, or no files)
+  std::vector<FileSummary> files;
+  std::vector<std::string> ignored_files;  // names in the folder that are no exchange file
+  int64_t rows_read = 0, rows_imported = 0, rows_rejected = 0, warnings = 0;
+  int files_failed = 0;  // files that could not be read at all (missing column, binary, ...)
+  bool nothing_changed = false;
+};
+
+// Imports PATH (a folder: every exchange file in it; or a single exchange file named like
+// households.csv / members.xlsx). Returns the summary, also when rows were rejected. Fails
+// only when the import could not run: PATH missing or holding no exchange file, or a store
+// error (then nothing of the batch is kept).
+Result<ImportSummary> ImportPath(store::Store& store, const std::filesystem::path& path,
+                                 const ImportOptions& options);
+
+}  // namespace fupin::exchange

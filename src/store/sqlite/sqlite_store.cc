@@ -1,0 +1,808 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/regions_data.h"
+
+namespace fupin::store {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+std::string NowUtc() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Status SqliteError(sqlite3* db, std::string_view what) {
+  int code = sqlite3_extended_errcode(db);
+  std::string message = fmt::format("{}: {}", what, sqlite3_errmsg(db));
+  if ((code & 0xFF) == SQLITE_BUSY || (code & 0xFF) == SQLITE_LOCKED)
+    return Unavailable(message + " (the database is in use by another process)");
+  if ((code & 0xFF) == SQLITE_NOTADB || (code & 0xFF) == SQLITE_CORRUPT) return DataLoss(message);
+  if ((code & 0xFF) == SQLITE_FULL) return Unavailable(message + " (disk full)");
+  return Internal(message);
+}
+
+// A prepared statement, finalized on destruction.
+class Stmt {
+ public:
+  Stmt() = default;
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  Stmt(Stmt&& o) noexcept : stmt_(std::exchange(o.stmt_, nullptr)) {}
+  Stmt& operator=(Stmt&& o) noexcept {
+    std::swap(stmt_, o.stmt_);
+    return *this;
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+
+  static Result<Stmt> Prepare(sqlite3* db, std::string_view sql) {
+    Stmt s;
+    if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                           &s.stmt_, nullptr) != SQLITE_OK)
+      return Err(SqliteError(db, fmt::format("prepare '{}'", sql.substr(0, 80))));
+    return s;
+  }
+  sqlite3_stmt* get() const { return stmt_; }
+  void Bind(int i, const Value& v) {
+    switch (v.kind) {
+      case Value::Kind::kNull: sqlite3_bind_null(stmt_, i); break;
+      case Value::Kind::kInt: sqlite3_bind_int64(stmt_, i, v.i); break;
+      case Value::Kind::kReal: sqlite3_bind_double(stmt_, i, v.r); break;
+      case Value::Kind::kText:
+        sqlite3_bind_text(stmt_, i, v.text.data(), static_cast<int>(v.text.size()), SQLITE_STATIC);
+        break;
+    }
+  }
+  void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void Bind(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  // Steps once; returns true for a row, false when done.
+  Result<bool> Step(sqlite3* db) {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) {
+      sqlite3_reset(stmt_);
+      return false;
+    }
+    Status s = SqliteError(db, "step");
+    sqlite3_reset(stmt_);
+    return Err(std::move(s));
+  }
+  Status Run(sqlite3* db) {
+    auto r = Step(db);
+    if (!r) return r.error();
+    sqlite3_reset(stmt_);
+    return OkStatus();
+  }
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::string Text(int col) const {
+    const auto* p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : "";
+  }
+  Value ValueAt(int col) const {
+    switch (sqlite3_column_type(stmt_, col)) {
+      case SQLITE_INTEGER: return Value::Int(sqlite3_column_int64(stmt_, col));
+      case SQLITE_FLOAT: return Value::Real(sqlite3_column_double(stmt_, col));
+      case SQLITE_NULL: return Value::Null();
+      default: return Value::Text(Text(col));
+    }
+  }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+Status Exec(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    Status s = SqliteError(db, fmt::format("exec '{}'", sql.substr(0, 80)));
+    sqlite3_free(err);
+    return s;
+  }
+  return OkStatus();
+}
+
+// ---- schema ----------------------------------------------------------------------------
+
+std::string ColumnDefs(const DatasetSpec& d) {
+  std::string out;
+  for (const StoredColumn& c : StoredColumns(d)) out += fmt::format(",\n  {} {}", c.name, c.sql_type);
+  return out;
+}
+
+// Migration 1: the tables of exchange format v1. Data tables are derived from the data set
+// catalogue (core/datasets.h), so the schema and the format cannot drift apart.
+std::string Migration1() {
+  std::string sql = R"sql(
+CREATE TABLE regions (
+  code TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  level INTEGER NOT NULL,
+  parent_code TEXT REFERENCES regions(code)
+);
+CREATE TABLE import_batches (
+  batch_id INTEGER PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  user_name TEXT NOT NULL,
+  source TEXT NOT NULL
+);
+CREATE TABLE batch_files (
+  file_id INTEGER PRIMARY KEY,
+  batch_id INTEGER NOT NULL REFERENCES import_batches(batch_id),
+  file_name TEXT NOT NULL,
+  dataset TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  size_bytes INTEGER NOT NULL,
+  encoding TEXT NOT NULL,
+  rows_read INTEGER NOT NULL DEFAULT 0,
+  rows_imported INTEGER NOT NULL DEFAULT 0,
+  rows_rejected INTEGER NOT NULL DEFAULT 0,
+  warnings INTEGER NOT NULL DEFAULT 0,
+  inserted INTEGER NOT NULL DEFAULT 0,
+  updated INTEGER NOT NULL DEFAULT 0,
+  unchanged INTEGER NOT NULL DEFAULT 0,
+  removed INTEGER NOT NULL DEFAULT 0,
+  outcome TEXT NOT NULL DEFAULT 'running',
+  message TEXT
+);
+CREATE TABLE import_issues (
+  file_id INTEGER NOT NULL REFERENCES batch_files(file_id),
+  row_number INTEGER NOT NULL,
+  column_name TEXT NOT NULL,
+  value TEXT NOT NULL,
+  severity TEXT NOT NULL CHECK (severity IN ('error', 'warning')),
+  code TEXT NOT NULL,
+  message_en TEXT NOT NULL,
+  message_zh TEXT NOT NULL
+);
+CREATE INDEX import_issues_by_file ON import_issues(file_id, row_number);
+CREATE TABLE dataset_state (
+  dataset TEXT PRIMARY KEY,
+  file_id INTEGER NOT NULL REFERENCES batch_files(file_id),
+  sha256 TEXT NOT NULL
+);
+CREATE TABLE history (
+  history_id INTEGER PRIMARY KEY,
+  batch_id INTEGER NOT NULL REFERENCES import_batches(batch_id),
+  entity TEXT NOT NULL,
+  entity_key TEXT NOT NULL,
+  field TEXT NOT NULL,
+  old_value TEXT,
+  new_value TEXT
+);
+CREATE INDEX history_by_entity ON history(entity, entity_key);
+CREATE TABLE dept_changes (
+  file_id INTEGER NOT NULL REFERENCES batch_files(file_id),
+  row_id INTEGER NOT NULL,
+  change TEXT NOT NULL CHECK (change IN ('new', 'changed', 'gone')),
+  row_key INTEGER NOT NULL
+);
+CREATE INDEX dept_changes_by_file ON dept_changes(file_id);
+)sql";
+  for (const DatasetSpec& d : AllDatasets()) {
+    switch (d.kind) {
+      case DatasetKind::kRegions: break;
+      case DatasetKind::kHousehold:
+        sql += fmt::format(
+            "CREATE TABLE {} (\n  file_id INTEGER NOT NULL,\n  source_row INTEGER NOT NULL,\n"
+            "  row_hash INTEGER NOT NULL{},\n  PRIMARY KEY (household_id),\n"
+            "  FOREIGN KEY (village_code) REFERENCES regions(code)\n) WITHOUT ROWID;\n",
+            d.table, ColumnDefs(d));
+        break;
+      case DatasetKind::kMember:
+        sql += fmt::format(
+            "CREATE TABLE {} (\n  file_id INTEGER NOT NULL,\n  source_row INTEGER NOT NULL,\n"
+            "  row_hash INTEGER NOT NULL{},\n  PRIMARY KEY (household_id, id_number),\n"
+            "  FOREIGN KEY (household_id) REFERENCES households(household_id)\n) WITHOUT ROWID;\n"
+            "CREATE INDEX members_by_id_number ON members(id_number);\n",
+            d.table, ColumnDefs(d));
+        break;
+      case DatasetKind::kDepartment:
+        sql += fmt::format(
+            "CREATE TABLE {} (\n  row_id INTEGER PRIMARY KEY,\n  file_id INTEGER NOT NULL,\n"
+            "  source_row INTEGER NOT NULL,\n  row_key INTEGER NOT NULL,\n"
+            "  row_hash INTEGER NOT NULL{}\n);\n",
+            d.table, ColumnDefs(d));
+        break;
+    }
+  }
+  return sql;
+}
+
+struct Migration {
+  int version;
+  std::string (*sql)();
+};
+constexpr Migration kMigrations[] = {{1, &Migration1}};
+
+// ---- writers ---------------------------------------------------------------------------
+
+class SqliteStore;
+
+std::string Placeholders(size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += i ? ",?" : "?";
+  return out;
+}
+
+std::string JoinNames(const std::vector<StoredColumn>& cols, std::string_view prefix = "") {
+  std::string out;
+  for (size_t i = 0; i < cols.size(); ++i) out += fmt::format("{}{}{}", i ? "," : "", prefix, cols[i].name);
+  return out;
+}
+
+// Registry data (households, members): insert, or update with every changed field kept
+// in history.
+class RegistryWriter final : public DatasetWriter {
+ public:
+  static Result<std::unique_ptr<DatasetWriter>> Make(sqlite3* db, const DatasetSpec& d,
+                                                     int64_t batch_id, int64_t file_id) {
+    auto w = std::unique_ptr<RegistryWriter>(new RegistryWriter(db, d, batch_id, file_id));
+    auto cols = w->columns_;
+    std::string names = JoinNames(cols);
+    ASSIGN_OR_RETURN(w->insert_, Stmt::Prepare(db, fmt::format(
+        "INSERT INTO {} (file_id, source_row, row_hash, {}) VALUES (?,?,?,{})", d.table, names,
+        Placeholders(cols.size()))));
+    std::string where = d.kind == DatasetKind::kHousehold ? "household_id = ?"
+                                                           : "household_id = ? AND id_number = ?";
+    ASSIGN_OR_RETURN(w->select_, Stmt::Prepare(db, fmt::format(
+        "SELECT row_hash, {} FROM {} WHERE {}", names, d.table, where)));
+    std::string sets;
+    for (size_t i = 0; i < cols.size(); ++i) sets += fmt::format(", {} = ?{}", cols[i].name, i + 4);
+    ASSIGN_OR_RETURN(w->update_, Stmt::Prepare(db, fmt::format(
+        "UPDATE {} SET file_id = ?1, source_row = ?2, row_hash = ?3{} WHERE {}", d.table, sets,
+        d.kind == DatasetKind::kHousehold
+            ? fmt::format("household_id = ?{}", cols.size() + 4)
+            : fmt::format("household_id = ?{} AND id_number = ?{}", cols.size() + 4, cols.size() + 5))));
+    ASSIGN_OR_RETURN(w->history_, Stmt::Prepare(db,
+        "INSERT INTO history (batch_id, entity, entity_key, field, old_value, new_value) "
+        "VALUES (?,?,?,?,?,?)"));
+    ASSIGN_OR_RETURN(w->household_exists_,
+                     Stmt::Prepare(db, "SELECT 1 FROM households WHERE household_id = ?"));
+    ASSIGN_OR_RETURN(Stmt any, Stmt::Prepare(db, fmt::format("SELECT 1 FROM {} LIMIT 1", d.table)));
+    ASSIGN_OR_RETURN(bool has_rows, any.Step(db));
+    w->empty_at_start_ = !has_rows;
+    w->household_col_ = w->IndexOf("household_id");
+    w->id_col_ = w->IndexOf("id_number");
+    return std::unique_ptr<DatasetWriter>(std::move(w));
+  }
+
+  Status Put(const RowMeta& meta, std::span<const Value> values) override {
+    if (!empty_at_start_) {
+      select_.Reset();
+      BindKey(select_, 1, values);
+      ASSIGN_OR_RETURN(bool found, select_.Step(db_));
+      if (found) {
+        if (static_cast<uint64_t>(select_.Int(0)) == meta.content_hash) {
+          select_.Reset();
+          ++counts_.unchanged;
+          return OkStatus();
+        }
+        RETURN_IF_ERROR(WriteHistory(values));
+        select_.Reset();
+        update_.Reset();
+        update_.Bind(1, file_id_);
+        update_.Bind(2, meta.source_row);
+        update_.Bind(3, static_cast<int64_t>(meta.content_hash));
+        for (size_t i = 0; i < values.size(); ++i) update_.Bind(static_cast<int>(i + 4), values[i]);
+        BindKey(update_, static_cast<int>(values.size() + 4), values);
+        RETURN_IF_ERROR(update_.Run(db_));
+        ++counts_.updated;
+        return OkStatus();
+      }
+      select_.Reset();
+    }
+    if (dataset_.kind == DatasetKind::kMember) {
+      // Check first, so a missing household is a clear row-level error, not a failed batch.
+      household_exists_.Reset();
+      household_exists_.Bind(1, values[household_col_]);
+      ASSIGN_OR_RETURN(bool exists, household_exists_.Step(db_));
+      household_exists_.Reset();
+      if (!exists) return NotFound("household not found");
+    }
+    insert_.Reset();
+    insert_.Bind(1, file_id_);
+    insert_.Bind(2, meta.source_row);
+    insert_.Bind(3, static_cast<int64_t>(meta.content_hash));
+    for (size_t i = 0; i < values.size(); ++i) insert_.Bind(static_cast<int>(i + 4), values[i]);
+    RETURN_IF_ERROR(insert_.Run(db_));
+    ++counts_.inserted;
+    return OkStatus();
+  }
+
+  Result<WriteCounts> Finish() override { return counts_; }
+
+ private:
+  RegistryWriter(sqlite3* db, const DatasetSpec& d, int64_t batch_id, int64_t file_id)
+      : db_(db), dataset_(d), batch_id_(batch_id), file_id_(file_id), columns_(StoredColumns(d)) {}
+
+  size_t IndexOf(std::string_view name) const {
+    for (size_t i = 0; i < columns_.size(); ++i)
+      if (columns_[i].name == name) return i;
+    return 0;
+  }
+  void BindKey(Stmt& s, int first, std::span<const Value> values) {
+    s.Bind(first, values[household_col_]);
+    if (dataset_.kind == DatasetKind::kMember) s.Bind(first + 1, values[id_col_]);
+  }
+  std::string EntityKey(std::span<const Value> values) const {
+    if (dataset_.kind == DatasetKind::kHousehold) return values[household_col_].ToText();
+    return values[household_col_].ToText() + "/" + values[id_col_].ToText();
+  }
+  // Compares the selected old row with the new values and records each difference.
+  Status WriteHistory(std::span<const Value> values) {
+    std::string key = EntityKey(values);
+    std::string_view entity = dataset_.kind == DatasetKind::kHousehold ? "household" : "member";
+    for (size_t i = 0; i < values.size(); ++i) {
+      Value old = select_.ValueAt(static_cast<int>(i + 1));
+      if (old == values[i]) continue;
+      history_.Reset();
+      history_.Bind(1, batch_id_);
+      history_.Bind(2, entity);
+      history_.Bind(3, key);
+      history_.Bind(4, columns_[i].name);
+      if (old.kind == Value::Kind::kNull) {
+        sqlite3_bind_null(history_.get(), 5);
+      } else {
+        history_.Bind(5, old.ToText());
+      }
+      if (values[i].kind == Value::Kind::kNull) {
+        sqlite3_bind_null(history_.get(), 6);
+      } else {
+        history_.Bind(6, values[i].ToText());
+      }
+      RETURN_IF_ERROR(history_.Run(db_));
+    }
+    return OkStatus();
+  }
+
+  sqlite3* db_;
+  const DatasetSpec& dataset_;
+  int64_t batch_id_;
+  int64_t file_id_;
+  std::vector<StoredColumn> columns_;
+  Stmt insert_, select_, update_, history_, household_exists_;
+  bool empty_at_start_ = true;
+  size_t household_col_ = 0, id_col_ = 0;
+  WriteCounts counts_;
+};
+
+// Department data: the file is a full snapshot. Rows are matched to the previous snapshot
+// by row_key; unchanged rows keep their row_id (so links to them stay valid).
+class DepartmentWriter final : public DatasetWriter {
+ public:
+  static Result<std::unique_ptr<DatasetWriter>> Make(sqlite3* db, const DatasetSpec& d,
+                                                     int64_t file_id) {
+    auto w = std::unique_ptr<DepartmentWriter>(new DepartmentWriter(db, d, file_id));
+    auto cols = StoredColumns(d);
+    std::string names = JoinNames(cols);
+    ASSIGN_OR_RETURN(w->insert_, Stmt::Prepare(db, fmt::format(
+        "INSERT INTO {} (file_id, source_row, row_key, row_hash, {}) VALUES (?,?,?,?,{})", d.table,
+        names, Placeholders(cols.size()))));
+    std::string sets;
+    for (size_t i = 0; i < cols.size(); ++i) sets += fmt::format(", {} = ?{}", cols[i].name, i + 5);
+    ASSIGN_OR_RETURN(w->update_, Stmt::Prepare(db, fmt::format(
+        "UPDATE {} SET file_id = ?1, source_row = ?2, row_key = ?3, row_hash = ?4{} "
+        "WHERE row_id = ?{}", d.table, sets, cols.size() + 5)));
+    ASSIGN_OR_RETURN(w->touch_, Stmt::Prepare(db, fmt::format(
+        "UPDATE {} SET file_id = ?, source_row = ? WHERE row_id = ?", d.table)));
+    ASSIGN_OR_RETURN(w->remove_, Stmt::Prepare(db, fmt::format("DELETE FROM {} WHERE row_id = ?", d.table)));
+    ASSIGN_OR_RETURN(w->change_, Stmt::Prepare(db,
+        "INSERT INTO dept_changes (file_id, row_id, change, row_key) VALUES (?,?,?,?)"));
+    ASSIGN_OR_RETURN(Stmt scan, Stmt::Prepare(db, fmt::format("SELECT row_key, row_id, row_hash FROM {}", d.table)));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, scan.Step(db));
+      if (!row) break;
+      w->previous_.emplace(static_cast<uint64_t>(scan.Int(0)),
+                           Previous{scan.Int(1), static_cast<uint64_t>(scan.Int(2)), false});
+    }
+    return std::unique_ptr<DatasetWriter>(std::move(w));
+  }
+
+  Status Put(const RowMeta& meta, std::span<const Value> values) override {
+    if (!previous_.empty()) {
+      auto it = previous_.find(meta.key_hash);
+      if (it != previous_.end() && !it->second.seen) {
+        it->second.seen = true;
+        if (it->second.row_hash == meta.content_hash) {
+          touch_.Reset();
+          touch_.Bind(1, file_id_);
+          touch_.Bind(2, meta.source_row);
+          touch_.Bind(3, it->second.row_id);
+          RETURN_IF_ERROR(touch_.Run(db_));
+          ++counts_.unchanged;
+          return OkStatus();
+        }
+        update_.Reset();
+        update_.Bind(1, file_id_);
+        update_.Bind(2, meta.source_row);
+        update_.Bind(3, static_cast<int64_t>(meta.key_hash));
+        update_.Bind(4, static_cast<int64_t>(meta.content_hash));
+        for (size_t i = 0; i < values.size(); ++i) update_.Bind(static_cast<int>(i + 5), values[i]);
+        update_.Bind(static_cast<int>(values.size() + 5), it->second.row_id);
+        RETURN_IF_ERROR(update_.Run(db_));
+        ++counts_.updated;
+        return RecordChange(it->second.row_id, "changed", meta.key_hash);
+      }
+    }
+    insert_.Reset();
+    insert_.Bind(1, file_id_);
+    insert_.Bind(2, meta.source_row);
+    insert_.Bind(3, static_cast<int64_t>(meta.key_hash));
+    insert_.Bind(4, static_cast<int64_t>(meta.content_hash));
+    for (size_t i = 0; i < values.size(); ++i) insert_.Bind(static_cast<int>(i + 5), values[i]);
+    RETURN_IF_ERROR(insert_.Run(db_));
+    ++counts_.inserted;
+    return RecordChange(sqlite3_last_insert_rowid(db_), "new", meta.key_hash);
+  }
+
+  Result<WriteCounts> Finish() override {
+    for (const auto& [key, prev] : previous_) {
+      if (prev.seen) continue;
+      remove_.Reset();
+      remove_.Bind(1, prev.row_id);
+      RETURN_IF_ERROR(remove_.Run(db_));
+      RETURN_IF_ERROR(RecordChange(prev.row_id, "gone", key));
+      ++counts_.removed;
+    }
+    previous_.clear();
+    return counts_;
+  }
+
+ private:
+  DepartmentWriter(sqlite3* db, const DatasetSpec& d, int64_t file_id) : db_(db), file_id_(file_id) {
+    (void)d;
+  }
+  Status RecordChange(int64_t row_id, std::string_view change, uint64_t key) {
+    change_.Reset();
+    change_.Bind(1, file_id_);
+    change_.Bind(2, row_id);
+    change_.Bind(3, change);
+    change_.Bind(4, static_cast<int64_t>(key));
+    return change_.Run(db_);
+  }
+  struct Previous {
+    int64_t row_id;
+    uint64_t row_hash;
+    bool seen;
+  };
+  sqlite3* db_;
+  int64_t file_id_;
+  Stmt insert_, update_, touch_, remove_, change_;
+  std::unordered_map<uint64_t, Previous> previous_;
+  WriteCounts counts_;
+};
+
+// ---- the store ---------------------------------------------------------------------------
+
+std::string CurrentUser() {
+  const char* u = getenv("USER");
+  if (u && *u) return u;
+  return "uid" + std::to_string(getuid());
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  ~SqliteStore() override {
+    if (batch_id_) AbortBatch();
+    sqlite3_close_v2(db_);
+  }
+
+  Status Init(const SqliteOptions& options) {
+    sqlite3_busy_timeout(db_, 5000);
+    sqlite3_extended_result_codes(db_, 1);
+    RETURN_IF_ERROR(Exec(db_, "PRAGMA journal_mode = WAL"));
+    RETURN_IF_ERROR(Exec(db_, "PRAGMA synchronous = NORMAL"));
+    RETURN_IF_ERROR(Exec(db_, "PRAGMA foreign_keys = ON"));
+    RETURN_IF_ERROR(Exec(db_, fmt::format("PRAGMA cache_size = -{}", options.cache_mib * 1024)));
+    RETURN_IF_ERROR(Exec(db_, "PRAGMA journal_size_limit = 67108864"));
+    return Migrate();
+  }
+
+  Result<std::vector<Region>> LoadRegions() override {
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT code, name, level, coalesce(parent_code, '') FROM regions ORDER BY code"));
+    std::vector<Region> out;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step(db_));
+      if (!row) break;
+      out.push_back({s.Text(0), s.Text(1), static_cast<int>(s.Int(2)), s.Text(3)});
+    }
+    return out;
+  }
+
+  Result<int64_t> BeginBatch(const BatchInfo& info) override {
+    RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "INSERT INTO import_batches (started_at, user_name, source) VALUES (?,?,?)"));
+    s.Bind(1, NowUtc());
+    s.Bind(2, info.user.empty() ? CurrentUser() : info.user);
+    s.Bind(3, info.source);
+    if (Status st = s.Run(db_); !st.ok()) {
+      Exec(db_, "ROLLBACK").ok();
+      return Err(st);
+    }
+    batch_id_ = sqlite3_last_insert_rowid(db_);
+    return batch_id_;
+  }
+
+  Result<std::optional<std::string>> CurrentFileSha256(std::string_view dataset) override {
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT sha256 FROM dataset_state WHERE dataset = ?"));
+    s.Bind(1, dataset);
+    ASSIGN_OR_RETURN(bool row, s.Step(db_));
+    if (!row) return std::optional<std::string>();
+    return std::optional<std::string>(s.Text(0));
+  }
+
+  Result<int64_t> BeginFile(const FileInfo& info) override {
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+        "INSERT INTO batch_files (batch_id, file_name, dataset, sha256, size_bytes, encoding) "
+        "VALUES (?,?,?,?,?,?)"));
+    s.Bind(1, batch_id_);
+    s.Bind(2, info.file_name);
+    s.Bind(3, info.dataset);
+    s.Bind(4, info.sha256);
+    s.Bind(5, static_cast<int64_t>(info.size_bytes));
+    s.Bind(6, info.encoding);
+    RETURN_IF_ERROR(s.Run(db_));
+    int64_t file_id = sqlite3_last_insert_rowid(db_);
+    file_datasets_[file_id] = {info.dataset, info.sha256};
+    return file_id;
+  }
+
+  Result<std::unique_ptr<DatasetWriter>> OpenWriter(const DatasetSpec& d, int64_t file_id) override {
+    if (d.kind == DatasetKind::kDepartment) return DepartmentWriter::Make(db_, d, file_id);
+    return RegistryWriter::Make(db_, d, batch_id_, file_id);
+  }
+
+  Status AddIssues(std::span<const Issue> issues) override {
+    if (!issue_stmt_.get()) {
+      ASSIGN_OR_RETURN(issue_stmt_, Stmt::Prepare(db_,
+          "INSERT INTO import_issues (file_id, row_number, column_name, value, severity, code, "
+          "message_en, message_zh) VALUES (?,?,?,?,?,?,?,?)"));
+    }
+    for (const Issue& i : issues) {
+      issue_stmt_.Reset();
+      issue_stmt_.Bind(1, i.file_id);
+      issue_stmt_.Bind(2, i.row_number);
+      issue_stmt_.Bind(3, i.column);
+      issue_stmt_.Bind(4, i.value);
+      issue_stmt_.Bind(5, std::string_view(i.is_error ? "error" : "warning"));
+      issue_stmt_.Bind(6, i.code);
+      issue_stmt_.Bind(7, i.message_en);
+      issue_stmt_.Bind(8, i.message_zh);
+      RETURN_IF_ERROR(issue_stmt_.Run(db_));
+    }
+    return OkStatus();
+  }
+
+  Status FinishFile(int64_t file_id, const FileOutcome& o) override {
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+        "UPDATE batch_files SET rows_read=?, rows_imported=?, rows_rejected=?, warnings=?, "
+        "inserted=?, updated=?, unchanged=?, removed=?, outcome=?, message=? WHERE file_id=?"));
+    s.Bind(1, o.rows_read);
+    s.Bind(2, o.rows_imported);
+    s.Bind(3, o.rows_rejected);
+    s.Bind(4, o.warnings);
+    s.Bind(5, o.inserted);
+    s.Bind(6, o.updated);
+    s.Bind(7, o.unchanged);
+    s.Bind(8, o.removed);
+    s.Bind(9, o.outcome);
+    s.Bind(10, o.message);
+    s.Bind(11, file_id);
+    RETURN_IF_ERROR(s.Run(db_));
+    if (o.outcome == "imported") {
+      const auto& [dataset, sha] = file_datasets_[file_id];
+      ASSIGN_OR_RETURN(Stmt u, Stmt::Prepare(db_,
+          "INSERT INTO dataset_state (dataset, file_id, sha256) VALUES (?,?,?) "
+          "ON CONFLICT (dataset) DO UPDATE SET file_id = excluded.file_id, sha256 = excluded.sha256"));
+      u.Bind(1, dataset);
+      u.Bind(2, file_id);
+      u.Bind(3, sha);
+      RETURN_IF_ERROR(u.Run(db_));
+    }
+    return OkStatus();
+  }
+
+  Status PutRegions(std::span<const Region> regions) override { return UpsertRegions(regions); }
+
+  Status CommitBatch() override {
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "UPDATE import_batches SET finished_at = ? WHERE batch_id = ?"));
+    s.Bind(1, NowUtc());
+    s.Bind(2, batch_id_);
+    if (Status st = s.Run(db_); !st.ok()) {
+      AbortBatch();
+      return st;
+    }
+    issue_stmt_ = Stmt();
+    if (Status st = Exec(db_, "COMMIT"); !st.ok()) {
+      AbortBatch();
+      return st;
+    }
+    batch_id_ = 0;
+    file_datasets_.clear();
+    // Fold the WAL back into the database now rather than on some later reader's watch.
+    sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    return OkStatus();
+  }
+
+  void AbortBatch() override {
+    issue_stmt_ = Stmt();
+    if (!sqlite3_get_autocommit(db_)) Exec(db_, "ROLLBACK").ok();
+    batch_id_ = 0;
+    file_datasets_.clear();
+  }
+
+  Result<Stats> GetStats() override {
+    Stats stats;
+    std::vector<std::string> tables = {"regions", "import_batches", "batch_files", "import_issues", "history"};
+    for (const DatasetSpec& d : AllDatasets())
+      if (d.kind != DatasetKind::kRegions) tables.emplace_back(d.table);
+    for (const std::string& t : tables) {
+      ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, fmt::format("SELECT count(*) FROM {}", t)));
+      ASSIGN_OR_RETURN(bool row, s.Step(db_));
+      stats.tables.push_back({t, row ? s.Int(0) : 0});
+    }
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, R"sql(
+      SELECT substr(h.village_code, 1, 4) || '00000000' AS prefecture,
+             coalesce(r.name, ''), coalesce(h.status, 0), count(*), sum(m.n)
+      FROM households h
+      LEFT JOIN (SELECT household_id, count(*) AS n FROM members GROUP BY household_id) m
+        ON m.household_id = h.household_id
+      LEFT JOIN regions r ON r.code = substr(h.village_code, 1, 4) || '00000000'
+      GROUP BY 1, 2, 3 ORDER BY 1, 3)sql"));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step(db_));
+      if (!row) break;
+      stats.by_prefecture.push_back({s.Text(0), s.Text(1), static_cast<int>(s.Int(2)), s.Int(3), s.Int(4)});
+    }
+    ASSIGN_OR_RETURN(Stmt b, Stmt::Prepare(db_, "SELECT count(*) FROM import_batches"));
+    ASSIGN_OR_RETURN(bool row, b.Step(db_));
+    stats.batches = row ? b.Int(0) : 0;
+    return stats;
+  }
+
+  Status ForEachIssue(int64_t batch_id, const std::function<Status(const IssueRow&)>& fn) override {
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, R"sql(
+      SELECT f.file_name, i.row_number, i.column_name, i.value, i.severity, i.code,
+             i.message_en, i.message_zh
+      FROM import_issues i JOIN batch_files f ON f.file_id = i.file_id
+      WHERE f.batch_id = ? ORDER BY i.file_id, i.row_number, i.rowid)sql"));
+    s.Bind(1, batch_id);
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step(db_));
+      if (!row) break;
+      IssueRow r{s.Text(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4) == "error", s.Text(5), s.Text(6), s.Text(7)};
+      if (Status st = fn(r); !st.ok()) {
+        s.Reset();
+        return st;
+      }
+    }
+    return OkStatus();
+  }
+
+  Result<int64_t> LatestBatchId() override {
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT coalesce(max(batch_id), 0) FROM import_batches"));
+    ASSIGN_OR_RETURN(bool row, s.Step(db_));
+    return row ? s.Int(0) : 0;
+  }
+
+ private:
+  Status Migrate() {
+    RETURN_IF_ERROR(Exec(db_,
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"));
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT coalesce(max(version), 0) FROM schema_migrations"));
+    ASSIGN_OR_RETURN(bool row, s.Step(db_));
+    int current = row ? static_cast<int>(s.Int(0)) : 0;
+    s.Reset();
+    if (current > kSchemaVersion)
+      return DataLoss(fmt::format("the database has schema version {}, newer than this fupin ({}); "
+                                  "use a newer fupin", current, kSchemaVersion));
+    for (const Migration& m : kMigrations) {
+      if (m.version <= current) continue;
+      RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+      Status st = Exec(db_, m.sql());
+      if (st.ok()) {
+        ASSIGN_OR_RETURN(Stmt ins, Stmt::Prepare(db_, "INSERT INTO schema_migrations VALUES (?, ?)"));
+        ins.Bind(1, m.version);
+        ins.Bind(2, NowUtc());
+        st = ins.Run(db_);
+      }
+      if (st.ok() && m.version == 1) st = LoadBuiltinRegions();
+      if (st.ok()) st = Exec(db_, "COMMIT");
+      if (!st.ok()) {
+        Exec(db_, "ROLLBACK").ok();
+        return st;
+      }
+    }
+    return OkStatus();
+  }
+
+  Status LoadBuiltinRegions() {
+    std::vector<Region> regions;
+    std::string_view csv = BuiltinRegionsCsv();
+    size_t pos = csv.find('\n') + 1;  // skip header
+    while (pos < csv.size()) {
+      size_t eol = csv.find('\n', pos);
+      if (eol == std::string_view::npos) eol = csv.size();
+      std::string_view line = csv.substr(pos, eol - pos);
+      pos = eol + 1;
+      if (line.empty()) continue;
+      size_t a = line.find(','), b = line.find(',', a + 1), c = line.find(',', b + 1);
+      regions.push_back({std::string(line.substr(0, a)), std::string(line.substr(a + 1, b - a - 1)),
+                         std::stoi(std::string(line.substr(b + 1, c - b - 1))),
+                         std::string(line.substr(c + 1))});
+    }
+    return UpsertRegions(regions);
+  }
+
+  Status UpsertRegions(std::span<const Region> regions) {
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+        "INSERT INTO regions (code, name, level, parent_code) VALUES (?,?,?,?) "
+        "ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, "
+        "parent_code = excluded.parent_code WHERE name <> excluded.name OR level <> excluded.level"));
+    for (const Region& r : regions) {
+      s.Reset();
+      s.Bind(1, r.code);
+      s.Bind(2, r.name);
+      s.Bind(3, r.level);
+      if (r.parent_code.empty()) {
+        sqlite3_bind_null(s.get(), 4);
+      } else {
+        s.Bind(4, r.parent_code);
+      }
+      RETURN_IF_ERROR(s.Run(db_));
+    }
+    return OkStatus();
+  }
+
+  sqlite3* db_;
+  int64_t batch_id_ = 0;
+  Stmt issue_stmt_;
+  std::unordered_map<int64_t, std::pair<std::string, std::string>> file_datasets_;
+};
+
+}  // namespace
+
+int SqliteSchemaVersion() { return kSchemaVersion; }
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& path,
+                                               const SqliteOptions& options) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close_v2(db);
+    return Err(NotFound(fmt::format("cannot open database {}: {}", path.string(), msg)));
+  }
+  auto store = std::make_unique<SqliteStore>(db);
+  if (Status st = store->Init(options); !st.ok()) {
+    return Err(Status(st.code(), fmt::format("database {}: {}", path.string(), st.message())));
+  }
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace fupin::store

@@ -1,0 +1,174 @@
+// Store: the system of record (数据存储). One interface, one folder per backend
+// (store/sqlite/ now, store/postgres/ later), one conformance suite for all.
+//
+// Every import is one batch and one transaction: BeginBatch .. CommitBatch makes the whole
+// batch visible at once; AbortBatch (or a crash) leaves the store as it was. Registry data
+// (households, members) is upserted by key and every changed field is kept in `history`.
+// A department file is a full snapshot: it replaces that department's previous rows, and
+// `dept_changes` records for the batch which rows are new, changed or gone.
+// Thread-safety: a Store and its writers are used from one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/datasets.h"
+#include "core/status.h"
+
+namespace fupin::store {
+
+// A typed cell. Text is UTF-8.
+struct Value {
+  enum class Kind : uint8_t { kNull, kInt, kReal, kText };
+  Kind kind = Kind::kNull;
+  int64_t i = 0;
+  double r = 0;
+  std::string text;
+
+  static Value Null() { return {}; }
+  static Value Int(int64_t v) { return {Kind::kInt, v, 0, {}}; }
+  static Value Real(double v) { return {Kind::kReal, 0, v, {}}; }
+  static Value Text(std::string v) { return {Kind::kText, 0, 0, std::move(v)}; }
+  // The value as text for history and reports ("" for null).
+  std::string ToText() const;
+  bool operator==(const Value&) const = default;
+};
+
+struct Region {
+  std::string code;  // 12 digits
+  std::string name;
+  int level = 0;
+  std::string parent_code;  // empty for the province
+};
+
+struct BatchInfo {
+  std::string source;  // the folder or file given to `fupin import`
+  std::string user;    // who ran it
+};
+
+struct FileInfo {
+  std::string file_name;  // as found in the batch folder
+  std::string dataset;    // DatasetSpec::name
+  std::string sha256;     // hex
+  uint64_t size_bytes = 0;
+  std::string encoding;   // "UTF-8", "GB18030", "XLSX"
+};
+
+struct FileOutcome {
+  int64_t rows_read = 0;
+  int64_t rows_imported = 0;
+  int64_t rows_rejected = 0;
+  int64_t warnings = 0;
+  int64_t inserted = 0;
+  int64_t updated = 0;
+  int64_t unchanged = 0;
+  int64_t removed = 0;
+  std::string outcome;  // "imported", "unchanged" (same file as the current data), "failed"
+  std::string message;  // why a file failed as a whole
+};
+
+// One row-level error (the row was rejected) or warning (the row was kept).
+struct Issue {
+  int64_t file_id = 0;
+  int64_t row_number = 0;  // 1 = first data row after the header; 0 = the file as a whole
+  std::string column;
+  std::string value;
+  bool is_error = false;
+  std::string code;  // stable machine code, e.g. "bad_check_char"
+  std::string message_en;
+  std::string message_zh;
+};
+
+// An issue as read back for reports, with its file's name.
+struct IssueRow {
+  std::string file_name;
+  int64_t row_number = 0;
+  std::string column;
+  std::string value;
+  bool is_error = false;
+  std::string code;
+  std::string message_en;
+  std::string message_zh;
+};
+
+struct RowMeta {
+  int64_t source_row = 0;  // data row number in its file
+  uint64_t key_hash = 0;   // identifies the row across snapshots (department data)
+  uint64_t content_hash = 0;
+};
+
+struct WriteCounts {
+  int64_t inserted = 0;
+  int64_t updated = 0;
+  int64_t unchanged = 0;
+  int64_t removed = 0;  // department rows gone from the new snapshot
+};
+
+// Writes one file's rows into a data set's table inside the open batch.
+class DatasetWriter {
+ public:
+  virtual ~DatasetWriter() = default;
+  // `values` holds one value per StoredColumns(dataset), in order. Returns kNotFound when a
+  // member's household does not exist (the row is not written; the batch goes on).
+  virtual Status Put(const RowMeta& meta, std::span<const Value> values) = 0;
+  // Completes the file: for department data, removes rows missing from the snapshot.
+  virtual Result<WriteCounts> Finish() = 0;
+};
+
+struct TableCount {
+  std::string table;
+  int64_t rows = 0;
+};
+struct RegionStatusCount {
+  std::string prefecture_code;
+  std::string prefecture_name;
+  int status = 0;  // household status code, 0 when unknown
+  int64_t households = 0;
+  int64_t members = 0;
+};
+struct Stats {
+  std::vector<TableCount> tables;
+  std::vector<RegionStatusCount> by_prefecture;
+  int64_t batches = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual Result<std::vector<Region>> LoadRegions() = 0;
+
+  // Starts a batch and its transaction. REQUIRES: no batch is open.
+  virtual Result<int64_t> BeginBatch(const BatchInfo& info) = 0;
+  // The SHA-256 of the file whose rows are the current data of `dataset`, if any.
+  virtual Result<std::optional<std::string>> CurrentFileSha256(std::string_view dataset) = 0;
+  // Records a file of the open batch; returns its file id for Issue::file_id.
+  virtual Result<int64_t> BeginFile(const FileInfo& info) = 0;
+  virtual Result<std::unique_ptr<DatasetWriter>> OpenWriter(const DatasetSpec& dataset,
+                                                            int64_t file_id) = 0;
+  virtual Status AddIssues(std::span<const Issue> issues) = 0;
+  virtual Status FinishFile(int64_t file_id, const FileOutcome& outcome) = 0;
+  // Upserts regions from a regions.csv of the batch.
+  virtual Status PutRegions(std::span<const Region> regions) = 0;
+  // Makes the batch durable and visible. On failure the batch is rolled back.
+  virtual Status CommitBatch() = 0;
+  // Discards everything written since BeginBatch.
+  virtual void AbortBatch() = 0;
+
+  virtual Result<Stats> GetStats() = 0;
+
+  // Calls `fn` for each issue of a batch, ordered by file and row; stops at the first
+  // failed Status and returns it.
+  virtual Status ForEachIssue(int64_t batch_id,
+                              const std::function<Status(const IssueRow&)>& fn) = 0;
+  // The newest batch's id, or 0 when nothing was ever imported.
+  virtual Result<int64_t> LatestBatchId() = 0;
+};
+
+}  // namespace fupin::store
