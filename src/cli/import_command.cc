@@ -1,11 +1,10 @@
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
-#include <string>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "cli/commands.h"
 #include "exchange/import.h"
@@ -43,44 +42,57 @@ std::string OutcomeText(const std::string& outcome, Lang lang) {
 
 void PrintTable(const exchange::ImportSummary& s, Lang lang, const exchange::ReportFiles* report) {
   bool zh = lang == Lang::kZh;
-  fmt::print("{:<24} {:<9} {:>11} {:>11} {:>9} {:>9}  {}\n", zh ? "文件" : "file", zh ? "编码" : "encoding",
-             zh ? "读入行" : "rows read", zh ? "导入行" : "imported", zh ? "拒绝" : "rejected",
-             zh ? "警告" : "warnings", zh ? "结果" : "outcome");
+  fmt::print("{:<24} {:<9} {:>11} {:>11} {:>9} {:>9}  {}\n", zh ? "文件" : "file",
+             zh ? "编码" : "encoding", zh ? "读入行" : "rows read", zh ? "导入行" : "imported",
+             zh ? "拒绝" : "rejected", zh ? "警告" : "warnings", zh ? "结果" : "outcome");
   for (const auto& f : s.files) {
     fmt::print("{:<24} {:<9} {:>11} {:>11} {:>9} {:>9}  {}\n", f.file_name, f.encoding,
                Grouped(f.outcome.rows_read), Grouped(f.outcome.rows_imported),
-               Grouped(f.outcome.rows_rejected), Grouped(f.outcome.warnings), OutcomeText(f.outcome.outcome, lang));
+               Grouped(f.outcome.rows_rejected), Grouped(f.outcome.warnings),
+               OutcomeText(f.outcome.outcome, lang));
     if (!f.outcome.message.empty()) fmt::print("    {}\n", f.outcome.message);
-    if (f.outcome.outcome == "imported" && (f.outcome.updated || f.outcome.removed || f.outcome.unchanged))
-      fmt::print("    {} {}  {} {}  {} {}  {} {}\n", zh ? "新增" : "new", Grouped(f.outcome.inserted),
-                 zh ? "变更" : "changed", Grouped(f.outcome.updated), zh ? "未变" : "unchanged",
-                 Grouped(f.outcome.unchanged), zh ? "删除" : "gone", Grouped(f.outcome.removed));
+    if (f.outcome.outcome == "imported" &&
+        (f.outcome.updated || f.outcome.removed || f.outcome.unchanged))
+      fmt::print("    {} {}  {} {}  {} {}  {} {}\n", zh ? "新增" : "new",
+                 Grouped(f.outcome.inserted), zh ? "变更" : "changed", Grouped(f.outcome.updated),
+                 zh ? "未变" : "unchanged", Grouped(f.outcome.unchanged), zh ? "删除" : "gone",
+                 Grouped(f.outcome.removed));
   }
-  fmt::print("{:<24} {:<9} {:>11} {:>11} {:>9} {:>9}\n", zh ? "合计" : "total", "", Grouped(s.rows_read),
-             Grouped(s.rows_imported), Grouped(s.rows_rejected), Grouped(s.warnings));
+  fmt::print("{:<24} {:<9} {:>11} {:>11} {:>9} {:>9}\n", zh ? "合计" : "total", "",
+             Grouped(s.rows_read), Grouped(s.rows_imported), Grouped(s.rows_rejected),
+             Grouped(s.warnings));
   for (const auto& name : s.ignored_files) fmt::print("{}: {}\n", zh ? "已忽略" : "ignored", name);
   if (s.nothing_changed)
-    fmt::print("{}\n", zh ? "所有文件与库中当前数据相同，未做任何更改。" : "Every file equals the current data: nothing changed.");
+    fmt::print("{}\n", zh ? "所有文件与库中当前数据相同，未做任何更改。"
+                          : "Every file equals the current data: nothing changed.");
   else
     fmt::print("{} {}\n", zh ? "批次号" : "batch", s.batch_id);
   if (report)
-    fmt::print("{}: {}\n      {}\n", zh ? "问题报告" : "issue report", report->xlsx.string(), report->csv.string());
+    fmt::print("{}: {}\n      {}\n", zh ? "问题报告" : "issue report", report->xlsx.string(),
+               report->csv.string());
 }
 
 nlohmann::json ToJson(const exchange::ImportSummary& s, const exchange::ReportFiles* report) {
   nlohmann::json files = nlohmann::json::array();
   for (const auto& f : s.files) {
-    files.push_back({{"file", f.file_name}, {"dataset", f.dataset}, {"encoding", f.encoding},
-                     {"outcome", f.outcome.outcome}, {"message", f.outcome.message},
-                     {"rows_read", f.outcome.rows_read}, {"rows_imported", f.outcome.rows_imported},
-                     {"rows_rejected", f.outcome.rows_rejected}, {"warnings", f.outcome.warnings},
-                     {"inserted", f.outcome.inserted}, {"updated", f.outcome.updated},
-                     {"unchanged", f.outcome.unchanged}, {"removed", f.outcome.removed}});
+    files.push_back({{"file", f.file_name},
+                     {"dataset", f.dataset},
+                     {"encoding", f.encoding},
+                     {"outcome", f.outcome.outcome},
+                     {"message", f.outcome.message},
+                     {"rows_read", f.outcome.rows_read},
+                     {"rows_imported", f.outcome.rows_imported},
+                     {"rows_rejected", f.outcome.rows_rejected},
+                     {"warnings", f.outcome.warnings},
+                     {"inserted", f.outcome.inserted},
+                     {"updated", f.outcome.updated},
+                     {"unchanged", f.outcome.unchanged},
+                     {"removed", f.outcome.removed}});
   }
-  nlohmann::json j = {{"batch_id", s.batch_id}, {"nothing_changed", s.nothing_changed},
-                      {"rows_read", s.rows_read}, {"rows_imported", s.rows_imported},
+  nlohmann::json j = {{"batch_id", s.batch_id},           {"nothing_changed", s.nothing_changed},
+                      {"rows_read", s.rows_read},         {"rows_imported", s.rows_imported},
                       {"rows_rejected", s.rows_rejected}, {"warnings", s.warnings},
-                      {"files_failed", s.files_failed}, {"files", files},
+                      {"files_failed", s.files_failed},   {"files", files},
                       {"ignored_files", s.ignored_files}};
   if (report) j["report"] = {{"csv", report->csv.string()}, {"xlsx", report->xlsx.string()}};
   return j;
@@ -98,27 +110,34 @@ int RunImport(const ImportArgs& args, Lang lang) {
   bool tty = isatty(STDERR_FILENO);
   if (!args.quiet) {
     options.on_progress = [tty, zh](const exchange::Progress& p) {
-      double pct = p.bytes_total ? 100.0 * static_cast<double>(p.bytes_done) / static_cast<double>(p.bytes_total) : 100.0;
-      std::string line = fmt::format("{} {:<22} {:5.1f}%  {} {}", zh ? "导入" : "importing", p.file_name, pct,
-                                     Grouped(p.rows), zh ? "行" : "rows");
-      if (tty) fmt::print(stderr, "\r{}\033[K", line);
-      else fmt::print(stderr, "{}\n", line);
+      double pct = p.bytes_total ? 100.0 * static_cast<double>(p.bytes_done) /
+                                       static_cast<double>(p.bytes_total)
+                                 : 100.0;
+      std::string line = fmt::format("{} {:<22} {:5.1f}%  {} {}", zh ? "导入" : "importing",
+                                     p.file_name, pct, Grouped(p.rows), zh ? "行" : "rows");
+      if (tty)
+        fmt::print(stderr, "\r{}\033[K", line);
+      else
+        fmt::print(stderr, "{}\n", line);
       if (tty && p.bytes_done == p.bytes_total) fmt::print(stderr, "\n");
     };
   }
   auto summary = exchange::ImportPath(**store, args.path, options);
   if (!summary) {
     if (tty) fmt::print(stderr, "\n");
-    fmt::print(stderr, "{}: {}\n", zh ? "导入失败，库未改变" : "import failed, the database is unchanged",
+    fmt::print(stderr, "{}: {}\n",
+               zh ? "导入失败，库未改变" : "import failed, the database is unchanged",
                summary.error().message());
     return kExitFailed;
   }
   std::optional<exchange::ReportFiles> report;
   if (summary->batch_id && (summary->rows_rejected || summary->warnings || summary->files_failed)) {
-    fs::path dir = args.report_dir.empty() ? fs::path(args.db + ".reports") : fs::path(args.report_dir);
+    fs::path dir =
+        args.report_dir.empty() ? fs::path(args.db + ".reports") : fs::path(args.report_dir);
     auto written = exchange::WriteIssueReport(**store, summary->batch_id, dir);
     if (!written) {
-      fmt::print(stderr, "{}: {}\n", zh ? "报告写入失败" : "could not write the report", written.error().message());
+      fmt::print(stderr, "{}: {}\n", zh ? "报告写入失败" : "could not write the report",
+                 written.error().message());
     } else {
       report = *written;
     }
@@ -135,10 +154,12 @@ int RunImport(const ImportArgs& args, Lang lang) {
 
 void AddImportCommand(CLI::App& app, int& exit_code, const Lang& lang) {
   auto args = std::make_shared<ImportArgs>();
-  CLI::App* cmd = app.add_subcommand("import", "Import an exchange batch (folder or file) / 导入数据交换批次");
+  CLI::App* cmd =
+      app.add_subcommand("import", "Import an exchange batch (folder or file) / 导入数据交换批次");
   cmd->add_option("path", args->path, "folder of exchange files, or one file")->required();
   cmd->add_option("--db", args->db, "SQLite database file (created if missing)")->required();
-  cmd->add_option("--report-dir", args->report_dir, "where to write the issue report (default: DB.reports)");
+  cmd->add_option("--report-dir", args->report_dir,
+                  "where to write the issue report (default: DB.reports)");
   cmd->add_option("--user", args->user, "who runs the import (default: the OS user)");
   cmd->add_flag("--json", args->json, "print a machine-readable summary");
   cmd->add_flag("--quiet", args->quiet, "no progress on stderr");

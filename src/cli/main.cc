@@ -1,8 +1,7 @@
 // fupin: the command line of the poverty-alleviation data platform (扶贫云).
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
 #ifdef FUPIN_HAVE_GEN
@@ -16,7 +15,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("fupin 0.1.0"));
   int exit_code = kExitOk;
   Lang lang = Lang::kZh;
-  if (const char* env = std::getenv("FUPIN_LANG"); env && std::string(env) == "en") lang = Lang::kEn;
+  if (const char* env = std::getenv("FUPIN_LANG"); env && std::string(env) == "en")
+    lang = Lang::kEn;
   app.add_option_function<std::string>(
          "--lang", [&](const std::string& v) { lang = v == "en" ? Lang::kEn : Lang::kZh; },
          "zh (default) or en; also FUPIN_LANG")

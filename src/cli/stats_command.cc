@@ -1,7 +1,7 @@
-#include <string>
-
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "cli/commands.h"
 #include "core/code_lists.h"
@@ -19,7 +19,8 @@ struct StatsArgs {
 int RunStats(const StatsArgs& args, Lang lang) {
   bool zh = lang == Lang::kZh;
   if (!std::filesystem::exists(args.db)) {
-    fmt::print(stderr, "{}: {} {}\n", zh ? "错误" : "error", args.db, zh ? "不存在" : "does not exist");
+    fmt::print(stderr, "{}: {} {}\n", zh ? "错误" : "error", args.db,
+               zh ? "不存在" : "does not exist");
     return kExitFailed;
   }
   auto store = store::OpenSqliteStore(args.db);
@@ -43,16 +44,23 @@ int RunStats(const StatsArgs& args, Lang lang) {
     for (const auto& t : stats->tables) tables[t.table] = t.rows;
     nlohmann::json regions = nlohmann::json::array();
     for (const auto& r : stats->by_prefecture)
-      regions.push_back({{"prefecture_code", r.prefecture_code}, {"prefecture", r.prefecture_name},
-                         {"status", r.status}, {"status_label", status_label(r.status)},
-                         {"households", r.households}, {"members", r.members}});
-    fmt::print("{}\n", nlohmann::json{{"batches", stats->batches}, {"tables", tables}, {"by_prefecture", regions}}.dump(2));
+      regions.push_back({{"prefecture_code", r.prefecture_code},
+                         {"prefecture", r.prefecture_name},
+                         {"status", r.status},
+                         {"status_label", status_label(r.status)},
+                         {"households", r.households},
+                         {"members", r.members}});
+    fmt::print(
+        "{}\n",
+        nlohmann::json{{"batches", stats->batches}, {"tables", tables}, {"by_prefecture", regions}}
+            .dump(2));
     return kExitOk;
   }
   fmt::print("{:<28} {:>12}\n", zh ? "表" : "table", zh ? "行数" : "rows");
   for (const auto& t : stats->tables) fmt::print("{:<28} {:>12}\n", t.table, t.rows);
-  fmt::print("\n{:<14} {:<12} {:<24} {:>10} {:>10}\n", zh ? "市州代码" : "prefecture", zh ? "名称" : "name",
-             zh ? "脱贫状态" : "status", zh ? "户数" : "households", zh ? "人数" : "members");
+  fmt::print("\n{:<14} {:<12} {:<24} {:>10} {:>10}\n", zh ? "市州代码" : "prefecture",
+             zh ? "名称" : "name", zh ? "脱贫状态" : "status", zh ? "户数" : "households",
+             zh ? "人数" : "members");
   for (const auto& r : stats->by_prefecture)
     fmt::print("{:<14} {:<12} {:<24} {:>10} {:>10}\n", r.prefecture_code, r.prefecture_name,
                status_label(r.status), r.households, r.members);
@@ -63,7 +71,8 @@ int RunStats(const StatsArgs& args, Lang lang) {
 
 void AddStatsCommand(CLI::App& app, int& exit_code, const Lang& lang) {
   auto args = std::make_shared<StatsArgs>();
-  CLI::App* cmd = app.add_subcommand("stats", "Rows per table; households and members per prefecture and status / 统计");
+  CLI::App* cmd = app.add_subcommand(
+      "stats", "Rows per table; households and members per prefecture and status / 统计");
   cmd->add_option("--db", args->db, "SQLite database file")->required();
   cmd->add_flag("--json", args->json, "machine-readable output");
   cmd->callback([args, &exit_code, &lang] { exit_code = RunStats(*args, lang); });

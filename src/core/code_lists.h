@@ -17,7 +17,7 @@ struct CodeEntry {
 };
 
 struct CodeList {
-  std::string_view name;     // "category", "cause", ... as named in exchange-format.md
+  std::string_view name;      // "category", "cause", ... as named in exchange-format.md
   std::string_view title_zh;  // 贫困户属性
   std::span<const CodeEntry> entries;
 

@@ -62,12 +62,12 @@ constexpr FieldSpec kMemberFields[] = {
 constexpr std::string_view kMemberKey[] = {"household_id", "id_number"};
 
 // The identity block every department file starts with.
-#define FUPIN_IDENTITY_BLOCK                                    \
-  {"id_number", "身份证号", T::kIdNumber, {}, false, true},     \
-      {"name", "姓名", T::kText, {}, false, true},              \
-      {"sex", "性别", T::kCode, "sex", false, true},            \
-      {"birth_date", "出生日期", T::kDate, {}, false, true},    \
-      {"region_code", "区划代码", T::kRegion, {}, false, true}
+#define FUPIN_IDENTITY_BLOCK                                                                      \
+  {"id_number", "身份证号", T::kIdNumber, {}, false, true},                                       \
+      {"name", "姓名", T::kText, {}, false, true}, {"sex", "性别", T::kCode, "sex", false, true}, \
+      {"birth_date", "出生日期", T::kDate, {}, false, true}, {                                    \
+    "region_code", "区划代码", T::kRegion, {}, false, true                                        \
+  }
 
 constexpr FieldSpec kEduFields[] = {
     FUPIN_IDENTITY_BLOCK,
@@ -152,29 +152,79 @@ constexpr DatasetSpec kDatasets[] = {
     {"households", "贫困户", "poor households", K::kHousehold, kHouseholdFields, kHouseholdKey,
      "households"},
     {"members", "家庭成员", "household members", K::kMember, kMemberFields, kMemberKey, "members"},
-    {"edu_students", "教育 学生资助", "education: students", K::kDepartment, kEduFields, {},
+    {"edu_students",
+     "教育 学生资助",
+     "education: students",
+     K::kDepartment,
+     kEduFields,
+     {},
      "dept_edu_students"},
-    {"health_enrollment", "医保 参保", "health insurance: enrollment", K::kDepartment,
-     kEnrollmentFields, {}, "dept_health_enrollment"},
+    {"health_enrollment",
+     "医保 参保",
+     "health insurance: enrollment",
+     K::kDepartment,
+     kEnrollmentFields,
+     {},
+     "dept_health_enrollment"},
     {"health_claims", "医保 结算", "health insurance: claims", K::kDepartment, kClaimFields,
      kClaimKey, "dept_health_claims"},
-    {"civil_dibao", "民政 低保特困", "civil affairs: dibao and tekun", K::kDepartment,
-     kDibaoFields, {}, "dept_civil_dibao"},
-    {"disability", "残联 残疾证", "disability certificates", K::kDepartment, kDisabilityFields,
-     {}, "dept_disability"},
-    {"hr_employment", "人社 就业", "human resources: employment", K::kDepartment,
-     kEmploymentFields, {}, "dept_hr_employment"},
-    {"relocation", "生态移民 搬迁", "relocation", K::kDepartment, kRelocationFields, {},
+    {"civil_dibao",
+     "民政 低保特困",
+     "civil affairs: dibao and tekun",
+     K::kDepartment,
+     kDibaoFields,
+     {},
+     "dept_civil_dibao"},
+    {"disability",
+     "残联 残疾证",
+     "disability certificates",
+     K::kDepartment,
+     kDisabilityFields,
+     {},
+     "dept_disability"},
+    {"hr_employment",
+     "人社 就业",
+     "human resources: employment",
+     K::kDepartment,
+     kEmploymentFields,
+     {},
+     "dept_hr_employment"},
+    {"relocation",
+     "生态移民 搬迁",
+     "relocation",
+     K::kDepartment,
+     kRelocationFields,
+     {},
      "dept_relocation"},
     {"vehicles", "公安 车辆", "police: vehicles", K::kDepartment, kVehicleFields, kVehicleKey,
      "dept_vehicles"},
-    {"business", "市场监管 企业", "market regulation: businesses", K::kDepartment,
-     kBusinessFields, {}, "dept_business"},
-    {"property", "住建 商品房", "housing: commercial property", K::kDepartment, kPropertyFields,
-     {}, "dept_property"},
-    {"public_servants", "财政 供养人员", "finance: publicly funded staff", K::kDepartment,
-     kServantFields, {}, "dept_public_servants"},
-    {"deaths", "公安 死亡登记", "police: death registrations", K::kDepartment, kDeathFields, {},
+    {"business",
+     "市场监管 企业",
+     "market regulation: businesses",
+     K::kDepartment,
+     kBusinessFields,
+     {},
+     "dept_business"},
+    {"property",
+     "住建 商品房",
+     "housing: commercial property",
+     K::kDepartment,
+     kPropertyFields,
+     {},
+     "dept_property"},
+    {"public_servants",
+     "财政 供养人员",
+     "finance: publicly funded staff",
+     K::kDepartment,
+     kServantFields,
+     {},
+     "dept_public_servants"},
+    {"deaths",
+     "公安 死亡登记",
+     "police: death registrations",
+     K::kDepartment,
+     kDeathFields,
+     {},
      "dept_deaths"},
 };
 
@@ -183,9 +233,12 @@ std::string_view SqlType(FieldType type) {
     case T::kInteger:
     case T::kYear:
     case T::kMoney:
-    case T::kCode: return "INTEGER";
-    case T::kDecimal: return "REAL";
-    default: return "TEXT";
+    case T::kCode:
+      return "INTEGER";
+    case T::kDecimal:
+      return "REAL";
+    default:
+      return "TEXT";
   }
 }
 

@@ -48,7 +48,7 @@ struct DatasetSpec {
   std::span<const FieldSpec> fields;
   // Fields whose values together identify a row within one file: a repeat is rejected.
   std::span<const std::string_view> key_fields;
-  std::string_view table;     // store table name
+  std::string_view table;  // store table name
 };
 
 // All data sets in import order (regions, households, members, then departments).

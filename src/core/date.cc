@@ -1,8 +1,8 @@
 #include "core/date.h"
 
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 namespace fupin {
 
@@ -68,6 +68,8 @@ std::optional<Date> DateFromExcelSerial(double serial) {
   return d;
 }
 
-std::string FormatDate(const Date& d) { return fmt::format("{:04}-{:02}-{:02}", d.year, d.month, d.day); }
+std::string FormatDate(const Date& d) {
+  return fmt::format("{:04}-{:02}-{:02}", d.year, d.month, d.day);
+}
 
 }  // namespace fupin

@@ -6,22 +6,32 @@ namespace fupin {
 
 std::string_view IdProblemText(IdProblem p) {
   switch (p) {
-    case IdProblem::kNone: return "valid";
-    case IdProblem::kEmpty: return "ID number is empty";
-    case IdProblem::kMalformed: return "ID number is malformed (not 15 digits or 17 digits plus a check character)";
-    case IdProblem::kImpossibleDate: return "ID number holds an impossible birth date";
-    case IdProblem::kBadCheckChar: return "ID number check character is wrong";
+    case IdProblem::kNone:
+      return "valid";
+    case IdProblem::kEmpty:
+      return "ID number is empty";
+    case IdProblem::kMalformed:
+      return "ID number is malformed (not 15 digits or 17 digits plus a check character)";
+    case IdProblem::kImpossibleDate:
+      return "ID number holds an impossible birth date";
+    case IdProblem::kBadCheckChar:
+      return "ID number check character is wrong";
   }
   return "";
 }
 
 std::string_view IdProblemTextZh(IdProblem p) {
   switch (p) {
-    case IdProblem::kNone: return "有效";
-    case IdProblem::kEmpty: return "身份证号为空";
-    case IdProblem::kMalformed: return "身份证号格式错误（应为15位数字或17位数字加校验码）";
-    case IdProblem::kImpossibleDate: return "身份证号中的出生日期不存在";
-    case IdProblem::kBadCheckChar: return "身份证号校验码错误";
+    case IdProblem::kNone:
+      return "有效";
+    case IdProblem::kEmpty:
+      return "身份证号为空";
+    case IdProblem::kMalformed:
+      return "身份证号格式错误（应为15位数字或17位数字加校验码）";
+    case IdProblem::kImpossibleDate:
+      return "身份证号中的出生日期不存在";
+    case IdProblem::kBadCheckChar:
+      return "身份证号校验码错误";
   }
   return "";
 }

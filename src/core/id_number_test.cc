@@ -1,11 +1,11 @@
 #include "core/id_number.h"
 
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace fupin {
 namespace {

@@ -1,9 +1,9 @@
 #include "core/money.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cmath>
-
-#include <fmt/format.h>
 
 namespace fupin {
 

@@ -6,11 +6,16 @@ namespace fupin {
 
 int RegionPrefixLength(RegionLevel level) {
   switch (level) {
-    case RegionLevel::kProvince: return 2;
-    case RegionLevel::kPrefecture: return 4;
-    case RegionLevel::kCounty: return 6;
-    case RegionLevel::kTownship: return 9;
-    case RegionLevel::kVillage: return 12;
+    case RegionLevel::kProvince:
+      return 2;
+    case RegionLevel::kPrefecture:
+      return 4;
+    case RegionLevel::kCounty:
+      return 6;
+    case RegionLevel::kTownship:
+      return 9;
+    case RegionLevel::kVillage:
+      return 12;
   }
   return 12;
 }

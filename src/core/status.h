@@ -46,7 +46,9 @@ class [[nodiscard]] Status {
 };
 
 inline Status OkStatus() { return {}; }
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
 inline Status FailedPrecondition(std::string m) {
@@ -68,16 +70,16 @@ inline std::unexpected<Status> Err(Status s) { return std::unexpected<Status>(st
 #define FUPIN_CONCAT(a, b) FUPIN_CONCAT_INNER(a, b)
 
 // RETURN_IF_ERROR(expr): expr yields a Status; returns it from the enclosing function if not ok.
-#define RETURN_IF_ERROR(expr)                                  \
-  do {                                                         \
-    ::fupin::Status fupin_status_ = (expr);                    \
+#define RETURN_IF_ERROR(expr)                                               \
+  do {                                                                      \
+    ::fupin::Status fupin_status_ = (expr);                                 \
     if (!fupin_status_.ok()) return ::fupin::Err(std::move(fupin_status_)); \
   } while (0)
 
 // ASSIGN_OR_RETURN(decl, expr): expr yields a Result<T>; on error returns the Status.
 #define ASSIGN_OR_RETURN(decl, expr) \
   ASSIGN_OR_RETURN_IMPL(FUPIN_CONCAT(fupin_result_, __LINE__), decl, expr)
-#define ASSIGN_OR_RETURN_IMPL(tmp, decl, expr)            \
-  auto tmp = (expr);                                      \
+#define ASSIGN_OR_RETURN_IMPL(tmp, decl, expr)                       \
+  auto tmp = (expr);                                                 \
   if (!tmp.has_value()) return ::fupin::Err(std::move(tmp).error()); \
   decl = std::move(tmp).value()

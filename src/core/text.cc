@@ -47,7 +47,7 @@ size_t SpaceAt(std::string_view s) {
   unsigned char c = s[0];
   if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f') return 1;
   if (s.size() >= 3 && c == 0xE3 && (unsigned char)s[1] == 0x80 && (unsigned char)s[2] == 0x80)
-    return 3;  // U+3000
+    return 3;                                                               // U+3000
   if (s.size() >= 2 && c == 0xC2 && (unsigned char)s[1] == 0xA0) return 2;  // U+00A0
   return 0;
 }

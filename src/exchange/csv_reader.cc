@@ -1,6 +1,7 @@
 #include "exchange/csv_reader.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <iconv.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,8 +9,6 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "core/text.h"
 
@@ -72,7 +71,8 @@ class ByteSource {
 
 class FdSource final : public ByteSource {
  public:
-  FdSource(int fd, uint64_t size, std::string pending) : fd_(fd), size_(size), pending_(std::move(pending)) {}
+  FdSource(int fd, uint64_t size, std::string pending)
+      : fd_(fd), size_(size), pending_(std::move(pending)) {}
   ~FdSource() override { close(fd_); }
   Result<bool> Fill(std::string& out) override {
     if (!pending_.empty()) {
@@ -127,7 +127,8 @@ class MemorySource final : public ByteSource {
 // Converts GB18030 from an inner source to UTF-8, carrying a character cut between chunks.
 class Gb18030Source final : public ByteSource {
  public:
-  Gb18030Source(std::unique_ptr<ByteSource> inner, iconv_t cd) : inner_(std::move(inner)), cd_(cd) {}
+  Gb18030Source(std::unique_ptr<ByteSource> inner, iconv_t cd)
+      : inner_(std::move(inner)), cd_(cd) {}
   ~Gb18030Source() override { iconv_close(cd_); }
   Result<bool> Fill(std::string& out) override {
     ASSIGN_OR_RETURN(bool more, inner_->Fill(raw_));
@@ -141,9 +142,9 @@ class Gb18030Source final : public ByteSource {
     size_t r = iconv(cd_, &in, &in_left, &dst, &dst_left);
     out.resize(out.size() - dst_left);
     if (r == static_cast<size_t>(-1) && errno == EILSEQ) {
-      return Err(InvalidArgument(fmt::format(
-          "byte 0x{:02X} at offset {} is not valid GB18030", static_cast<unsigned char>(*in),
-          converted_ + (in - raw_.data()))));
+      return Err(InvalidArgument(fmt::format("byte 0x{:02X} at offset {} is not valid GB18030",
+                                             static_cast<unsigned char>(*in),
+                                             converted_ + (in - raw_.data()))));
     }
     if (r == static_cast<size_t>(-1) && errno == EINVAL && !more) {
       return Err(InvalidArgument("file ends in the middle of a GB18030 character"));
@@ -164,7 +165,8 @@ class Gb18030Source final : public ByteSource {
 
 class CsvRowSource final : public RowSource {
  public:
-  CsvRowSource(std::unique_ptr<ByteSource> bytes, bool utf8) : bytes_(std::move(bytes)), utf8_(utf8) {}
+  CsvRowSource(std::unique_ptr<ByteSource> bytes, bool utf8)
+      : bytes_(std::move(bytes)), utf8_(utf8) {}
 
   Result<bool> Next(RawRow& row) override {
     if (failed_) return Err(InvalidArgument("reader already failed"));
@@ -339,7 +341,8 @@ Result<Encoding> DetectEncoding(std::string_view sample, bool complete) {
 
 Result<CsvFile> OpenCsv(const std::filesystem::path& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Err(NotFound(fmt::format("cannot open {}: {}", path.string(), std::strerror(errno))));
+  if (fd < 0)
+    return Err(NotFound(fmt::format("cannot open {}: {}", path.string(), std::strerror(errno))));
   struct stat st {};
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);

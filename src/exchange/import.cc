@@ -1,13 +1,14 @@
 #include "exchange/import.h"
 
+#include <fmt/format.h>
 #include <openssl/evp.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
-
-#include <fmt/format.h>
 
 #include "core/datasets.h"
 #include "core/region_code.h"
@@ -49,7 +50,8 @@ Result<std::vector<BatchFile>> ListBatch(const fs::path& path, std::vector<std::
   if (fs::is_directory(path, ec)) {
     std::vector<fs::path> entries;
     for (const auto& e : fs::directory_iterator(path, ec)) entries.push_back(e.path());
-    if (ec) return Err(InvalidArgument(fmt::format("cannot list {}: {}", path.string(), ec.message())));
+    if (ec)
+      return Err(InvalidArgument(fmt::format("cannot list {}: {}", path.string(), ec.message())));
     std::sort(entries.begin(), entries.end());
     for (const fs::path& p : entries) {
       bool xlsx = false;
@@ -59,14 +61,17 @@ Result<std::vector<BatchFile>> ListBatch(const fs::path& path, std::vector<std::
           ignored.push_back(p.filename().string());
         continue;
       }
-      auto same = std::find_if(files.begin(), files.end(), [&](const BatchFile& f) { return f.dataset == d; });
+      auto same = std::find_if(files.begin(), files.end(),
+                               [&](const BatchFile& f) { return f.dataset == d; });
       if (same != files.end()) {
         // Both households.csv and households.xlsx: the CSV wins, the other is reported.
         if (same->xlsx && !xlsx) {
-          ignored.push_back(same->path.filename().string() + " (same data set as " + p.filename().string() + ")");
+          ignored.push_back(same->path.filename().string() + " (same data set as " +
+                            p.filename().string() + ")");
           *same = {d, p, xlsx};
         } else {
-          ignored.push_back(p.filename().string() + " (same data set as " + same->path.filename().string() + ")");
+          ignored.push_back(p.filename().string() + " (same data set as " +
+                            same->path.filename().string() + ")");
         }
         continue;
       }
@@ -78,7 +83,8 @@ Result<std::vector<BatchFile>> ListBatch(const fs::path& path, std::vector<std::
     if (!d)
       return Err(InvalidArgument(fmt::format(
           "{} is not an exchange file: the name must be a data set such as households.csv or "
-          "members.xlsx / 文件名不是交换格式的数据集名", path.filename().string())));
+          "members.xlsx / 文件名不是交换格式的数据集名",
+          path.filename().string())));
     files.push_back({d, path, xlsx});
   } else {
     return Err(NotFound(fmt::format("{} does not exist / 路径不存在", path.string())));
@@ -86,10 +92,13 @@ Result<std::vector<BatchFile>> ListBatch(const fs::path& path, std::vector<std::
   if (files.empty())
     return Err(InvalidArgument(fmt::format(
         "{} holds no exchange file (households.csv, members.csv, edu_students.csv, ...) / "
-        "文件夹中没有交换格式文件", path.string())));
+        "文件夹中没有交换格式文件",
+        path.string())));
   // Import order: regions, registry, then departments, as in the catalogue.
   auto rank = [](const DatasetSpec* d) { return d - AllDatasets().data(); };
-  std::sort(files.begin(), files.end(), [&](const BatchFile& a, const BatchFile& b) { return rank(a.dataset) < rank(b.dataset); });
+  std::sort(files.begin(), files.end(), [&](const BatchFile& a, const BatchFile& b) {
+    return rank(a.dataset) < rank(b.dataset);
+  });
   return files;
 }
 
@@ -97,7 +106,8 @@ Result<std::string> Sha256File(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Err(NotFound(fmt::format("cannot open {}", path.string())));
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return Err(Internal("SHA-256 unavailable"));
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
+    return Err(Internal("SHA-256 unavailable"));
   std::vector<char> buf(1 << 20);
   while (in) {
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
@@ -148,9 +158,17 @@ class KeySet {
   size_t size_ = 0;
 };
 
+// Fault injection for the crash test: FUPIN_FAULT_KILL_AFTER_ROWS=N kills the process with
+// SIGKILL after N data rows, in the middle of the batch's transaction.
+int64_t KillAfterRows() {
+  const char* v = std::getenv("FUPIN_FAULT_KILL_AFTER_ROWS");
+  return v ? std::atoll(v) : 0;
+}
+
 class Importer {
  public:
-  Importer(store::Store& store, const ImportOptions& options) : store_(store), options_(options) {}
+  Importer(store::Store& store, const ImportOptions& options)
+      : store_(store), options_(options), kill_after_rows_(KillAfterRows()) {}
 
   Result<ImportSummary> Run(const fs::path& path) {
     ImportSummary summary;
@@ -161,7 +179,8 @@ class Importer {
     bool any_new = false;
     for (const BatchFile& f : files) {
       ASSIGN_OR_RETURN(std::string sha, Sha256File(f.path));
-      ASSIGN_OR_RETURN(std::optional<std::string> current, store_.CurrentFileSha256(f.dataset->name));
+      ASSIGN_OR_RETURN(std::optional<std::string> current,
+                       store_.CurrentFileSha256(f.dataset->name));
       any_new |= !current || *current != sha;
       shas.push_back(std::move(sha));
     }
@@ -210,7 +229,10 @@ class Importer {
     if (f.xlsx) {
       sum.encoding = "XLSX";
       auto opened = OpenXlsx(f.path);
-      if (opened) rows = std::move(*opened); else open_error = opened.error();
+      if (opened)
+        rows = std::move(*opened);
+      else
+        open_error = opened.error();
     } else {
       auto opened = OpenCsv(f.path);
       if (opened) {
@@ -221,7 +243,8 @@ class Importer {
         open_error = opened.error();
       }
     }
-    ASSIGN_OR_RETURN(sum.file_id, store_.BeginFile({sum.file_name, sum.dataset, sha, size, sum.encoding}));
+    ASSIGN_OR_RETURN(sum.file_id,
+                     store_.BeginFile({sum.file_name, sum.dataset, sha, size, sum.encoding}));
     file_id_ = sum.file_id;
     if (current && *current == sha) {
       sum.outcome.outcome = "unchanged";
@@ -233,7 +256,8 @@ class Importer {
     RawRow raw;
     auto header_read = rows->Next(raw);
     if (!header_read) return FailFile(sum, header_read.error().message(), "文件无法读取");
-    if (!*header_read) return FailFile(sum, "the file is empty: no header row", "文件为空，没有表头");
+    if (!*header_read)
+      return FailFile(sum, "the file is empty: no header row", "文件为空，没有表头");
     auto header = MapHeader(*f.dataset, raw.cells);
     if (!header) return FailFile(sum, header.error().message(), "");
     for (const std::string& col : header->unknown_columns)
@@ -247,7 +271,8 @@ class Importer {
 
     if (f.dataset->kind == DatasetKind::kRegions) return ImportRegions(*rows, *header, sum);
 
-    ASSIGN_OR_RETURN(std::unique_ptr<store::DatasetWriter> writer, store_.OpenWriter(*f.dataset, sum.file_id));
+    ASSIGN_OR_RETURN(std::unique_ptr<store::DatasetWriter> writer,
+                     store_.OpenWriter(*f.dataset, sum.file_id));
     RowValidator validator(*f.dataset, std::move(*header), region_index_);
     ValidatedRow row;
     KeySet keys;
@@ -267,40 +292,50 @@ class Importer {
       }
       if (!*got) break;
       ++row_number;
-      if (std::all_of(raw.cells.begin(), raw.cells.end(), [](const std::string& c) { return TrimSpace(c).empty(); }))
+      if (std::all_of(raw.cells.begin(), raw.cells.end(),
+                      [](const std::string& c) { return TrimSpace(c).empty(); }))
         continue;  // a blank line is no data
       ++sum.outcome.rows_read;
+      if (kill_after_rows_ && ++rows_seen_ >= kill_after_rows_) raise(SIGKILL);
       validator.Validate(raw, row);
       if (!row.rejected) {
-        int64_t first = keys.FindOrInsert(row.key_hash, static_cast<uint32_t>(row.key_check), row_number);
+        int64_t first =
+            keys.FindOrInsert(row.key_hash, static_cast<uint32_t>(row.key_check), row_number);
         if (first) {
           std::string key_names;
-          for (std::string_view k : f.dataset->key_fields) key_names += (key_names.empty() ? "" : "+") + std::string(k);
-          row.issues.push_back({key_names.empty() ? "" : key_names, "", true, "duplicate_key",
-                                key_names.empty()
-                                    ? fmt::format("the row repeats row {} exactly", first)
-                                    : fmt::format("duplicate key {}: row {} has the same", key_names, first),
-                                key_names.empty() ? fmt::format("该行与第{}行完全重复", first)
-                                                  : fmt::format("主键重复，与第{}行相同", first)});
+          for (std::string_view k : f.dataset->key_fields)
+            key_names += (key_names.empty() ? "" : "+") + std::string(k);
+          row.issues.push_back(
+              {key_names, KeyText(*f.dataset, row), true, "duplicate_key",
+               key_names.empty()
+                   ? fmt::format("the row repeats row {} exactly", first)
+                   : fmt::format("duplicate key {}: row {} has the same", key_names, first),
+               key_names.empty() ? fmt::format("该行与第{}行完全重复", first)
+                                 : fmt::format("主键重复，与第{}行相同", first)});
           row.rejected = true;
         }
       }
       if (!row.rejected) {
         Status put = writer->Put({row_number, row.key_hash, row.content_hash}, row.values);
         if (put.code() == StatusCode::kNotFound) {
-          row.issues.push_back({"household_id", HouseholdIdOf(*f.dataset, row), true, "household_missing",
-                                fmt::format("household {} does not exist", HouseholdIdOf(*f.dataset, row)),
-                                fmt::format("户编号{}不存在", HouseholdIdOf(*f.dataset, row))});
+          row.issues.push_back(
+              {"household_id", HouseholdIdOf(*f.dataset, row), true, "household_missing",
+               fmt::format("household {} does not exist", HouseholdIdOf(*f.dataset, row)),
+               fmt::format("户编号{}不存在", HouseholdIdOf(*f.dataset, row))});
           row.rejected = true;
         } else if (!put.ok()) {
           return Err(put);
         }
       }
       for (CellIssue& is : row.issues) {
-        AddIssue(row_number, is.column, is.value, is.is_error, is.code, std::move(is.message_en), std::move(is.message_zh));
+        AddIssue(row_number, is.column, is.value, is.is_error, is.code, std::move(is.message_en),
+                 std::move(is.message_zh));
         if (!is.is_error) ++sum.outcome.warnings;
       }
-      if (row.rejected) ++sum.outcome.rows_rejected; else ++sum.outcome.rows_imported;
+      if (row.rejected)
+        ++sum.outcome.rows_rejected;
+      else
+        ++sum.outcome.rows_imported;
       if ((row_number & 4095) == 0) {
         RETURN_IF_ERROR(FlushIssues());
         auto now = std::chrono::steady_clock::now();
@@ -316,12 +351,26 @@ class Importer {
     sum.outcome.unchanged = counts.unchanged;
     sum.outcome.removed = counts.removed;
     if (sum.outcome.rows_read == 0 && sum.outcome.rows_rejected == 0)
-      AddIssue(0, "", "", false, "no_rows", "the file has a header but no data rows", "文件只有表头，没有数据行");
-    if (options_.on_progress) options_.on_progress({sum.file_name, rows->BytesTotal(), rows->BytesTotal(), row_number});
+      AddIssue(0, "", "", false, "no_rows", "the file has a header but no data rows",
+               "文件只有表头，没有数据行");
+    if (options_.on_progress)
+      options_.on_progress({sum.file_name, rows->BytesTotal(), rows->BytesTotal(), row_number});
     sum.outcome.outcome = "imported";
     RETURN_IF_ERROR(FlushIssues());
     RETURN_IF_ERROR(store_.FinishFile(sum.file_id, sum.outcome));
     return sum;
+  }
+
+  // The key fields' values joined by '+', for reports.
+  static std::string KeyText(const DatasetSpec& d, const ValidatedRow& row) {
+    std::string out;
+    size_t slot = 0;
+    for (const FieldSpec& f : d.fields) {
+      for (std::string_view k : d.key_fields)
+        if (k == f.name) out += (out.empty() ? "" : "+") + row.values[slot].ToText();
+      slot += f.type == FieldType::kIdNumber ? 3 : f.identity ? 2 : 1;
+    }
+    return out;
   }
 
   static std::string HouseholdIdOf(const DatasetSpec& d, const ValidatedRow& row) {
@@ -339,13 +388,15 @@ class Importer {
     int64_t row_number = 0;
     auto cell = [&](int field) -> std::string {
       int c = header.cell_of_field[field];
-      return c >= 0 && c < static_cast<int>(raw.cells.size()) ? std::string(TrimSpace(raw.cells[c])) : "";
+      return c >= 0 && c < static_cast<int>(raw.cells.size()) ? std::string(TrimSpace(raw.cells[c]))
+                                                              : "";
     };
     for (;;) {
       auto got = rows.Next(raw);
       if (!got) {
         ++sum.outcome.rows_rejected;
-        AddIssue(++row_number, "", "", true, "unreadable_rest", got.error().message(), got.error().message());
+        AddIssue(++row_number, "", "", true, "unreadable_rest", got.error().message(),
+                 got.error().message());
         break;
       }
       if (!*got) break;
@@ -361,11 +412,13 @@ class Importer {
         reason_en = "name is empty";
         reason_zh = "名称为空";
       } else if (level != std::to_string(static_cast<int>(LevelOf(r.code)))) {
-        reason_en = fmt::format("level '{}' does not match the code's shape (level {})", level, static_cast<int>(LevelOf(r.code)));
+        reason_en = fmt::format("level '{}' does not match the code's shape (level {})", level,
+                                static_cast<int>(LevelOf(r.code)));
         reason_zh = "级别与区划代码不符";
       } else if (ParentOf(r.code).value_or("") != r.parent_code ||
                  (!r.parent_code.empty() && !region_index_.contains(r.parent_code))) {
-        reason_en = fmt::format("parent_code '{}' is not the existing parent of {}", r.parent_code, r.code);
+        reason_en =
+            fmt::format("parent_code '{}' is not the existing parent of {}", r.parent_code, r.code);
         reason_zh = "上级代码不存在或与区划代码不符";
       }
       if (!reason_en.empty()) {
@@ -386,7 +439,8 @@ class Importer {
     return sum;
   }
 
-  Result<FileSummary> FailFile(FileSummary& sum, const std::string& message, std::string_view zh_prefix) {
+  Result<FileSummary> FailFile(FileSummary& sum, const std::string& message,
+                               std::string_view zh_prefix) {
     sum.outcome.outcome = "failed";
     sum.outcome.message = message;
     AddIssue(0, "", "", true, "file_failed", message,
@@ -396,9 +450,10 @@ class Importer {
     return sum;
   }
 
-  void AddIssue(int64_t row, std::string column, std::string value, bool error, std::string_view code,
-                std::string en, std::string zh) {
-    issues_.push_back({file_id_, row, std::move(column), std::move(value), error, std::string(code), std::move(en), std::move(zh)});
+  void AddIssue(int64_t row, std::string column, std::string value, bool error,
+                std::string_view code, std::string en, std::string zh) {
+    issues_.push_back({file_id_, row, std::move(column), std::move(value), error, std::string(code),
+                       std::move(en), std::move(zh)});
   }
 
   Status FlushIssues() {
@@ -413,11 +468,14 @@ class Importer {
   RegionIndex region_index_;
   std::vector<store::Issue> issues_;
   int64_t file_id_ = 0;
+  int64_t kill_after_rows_ = 0;
+  int64_t rows_seen_ = 0;
 };
 
 }  // namespace
 
-Result<ImportSummary> ImportPath(store::Store& store, const fs::path& path, const ImportOptions& options) {
+Result<ImportSummary> ImportPath(store::Store& store, const fs::path& path,
+                                 const ImportOptions& options) {
   Importer importer(store, options);
   return importer.Run(path);
 }

@@ -1,11 +1,10 @@
 #include "exchange/report.h"
 
+#include <fmt/format.h>
 #include <xlsxwriter.h>
 
 #include <cstdio>
 #include <memory>
-
-#include <fmt/format.h>
 
 namespace fupin::exchange {
 
@@ -14,8 +13,9 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int64_t kMaxSheetRows = 1048576;
-constexpr const char* kHeaders[] = {"文件 file",  "行号 row",    "列 column",         "值 value",
-                                    "级别 severity", "代码 code", "原因 reason (中文)", "reason (English)"};
+constexpr const char* kHeaders[] = {"文件 file",          "行号 row",        "列 column",
+                                    "值 value",           "级别 severity",   "代码 code",
+                                    "原因 reason (中文)", "reason (English)"};
 
 std::string CsvQuote(std::string_view s) {
   if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
@@ -38,7 +38,8 @@ struct Sheet {
 Result<ReportFiles> WriteIssueReport(store::Store& store, int64_t batch_id, const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return Err(InvalidArgument(fmt::format("cannot create {}: {}", dir.string(), ec.message())));
+  if (ec)
+    return Err(InvalidArgument(fmt::format("cannot create {}: {}", dir.string(), ec.message())));
   ReportFiles out;
   out.csv = dir / fmt::format("import-{}-issues.csv", batch_id);
   out.xlsx = dir / fmt::format("import-{}-issues.xlsx", batch_id);
@@ -47,7 +48,8 @@ Result<ReportFiles> WriteIssueReport(store::Store& store, int64_t batch_id, cons
   std::unique_ptr<FILE, decltype(&fclose)> csv(fopen(csv_tmp.c_str(), "wb"), fclose);
   if (!csv) return Err(InvalidArgument(fmt::format("cannot write {}", csv_tmp.string())));
   std::string line = "\xEF\xBB\xBF";
-  for (size_t i = 0; i < std::size(kHeaders); ++i) line += fmt::format("{}{}", i ? "," : "", kHeaders[i]);
+  for (size_t i = 0; i < std::size(kHeaders); ++i)
+    line += fmt::format("{}{}", i ? "," : "", kHeaders[i]);
   line += "\r\n";
   fputs(line.c_str(), csv.get());
 
@@ -71,8 +73,9 @@ Result<ReportFiles> WriteIssueReport(store::Store& store, int64_t batch_id, cons
   Status st = store.ForEachIssue(batch_id, [&](const store::IssueRow& r) -> Status {
     std::string severity = r.is_error ? "error 拒绝" : "warning 警告";
     std::string row = r.row_number ? std::to_string(r.row_number) : "";
-    line = fmt::format("{},{},{},{},{},{},{},{}\r\n", CsvQuote(r.file_name), row, CsvQuote(r.column),
-                       CsvQuote(r.value), severity, r.code, CsvQuote(r.message_zh), CsvQuote(r.message_en));
+    line = fmt::format("{},{},{},{},{},{},{},{}\r\n", CsvQuote(r.file_name), row,
+                       CsvQuote(r.column), CsvQuote(r.value), severity, r.code,
+                       CsvQuote(r.message_zh), CsvQuote(r.message_en));
     if (fwrite(line.data(), 1, line.size(), csv.get()) != line.size())
       return InvalidArgument(fmt::format("write failed: {}", csv_tmp.string()));
     (r.is_error ? out.errors : out.warnings)++;
@@ -80,12 +83,16 @@ Result<ReportFiles> WriteIssueReport(store::Store& store, int64_t batch_id, cons
     if (s.full) return OkStatus();
     auto y = static_cast<lxw_row_t>(s.next_row++);
     if (s.next_row == kMaxSheetRows) {
-      worksheet_write_string(s.ws, y, 0, "… 超出Excel行数上限，完整内容见CSV报告 / more rows than Excel holds: see the CSV report", bold);
+      worksheet_write_string(
+          s.ws, y, 0,
+          "… 超出Excel行数上限，完整内容见CSV报告 / more rows than Excel holds: see the CSV report",
+          bold);
       s.full = true;
       return OkStatus();
     }
     worksheet_write_string(s.ws, y, 0, r.file_name.c_str(), nullptr);
-    if (r.row_number) worksheet_write_number(s.ws, y, 1, static_cast<double>(r.row_number), nullptr);
+    if (r.row_number)
+      worksheet_write_number(s.ws, y, 1, static_cast<double>(r.row_number), nullptr);
     worksheet_write_string(s.ws, y, 2, r.column.c_str(), nullptr);
     worksheet_write_string(s.ws, y, 3, r.value.c_str(), nullptr);
     worksheet_write_string(s.ws, y, 4, severity.c_str(), nullptr);
@@ -101,8 +108,9 @@ Result<ReportFiles> WriteIssueReport(store::Store& store, int64_t batch_id, cons
     fs::remove(csv_tmp, ec);
     fs::remove(xlsx_tmp, ec);
     if (!st.ok()) return Err(st);
-    return Err(InvalidArgument(fmt::format("writing the report in {} failed{}", dir.string(),
-                                           closed != LXW_NO_ERROR ? fmt::format(": {}", lxw_strerror(closed)) : "")));
+    return Err(InvalidArgument(
+        fmt::format("writing the report in {} failed{}", dir.string(),
+                    closed != LXW_NO_ERROR ? fmt::format(": {}", lxw_strerror(closed)) : "")));
   }
   fs::rename(csv_tmp, out.csv, ec);
   if (!ec) fs::rename(xlsx_tmp, out.xlsx, ec);

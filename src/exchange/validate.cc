@@ -45,10 +45,10 @@ bool NameLooksOdd(std::string_view name) {
     if (c < 0x80) return true;  // ASCII: digits, latin letters, '.', spaces
     size_t n = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4;
     if (i + n > name.size()) return true;
-    uint32_t cp = n == 2 ? ((c & 0x1F) << 6) | (name[i + 1] & 0x3F)
-                 : n == 3 ? ((c & 0x0F) << 12) | ((name[i + 1] & 0x3F) << 6) | (name[i + 2] & 0x3F)
-                          : ((c & 0x07) << 18) | ((name[i + 1] & 0x3F) << 12) |
-                                ((name[i + 2] & 0x3F) << 6) | (name[i + 3] & 0x3F);
+    uint32_t cp = n == 2   ? ((c & 0x1F) << 6) | (name[i + 1] & 0x3F)
+                  : n == 3 ? ((c & 0x0F) << 12) | ((name[i + 1] & 0x3F) << 6) | (name[i + 2] & 0x3F)
+                           : ((c & 0x07) << 18) | ((name[i + 1] & 0x3F) << 12) |
+                                 ((name[i + 2] & 0x3F) << 6) | (name[i + 3] & 0x3F);
     bool cjk = (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
                (cp >= 0x20000 && cp <= 0x2EBEF) || (cp >= 0xF900 && cp <= 0xFAFF);
     if (!cjk && cp != 0x00B7) return true;
@@ -60,7 +60,8 @@ bool NameLooksOdd(std::string_view name) {
 // Parses a code given as its number or its Chinese label.
 std::optional<int> ParseCode(const CodeList& list, std::string_view text) {
   if (auto v = ParseInteger(text)) {
-    if (*v >= -1000000 && *v <= 1000000 && list.Find(static_cast<int>(*v))) return static_cast<int>(*v);
+    if (*v >= -1000000 && *v <= 1000000 && list.Find(static_cast<int>(*v)))
+      return static_cast<int>(*v);
     return std::nullopt;
   }
   for (const CodeEntry& e : list.entries)
@@ -81,9 +82,9 @@ Result<HeaderMap> MapHeader(const DatasetSpec& dataset, const std::vector<std::s
       const FieldSpec& field = dataset.fields[f];
       if (folded != FoldHeader(field.name) && folded != FoldHeader(field.label_zh)) continue;
       if (map.cell_of_field[f] >= 0)
-        return Err(InvalidArgument(fmt::format(
-            "column {} appears twice (columns {} and {}) / 列“{}”重复出现", FieldTitle(field),
-            map.cell_of_field[f] + 1, c + 1, field.label_zh)));
+        return Err(InvalidArgument(
+            fmt::format("column {} appears twice (columns {} and {}) / 列“{}”重复出现",
+                        FieldTitle(field), map.cell_of_field[f] + 1, c + 1, field.label_zh)));
       map.cell_of_field[f] = static_cast<int>(c);
       matched = true;
       break;
@@ -123,14 +124,16 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
 
   auto issue = [&](const FieldSpec& f, std::string_view value, bool error, std::string_view code,
                    std::string en, std::string zh) {
-    out.issues.push_back({std::string(f.name), std::string(value), error, code, std::move(en), std::move(zh)});
+    out.issues.push_back(
+        {std::string(f.name), std::string(value), error, code, std::move(en), std::move(zh)});
     if (error) out.rejected = true;
   };
 
   if (row.invalid_utf8_cell >= 0) {
     std::string column = fmt::format("column {}", row.invalid_utf8_cell + 1);
     for (size_t f = 0; f < dataset_.fields.size(); ++f)
-      if (header_.cell_of_field[f] == row.invalid_utf8_cell) column = std::string(dataset_.fields[f].name);
+      if (header_.cell_of_field[f] == row.invalid_utf8_cell)
+        column = std::string(dataset_.fields[f].name);
     out.issues.push_back({column, "", true, "bad_encoding",
                           "the value holds bytes that are not valid text in the file's encoding",
                           "该值含有不符合文件编码的字节（乱码）"});
@@ -143,10 +146,12 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
   if (row_cells < used_cells) {
     // A short row: the file was cut or a separator is missing. Missing cells are not
     // "unknown": they were never written, so the row cannot be trusted.
-    out.issues.push_back({"", "", true, "short_row",
-                          fmt::format("the row has {} fields but the header has {}; the row is cut "
-                                      "off or a separator is missing", row_cells, used_cells),
-                          fmt::format("该行只有{}个字段，表头有{}个；行不完整或缺少分隔符", row_cells, used_cells)});
+    out.issues.push_back(
+        {"", "", true, "short_row",
+         fmt::format("the row has {} fields but the header has {}; the row is cut "
+                     "off or a separator is missing",
+                     row_cells, used_cells),
+         fmt::format("该行只有{}个字段，表头有{}个；行不完整或缺少分隔符", row_cells, used_cells)});
     out.rejected = true;
     return;
   }
@@ -162,10 +167,14 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
 
     if (f.type == FieldType::kIdNumber) {
       if (numeric || LooksLikeNumberMangledId(text)) {
-        issue(f, text, true, "id_stored_as_number",
-              fmt::format("the ID number was stored as a number ({}) and its digits are lost; "
-                          "format the column as text in Excel and export again", text),
-              fmt::format("身份证号被存成了数字（{}），后几位已丢失；请在Excel中把该列设为文本格式后重新导出", text));
+        issue(
+            f, text, true, "id_stored_as_number",
+            fmt::format("the ID number was stored as a number ({}) and its digits are lost; "
+                        "format the column as text in Excel and export again",
+                        text),
+            fmt::format(
+                "身份证号被存成了数字（{}），后几位已丢失；请在Excel中把该列设为文本格式后重新导出",
+                text));
         continue;
       }
       IdNumber id = NormalizeIdNumber(text);
@@ -183,9 +192,9 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
       out.values[slot + 2] = Value::Int(static_cast<int>(id.problem));
       if (id.problem != IdProblem::kNone) {
         issue(f, text, false,
-              id.problem == IdProblem::kMalformed ? "id_malformed"
+              id.problem == IdProblem::kMalformed        ? "id_malformed"
               : id.problem == IdProblem::kImpossibleDate ? "id_bad_date"
-                                                        : "id_bad_check_char",
+                                                         : "id_bad_check_char",
               std::string(IdProblemText(id.problem)), std::string(IdProblemTextZh(id.problem)));
       } else if (id.converted_from_15) {
         issue(f, text, false, "id_15_converted",
@@ -193,7 +202,8 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
               fmt::format("15位身份证号已转换为18位：{}", id.normalized));
       } else if (id.cleaned) {
         issue(f, text, false, "id_cleaned",
-              fmt::format("ID number cleaned to {} (spaces, full-width digits or lower-case x)", id.normalized),
+              fmt::format("ID number cleaned to {} (spaces, full-width digits or lower-case x)",
+                          id.normalized),
               fmt::format("身份证号已规范为{}（去空格、全角转半角或小写x转大写）", id.normalized));
       }
       continue;
@@ -227,7 +237,8 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
         if (auto v = ParseInteger(text)) {
           main = Value::Int(*v);
         } else {
-          bad("bad_integer", fmt::format("'{}' is not a whole number", text), fmt::format("“{}”不是整数", text));
+          bad("bad_integer", fmt::format("'{}' is not a whole number", text),
+              fmt::format("“{}”不是整数", text));
         }
         break;
       case FieldType::kYear:
@@ -242,14 +253,16 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
         if (auto v = ParseDecimal(text)) {
           main = Value::Real(*v);
         } else {
-          bad("bad_number", fmt::format("'{}' is not a number", text), fmt::format("“{}”不是数字", text));
+          bad("bad_number", fmt::format("'{}' is not a number", text),
+              fmt::format("“{}”不是数字", text));
         }
         break;
       case FieldType::kMoney:
         if (auto v = ParseYuanToFen(text)) {
           main = Value::Int(*v);
         } else {
-          bad("bad_money", fmt::format("'{}' is not an amount in yuan with at most 2 decimals", text),
+          bad("bad_money",
+              fmt::format("'{}' is not an amount in yuan with at most 2 decimals", text),
               fmt::format("“{}”不是有效金额（元，最多两位小数）", text));
         }
         break;
@@ -285,16 +298,20 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
           std::string_view part = TrimSpace(std::string_view(folded).substr(pos, end - pos));
           if (!part.empty()) {
             auto v = ParseCode(*list, part);
-            if (!v) ok = false;
-            else normalized += fmt::format("{}{}", normalized.empty() ? "" : ";", *v);
+            if (!v)
+              ok = false;
+            else
+              normalized += fmt::format("{}{}", normalized.empty() ? "" : ";", *v);
           }
           pos = end + 1;
         }
         if (ok) {
           if (!normalized.empty()) main = Value::Text(std::move(normalized));
         } else {
-          bad("unknown_code", fmt::format("'{}' holds a code not in the list '{}'", text, f.code_list),
-              fmt::format("“{}”含有不在代码表“{}”中的代码", text, list ? list->title_zh : f.code_list));
+          bad("unknown_code",
+              fmt::format("'{}' holds a code not in the list '{}'", text, f.code_list),
+              fmt::format("“{}”含有不在代码表“{}”中的代码", text,
+                          list ? list->title_zh : f.code_list));
         }
         break;
       }
@@ -318,12 +335,14 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
                 f.type == FieldType::kVillage
                     ? fmt::format("'{}' is not the 12-digit code of a known village", text)
                     : fmt::format("'{}' is not the code (6 to 12 digits) of a known region", text),
-                f.type == FieldType::kVillage ? fmt::format("“{}”不是已知村的12位区划代码", text)
-                                              : fmt::format("“{}”不是已知区划代码（6至12位）", text));
+                f.type == FieldType::kVillage
+                    ? fmt::format("“{}”不是已知村的12位区划代码", text)
+                    : fmt::format("“{}”不是已知区划代码（6至12位）", text));
         }
         break;
       }
-      case FieldType::kIdNumber: break;  // handled above
+      case FieldType::kIdNumber:
+        break;  // handled above
     }
   }
   if (out.rejected) return;
@@ -331,15 +350,21 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
   // Hashes: content over every stored value; key over the key fields (or the content).
   auto add_value = [](Hasher& h, const Value& v) {
     switch (v.kind) {
-      case Value::Kind::kNull: h.AddNull(); break;
-      case Value::Kind::kInt: h.Add(v.i); break;
+      case Value::Kind::kNull:
+        h.AddNull();
+        break;
+      case Value::Kind::kInt:
+        h.Add(v.i);
+        break;
       case Value::Kind::kReal: {
         int64_t bits;
         std::memcpy(&bits, &v.r, 8);
         h.Add(bits);
         break;
       }
-      case Value::Kind::kText: h.Add(v.text); break;
+      case Value::Kind::kText:
+        h.Add(v.text);
+        break;
     }
   };
   Hasher content(1);

@@ -21,8 +21,8 @@
 namespace fupin::exchange {
 
 struct HeaderMap {
-  std::vector<int> cell_of_field;            // per field: its cell index, or -1 when absent
-  std::vector<std::string> unknown_columns;  // kept in the report, otherwise ignored
+  std::vector<int> cell_of_field;             // per field: its cell index, or -1 when absent
+  std::vector<std::string> unknown_columns;   // kept in the report, otherwise ignored
   std::vector<std::string> missing_optional;  // optional fields without a column
 };
 
@@ -46,8 +46,8 @@ struct ValidatedRow {
   std::vector<store::Value> values;  // one per StoredColumns(dataset)
   std::vector<CellIssue> issues;
   bool rejected = false;
-  uint64_t key_hash = 0;    // the row's key (key fields, or the whole row when it has none)
-  uint64_t key_check = 0;   // an independent hash of the same key, against collisions
+  uint64_t key_hash = 0;   // the row's key (key fields, or the whole row when it has none)
+  uint64_t key_check = 0;  // an independent hash of the same key, against collisions
   uint64_t content_hash = 0;
 };
 

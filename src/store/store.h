@@ -57,7 +57,7 @@ struct FileInfo {
   std::string dataset;    // DatasetSpec::name
   std::string sha256;     // hex
   uint64_t size_bytes = 0;
-  std::string encoding;   // "UTF-8", "GB18030", "XLSX"
+  std::string encoding;  // "UTF-8", "GB18030", "XLSX"
 };
 
 struct FileOutcome {

@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <fmt/format.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -9,8 +10,6 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "core/regions_data.h"
 
@@ -61,9 +60,15 @@ class Stmt {
   sqlite3_stmt* get() const { return stmt_; }
   void Bind(int i, const Value& v) {
     switch (v.kind) {
-      case Value::Kind::kNull: sqlite3_bind_null(stmt_, i); break;
-      case Value::Kind::kInt: sqlite3_bind_int64(stmt_, i, v.i); break;
-      case Value::Kind::kReal: sqlite3_bind_double(stmt_, i, v.r); break;
+      case Value::Kind::kNull:
+        sqlite3_bind_null(stmt_, i);
+        break;
+      case Value::Kind::kInt:
+        sqlite3_bind_int64(stmt_, i, v.i);
+        break;
+      case Value::Kind::kReal:
+        sqlite3_bind_double(stmt_, i, v.r);
+        break;
       case Value::Kind::kText:
         sqlite3_bind_text(stmt_, i, v.text.data(), static_cast<int>(v.text.size()), SQLITE_STATIC);
         break;
@@ -103,10 +108,14 @@ class Stmt {
   }
   Value ValueAt(int col) const {
     switch (sqlite3_column_type(stmt_, col)) {
-      case SQLITE_INTEGER: return Value::Int(sqlite3_column_int64(stmt_, col));
-      case SQLITE_FLOAT: return Value::Real(sqlite3_column_double(stmt_, col));
-      case SQLITE_NULL: return Value::Null();
-      default: return Value::Text(Text(col));
+      case SQLITE_INTEGER:
+        return Value::Int(sqlite3_column_int64(stmt_, col));
+      case SQLITE_FLOAT:
+        return Value::Real(sqlite3_column_double(stmt_, col));
+      case SQLITE_NULL:
+        return Value::Null();
+      default:
+        return Value::Text(Text(col));
     }
   }
 
@@ -128,7 +137,8 @@ Status Exec(sqlite3* db, const std::string& sql) {
 
 std::string ColumnDefs(const DatasetSpec& d) {
   std::string out;
-  for (const StoredColumn& c : StoredColumns(d)) out += fmt::format(",\n  {} {}", c.name, c.sql_type);
+  for (const StoredColumn& c : StoredColumns(d))
+    out += fmt::format(",\n  {} {}", c.name, c.sql_type);
   return out;
 }
 
@@ -204,7 +214,8 @@ CREATE INDEX dept_changes_by_file ON dept_changes(file_id);
 )sql";
   for (const DatasetSpec& d : AllDatasets()) {
     switch (d.kind) {
-      case DatasetKind::kRegions: break;
+      case DatasetKind::kRegions:
+        break;
       case DatasetKind::kHousehold:
         sql += fmt::format(
             "CREATE TABLE {} (\n  file_id INTEGER NOT NULL,\n  source_row INTEGER NOT NULL,\n"
@@ -250,7 +261,8 @@ std::string Placeholders(size_t n) {
 
 std::string JoinNames(const std::vector<StoredColumn>& cols, std::string_view prefix = "") {
   std::string out;
-  for (size_t i = 0; i < cols.size(); ++i) out += fmt::format("{}{}{}", i ? "," : "", prefix, cols[i].name);
+  for (size_t i = 0; i < cols.size(); ++i)
+    out += fmt::format("{}{}{}", i ? "," : "", prefix, cols[i].name);
   return out;
 }
 
@@ -263,23 +275,33 @@ class RegistryWriter final : public DatasetWriter {
     auto w = std::unique_ptr<RegistryWriter>(new RegistryWriter(db, d, batch_id, file_id));
     auto cols = w->columns_;
     std::string names = JoinNames(cols);
-    ASSIGN_OR_RETURN(w->insert_, Stmt::Prepare(db, fmt::format(
-        "INSERT INTO {} (file_id, source_row, row_hash, {}) VALUES (?,?,?,{})", d.table, names,
-        Placeholders(cols.size()))));
+    ASSIGN_OR_RETURN(
+        w->insert_,
+        Stmt::Prepare(
+            db, fmt::format("INSERT INTO {} (file_id, source_row, row_hash, {}) VALUES (?,?,?,{})",
+                            d.table, names, Placeholders(cols.size()))));
     std::string where = d.kind == DatasetKind::kHousehold ? "household_id = ?"
-                                                           : "household_id = ? AND id_number = ?";
-    ASSIGN_OR_RETURN(w->select_, Stmt::Prepare(db, fmt::format(
-        "SELECT row_hash, {} FROM {} WHERE {}", names, d.table, where)));
+                                                          : "household_id = ? AND id_number = ?";
+    ASSIGN_OR_RETURN(w->select_,
+                     Stmt::Prepare(db, fmt::format("SELECT row_hash, {} FROM {} WHERE {}", names,
+                                                   d.table, where)));
     std::string sets;
     for (size_t i = 0; i < cols.size(); ++i) sets += fmt::format(", {} = ?{}", cols[i].name, i + 4);
-    ASSIGN_OR_RETURN(w->update_, Stmt::Prepare(db, fmt::format(
-        "UPDATE {} SET file_id = ?1, source_row = ?2, row_hash = ?3{} WHERE {}", d.table, sets,
-        d.kind == DatasetKind::kHousehold
-            ? fmt::format("household_id = ?{}", cols.size() + 4)
-            : fmt::format("household_id = ?{} AND id_number = ?{}", cols.size() + 4, cols.size() + 5))));
-    ASSIGN_OR_RETURN(w->history_, Stmt::Prepare(db,
-        "INSERT INTO history (batch_id, entity, entity_key, field, old_value, new_value) "
-        "VALUES (?,?,?,?,?,?)"));
+    ASSIGN_OR_RETURN(
+        w->update_,
+        Stmt::Prepare(
+            db, fmt::format("UPDATE {} SET file_id = ?1, source_row = ?2, row_hash = ?3{} WHERE {}",
+                            d.table, sets,
+                            d.kind == DatasetKind::kHousehold
+                                ? fmt::format("household_id = ?{}", cols.size() + 4)
+                                : fmt::format("household_id = ?{} AND id_number = ?{}",
+                                              cols.size() + 4, cols.size() + 5))));
+    ASSIGN_OR_RETURN(
+        w->history_,
+        Stmt::Prepare(
+            db,
+            "INSERT INTO history (batch_id, entity, entity_key, field, old_value, new_value) "
+            "VALUES (?,?,?,?,?,?)"));
     ASSIGN_OR_RETURN(w->household_exists_,
                      Stmt::Prepare(db, "SELECT 1 FROM households WHERE household_id = ?"));
     ASSIGN_OR_RETURN(Stmt any, Stmt::Prepare(db, fmt::format("SELECT 1 FROM {} LIMIT 1", d.table)));
@@ -399,20 +421,35 @@ class DepartmentWriter final : public DatasetWriter {
     auto w = std::unique_ptr<DepartmentWriter>(new DepartmentWriter(db, d, file_id));
     auto cols = StoredColumns(d);
     std::string names = JoinNames(cols);
-    ASSIGN_OR_RETURN(w->insert_, Stmt::Prepare(db, fmt::format(
-        "INSERT INTO {} (file_id, source_row, row_key, row_hash, {}) VALUES (?,?,?,?,{})", d.table,
-        names, Placeholders(cols.size()))));
+    ASSIGN_OR_RETURN(
+        w->insert_,
+        Stmt::Prepare(
+            db,
+            fmt::format(
+                "INSERT INTO {} (file_id, source_row, row_key, row_hash, {}) VALUES (?,?,?,?,{})",
+                d.table, names, Placeholders(cols.size()))));
     std::string sets;
     for (size_t i = 0; i < cols.size(); ++i) sets += fmt::format(", {} = ?{}", cols[i].name, i + 5);
-    ASSIGN_OR_RETURN(w->update_, Stmt::Prepare(db, fmt::format(
-        "UPDATE {} SET file_id = ?1, source_row = ?2, row_key = ?3, row_hash = ?4{} "
-        "WHERE row_id = ?{}", d.table, sets, cols.size() + 5)));
-    ASSIGN_OR_RETURN(w->touch_, Stmt::Prepare(db, fmt::format(
-        "UPDATE {} SET file_id = ?, source_row = ? WHERE row_id = ?", d.table)));
-    ASSIGN_OR_RETURN(w->remove_, Stmt::Prepare(db, fmt::format("DELETE FROM {} WHERE row_id = ?", d.table)));
-    ASSIGN_OR_RETURN(w->change_, Stmt::Prepare(db,
-        "INSERT INTO dept_changes (file_id, row_id, change, row_key) VALUES (?,?,?,?)"));
-    ASSIGN_OR_RETURN(Stmt scan, Stmt::Prepare(db, fmt::format("SELECT row_key, row_id, row_hash FROM {}", d.table)));
+    ASSIGN_OR_RETURN(
+        w->update_,
+        Stmt::Prepare(
+            db, fmt::format(
+                    "UPDATE {} SET file_id = ?1, source_row = ?2, row_key = ?3, row_hash = ?4{} "
+                    "WHERE row_id = ?{}",
+                    d.table, sets, cols.size() + 5)));
+    ASSIGN_OR_RETURN(
+        w->touch_,
+        Stmt::Prepare(db, fmt::format("UPDATE {} SET file_id = ?, source_row = ? WHERE row_id = ?",
+                                      d.table)));
+    ASSIGN_OR_RETURN(w->remove_,
+                     Stmt::Prepare(db, fmt::format("DELETE FROM {} WHERE row_id = ?", d.table)));
+    ASSIGN_OR_RETURN(
+        w->change_,
+        Stmt::Prepare(
+            db, "INSERT INTO dept_changes (file_id, row_id, change, row_key) VALUES (?,?,?,?)"));
+    ASSIGN_OR_RETURN(
+        Stmt scan,
+        Stmt::Prepare(db, fmt::format("SELECT row_key, row_id, row_hash FROM {}", d.table)));
     for (;;) {
       ASSIGN_OR_RETURN(bool row, scan.Step(db));
       if (!row) break;
@@ -473,7 +510,8 @@ class DepartmentWriter final : public DatasetWriter {
   }
 
  private:
-  DepartmentWriter(sqlite3* db, const DatasetSpec& d, int64_t file_id) : db_(db), file_id_(file_id) {
+  DepartmentWriter(sqlite3* db, const DatasetSpec& d, int64_t file_id)
+      : db_(db), file_id_(file_id) {
     (void)d;
   }
   Status RecordChange(int64_t row_id, std::string_view change, uint64_t key) {
@@ -513,7 +551,7 @@ class SqliteStore final : public Store {
   }
 
   Status Init(const SqliteOptions& options) {
-    sqlite3_busy_timeout(db_, 5000);
+    sqlite3_busy_timeout(db_, options.busy_timeout_ms);
     sqlite3_extended_result_codes(db_, 1);
     RETURN_IF_ERROR(Exec(db_, "PRAGMA journal_mode = WAL"));
     RETURN_IF_ERROR(Exec(db_, "PRAGMA synchronous = NORMAL"));
@@ -524,7 +562,10 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<Region>> LoadRegions() override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT code, name, level, coalesce(parent_code, '') FROM regions ORDER BY code"));
+    ASSIGN_OR_RETURN(
+        Stmt s,
+        Stmt::Prepare(
+            db_, "SELECT code, name, level, coalesce(parent_code, '') FROM regions ORDER BY code"));
     std::vector<Region> out;
     for (;;) {
       ASSIGN_OR_RETURN(bool row, s.Step(db_));
@@ -536,7 +577,10 @@ class SqliteStore final : public Store {
 
   Result<int64_t> BeginBatch(const BatchInfo& info) override {
     RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "INSERT INTO import_batches (started_at, user_name, source) VALUES (?,?,?)"));
+    ASSIGN_OR_RETURN(
+        Stmt s,
+        Stmt::Prepare(db_,
+                      "INSERT INTO import_batches (started_at, user_name, source) VALUES (?,?,?)"));
     s.Bind(1, NowUtc());
     s.Bind(2, info.user.empty() ? CurrentUser() : info.user);
     s.Bind(3, info.source);
@@ -549,7 +593,8 @@ class SqliteStore final : public Store {
   }
 
   Result<std::optional<std::string>> CurrentFileSha256(std::string_view dataset) override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT sha256 FROM dataset_state WHERE dataset = ?"));
+    ASSIGN_OR_RETURN(Stmt s,
+                     Stmt::Prepare(db_, "SELECT sha256 FROM dataset_state WHERE dataset = ?"));
     s.Bind(1, dataset);
     ASSIGN_OR_RETURN(bool row, s.Step(db_));
     if (!row) return std::optional<std::string>();
@@ -557,9 +602,12 @@ class SqliteStore final : public Store {
   }
 
   Result<int64_t> BeginFile(const FileInfo& info) override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
-        "INSERT INTO batch_files (batch_id, file_name, dataset, sha256, size_bytes, encoding) "
-        "VALUES (?,?,?,?,?,?)"));
+    ASSIGN_OR_RETURN(
+        Stmt s,
+        Stmt::Prepare(
+            db_,
+            "INSERT INTO batch_files (batch_id, file_name, dataset, sha256, size_bytes, encoding) "
+            "VALUES (?,?,?,?,?,?)"));
     s.Bind(1, batch_id_);
     s.Bind(2, info.file_name);
     s.Bind(3, info.dataset);
@@ -572,16 +620,20 @@ class SqliteStore final : public Store {
     return file_id;
   }
 
-  Result<std::unique_ptr<DatasetWriter>> OpenWriter(const DatasetSpec& d, int64_t file_id) override {
+  Result<std::unique_ptr<DatasetWriter>> OpenWriter(const DatasetSpec& d,
+                                                    int64_t file_id) override {
     if (d.kind == DatasetKind::kDepartment) return DepartmentWriter::Make(db_, d, file_id);
     return RegistryWriter::Make(db_, d, batch_id_, file_id);
   }
 
   Status AddIssues(std::span<const Issue> issues) override {
     if (!issue_stmt_.get()) {
-      ASSIGN_OR_RETURN(issue_stmt_, Stmt::Prepare(db_,
-          "INSERT INTO import_issues (file_id, row_number, column_name, value, severity, code, "
-          "message_en, message_zh) VALUES (?,?,?,?,?,?,?,?)"));
+      ASSIGN_OR_RETURN(
+          issue_stmt_,
+          Stmt::Prepare(
+              db_,
+              "INSERT INTO import_issues (file_id, row_number, column_name, value, severity, code, "
+              "message_en, message_zh) VALUES (?,?,?,?,?,?,?,?)"));
     }
     for (const Issue& i : issues) {
       issue_stmt_.Reset();
@@ -599,9 +651,12 @@ class SqliteStore final : public Store {
   }
 
   Status FinishFile(int64_t file_id, const FileOutcome& o) override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
-        "UPDATE batch_files SET rows_read=?, rows_imported=?, rows_rejected=?, warnings=?, "
-        "inserted=?, updated=?, unchanged=?, removed=?, outcome=?, message=? WHERE file_id=?"));
+    ASSIGN_OR_RETURN(
+        Stmt s,
+        Stmt::Prepare(
+            db_,
+            "UPDATE batch_files SET rows_read=?, rows_imported=?, rows_rejected=?, warnings=?, "
+            "inserted=?, updated=?, unchanged=?, removed=?, outcome=?, message=? WHERE file_id=?"));
     s.Bind(1, o.rows_read);
     s.Bind(2, o.rows_imported);
     s.Bind(3, o.rows_rejected);
@@ -616,9 +671,12 @@ class SqliteStore final : public Store {
     RETURN_IF_ERROR(s.Run(db_));
     if (o.outcome == "imported") {
       const auto& [dataset, sha] = file_datasets_[file_id];
-      ASSIGN_OR_RETURN(Stmt u, Stmt::Prepare(db_,
-          "INSERT INTO dataset_state (dataset, file_id, sha256) VALUES (?,?,?) "
-          "ON CONFLICT (dataset) DO UPDATE SET file_id = excluded.file_id, sha256 = excluded.sha256"));
+      ASSIGN_OR_RETURN(
+          Stmt u,
+          Stmt::Prepare(db_,
+                        "INSERT INTO dataset_state (dataset, file_id, sha256) VALUES (?,?,?) "
+                        "ON CONFLICT (dataset) DO UPDATE SET file_id = excluded.file_id, sha256 = "
+                        "excluded.sha256"));
       u.Bind(1, dataset);
       u.Bind(2, file_id);
       u.Bind(3, sha);
@@ -630,7 +688,8 @@ class SqliteStore final : public Store {
   Status PutRegions(std::span<const Region> regions) override { return UpsertRegions(regions); }
 
   Status CommitBatch() override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "UPDATE import_batches SET finished_at = ? WHERE batch_id = ?"));
+    ASSIGN_OR_RETURN(
+        Stmt s, Stmt::Prepare(db_, "UPDATE import_batches SET finished_at = ? WHERE batch_id = ?"));
     s.Bind(1, NowUtc());
     s.Bind(2, batch_id_);
     if (Status st = s.Run(db_); !st.ok()) {
@@ -658,7 +717,8 @@ class SqliteStore final : public Store {
 
   Result<Stats> GetStats() override {
     Stats stats;
-    std::vector<std::string> tables = {"regions", "import_batches", "batch_files", "import_issues", "history"};
+    std::vector<std::string> tables = {"regions", "import_batches", "batch_files", "import_issues",
+                                       "history"};
     for (const DatasetSpec& d : AllDatasets())
       if (d.kind != DatasetKind::kRegions) tables.emplace_back(d.table);
     for (const std::string& t : tables) {
@@ -677,7 +737,8 @@ class SqliteStore final : public Store {
     for (;;) {
       ASSIGN_OR_RETURN(bool row, s.Step(db_));
       if (!row) break;
-      stats.by_prefecture.push_back({s.Text(0), s.Text(1), static_cast<int>(s.Int(2)), s.Int(3), s.Int(4)});
+      stats.by_prefecture.push_back(
+          {s.Text(0), s.Text(1), static_cast<int>(s.Int(2)), s.Int(3), s.Int(4)});
     }
     ASSIGN_OR_RETURN(Stmt b, Stmt::Prepare(db_, "SELECT count(*) FROM import_batches"));
     ASSIGN_OR_RETURN(bool row, b.Step(db_));
@@ -695,7 +756,8 @@ class SqliteStore final : public Store {
     for (;;) {
       ASSIGN_OR_RETURN(bool row, s.Step(db_));
       if (!row) break;
-      IssueRow r{s.Text(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4) == "error", s.Text(5), s.Text(6), s.Text(7)};
+      IssueRow r{s.Text(0), s.Int(1),  s.Text(2), s.Text(3), s.Text(4) == "error",
+                 s.Text(5), s.Text(6), s.Text(7)};
       if (Status st = fn(r); !st.ok()) {
         s.Reset();
         return st;
@@ -705,7 +767,8 @@ class SqliteStore final : public Store {
   }
 
   Result<int64_t> LatestBatchId() override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT coalesce(max(batch_id), 0) FROM import_batches"));
+    ASSIGN_OR_RETURN(Stmt s,
+                     Stmt::Prepare(db_, "SELECT coalesce(max(batch_id), 0) FROM import_batches"));
     ASSIGN_OR_RETURN(bool row, s.Step(db_));
     return row ? s.Int(0) : 0;
   }
@@ -713,20 +776,25 @@ class SqliteStore final : public Store {
  private:
   Status Migrate() {
     RETURN_IF_ERROR(Exec(db_,
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"));
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT coalesce(max(version), 0) FROM schema_migrations"));
+                         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY "
+                         "KEY, applied_at TEXT NOT NULL)"));
+    ASSIGN_OR_RETURN(Stmt s,
+                     Stmt::Prepare(db_, "SELECT coalesce(max(version), 0) FROM schema_migrations"));
     ASSIGN_OR_RETURN(bool row, s.Step(db_));
     int current = row ? static_cast<int>(s.Int(0)) : 0;
     s.Reset();
     if (current > kSchemaVersion)
-      return DataLoss(fmt::format("the database has schema version {}, newer than this fupin ({}); "
-                                  "use a newer fupin", current, kSchemaVersion));
+      return DataLoss(
+          fmt::format("the database has schema version {}, newer than this fupin ({}); "
+                      "use a newer fupin",
+                      current, kSchemaVersion));
     for (const Migration& m : kMigrations) {
       if (m.version <= current) continue;
       RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
       Status st = Exec(db_, m.sql());
       if (st.ok()) {
-        ASSIGN_OR_RETURN(Stmt ins, Stmt::Prepare(db_, "INSERT INTO schema_migrations VALUES (?, ?)"));
+        ASSIGN_OR_RETURN(Stmt ins,
+                         Stmt::Prepare(db_, "INSERT INTO schema_migrations VALUES (?, ?)"));
         ins.Bind(1, m.version);
         ins.Bind(2, NowUtc());
         st = ins.Run(db_);
@@ -760,10 +828,14 @@ class SqliteStore final : public Store {
   }
 
   Status UpsertRegions(std::span<const Region> regions) {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
-        "INSERT INTO regions (code, name, level, parent_code) VALUES (?,?,?,?) "
-        "ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, "
-        "parent_code = excluded.parent_code WHERE name <> excluded.name OR level <> excluded.level"));
+    ASSIGN_OR_RETURN(
+        Stmt s,
+        Stmt::Prepare(
+            db_,
+            "INSERT INTO regions (code, name, level, parent_code) VALUES (?,?,?,?) "
+            "ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, "
+            "parent_code = excluded.parent_code WHERE name <> excluded.name OR level <> "
+            "excluded.level"));
     for (const Region& r : regions) {
       s.Reset();
       s.Bind(1, r.code);
@@ -792,7 +864,8 @@ int SqliteSchemaVersion() { return kSchemaVersion; }
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& path,
                                                const SqliteOptions& options) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close_v2(db);

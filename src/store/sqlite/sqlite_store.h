@@ -13,6 +13,8 @@ namespace fupin::store {
 struct SqliteOptions {
   // Page cache size; the import's peak memory depends on it.
   int cache_mib = 128;
+  // How long a writer waits for another process's write lock before kUnavailable.
+  int busy_timeout_ms = 5000;
 };
 
 // Opens (creating if needed) the database at `path` and migrates it to the current schema.
