@@ -30,7 +30,7 @@ constexpr uint64_t kMaxSmallPartBytes = uint64_t{64} << 20;     // 64 MiB
 constexpr size_t kMaxCellBytes = size_t{1} << 20;
 constexpr size_t kMaxRowBytes = size_t{64} << 20;
 constexpr int kMaxColumns = 16384;  // A..XFD
-constexpr size_t kChunkBytes = 64 * 1024;
+constexpr size_t kChunkBytes = size_t{64} << 10;
 // Expat reports namespaced names as "uri<sep>local"; we match on the local part so that
 // transitional, strict and prefixed (x:row) SpreadsheetML all read the same.
 constexpr XML_Char kNamespaceSeparator = ' ';
@@ -87,9 +87,9 @@ std::optional<uint32_t> ParseXEscape(std::string_view text) {
   uint32_t value = 0;
   for (size_t i = 2; i < 6; ++i) {
     if (!IsHexDigit(text[i])) return std::nullopt;
-    char c = text[i];
-    uint32_t digit = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-    value = value * 16 + digit;
+    int c = text[i];
+    int digit = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+    value = value * 16 + static_cast<uint32_t>(digit);
   }
   return value;
 }
@@ -944,16 +944,13 @@ Result<std::unique_ptr<RelsReader>> ReadRels(const Archive& archive, std::string
   return rels;
 }
 
-// Returns the part a relationship of `type` names, else `fallback` when the archive has it,
-// else nullopt.
-std::optional<std::string> OptionalPart(const Archive& archive, const RelsReader& rels,
-                                        std::string_view source_part, std::string_view type,
-                                        std::string_view fallback) {
+// Returns the part a relationship of `type` names, else `fallback` (where Excel puts it).
+std::string PartOrDefault(const RelsReader& rels, std::string_view source_part,
+                          std::string_view type, std::string_view fallback) {
   if (const Relationship* rel = rels.FindByType(type)) {
     return ResolveTarget(source_part, rel->target);
   }
-  if (archive.Locate(fallback)) return std::string(fallback);
-  return std::nullopt;
+  return std::string(fallback);
 }
 
 }  // namespace
@@ -994,22 +991,20 @@ Result<std::unique_ptr<RowSource>> OpenXlsx(const std::filesystem::path& path) {
 
   WorkbookData data;
   data.date1904 = workbook->date1904;
-  if (std::optional<std::string> part =
-          OptionalPart(archive, *rels, workbook_part, "sharedStrings", "xl/sharedStrings.xml")) {
-    if (std::optional<zip_uint64_t> index = archive.Locate(*part)) {
-      auto reader =
-          std::make_unique<SharedStringsReader>(fmt::format("{}: {}", archive.file, *part));
-      RETURN_IF_ERROR(ParsePart(archive, *index, *part, kMaxSharedStringsBytes, *reader));
-      data.shared_strings = std::move(reader->strings);
-    }
+  // Both parts are optional: a workbook of numbers alone needs neither.
+  std::string strings_part =
+      PartOrDefault(*rels, workbook_part, "sharedStrings", "xl/sharedStrings.xml");
+  if (std::optional<zip_uint64_t> index = archive.Locate(strings_part)) {
+    auto reader =
+        std::make_unique<SharedStringsReader>(fmt::format("{}: {}", archive.file, strings_part));
+    RETURN_IF_ERROR(ParsePart(archive, *index, strings_part, kMaxSharedStringsBytes, *reader));
+    data.shared_strings = std::move(reader->strings);
   }
-  if (std::optional<std::string> part =
-          OptionalPart(archive, *rels, workbook_part, "styles", "xl/styles.xml")) {
-    if (std::optional<zip_uint64_t> index = archive.Locate(*part)) {
-      auto reader = std::make_unique<StylesReader>(fmt::format("{}: {}", archive.file, *part));
-      RETURN_IF_ERROR(ParsePart(archive, *index, *part, kMaxSmallPartBytes, *reader));
-      data.date_styles = reader->DateStyles();
-    }
+  std::string styles_part = PartOrDefault(*rels, workbook_part, "styles", "xl/styles.xml");
+  if (std::optional<zip_uint64_t> index = archive.Locate(styles_part)) {
+    auto reader = std::make_unique<StylesReader>(fmt::format("{}: {}", archive.file, styles_part));
+    RETURN_IF_ERROR(ParsePart(archive, *index, styles_part, kMaxSmallPartBytes, *reader));
+    data.date_styles = reader->DateStyles();
   }
 
   ASSIGN_OR_RETURN(Entry sheet, OpenEntry(archive, *sheet_index, sheet_part));

@@ -86,38 +86,45 @@ std::string DateStyles() {
                      kMainNs);
 }
 
+// <Relationships> holding `items`.
+std::string Relationships(std::string_view items) {
+  return fmt::format(
+      R"(<?xml version="1.0"?>)"
+      R"(<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">)"
+      "{}</Relationships>",
+      items);
+}
+
+// One <Relationship>; `type` is a full type URI.
+std::string Relationship(std::string_view id, std::string_view type, std::string_view target) {
+  return fmt::format(R"(<Relationship Id="{}" Type="{}" Target="{}"/>)", id, type, target);
+}
+
+std::string RelType(std::string_view type) { return fmt::format("{}/{}", kRelNs, type); }
+
 // A minimal hand-made workbook: one worksheet, and the shared strings and styles when given.
 Parts MinimalXlsx(std::string sheet, std::string shared_strings = "", std::string styles = "",
                   std::string workbook_pr = "") {
-  std::string rels = fmt::format(
-      R"(<Relationship Id="rId1" Type="{}/worksheet" Target="worksheets/sheet1.xml"/>)", kRelNs);
+  std::string rels = Relationship("rId1", RelType("worksheet"), "worksheets/sheet1.xml");
   Parts parts = {
       {"[Content_Types].xml", "<Types/>"},
       {"_rels/.rels",
-       fmt::format(
-           R"(<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{}/officeDocument" Target="xl/workbook.xml"/></Relationships>)",
-           kRelNs)},
+       Relationships(Relationship("rId1", RelType("officeDocument"), "xl/workbook.xml"))},
       {"xl/workbook.xml",
-       fmt::format(
-           R"(<?xml version="1.0"?><workbook xmlns="{}" xmlns:r="{}">{}<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>)",
-           kMainNs, kRelNs, workbook_pr)},
+       fmt::format(R"(<?xml version="1.0"?><workbook xmlns="{}" xmlns:r="{}">{})"
+                   R"(<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>)",
+                   kMainNs, kRelNs, workbook_pr)},
       {"xl/worksheets/sheet1.xml", std::move(sheet)},
   };
   if (!shared_strings.empty()) {
-    rels += fmt::format(
-        R"(<Relationship Id="rId2" Type="{}/sharedStrings" Target="sharedStrings.xml"/>)", kRelNs);
+    rels += Relationship("rId2", RelType("sharedStrings"), "sharedStrings.xml");
     parts.emplace_back("xl/sharedStrings.xml", std::move(shared_strings));
   }
   if (!styles.empty()) {
-    rels +=
-        fmt::format(R"(<Relationship Id="rId3" Type="{}/styles" Target="styles.xml"/>)", kRelNs);
+    rels += Relationship("rId3", RelType("styles"), "styles.xml");
     parts.emplace_back("xl/styles.xml", std::move(styles));
   }
-  parts.emplace_back(
-      "xl/_rels/workbook.xml.rels",
-      fmt::format(
-          R"(<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{}</Relationships>)",
-          rels));
+  parts.emplace_back("xl/_rels/workbook.xml.rels", Relationships(rels));
   return parts;
 }
 
@@ -315,22 +322,22 @@ TEST_F(XlsxReaderTest, StrictNamespacesAndPrefixedElements) {
   constexpr std::string_view kStrictMain = "http://purl.oclc.org/ooxml/spreadsheetml/main";
   constexpr std::string_view kStrictRel = "http://purl.oclc.org/ooxml/officeDocument/relationships";
   Parts parts = {
-      {"_rels/.rels",
-       fmt::format(
-           R"(<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="a" Type="{}/officeDocument" Target="/book/main.xml"/></Relationships>)",
-           kStrictRel)},
+      {"_rels/.rels", Relationships(Relationship("a", fmt::format("{}/officeDocument", kStrictRel),
+                                                 "/book/main.xml"))},
       {"book/main.xml",
-       fmt::format(
-           R"(<x:workbook xmlns:x="{}" xmlns:rel="{}"><x:sheets><x:sheet name="S" sheetId="1" rel:id="s1"/></x:sheets></x:workbook>)",
-           kStrictMain, kStrictRel)},
+       fmt::format(R"(<x:workbook xmlns:x="{}" xmlns:rel="{}"><x:sheets>)"
+                   R"(<x:sheet name="S" sheetId="1" rel:id="s1"/></x:sheets></x:workbook>)",
+                   kStrictMain, kStrictRel)},
       {"book/_rels/main.xml.rels",
-       fmt::format(
-           R"(<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="s1" Type="{0}/worksheet" Target="./sheets/../sheets/one.xml"/><Relationship Id="ss" Type="{0}/sharedStrings" Target="strings.xml"/></Relationships>)",
-           kStrictRel)},
+       Relationships(
+           Relationship("s1", fmt::format("{}/worksheet", kStrictRel),
+                        "./sheets/../sheets/one.xml") +
+           Relationship("ss", fmt::format("{}/sharedStrings", kStrictRel), "strings.xml"))},
       {"book/sheets/one.xml",
-       fmt::format(
-           R"(<x:worksheet xmlns:x="{}"><x:sheetData><x:row x:spans="1:2"><x:c t="s"><x:v>0</x:v></x:c><x:c><x:v>1.5</x:v></x:c></x:row></x:sheetData></x:worksheet>)",
-           kStrictMain)},
+       fmt::format(R"(<x:worksheet xmlns:x="{}"><x:sheetData><x:row x:spans="1:2">)"
+                   R"(<x:c t="s"><x:v>0</x:v></x:c><x:c><x:v>1.5</x:v></x:c>)"
+                   R"(</x:row></x:sheetData></x:worksheet>)",
+                   kStrictMain)},
       {"book/strings.xml",
        fmt::format(R"(<x:sst xmlns:x="{}"><x:si><x:t>严格</x:t></x:si></x:sst>)", kStrictMain)},
   };
@@ -353,13 +360,10 @@ TEST_F(XlsxReaderTest, FirstWorksheetInWorkbookOrder) {
           R"(</sheets></workbook>)",
           kMainNs, kRelNs);
     } else if (name == "xl/_rels/workbook.xml.rels") {
-      content = fmt::format(
-          R"(<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">)"
-          R"(<Relationship Id="rId1" Type="{0}/worksheet" Target="worksheets/sheet1.xml"/>)"
-          R"(<Relationship Id="rId2" Type="{0}/worksheet" Target="/xl/worksheets/sheet2.xml"/>)"
-          R"(<Relationship Id="rId9" Type="{0}/chartsheet" Target="chartsheets/sheet1.xml"/>)"
-          R"(</Relationships>)",
-          kRelNs);
+      content =
+          Relationships(Relationship("rId1", RelType("worksheet"), "worksheets/sheet1.xml") +
+                        Relationship("rId2", RelType("worksheet"), "/xl/worksheets/sheet2.xml") +
+                        Relationship("rId9", RelType("chartsheet"), "chartsheets/sheet1.xml"));
     }
   }
   parts.emplace_back("xl/worksheets/sheet2.xml",
