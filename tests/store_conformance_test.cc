@@ -249,7 +249,10 @@ TEST_F(StoreTest, DepartmentSnapshotTracksNewChangedGoneAndKeepsRowIds) {
             (std::vector<std::string>{"1|1|a", "2|2|b2", "4|4|d"}));
   EXPECT_EQ(query("SELECT row_id, change FROM dept_changes WHERE file_id = " +
                   std::to_string(file_ids[1]) + " ORDER BY row_id"),
-            (std::vector<std::string>{"2|changed", "3|gone", "4|new"}));
+            (std::vector<std::string>{"2|changed", "3|gone"}));
+  EXPECT_EQ(query("SELECT row_id FROM dept_vehicles WHERE added_file_id = " +
+                  std::to_string(file_ids[1])),
+            (std::vector<std::string>{"4"}));
   sqlite3_close(db);
 }
 

@@ -5,10 +5,15 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
+#include <deque>
 #include <fstream>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "core/datasets.h"
 #include "core/region_code.h"
@@ -165,6 +170,68 @@ int64_t KillAfterRows() {
   return v ? std::atoll(v) : 0;
 }
 
+// A queue of at most `capacity` items between two threads. Close() wakes both sides.
+template <typename T>
+class BoundedQueue {
+ public:
+  explicit BoundedQueue(size_t capacity) : capacity_(capacity) {}
+  // Returns false when the queue was closed.
+  bool Push(T item) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
+    if (closed_) return false;
+    items_.push_back(std::move(item));
+    cv_.notify_all();
+    return true;
+  }
+  // Returns an empty T when the queue was closed and drained.
+  T Pop() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return closed_ || !items_.empty(); });
+    if (items_.empty()) return T();
+    T item = std::move(items_.front());
+    items_.pop_front();
+    cv_.notify_all();
+    return item;
+  }
+  void Close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<T> items_;
+  size_t capacity_;
+  bool closed_ = false;
+};
+
+struct Item {
+  int64_t row_number = 0;
+  ValidatedRow row;
+};
+
+struct Chunk {
+  static constexpr size_t kRows = 2048;
+  std::vector<Item> items;
+  bool last = false;     // no chunk follows
+  std::string error_en;  // set when reading failed after these rows
+  int64_t error_row = 0;
+};
+
+struct Pipeline {
+  static constexpr size_t kChunks = 4;
+  Pipeline() : full(kChunks), empty(kChunks) {
+    for (size_t i = 0; i < kChunks; ++i) empty.Push(std::make_unique<Chunk>());
+  }
+  BoundedQueue<std::unique_ptr<Chunk>> full;   // reader -> writer
+  BoundedQueue<std::unique_ptr<Chunk>> empty;  // writer -> reader, for reuse
+  std::atomic<uint64_t> bytes_read{0};
+  std::atomic<bool> stop{false};
+};
+
 class Importer {
  public:
   Importer(store::Store& store, const ImportOptions& options)
@@ -273,78 +340,69 @@ class Importer {
 
     ASSIGN_OR_RETURN(std::unique_ptr<store::DatasetWriter> writer,
                      store_.OpenWriter(*f.dataset, sum.file_id));
-    RowValidator validator(*f.dataset, std::move(*header), region_index_);
-    ValidatedRow row;
-    KeySet keys;
-    int64_t row_number = 0;
+    // Two stages on two cores: a reader thread parses and validates rows into chunks; this
+    // thread writes them to the store. Chunks are recycled, so memory stays flat.
+    Pipeline pipe;
+    std::thread reader(
+        [&] { ReadAndValidate(*f.dataset, std::move(*header), *rows, raw, pipe, region_index_); });
+    Status failure;
     auto last_progress = std::chrono::steady_clock::now();
-    for (;;) {
-      auto got = rows->Next(raw);
-      if (!got) {
-        // The rest of the file cannot be read (cut off inside a quote, bad bytes): rows before
-        // it are kept, the failure is reported against the row where it happened.
-        ++row_number;
+    int64_t last_row = 0;
+    for (bool done = false; !done;) {
+      std::unique_ptr<Chunk> chunk = pipe.full.Pop();
+      for (Item& item : chunk->items) {
+        const int64_t row_number = item.row_number;
+        ValidatedRow& row = item.row;
+        last_row = row_number;
+        ++sum.outcome.rows_read;
+        if (kill_after_rows_ && ++rows_seen_ >= kill_after_rows_) raise(SIGKILL);
+        if (!row.rejected) {
+          Status put = writer->Put({row_number, row.key_hash, row.content_hash}, row.values);
+          if (put.code() == StatusCode::kNotFound) {
+            std::string household = HouseholdIdOf(*f.dataset, row);
+            row.issues.push_back({"household_id", household, true, "household_missing",
+                                  fmt::format("household {} does not exist", household),
+                                  fmt::format("户编号{}不存在", household)});
+            row.rejected = true;
+          } else if (!put.ok()) {
+            failure = put;
+            break;
+          }
+        }
+        for (CellIssue& is : row.issues) {
+          AddIssue(row_number, is.column, is.value, is.is_error, is.code, std::move(is.message_en),
+                   std::move(is.message_zh));
+          if (!is.is_error) ++sum.outcome.warnings;
+        }
+        if (row.rejected)
+          ++sum.outcome.rows_rejected;
+        else
+          ++sum.outcome.rows_imported;
+      }
+      if (failure.ok() && !chunk->error_en.empty()) {
+        // The rest of the file cannot be read (cut off inside a quote, bad bytes): rows
+        // before it are kept, the failure is reported against the row where it happened.
+        ++sum.outcome.rows_read;
         ++sum.outcome.rows_rejected;
-        AddIssue(row_number, "", "", true, "unreadable_rest",
-                 fmt::format("reading stopped here: {}", got.error().message()),
-                 fmt::format("文件从此行起无法读取：{}", got.error().message()));
-        break;
+        AddIssue(chunk->error_row, "", "", true, "unreadable_rest",
+                 fmt::format("reading stopped here: {}", chunk->error_en),
+                 fmt::format("文件从此行起无法读取：{}", chunk->error_en));
       }
-      if (!*got) break;
-      ++row_number;
-      if (std::all_of(raw.cells.begin(), raw.cells.end(),
-                      [](const std::string& c) { return TrimSpace(c).empty(); }))
-        continue;  // a blank line is no data
-      ++sum.outcome.rows_read;
-      if (kill_after_rows_ && ++rows_seen_ >= kill_after_rows_) raise(SIGKILL);
-      validator.Validate(raw, row);
-      if (!row.rejected) {
-        int64_t first =
-            keys.FindOrInsert(row.key_hash, static_cast<uint32_t>(row.key_check), row_number);
-        if (first) {
-          std::string key_names;
-          for (std::string_view k : f.dataset->key_fields)
-            key_names += (key_names.empty() ? "" : "+") + std::string(k);
-          row.issues.push_back(
-              {key_names, KeyText(*f.dataset, row), true, "duplicate_key",
-               key_names.empty()
-                   ? fmt::format("the row repeats row {} exactly", first)
-                   : fmt::format("duplicate key {}: row {} has the same", key_names, first),
-               key_names.empty() ? fmt::format("该行与第{}行完全重复", first)
-                                 : fmt::format("主键重复，与第{}行相同", first)});
-          row.rejected = true;
-        }
-      }
-      if (!row.rejected) {
-        Status put = writer->Put({row_number, row.key_hash, row.content_hash}, row.values);
-        if (put.code() == StatusCode::kNotFound) {
-          row.issues.push_back(
-              {"household_id", HouseholdIdOf(*f.dataset, row), true, "household_missing",
-               fmt::format("household {} does not exist", HouseholdIdOf(*f.dataset, row)),
-               fmt::format("户编号{}不存在", HouseholdIdOf(*f.dataset, row))});
-          row.rejected = true;
-        } else if (!put.ok()) {
-          return Err(put);
-        }
-      }
-      for (CellIssue& is : row.issues) {
-        AddIssue(row_number, is.column, is.value, is.is_error, is.code, std::move(is.message_en),
-                 std::move(is.message_zh));
-        if (!is.is_error) ++sum.outcome.warnings;
-      }
-      if (row.rejected)
-        ++sum.outcome.rows_rejected;
-      else
-        ++sum.outcome.rows_imported;
-      if ((row_number & 4095) == 0) {
-        RETURN_IF_ERROR(FlushIssues());
-        auto now = std::chrono::steady_clock::now();
-        if (options_.on_progress && now - last_progress > std::chrono::milliseconds(500)) {
-          last_progress = now;
-          options_.on_progress({sum.file_name, rows->BytesRead(), rows->BytesTotal(), row_number});
-        }
+      done = chunk->last || !failure.ok();
+      pipe.empty.Push(std::move(chunk));
+      if (failure.ok()) failure = FlushIssues();
+      if (!failure.ok()) break;
+      auto now = std::chrono::steady_clock::now();
+      if (options_.on_progress && now - last_progress > std::chrono::milliseconds(500)) {
+        last_progress = now;
+        options_.on_progress({sum.file_name, pipe.bytes_read.load(), rows->BytesTotal(), last_row});
       }
     }
+    pipe.stop = true;
+    pipe.empty.Close();
+    pipe.full.Close();
+    reader.join();
+    if (!failure.ok()) return Err(failure);
     ASSIGN_OR_RETURN(store::WriteCounts counts, writer->Finish());
     sum.outcome.inserted = counts.inserted;
     sum.outcome.updated = counts.updated;
@@ -354,7 +412,7 @@ class Importer {
       AddIssue(0, "", "", false, "no_rows", "the file has a header but no data rows",
                "文件只有表头，没有数据行");
     if (options_.on_progress)
-      options_.on_progress({sum.file_name, rows->BytesTotal(), rows->BytesTotal(), row_number});
+      options_.on_progress({sum.file_name, rows->BytesTotal(), rows->BytesTotal(), last_row});
     sum.outcome.outcome = "imported";
     RETURN_IF_ERROR(FlushIssues());
     RETURN_IF_ERROR(store_.FinishFile(sum.file_id, sum.outcome));
@@ -371,6 +429,60 @@ class Importer {
       slot += f.type == FieldType::kIdNumber ? 3 : f.identity ? 2 : 1;
     }
     return out;
+  }
+
+  // Reader stage: parses, validates and checks keys, handing chunks of rows to the writer.
+  static void ReadAndValidate(const DatasetSpec& dataset, HeaderMap header, RowSource& rows,
+                              RawRow& raw, Pipeline& pipe, const RegionIndex& regions) {
+    RowValidator validator(dataset, std::move(header), regions);
+    KeySet keys;
+    int64_t row_number = 0;
+    std::string key_names;
+    for (std::string_view k : dataset.key_fields)
+      key_names += (key_names.empty() ? "" : "+") + std::string(k);
+    for (bool last = false; !last;) {
+      std::unique_ptr<Chunk> chunk = pipe.empty.Pop();
+      if (!chunk) return;  // the writer stopped
+      size_t n = 0;
+      while (n < Chunk::kRows && !last) {
+        auto got = rows.Next(raw);
+        if (!got) {
+          chunk->error_en = got.error().message();
+          chunk->error_row = row_number + 1;
+          last = true;
+          break;
+        }
+        if (!*got) {
+          last = true;
+          break;
+        }
+        ++row_number;
+        if (std::all_of(raw.cells.begin(), raw.cells.end(),
+                        [](const std::string& c) { return TrimSpace(c).empty(); }))
+          continue;  // a blank line is no data
+        if (chunk->items.size() <= n) chunk->items.emplace_back();
+        Item& item = chunk->items[n++];
+        item.row_number = row_number;
+        ValidatedRow& row = item.row;
+        validator.Validate(raw, row);
+        if (row.rejected) continue;
+        int64_t first =
+            keys.FindOrInsert(row.key_hash, static_cast<uint32_t>(row.key_check), row_number);
+        if (!first) continue;
+        row.issues.push_back(
+            {key_names, KeyText(dataset, row), true, "duplicate_key",
+             key_names.empty()
+                 ? fmt::format("the row repeats row {} exactly", first)
+                 : fmt::format("duplicate key {}: row {} has the same", key_names, first),
+             key_names.empty() ? fmt::format("该行与第{}行完全重复", first)
+                               : fmt::format("主键重复，与第{}行相同", first)});
+        row.rejected = true;
+      }
+      chunk->items.resize(n);
+      chunk->last = last;
+      pipe.bytes_read = rows.BytesRead();
+      if (!pipe.full.Push(std::move(chunk))) return;
+    }
   }
 
   static std::string HouseholdIdOf(const DatasetSpec& d, const ValidatedRow& row) {

@@ -4,8 +4,9 @@
 // Every import is one batch and one transaction: BeginBatch .. CommitBatch makes the whole
 // batch visible at once; AbortBatch (or a crash) leaves the store as it was. Registry data
 // (households, members) is upserted by key and every changed field is kept in `history`.
-// A department file is a full snapshot: it replaces that department's previous rows, and
-// `dept_changes` records for the batch which rows are new, changed or gone.
+// A department file is a full snapshot: it replaces that department's previous rows. Rows
+// it added carry added_file_id = its file id; `dept_changes` lists the rows it changed
+// (same key, new values, same row_id) and the rows that are gone.
 // Thread-safety: a Store and its writers are used from one thread at a time.
 #pragma once
 
