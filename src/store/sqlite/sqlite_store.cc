@@ -86,6 +86,7 @@ class Stmt {
       sqlite3_reset(stmt_);
       return false;
     }
+    last_error_ = sqlite3_extended_errcode(db);
     Status s = SqliteError(db, "step");
     sqlite3_reset(stmt_);
     return Err(std::move(s));
@@ -99,6 +100,8 @@ class Stmt {
   // Readies the statement for new bindings; every caller binds every parameter again.
   void Reset() { sqlite3_reset(stmt_); }
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  // The extended result code of the last failed step.
+  int last_error() const { return last_error_; }
   bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   std::string Text(int col) const {
     const auto* p = sqlite3_column_text(stmt_, col);
@@ -119,6 +122,7 @@ class Stmt {
 
  private:
   sqlite3_stmt* stmt_ = nullptr;
+  int last_error_ = 0;
 };
 
 Status Exec(sqlite3* db, const std::string& sql) {
@@ -225,8 +229,7 @@ CREATE INDEX dept_changes_by_file ON dept_changes(file_id);
         sql += fmt::format(
             "CREATE TABLE {} (\n  file_id INTEGER NOT NULL,\n  source_row INTEGER NOT NULL,\n"
             "  row_hash INTEGER NOT NULL{},\n  PRIMARY KEY (household_id, id_number),\n"
-            "  FOREIGN KEY (household_id) REFERENCES households(household_id)\n) WITHOUT ROWID;\n"
-            "CREATE INDEX members_by_id_number ON members(id_number);\n",
+            "  FOREIGN KEY (household_id) REFERENCES households(household_id)\n) WITHOUT ROWID;\n",
             d.table, ColumnDefs(d));
         break;
       case DatasetKind::kDepartment:
@@ -301,8 +304,6 @@ class RegistryWriter final : public DatasetWriter {
             db,
             "INSERT INTO history (batch_id, entity, entity_key, field, old_value, new_value) "
             "VALUES (?,?,?,?,?,?)"));
-    ASSIGN_OR_RETURN(w->household_exists_,
-                     Stmt::Prepare(db, "SELECT 1 FROM households WHERE household_id = ?"));
     ASSIGN_OR_RETURN(Stmt any, Stmt::Prepare(db, fmt::format("SELECT 1 FROM {} LIMIT 1", d.table)));
     ASSIGN_OR_RETURN(bool has_rows, any.Step(db));
     w->empty_at_start_ = !has_rows;
@@ -336,20 +337,17 @@ class RegistryWriter final : public DatasetWriter {
       }
       select_.Reset();
     }
-    if (dataset_.kind == DatasetKind::kMember) {
-      // Check first, so a missing household is a clear row-level error, not a failed batch.
-      household_exists_.Reset();
-      household_exists_.Bind(1, values[household_col_]);
-      ASSIGN_OR_RETURN(bool exists, household_exists_.Step(db_));
-      household_exists_.Reset();
-      if (!exists) return NotFound("household not found");
-    }
     insert_.Reset();
     insert_.Bind(1, file_id_);
     insert_.Bind(2, meta.source_row);
     insert_.Bind(3, static_cast<int64_t>(meta.content_hash));
     for (size_t i = 0; i < values.size(); ++i) insert_.Bind(static_cast<int>(i + 4), values[i]);
-    RETURN_IF_ERROR(insert_.Run(db_));
+    if (Status st = insert_.Run(db_); !st.ok()) {
+      // The foreign key on members.household_id is the household check: the failed row is
+      // not written and the batch goes on.
+      if (insert_.last_error() == SQLITE_CONSTRAINT_FOREIGNKEY) return NotFound("household not found");
+      return st;
+    }
     ++counts_.inserted;
     return OkStatus();
   }
@@ -405,7 +403,7 @@ class RegistryWriter final : public DatasetWriter {
   int64_t batch_id_;
   int64_t file_id_;
   std::vector<StoredColumn> columns_;
-  Stmt insert_, select_, update_, history_, household_exists_;
+  Stmt insert_, select_, update_, history_;
   bool empty_at_start_ = true;
   size_t household_col_ = 0, id_col_ = 0;
   WriteCounts counts_;
