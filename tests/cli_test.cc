@@ -1,0 +1,385 @@
+// The `fupin` command run as a user runs it: the real binary (FUPIN_BINARY) in a child
+// process on a temporary SQLite file, checking exit statuses, output, reports, and that a
+// process killed in the middle of an import leaves the database as it was.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "store/sqlite/sqlite_store.h"
+#include "test_files.h"
+
+extern char** environ;
+
+namespace fupin {
+namespace {
+
+namespace fs = std::filesystem;
+using test::Csv;
+using test::Household;
+using test::kCounty;
+using test::MakeId;
+using test::Member;
+using test::Row;
+
+struct ChildRun {
+  int exit_code = -1;  // -1 when the child was killed by a signal
+  int signal = 0;      // the signal that ended the child, or 0
+  std::string out;
+  std::string err;
+};
+
+// Runs FUPIN_BINARY with `args`, stdout and stderr captured in files under `scratch`.
+// The child gets this process's environment without FUPIN_* variables, plus `env`.
+ChildRun RunFupin(const fs::path& scratch, const std::vector<std::string>& args,
+                  const std::vector<std::string>& env = {}) {
+  static int counter = 0;
+  fs::path out_path = scratch / fmt::format("out-{}.txt", counter);
+  fs::path err_path = scratch / fmt::format("err-{}.txt", counter++);
+  std::vector<std::string> argv_text = {FUPIN_BINARY};
+  argv_text.insert(argv_text.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_text) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_text;
+  for (char** e = environ; *e; ++e)
+    if (!std::string_view(*e).starts_with("FUPIN_")) env_text.emplace_back(*e);
+  env_text.insert(env_text.end(), env.begin(), env.end());
+  std::vector<char*> envp;
+  for (std::string& e : env_text) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, FUPIN_BINARY, &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  ChildRun run;
+  if (rc != 0) {
+    ADD_FAILURE() << "posix_spawn " << FUPIN_BINARY << ": " << std::strerror(rc);
+    return run;
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) run.signal = WTERMSIG(status);
+  run.out = test::ReadFile(out_path);
+  run.err = test::ReadFile(err_path);
+  return run;
+}
+
+std::string Show(const ChildRun& r) {
+  return fmt::format("exit {} signal {}\n--- stdout\n{}\n--- stderr\n{}", r.exit_code, r.signal,
+                     r.out, r.err);
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = dir_ / "fupin.db";
+    batch_ = dir_ / "batch";
+    fs::create_directories(batch_);
+  }
+
+  ChildRun Fupin(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+    return RunFupin(dir_.path(), args, env);
+  }
+  ChildRun Import(const fs::path& path, std::vector<std::string> extra = {},
+                  const std::vector<std::string>& env = {}) {
+    std::vector<std::string> args = {"import", path.string(), "--db", db_.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Fupin(args, env);
+  }
+
+  // A clean batch: 2 households, 3 members, every row valid.
+  void WriteCleanBatch(const fs::path& dir) {
+    test::WriteFile(dir / "households.csv",
+                    Csv("households", {Household("H1"), Household("H2", "", "520102016002")}));
+    test::WriteFile(dir / "members.csv",
+                    Csv("members", {Member(MakeId(kCounty, "19700101", 11), "H1"),
+                                    Member(MakeId(kCounty, "19720202", 22), "H1", "李四"),
+                                    Member(MakeId(kCounty, "19700303", 33), "H2", "王五")}));
+  }
+
+  test::TempDir dir_;
+  fs::path db_;
+  fs::path batch_;
+};
+
+TEST_F(CliTest, ImportExitsZeroWhenEveryRowImported) {
+  WriteCleanBatch(batch_);
+  ChildRun r = Import(batch_);
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  auto counts = test::TableCounts(db_);
+  EXPECT_EQ(counts["households"], 2);
+  EXPECT_EQ(counts["members"], 3);
+  EXPECT_EQ(counts["import_batches"], 1);
+  EXPECT_EQ(counts["import_issues"], 0);
+  // Progress goes to stderr, naming the files.
+  EXPECT_NE(r.err.find("members.csv"), std::string::npos) << Show(r);
+  EXPECT_FALSE(fs::exists(db_.string() + ".reports/import-1-issues.csv"));
+}
+
+TEST_F(CliTest, ImportExitsThreeWhenRowsRejectedAndWritesTheReport) {
+  WriteCleanBatch(batch_);
+  Row bad = Household("H3");
+  bad["category"] = "7";
+  test::WriteFile(batch_ / "households.csv", Csv("households", {Household("H1"), bad}));
+  ChildRun r = Import(batch_);
+  ASSERT_EQ(r.exit_code, 3) << Show(r);
+  fs::path reports = db_.string() + ".reports";
+  EXPECT_TRUE(fs::exists(reports / "import-1-issues.xlsx")) << Show(r);
+  ASSERT_TRUE(fs::exists(reports / "import-1-issues.csv")) << Show(r);
+  std::string csv = test::ReadFile(reports / "import-1-issues.csv");
+  EXPECT_TRUE(csv.starts_with("\xEF\xBB\xBF")) << "Excel needs the BOM to read UTF-8";
+  EXPECT_NE(csv.find("households.csv,2,category,7,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("unknown_code"), std::string::npos) << csv;
+  EXPECT_FALSE(fs::exists(reports / "import-1-issues.csv.part"));
+  EXPECT_EQ(test::TableCounts(db_)["households"], 1);
+}
+
+TEST_F(CliTest, ImportExitsOneWhenThePathDoesNotExistAndLeavesTheDbAlone) {
+  WriteCleanBatch(batch_);
+  ASSERT_EQ(Import(batch_).exit_code, 0);
+  auto before = test::TableCounts(db_);
+
+  ChildRun r = Import(dir_ / "no-such-folder");
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_NE(r.err.find("no-such-folder"), std::string::npos) << Show(r);
+  EXPECT_EQ(test::TableCounts(db_), before);
+}
+
+TEST_F(CliTest, ImportOfAMissingPathCreatesNoDatabase) {
+  ChildRun r = Import(dir_ / "no-such-folder");
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_FALSE(fs::exists(db_))
+      << "\"import failed, the database is unchanged\", yet it was created";
+}
+
+TEST_F(CliTest, FileLevelWarningsReachTheReport) {
+  // Every row imports, but a column was ignored and optional columns are missing: the user
+  // must be able to see that somewhere.
+  std::string csv = test::CsvLine({"household_id", "village_code", "head_id_number", "备注"});
+  csv +=
+      test::CsvLine({"H1", std::string(test::kVillage), MakeId(kCounty, "19700101", 11), "老户"});
+  test::WriteFile(batch_ / "households.csv", csv);
+  ChildRun r = Import(batch_);
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  fs::path report = fs::path(db_.string() + ".reports") / "import-1-issues.csv";
+  ASSERT_TRUE(fs::exists(report)) << Show(r);
+  std::string text = test::ReadFile(report);
+  EXPECT_NE(text.find("unknown_column"), std::string::npos) << text;
+  EXPECT_NE(text.find("missing_column"), std::string::npos) << text;
+}
+
+TEST_F(CliTest, BadCommandLineExitsTwo) {
+  const std::vector<std::vector<std::string>> bad = {
+      {},
+      {"import"},
+      {"import", batch_.string()},  // no --db
+      {"frobnicate"},
+      {"import", batch_.string(), "--db", db_.string(), "--no-such-flag"},
+      {"--lang", "fr", "stats", "--db", db_.string()},
+  };
+  for (const auto& args : bad) {
+    ChildRun r = Fupin(args);
+    EXPECT_EQ(r.exit_code, 2) << fmt::format("fupin {}\n", fmt::join(args, " ")) << Show(r);
+  }
+  EXPECT_FALSE(fs::exists(db_));
+}
+
+TEST_F(CliTest, JsonSummaryParses) {
+  WriteCleanBatch(batch_);
+  ChildRun r = Import(batch_, {"--json"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(j.is_discarded()) << "stdout is not JSON:\n" << r.out;
+  EXPECT_EQ(j["batch_id"], 1);
+  EXPECT_EQ(j["nothing_changed"], false);
+  EXPECT_EQ(j["rows_read"], 5);
+  EXPECT_EQ(j["rows_imported"], 5);
+  EXPECT_EQ(j["rows_rejected"], 0);
+  EXPECT_EQ(j["warnings"], 0);
+  EXPECT_EQ(j["files_failed"], 0);
+  ASSERT_EQ(j["files"].size(), 2u) << j.dump(2);
+  std::map<std::string, nlohmann::json> files;
+  for (const auto& f : j["files"]) files[f["file"]] = f;
+  EXPECT_EQ(files["households.csv"]["dataset"], "households");
+  EXPECT_EQ(files["households.csv"]["encoding"], "UTF-8");
+  EXPECT_EQ(files["households.csv"]["rows_imported"], 2);
+  EXPECT_EQ(files["members.csv"]["rows_imported"], 3);
+  EXPECT_EQ(files["members.csv"]["outcome"], "imported");
+
+  ChildRun again = Import(batch_, {"--json"});
+  ASSERT_EQ(again.exit_code, 0) << Show(again);
+  nlohmann::json k = nlohmann::json::parse(again.out, nullptr, false);
+  ASSERT_FALSE(k.is_discarded()) << again.out;
+  EXPECT_EQ(k["nothing_changed"], true);
+  EXPECT_EQ(k["batch_id"], 0);
+  EXPECT_EQ(k["rows_imported"], 0);
+}
+
+TEST_F(CliTest, StatsJsonShowsTablesAndHouseholdsPerPrefectureAndStatus) {
+  Row exited = Household("H3");
+  exited["status"] = "2";
+  exited["exit_year"] = "2019";
+  Row zunyi = Household("Z1", "", std::string(test::kZunyiVillage));
+  test::WriteFile(batch_ / "households.csv",
+                  Csv("households", {Household("H1"), Household("H2"), exited, zunyi}));
+  test::WriteFile(batch_ / "members.csv",
+                  Csv("members", {Member(MakeId(kCounty, "19700101", 1), "H1"),
+                                  Member(MakeId(kCounty, "19700101", 3), "H1"),
+                                  Member(MakeId(kCounty, "19700101", 5), "H2"),
+                                  Member(MakeId(kCounty, "19700101", 7), "H3"),
+                                  Member(MakeId("520302", "19700101", 9), "Z1")}));
+  ASSERT_EQ(Import(batch_).exit_code, 0);
+
+  ChildRun r = Fupin({"stats", "--db", db_.string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["batches"], 1);
+  EXPECT_EQ(j["tables"]["households"], 4);
+  EXPECT_EQ(j["tables"]["members"], 5);
+  EXPECT_EQ(j["tables"]["import_batches"], 1);
+  EXPECT_EQ(j["tables"]["regions"], test::TableCounts(db_)["regions"]);
+  std::vector<std::tuple<std::string, std::string, int, int, int>> got;
+  for (const auto& p : j["by_prefecture"])
+    got.emplace_back(p["prefecture_code"], p["prefecture"], p["status"], p["households"],
+                     p["members"]);
+  std::vector<std::tuple<std::string, std::string, int, int, int>> want = {
+      {std::string(test::kGuiyang), "贵阳市", 1, 2, 3},
+      {std::string(test::kGuiyang), "贵阳市", 2, 1, 1},
+      {std::string(test::kZunyi), "遵义市", 1, 1, 1},
+  };
+  EXPECT_EQ(got, want) << j["by_prefecture"].dump(2);
+}
+
+TEST_F(CliTest, StatsOnAMissingDatabaseExitsOne) {
+  ChildRun r = Fupin({"stats", "--db", (dir_ / "none.db").string()});
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_FALSE(fs::exists(dir_ / "none.db"));
+}
+
+// The batch imported on top of the clean one in the crash test: H1 changes, 40 households
+// and 80 members are new, and a department file arrives: 155 data rows.
+constexpr int kBigBatchRows = 2 + 40 + 3 + 80 + 30;
+void WriteBigBatch(const fs::path& dir) {
+  Row h1 = Household("H1");
+  h1["status"] = "2";
+  h1["exit_year"] = "2020";
+  std::vector<Row> households = {h1, Household("H2", "", "520102016002")};
+  std::vector<Row> members = {Member(MakeId(kCounty, "19700101", 11), "H1"),
+                              Member(MakeId(kCounty, "19720202", 22), "H1", "李四"),
+                              Member(MakeId(kCounty, "19700303", 33), "H2", "王五")};
+  for (int i = 0; i < 40; ++i) {
+    std::string id = fmt::format("N{:03d}", i);
+    households.push_back(Household(id));
+    members.push_back(Member(MakeId(kCounty, "19800101", 2 * i), id));
+    members.push_back(Member(MakeId(kCounty, "19800101", 2 * i + 1), id, "李四"));
+  }
+  std::vector<Row> claims;
+  for (int i = 0; i < 30; ++i) {
+    Row c = {{"claim_id", fmt::format("CL{:03d}", i)},
+             {"id_number", MakeId(kCounty, "19800101", 2 * i)}};
+    claims.push_back(c);
+  }
+  test::WriteFile(dir / "households.csv", Csv("households", households));
+  test::WriteFile(dir / "members.csv", Csv("members", members));
+  test::WriteFile(dir / "health_claims.csv", Csv("health_claims", claims));
+}
+
+TEST_F(CliTest, KilledImportLeavesTheDatabaseAsBeforeThenReimportSucceeds) {
+  WriteCleanBatch(batch_);
+  ASSERT_EQ(Import(batch_).exit_code, 0);
+  const auto before = test::TableCounts(db_);
+  const auto h1_before = test::Query(db_, "SELECT * FROM households WHERE household_id = 'H1'");
+  fs::path big = dir_ / "big";
+  WriteBigBatch(big);
+
+  // Killed in the first file, in the middle of each later file, and at the last row.
+  for (int kill_after : {1, 30, 60, 130, kBigBatchRows}) {
+    SCOPED_TRACE(fmt::format("killed after {} rows", kill_after));
+    ChildRun r = Import(big, {}, {fmt::format("FUPIN_FAULT_KILL_AFTER_ROWS={}", kill_after)});
+    ASSERT_EQ(r.signal, SIGKILL) << Show(r);
+
+    auto opened = store::OpenSqliteStore(db_);
+    ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+    opened->reset();
+    EXPECT_EQ(test::TableCounts(db_), before);
+    EXPECT_EQ(test::Query(db_, "SELECT * FROM households WHERE household_id = 'H1'"), h1_before);
+    EXPECT_EQ(test::Query(db_, "PRAGMA integrity_check"),
+              (std::vector<std::vector<std::string>>{{"ok"}}));
+  }
+
+  ChildRun r = Import(big, {"--json"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["rows_imported"], kBigBatchRows);
+  EXPECT_EQ(j["batch_id"], 2) << "the killed imports left no batch behind";
+  auto after = test::TableCounts(db_);
+  EXPECT_EQ(after["households"], 42);
+  EXPECT_EQ(after["members"], 83);
+  EXPECT_EQ(after["dept_health_claims"], 30);
+  EXPECT_EQ(after["import_batches"], 2);
+  EXPECT_EQ(test::QueryInt(db_, "SELECT count(*) FROM history WHERE entity_key = 'H1'"), 2);
+}
+
+TEST_F(CliTest, LangEnGivesEnglishHeadings) {
+  WriteCleanBatch(batch_);
+  ChildRun zh = Fupin({"import", batch_.string(), "--db", db_.string()});
+  ASSERT_EQ(zh.exit_code, 0) << Show(zh);
+  EXPECT_NE(zh.out.find("文件"), std::string::npos) << zh.out;
+  EXPECT_NE(zh.out.find("合计"), std::string::npos) << zh.out;
+
+  fs::path other = dir_ / "other";
+  WriteCleanBatch(other);
+  test::WriteFile(other / "households.csv", Csv("households", {Household("H1")}));
+  ChildRun en = Fupin({"--lang", "en", "import", other.string(), "--db", db_.string()});
+  ASSERT_EQ(en.exit_code, 0) << Show(en);
+  for (std::string_view heading : {"file", "encoding", "rows read", "imported", "rejected",
+                                   "warnings", "outcome", "total", "batch"})
+    EXPECT_NE(en.out.find(heading), std::string::npos) << heading << " in\n" << en.out;
+  EXPECT_EQ(en.out.find("合计"), std::string::npos) << en.out;
+
+  ChildRun stats = Fupin({"--lang", "en", "stats", "--db", db_.string()});
+  ASSERT_EQ(stats.exit_code, 0) << Show(stats);
+  EXPECT_NE(stats.out.find("table"), std::string::npos) << stats.out;
+  EXPECT_NE(stats.out.find("households"), std::string::npos) << stats.out;
+  EXPECT_EQ(stats.out.find("行数"), std::string::npos) << stats.out;
+
+  ChildRun env = Fupin({"stats", "--db", db_.string()}, {"FUPIN_LANG=en"});
+  ASSERT_EQ(env.exit_code, 0) << Show(env);
+  EXPECT_EQ(env.out.find("行数"), std::string::npos) << env.out;
+}
+
+TEST_F(CliTest, LangEnAfterTheSubcommandWorksToo) {
+  WriteCleanBatch(batch_);
+  ChildRun en = Fupin({"import", batch_.string(), "--db", db_.string(), "--lang", "en"});
+  ASSERT_EQ(en.exit_code, 0) << Show(en);
+  EXPECT_NE(en.out.find("rows read"), std::string::npos) << en.out;
+}
+
+}  // namespace
+}  // namespace fupin
