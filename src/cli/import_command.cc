@@ -100,6 +100,13 @@ nlohmann::json ToJson(const exchange::ImportSummary& s, const exchange::ReportFi
 
 int RunImport(const ImportArgs& args, Lang lang) {
   bool zh = lang == Lang::kZh;
+  std::error_code ec;
+  if (!fs::exists(args.path, ec)) {
+    // Checked before the database is opened, so a typo creates no empty database.
+    fmt::print(stderr, "{}: {} {}\n", zh ? "错误" : "error", args.path,
+               zh ? "不存在，库未改变" : "does not exist; the database is unchanged");
+    return kExitFailed;
+  }
   auto store = store::OpenSqliteStore(args.db);
   if (!store) {
     fmt::print(stderr, "{}: {}\n", zh ? "错误" : "error", store.error().message());

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   using namespace fupin::cli;
   CLI::App app{"fupin 扶贫云 — precision poverty-alleviation data platform / 精准扶贫大数据平台"};
   app.require_subcommand(1);
+  app.fallthrough();  // --lang may come before or after the subcommand
   app.set_version_flag("--version", std::string("fupin 0.1.0"));
   int exit_code = kExitOk;
   Lang lang = Lang::kZh;

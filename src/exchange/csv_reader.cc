@@ -21,9 +21,14 @@ namespace {
 constexpr size_t kChunk = 1 << 20;
 constexpr size_t kSniff = 64 << 10;
 
-// Checks whether `s` is GB18030: single bytes < 0x80, two-byte (81-FE, 40-7E|80-FE) and
-// four-byte (81-FE, 30-39, 81-FE, 30-39) sequences.
-bool LooksLikeGb18030(std::string_view s, bool complete) {
+// Counts well-formed multi-byte GB18030 characters (two-byte 81-FE 40-7E|80-FE, four-byte
+// 81-FE 30-39 81-FE 30-39) and malformed bytes in `s`.
+struct Tally {
+  size_t good = 0;
+  size_t bad = 0;
+};
+Tally TallyGb18030(std::string_view s, bool complete) {
+  Tally t;
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   size_t n = s.size(), i = 0;
   while (i < n) {
@@ -32,31 +37,51 @@ bool LooksLikeGb18030(std::string_view s, bool complete) {
       ++i;
       continue;
     }
-    if (c == 0x80 || c == 0xFF) return false;
-    if (i + 1 >= n) return !complete;
-    unsigned char c1 = p[i + 1];
-    if ((c1 >= 0x40 && c1 <= 0x7E) || (c1 >= 0x80 && c1 <= 0xFE)) {
+    if (i + 1 >= n && !complete) break;
+    unsigned char c1 = i + 1 < n ? p[i + 1] : 0;
+    if (c >= 0x81 && c <= 0xFE && ((c1 >= 0x40 && c1 <= 0x7E) || (c1 >= 0x80 && c1 <= 0xFE))) {
+      ++t.good;
       i += 2;
       continue;
     }
-    if (c1 >= 0x30 && c1 <= 0x39) {
-      if (i + 3 >= n) return !complete;
-      if (p[i + 2] < 0x81 || p[i + 2] > 0xFE || p[i + 3] < 0x30 || p[i + 3] > 0x39) return false;
-      i += 4;
-      continue;
+    if (c >= 0x81 && c <= 0xFE && c1 >= 0x30 && c1 <= 0x39) {
+      if (i + 3 >= n && !complete) break;
+      if (i + 3 < n && p[i + 2] >= 0x81 && p[i + 2] <= 0xFE && p[i + 3] >= 0x30 &&
+          p[i + 3] <= 0x39) {
+        ++t.good;
+        i += 4;
+        continue;
+      }
     }
-    return false;
+    ++t.bad;
+    ++i;
   }
-  return true;
+  return t;
 }
 
-// Valid UTF-8 except possibly a character cut by the end of the sample.
-bool LooksLikeUtf8(std::string_view s, bool complete) {
-  if (IsValidUtf8(s)) return true;
-  if (complete) return false;
-  for (size_t cut = 1; cut <= 3 && cut < s.size(); ++cut)
-    if (IsValidUtf8(s.substr(0, s.size() - cut))) return true;
-  return false;
+// Counts well-formed multi-byte UTF-8 characters and malformed sequences in `s`. A
+// character cut by the end of an incomplete sample is not counted as malformed.
+Tally TallyUtf8(std::string_view s, bool complete) {
+  Tally t;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t n = s.size(), i = 0;
+  while (i < n) {
+    unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (len && i + len > n && !complete) break;
+    if (len && i + len <= n && IsValidUtf8(s.substr(i, len))) {
+      ++t.good;
+      i += len;
+    } else {
+      ++t.bad;
+      ++i;
+    }
+  }
+  return t;
 }
 
 // Supplies UTF-8 bytes from a file descriptor or memory, converting from GB18030 if needed.
@@ -124,15 +149,66 @@ class MemorySource final : public ByteSource {
   size_t pos_ = 0;
 };
 
-// Converts GB18030 from an inner source to UTF-8, carrying a character cut between chunks.
-class Gb18030Source final : public ByteSource {
+// Hands out UTF-8. The encoding is decided at the first non-ASCII byte (ASCII reads the
+// same in UTF-8 and GB18030, so nothing before it can change): from a sample of 64 KiB
+// starting there. GB18030 is converted with iconv as it streams, carrying a character cut
+// between chunks.
+class AutoSource final : public ByteSource {
  public:
-  Gb18030Source(std::unique_ptr<ByteSource> inner, iconv_t cd)
-      : inner_(std::move(inner)), cd_(cd) {}
-  ~Gb18030Source() override { iconv_close(cd_); }
+  AutoSource(std::unique_ptr<ByteSource> inner, bool utf8_bom) : inner_(std::move(inner)) {
+    if (utf8_bom) mode_ = Mode::kUtf8;
+  }
+  ~AutoSource() override {
+    if (cd_ != reinterpret_cast<iconv_t>(-1)) iconv_close(cd_);
+  }
   Result<bool> Fill(std::string& out) override {
+    if (!pending_error_.ok()) return Err(pending_error_);
+    if (mode_ == Mode::kUtf8) return inner_->Fill(out);
+    if (mode_ == Mode::kGb18030) return Convert(out);
     ASSIGN_OR_RETURN(bool more, inner_->Fill(raw_));
-    if (raw_.empty()) return more;
+    size_t first = 0;
+    while (first < raw_.size() && static_cast<unsigned char>(raw_[first]) < 0x80) ++first;
+    if (first == raw_.size()) {
+      out.append(raw_);
+      raw_.clear();
+      return more;
+    }
+    out.append(raw_, 0, first);
+    raw_.erase(0, first);
+    while (more && raw_.size() < kSniff) {
+      ASSIGN_OR_RETURN(more, inner_->Fill(raw_));
+    }
+    ASSIGN_OR_RETURN(Encoding e, DetectEncoding(raw_, !more));
+    if (e == Encoding::kUtf8) {
+      mode_ = Mode::kUtf8;
+      out.append(raw_);
+      raw_.clear();
+      return more;
+    }
+    cd_ = iconv_open("UTF-8", "GB18030");
+    if (cd_ == reinterpret_cast<iconv_t>(-1))
+      return Err(Internal("iconv has no GB18030 converter"));
+    mode_ = Mode::kGb18030;
+    inner_done_ = !more;
+    return ConvertBuffered(out);
+  }
+  uint64_t BytesRead() const override { return inner_->BytesRead(); }
+  uint64_t BytesTotal() const override { return inner_->BytesTotal(); }
+  std::string_view EncodingName() const { return mode_ == Mode::kGb18030 ? "GB18030" : "UTF-8"; }
+
+ private:
+  enum class Mode { kUndecided, kUtf8, kGb18030 };
+
+  Result<bool> Convert(std::string& out) {
+    if (!inner_done_) {
+      ASSIGN_OR_RETURN(bool more, inner_->Fill(raw_));
+      inner_done_ = !more;
+    }
+    return ConvertBuffered(out);
+  }
+  // Converts what raw_ holds; keeps an incomplete trailing character for the next call.
+  Result<bool> ConvertBuffered(std::string& out) {
+    if (raw_.empty()) return !inner_done_;
     size_t old = out.size();
     out.resize(old + raw_.size() * 2 + 16);
     char* in = raw_.data();
@@ -141,32 +217,35 @@ class Gb18030Source final : public ByteSource {
     size_t dst_left = out.size() - old;
     size_t r = iconv(cd_, &in, &in_left, &dst, &dst_left);
     out.resize(out.size() - dst_left);
+    Status error;
     if (r == static_cast<size_t>(-1) && errno == EILSEQ) {
-      return Err(InvalidArgument(fmt::format("byte 0x{:02X} at offset {} is not valid GB18030",
-                                             static_cast<unsigned char>(*in),
-                                             converted_ + (in - raw_.data()))));
+      error = InvalidArgument(
+          fmt::format("byte 0x{:02X} is not valid GB18030", static_cast<unsigned char>(*in)));
+    } else if (r == static_cast<size_t>(-1) && errno == EINVAL && inner_done_) {
+      error = InvalidArgument("the file ends in the middle of a GB18030 character");
     }
-    if (r == static_cast<size_t>(-1) && errno == EINVAL && !more) {
-      return Err(InvalidArgument("file ends in the middle of a GB18030 character"));
+    if (!error.ok()) {
+      // Hand out what converted cleanly first; the error comes with the next call.
+      if (in == raw_.data()) return Err(error);
+      pending_error_ = error;
+      raw_.erase(0, in - raw_.data());
+      return true;
     }
-    converted_ += in - raw_.data();
-    raw_.erase(0, in - raw_.data());  // keep an incomplete trailing character for next time
-    return more || !raw_.empty();
+    raw_.erase(0, in - raw_.data());
+    return !inner_done_ || !raw_.empty();
   }
-  uint64_t BytesRead() const override { return inner_->BytesRead(); }
-  uint64_t BytesTotal() const override { return inner_->BytesTotal(); }
 
- private:
   std::unique_ptr<ByteSource> inner_;
-  iconv_t cd_;
+  Mode mode_ = Mode::kUndecided;
+  iconv_t cd_ = reinterpret_cast<iconv_t>(-1);
   std::string raw_;
-  uint64_t converted_ = 0;
+  bool inner_done_ = false;
+  Status pending_error_;
 };
 
 class CsvRowSource final : public RowSource {
  public:
-  CsvRowSource(std::unique_ptr<ByteSource> bytes, bool utf8)
-      : bytes_(std::move(bytes)), utf8_(utf8) {}
+  explicit CsvRowSource(std::unique_ptr<AutoSource> bytes) : bytes_(std::move(bytes)) {}
 
   Result<bool> Next(RawRow& row) override {
     if (failed_) return Err(InvalidArgument("reader already failed"));
@@ -188,6 +267,10 @@ class CsvRowSource final : public RowSource {
             return Err(InvalidArgument(fmt::format("line {}: {}", line_, more.error().message())));
           }
           if (!*more) eof_ = true;
+        }
+        if (buf_.empty() && !pending_error_.ok()) {
+          failed_ = true;
+          return Err(InvalidArgument(fmt::format("line {}: {}", line_, pending_error_.message())));
         }
         if (buf_.empty()) {
           if (in_quotes) {
@@ -272,6 +355,7 @@ class CsvRowSource final : public RowSource {
 
   uint64_t BytesRead() const override { return bytes_->BytesRead(); }
   uint64_t BytesTotal() const override { return bytes_->BytesTotal(); }
+  std::string_view Encoding() const override { return bytes_->EncodingName(); }
 
  private:
   // Makes sure bytes after pos_ are loaded when the buffer ran out; returns false at the end.
@@ -280,6 +364,7 @@ class CsvRowSource final : public RowSource {
     buf_.erase(0, pos_);
     pos_ = 0;
     auto more = bytes_->Fill(buf_);
+    if (!more) pending_error_ = more.error();
     if (!more || !*more) eof_ = true;
     return pos_ < buf_.size();
   }
@@ -290,7 +375,6 @@ class CsvRowSource final : public RowSource {
   }
   Result<bool> Finish(RawRow& row, std::string& field, bool quoted = false) {
     PushField(row, field, quoted);
-    if (!utf8_) return true;
     for (size_t i = 0; i < row.cells.size(); ++i) {
       if (!IsValidUtf8(row.cells[i])) {
         // Never pass mojibake on; the importer rejects the row and reading goes on.
@@ -301,9 +385,9 @@ class CsvRowSource final : public RowSource {
     return true;
   }
 
-  std::unique_ptr<ByteSource> bytes_;
-  bool utf8_;
+  std::unique_ptr<AutoSource> bytes_;
   std::string buf_;
+  Status pending_error_;  // a read failure met while looking ahead, reported after the row
   size_t pos_ = 0;
   bool eof_ = false;
   bool first_ = true;
@@ -311,22 +395,18 @@ class CsvRowSource final : public RowSource {
   int64_t line_ = 1;
 };
 
-Result<CsvFile> MakeCsv(std::unique_ptr<ByteSource> source, std::string sample, bool complete) {
+Result<CsvFile> MakeCsv(std::unique_ptr<ByteSource> source, const std::string& sample,
+                        bool complete) {
   bool has_bom = std::string_view(sample).starts_with("\xEF\xBB\xBF");
+  // Refuse binary and undecodable files up front; the real decision is AutoSource's.
   Encoding encoding = Encoding::kUtf8;
   if (!has_bom) {
     ASSIGN_OR_RETURN(encoding, DetectEncoding(sample, complete));
   } else if (sample.find('\0') != std::string::npos) {
     return Err(InvalidArgument("the file holds NUL bytes: it is binary, not CSV text"));
   }
-  std::unique_ptr<ByteSource> bytes = std::move(source);
-  if (encoding == Encoding::kGb18030) {
-    iconv_t cd = iconv_open("UTF-8", "GB18030");
-    if (cd == reinterpret_cast<iconv_t>(-1)) return Err(Internal("iconv has no GB18030 converter"));
-    bytes = std::make_unique<Gb18030Source>(std::move(bytes), cd);
-  }
-  return CsvFile{std::make_unique<CsvRowSource>(std::move(bytes), encoding == Encoding::kUtf8),
-                 encoding};
+  auto bytes = std::make_unique<AutoSource>(std::move(source), has_bom);
+  return CsvFile{std::make_unique<CsvRowSource>(std::move(bytes)), encoding};
 }
 
 }  // namespace
@@ -334,8 +414,13 @@ Result<CsvFile> MakeCsv(std::unique_ptr<ByteSource> source, std::string sample, 
 Result<Encoding> DetectEncoding(std::string_view sample, bool complete) {
   if (sample.find('\0') != std::string_view::npos)
     return Err(InvalidArgument("the file holds NUL bytes: it is binary, not CSV text"));
-  if (LooksLikeUtf8(sample, complete)) return Encoding::kUtf8;
-  if (LooksLikeGb18030(sample, complete)) return Encoding::kGb18030;
+  // Mostly well-formed UTF-8 is UTF-8, even with a stray bad row (that row is rejected
+  // later): GB18030 text almost never forms valid multi-byte UTF-8 by chance.
+  // Likewise mostly well-formed GB18030 is GB18030; reading stops at a bad byte.
+  Tally utf8 = TallyUtf8(sample, complete);
+  if (utf8.bad == 0 || utf8.good >= 4 * utf8.bad) return Encoding::kUtf8;
+  Tally gb = TallyGb18030(sample, complete);
+  if (gb.bad == 0 || gb.good >= 4 * gb.bad) return Encoding::kGb18030;
   return Err(InvalidArgument("the file is neither UTF-8 nor GB18030 text"));
 }
 
@@ -360,12 +445,12 @@ Result<CsvFile> OpenCsv(const std::filesystem::path& path) {
   bool complete = static_cast<uint64_t>(have) >= static_cast<uint64_t>(st.st_size);
   std::string pending = sample;
   auto source = std::make_unique<FdSource>(fd, st.st_size, std::move(pending));
-  return MakeCsv(std::move(source), std::move(sample), complete);
+  return MakeCsv(std::move(source), sample, complete);
 }
 
 Result<CsvFile> OpenCsvText(std::string_view text) {
   std::string sample(text.substr(0, kSniff));
-  return MakeCsv(std::make_unique<MemorySource>(text), std::move(sample), text.size() <= kSniff);
+  return MakeCsv(std::make_unique<MemorySource>(text), sample, text.size() <= kSniff);
 }
 
 }  // namespace fupin::exchange

@@ -120,12 +120,14 @@ TEST(CsvReader, QuotesAndLineEndsAcrossChunkBoundaries) {
 }
 
 TEST(CsvReader, InvalidUtf8CellIsMarkedAndReadingGoesOn) {
-  // A UTF-8 file (detected from its start) with one stray GBK-encoded cell further on.
-  std::string text = "a,b\n" + std::string(70000, 'x') + ",1\nok,\xB9\xF3\n3,4\n";
+  // A UTF-8 file (decided at its first Chinese text) with one stray GBK-encoded cell later.
+  std::string text = "a,b\n张三李四王五,贵州省黔东南苗族侗族自治州\n" + std::string(70000, 'x') +
+                     ",1\nok,\xB9\xF3\n3,4\n";
   auto file = OpenCsvText(text);
   ASSERT_TRUE(file);
   EXPECT_EQ(file->encoding, Encoding::kUtf8);
   RawRow row;
+  ASSERT_TRUE(*file->rows->Next(row));
   ASSERT_TRUE(*file->rows->Next(row));
   ASSERT_TRUE(*file->rows->Next(row));
   EXPECT_EQ(row.invalid_utf8_cell, -1);

@@ -327,14 +327,18 @@ class Importer {
       return FailFile(sum, "the file is empty: no header row", "文件为空，没有表头");
     auto header = MapHeader(*f.dataset, raw.cells);
     if (!header) return FailFile(sum, header.error().message(), "");
-    for (const std::string& col : header->unknown_columns)
+    for (const std::string& col : header->unknown_columns) {
+      ++sum.outcome.warnings;
       AddIssue(0, col, "", false, "unknown_column",
                fmt::format("column '{}' is not part of {} and is ignored", col, f.dataset->name),
                fmt::format("列“{}”不属于该数据集，已忽略", col));
-    for (const std::string& col : header->missing_optional)
+    }
+    for (const std::string& col : header->missing_optional) {
+      ++sum.outcome.warnings;
       AddIssue(0, col, "", false, "missing_column",
                fmt::format("optional column '{}' is absent; its values are unknown", col),
                fmt::format("缺少可选列“{}”，其值视为未知", col));
+    }
 
     if (f.dataset->kind == DatasetKind::kRegions) return ImportRegions(*rows, *header, sum);
 
@@ -408,12 +412,16 @@ class Importer {
     sum.outcome.updated = counts.updated;
     sum.outcome.unchanged = counts.unchanged;
     sum.outcome.removed = counts.removed;
-    if (sum.outcome.rows_read == 0 && sum.outcome.rows_rejected == 0)
+    if (sum.outcome.rows_read == 0 && sum.outcome.rows_rejected == 0) {
+      ++sum.outcome.warnings;
       AddIssue(0, "", "", false, "no_rows", "the file has a header but no data rows",
                "文件只有表头，没有数据行");
+    }
     if (options_.on_progress)
       options_.on_progress({sum.file_name, rows->BytesTotal(), rows->BytesTotal(), last_row});
     sum.outcome.outcome = "imported";
+    sum.encoding = std::string(rows->Encoding());
+    sum.outcome.encoding = sum.encoding;
     RETURN_IF_ERROR(FlushIssues());
     RETURN_IF_ERROR(store_.FinishFile(sum.file_id, sum.outcome));
     return sum;
@@ -434,6 +442,8 @@ class Importer {
   // Reader stage: parses, validates and checks keys, handing chunks of rows to the writer.
   static void ReadAndValidate(const DatasetSpec& dataset, HeaderMap header, RowSource& rows,
                               RawRow& raw, Pipeline& pipe, const RegionIndex& regions) {
+    const size_t width = header.width;
+    const bool pad_rows = rows.Encoding() == "XLSX";
     RowValidator validator(dataset, std::move(header), regions);
     KeySet keys;
     int64_t row_number = 0;
@@ -460,6 +470,11 @@ class Importer {
         if (std::all_of(raw.cells.begin(), raw.cells.end(),
                         [](const std::string& c) { return TrimSpace(c).empty(); }))
           continue;  // a blank line is no data
+        if (pad_rows && raw.cells.size() < width) {
+          // XLSX leaves out trailing empty cells; they are empty values, not a cut row.
+          raw.cells.resize(width);
+          raw.numeric.resize(width, false);
+        }
         if (chunk->items.size() <= n) chunk->items.emplace_back();
         Item& item = chunk->items[n++];
         item.row_number = row_number;
@@ -513,6 +528,9 @@ class Importer {
       }
       if (!*got) break;
       ++row_number;
+      if (std::all_of(raw.cells.begin(), raw.cells.end(),
+                      [](const std::string& c) { return TrimSpace(c).empty(); }))
+        continue;  // a blank line is no data
       ++sum.outcome.rows_read;
       store::Region r{cell(0), cell(1), 0, cell(3)};
       std::string level = cell(2);

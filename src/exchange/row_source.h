@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -40,6 +41,8 @@ class RowSource {
   // Bytes of the underlying file consumed so far and in all, for progress reports.
   virtual uint64_t BytesRead() const = 0;
   virtual uint64_t BytesTotal() const = 0;
+  // The file's encoding as decided so far: "UTF-8", "GB18030" or "XLSX".
+  virtual std::string_view Encoding() const = 0;
 };
 
 }  // namespace fupin::exchange

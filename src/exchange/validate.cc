@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
 #include "core/code_lists.h"
 #include "core/date.h"
 #include "core/hash.h"
@@ -57,22 +61,36 @@ bool NameLooksOdd(std::string_view name) {
   return false;
 }
 
-// Parses a code given as its number or its Chinese label.
+// Parses a code given as its number or its Chinese label (brackets and spaces folded, so
+// "已脱贫 (享受政策)" matches "已脱贫（享受政策）").
 std::optional<int> ParseCode(const CodeList& list, std::string_view text) {
   if (auto v = ParseInteger(text)) {
     if (*v >= -1000000 && *v <= 1000000 && list.Find(static_cast<int>(*v)))
       return static_cast<int>(*v);
     return std::nullopt;
   }
+  std::string folded = RemoveAllSpace(FullWidthToAscii(text));
   for (const CodeEntry& e : list.entries)
-    if (e.label_zh == text) return e.code;
+    if (e.label_zh == text || RemoveAllSpace(FullWidthToAscii(e.label_zh)) == folded) return e.code;
   return std::nullopt;
+}
+
+// An XLSX number such as 1200.3000000000002 (what Excel stores for a formula's 1200.30) is a
+// whole number of fen within rounding error; anything else is not money.
+std::optional<int64_t> ExcelNumberToFen(std::string_view text) {
+  auto v = ParseDecimal(text);
+  if (!v || std::fabs(*v) > 1e13) return std::nullopt;
+  double fen = *v * 100.0;
+  double rounded = std::round(fen);
+  if (std::fabs(fen - rounded) > 1e-6 * std::max(1.0, std::fabs(fen))) return std::nullopt;
+  return static_cast<int64_t>(rounded);
 }
 
 }  // namespace
 
 Result<HeaderMap> MapHeader(const DatasetSpec& dataset, const std::vector<std::string>& header) {
   HeaderMap map;
+  map.width = header.size();
   map.cell_of_field.assign(dataset.fields.size(), -1);
   for (size_t c = 0; c < header.size(); ++c) {
     std::string folded = FoldHeader(header[c]);
@@ -155,6 +173,19 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
     out.rejected = true;
     return;
   }
+  for (size_t c = header_.width; c < row.cells.size(); ++c) {
+    if (TrimSpace(row.cells[c]).empty()) continue;
+    // More values than columns: a separator too many, so values may sit in the wrong columns.
+    out.issues.push_back(
+        {fmt::format("column {}", c + 1), row.cells[c], true, "long_row",
+         fmt::format("the row has a value in column {} but the header has only {} "
+                     "columns; a separator is too many or a comma is unquoted",
+                     c + 1, header_.width),
+         fmt::format("该行第{}列有值，但表头只有{}列；可能多了分隔符或逗号未加引号", c + 1,
+                     header_.width)});
+    out.rejected = true;
+    return;
+  }
 
   for (size_t fi = 0; fi < dataset_.fields.size(); ++fi) {
     const FieldSpec& f = dataset_.fields[fi];
@@ -165,8 +196,12 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
     std::string_view text = TrimSpace(raw);
     Value& main = out.values[slot];
 
+    if (cell < 0) continue;  // the column is absent: reported once for the file, not per row
     if (f.type == FieldType::kIdNumber) {
-      if (numeric || LooksLikeNumberMangledId(text)) {
+      // Excel keeps 15 digits exactly, so an old 15-digit ID stored as a number is intact.
+      bool intact_number = numeric && text.size() <= 15 && !text.empty() &&
+                           text.find_first_not_of("0123456789") == std::string_view::npos;
+      if ((numeric && !intact_number) || LooksLikeNumberMangledId(text)) {
         issue(
             f, text, true, "id_stored_as_number",
             fmt::format("the ID number was stored as a number ({}) and its digits are lost; "
@@ -260,6 +295,8 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
       case FieldType::kMoney:
         if (auto v = ParseYuanToFen(text)) {
           main = Value::Int(*v);
+        } else if (auto fen = numeric ? ExcelNumberToFen(text) : std::nullopt) {
+          main = Value::Int(*fen);
         } else {
           bad("bad_money",
               fmt::format("'{}' is not an amount in yuan with at most 2 decimals", text),

@@ -24,6 +24,7 @@ struct HeaderMap {
   std::vector<int> cell_of_field;             // per field: its cell index, or -1 when absent
   std::vector<std::string> unknown_columns;   // kept in the report, otherwise ignored
   std::vector<std::string> missing_optional;  // optional fields without a column
+  size_t width = 0;                           // cells in the header row
 };
 
 // Maps a header row. Fails with kInvalidArgument naming the column when a required

@@ -884,6 +884,7 @@ class XlsxRowSource final : public RowSource {
 
   uint64_t BytesRead() const override { return bytes_read_; }
   uint64_t BytesTotal() const override { return sheet_.size; }
+  std::string_view Encoding() const override { return "XLSX"; }
 
  private:
   // Resumes a suspended parse, or reads and parses the next chunk of the sheet.

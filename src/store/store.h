@@ -70,8 +70,9 @@ struct FileOutcome {
   int64_t updated = 0;
   int64_t unchanged = 0;
   int64_t removed = 0;
-  std::string outcome;  // "imported", "unchanged" (same file as the current data), "failed"
-  std::string message;  // why a file failed as a whole
+  std::string outcome;   // "imported", "unchanged" (same file as the current data), "failed"
+  std::string message;   // why a file failed as a whole
+  std::string encoding;  // the encoding as finally decided, when known after reading
 };
 
 // One row-level error (the row was rejected) or warning (the row was kept).

@@ -345,7 +345,8 @@ class RegistryWriter final : public DatasetWriter {
     if (Status st = insert_.Run(db_); !st.ok()) {
       // The foreign key on members.household_id is the household check: the failed row is
       // not written and the batch goes on.
-      if (insert_.last_error() == SQLITE_CONSTRAINT_FOREIGNKEY) return NotFound("household not found");
+      if (insert_.last_error() == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return NotFound("household not found");
       return st;
     }
     ++counts_.inserted;
@@ -656,7 +657,8 @@ class SqliteStore final : public Store {
         Stmt::Prepare(
             db_,
             "UPDATE batch_files SET rows_read=?, rows_imported=?, rows_rejected=?, warnings=?, "
-            "inserted=?, updated=?, unchanged=?, removed=?, outcome=?, message=? WHERE file_id=?"));
+            "inserted=?, updated=?, unchanged=?, removed=?, outcome=?, message=?, "
+            "encoding=coalesce(nullif(?, ''), encoding) WHERE file_id=?"));
     s.Bind(1, o.rows_read);
     s.Bind(2, o.rows_imported);
     s.Bind(3, o.rows_rejected);
@@ -667,7 +669,8 @@ class SqliteStore final : public Store {
     s.Bind(8, o.removed);
     s.Bind(9, o.outcome);
     s.Bind(10, o.message);
-    s.Bind(11, file_id);
+    s.Bind(11, o.encoding);
+    s.Bind(12, file_id);
     RETURN_IF_ERROR(s.Run(db_));
     if (o.outcome == "imported") {
       const auto& [dataset, sha] = file_datasets_[file_id];
