@@ -259,14 +259,31 @@ TEST_F(StoreTest, DepartmentSnapshotTracksNewChangedGoneAndKeepsRowIds) {
 TEST_F(StoreTest, SecondWriterIsToldTheDatabaseIsBusy) {
   auto a = Open();
   ASSERT_TRUE(a->BeginBatch({"x", "a"}));
+  // While a holds the write lock, a second process can neither start a batch nor change the
+  // journal mode; it is told so (kUnavailable) instead of hanging or corrupting anything.
   auto opened = OpenSqliteStore(path_, {.busy_timeout_ms = 0});
-  ASSERT_TRUE(opened);
-  auto& b = *opened;
-  // b cannot start a batch while a holds the write lock; it says so instead of hanging.
-  auto batch = b->BeginBatch({"y", "b"});
-  ASSERT_FALSE(batch);
-  EXPECT_EQ(batch.error().code(), StatusCode::kUnavailable) << batch.error().ToString();
+  if (opened) {
+    auto batch = (*opened)->BeginBatch({"y", "b"});
+    ASSERT_FALSE(batch);
+    EXPECT_EQ(batch.error().code(), StatusCode::kUnavailable) << batch.error().ToString();
+  } else {
+    EXPECT_EQ(opened.error().code(), StatusCode::kUnavailable) << opened.error().ToString();
+  }
   a->AbortBatch();
+  // Once the batch is over the file is in WAL mode again and opens normally.
+  auto again = OpenSqliteStore(path_, {.busy_timeout_ms = 0});
+  ASSERT_TRUE(again) << again.error().ToString();
+}
+
+TEST_F(StoreTest, WithAnotherConnectionOpenABatchRunsInWalMode) {
+  auto reader = Open();
+  auto writer = Open();
+  ASSERT_TRUE(writer->BeginBatch({"x", "w"}));
+  // The reader can still read while the batch is open: the batch stayed in WAL mode.
+  auto regions = reader->LoadRegions();
+  ASSERT_TRUE(regions) << regions.error().ToString();
+  EXPECT_EQ(regions->size(), 19572u);
+  writer->AbortBatch();
 }
 
 }  // namespace

@@ -97,11 +97,4 @@ void AddGenCommand(CLI::App& app, int& exit_code) {
   AddSubcommand(app, args)->callback([args, &exit_code] { exit_code = RunGen(*args); });
 }
 
-void AddGenCommand(CLI::App& app) {
-  auto args = std::make_shared<GenArgs>();
-  AddSubcommand(app, args)->callback([args] {
-    if (RunGen(*args) != 0) throw CLI::RuntimeError(1);
-  });
-}
-
 }  // namespace fupin::cli

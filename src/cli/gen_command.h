@@ -11,8 +11,4 @@ namespace fupin::cli {
 // stderr and sets `exit_code` to 1.
 void AddGenCommand(CLI::App& app, int& exit_code);
 
-// As above for callers that keep no exit code: a failure throws CLI::RuntimeError(1) out of
-// app.parse().
-void AddGenCommand(CLI::App& app);
-
 }  // namespace fupin::cli

@@ -4,9 +4,7 @@
 #include <string>
 
 #include "cli/commands.h"
-#ifdef FUPIN_HAVE_GEN
 #include "cli/gen_command.h"
-#endif
 
 int main(int argc, char** argv) {
   using namespace fupin::cli;
@@ -24,9 +22,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"zh", "en"}));
   AddImportCommand(app, exit_code, lang);
   AddStatsCommand(app, exit_code, lang);
-#ifdef FUPIN_HAVE_GEN
-  fupin::cli::AddGenCommand(app);
-#endif
+  AddGenCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -58,7 +58,9 @@ struct GenSummary {
 // Writes the batch into options.out. Files appear under their final names only when the
 // whole batch succeeded (they are written as `*.part` and renamed at the end).
 // Returns kInvalidArgument for a bad scale, an empty output path, or --xlsx at a scale whose
-// members would not fit one sheet; kUnavailable when a file cannot be created or written.
+// members would not fit one sheet; kUnavailable when a file cannot be created or written;
+// kInternal when GB18030 conversion is unavailable (iconv). On failure the `*.part` files
+// are removed.
 Result<GenSummary> Generate(const GenOptions& options, const ProgressFn& progress = nullptr);
 
 }  // namespace fupin::gen

@@ -7,7 +7,10 @@
 #include <iconv.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdlib>
+#include <deque>
 #include <fstream>
 #include <map>
 #include <set>
@@ -36,64 +39,94 @@ std::string ReadFile(const fs::path& path) {
   return s.str();
 }
 
-using Row = std::vector<std::string>;
+using Row = std::vector<std::string_view>;
+
+int64_t Int(std::string_view text) {
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  EXPECT_TRUE(ec == std::errc() && end == text.data() + text.size()) << "not an integer: " << text;
+  return v;
+}
+
+// A parsed CSV file. Cells are views into `text` (or into `unescaped` for the rare quoted
+// cell holding a doubled quote), so reading a file costs few allocations.
+struct Table {
+  std::string text;
+  std::string header;
+  std::vector<Row> rows;
+  std::map<std::string, size_t, std::less<>> col;
+  std::deque<std::string> unescaped;
+  std::string_view At(const Row& r, std::string_view name) const {
+    return r.at(col.find(name)->second);
+  }
+};
 
 // RFC 4180 split of one line (the generator never writes line breaks inside fields).
-Row SplitCsv(std::string_view line) {
-  Row row;
-  std::string field;
+void SplitCsv(std::string_view line, Row& row, std::deque<std::string>& unescaped) {
+  row.clear();
   size_t i = 0;
   for (;;) {
-    field.clear();
     if (i < line.size() && line[i] == '"') {
-      ++i;
+      const size_t start = ++i;
+      bool doubled = false;
       while (i < line.size()) {
         if (line[i] == '"') {
           if (i + 1 < line.size() && line[i + 1] == '"') {
-            field.push_back('"');
+            doubled = true;
             i += 2;
             continue;
           }
-          ++i;
           break;
         }
-        field.push_back(line[i++]);
+        ++i;
       }
+      std::string_view cell = line.substr(start, i - start);
+      ++i;  // closing quote
+      if (doubled) {
+        std::string u;
+        for (size_t k = 0; k < cell.size(); ++k) {
+          u.push_back(cell[k]);
+          if (cell[k] == '"') ++k;
+        }
+        unescaped.push_back(std::move(u));
+        cell = unescaped.back();
+      }
+      row.push_back(cell);
     } else {
-      while (i < line.size() && line[i] != ',') field.push_back(line[i++]);
+      const size_t start = i;
+      while (i < line.size() && line[i] != ',') ++i;
+      row.push_back(line.substr(start, i - start));
     }
-    row.push_back(field);
     if (i >= line.size()) break;
     ++i;  // comma
   }
-  return row;
 }
 
-struct Table {
-  std::string header;
-  std::vector<Row> rows;
-  std::map<std::string, size_t> col;
-  const std::string& At(const Row& r, const std::string& name) const { return r.at(col.at(name)); }
-};
+size_t CountColumns(std::string_view header) {
+  return static_cast<size_t>(std::count(header.begin(), header.end(), ',')) + 1;
+}
 
 Table ReadTable(const fs::path& path) {
   Table t;
-  const std::string text = ReadFile(path);
+  t.text = ReadFile(path);
+  std::string_view text = t.text;
   size_t pos = 0;
   bool first = true;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + pos, end - pos);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
     if (first) {
       t.header = std::string(line);
-      Row h = SplitCsv(line);
-      for (size_t i = 0; i < h.size(); ++i) t.col[h[i]] = i;
+      Row h;
+      SplitCsv(line, h, t.unescaped);
+      for (size_t i = 0; i < h.size(); ++i) t.col[std::string(h[i])] = i;
       first = false;
       continue;
     }
-    t.rows.push_back(SplitCsv(line));
+    t.rows.emplace_back();
+    SplitCsv(line, t.rows.back(), t.unescaped);
   }
   return t;
 }
@@ -120,11 +153,6 @@ class GeneratedBatch : public ::testing::Test {
     ASSERT_TRUE(r.has_value()) << r.error().ToString();
     summary_ = new GenSummary(*r);
     tables_ = new std::map<std::string, Table>();
-    for (const FileLayout& f : kFiles) (*tables_)[std::string(f.name)] = ReadTable(*dir_ / f.name);
-    (*tables_)["regions.csv"] = ReadTable(*dir_ / "regions.csv");
-    for (const char* t : {"department_rows.csv", "planted.csv", "dirty.csv", "summary.csv"}) {
-      (*tables_)[std::string("_truth/") + t] = ReadTable(*dir_ / "_truth" / t);
-    }
   }
   static void TearDownTestSuite() {
     fs::remove_all(*dir_);
@@ -132,7 +160,13 @@ class GeneratedBatch : public ::testing::Test {
     delete summary_;
     delete tables_;
   }
-  static const Table& T(const std::string& name) { return tables_->at(name); }
+  // The parsed file (relative to the batch folder), read on first use: ctest runs each test
+  // in its own process, so each reads only what it needs.
+  static const Table& T(const std::string& name) {
+    auto it = tables_->find(name);
+    if (it == tables_->end()) it = tables_->emplace(name, ReadTable(*dir_ / name)).first;
+    return it->second;
+  }
 
   static fs::path* dir_;
   static GenSummary* summary_;
@@ -145,7 +179,7 @@ std::map<std::string, Table>* GeneratedBatch::tables_ = nullptr;
 TEST(GeneratorDeterminism, SameSeedAndScaleGiveIdenticalBytesWhateverTheThreads) {
   const fs::path a = TempDir("det_a"), b = TempDir("det_b"), c = TempDir("det_c");
   GenOptions o;
-  o.scale = 0.002;
+  o.scale = 0.001;
   o.seed = 42;
   o.out = a;
   o.threads = 1;
@@ -179,7 +213,7 @@ TEST_F(GeneratedBatch, FilesFollowTheExchangeFormat) {
     EXPECT_EQ(text.back(), '\n') << f.name;
     EXPECT_EQ(T(std::string(f.name)).header, f.header) << f.name;
     EXPECT_GT(T(std::string(f.name)).rows.size(), 0u) << f.name;
-    const size_t columns = SplitCsv(f.header).size();
+    const size_t columns = CountColumns(f.header);
     for (const Row& r : T(std::string(f.name)).rows) {
       ASSERT_EQ(r.size(), columns) << f.name;
     }
@@ -191,35 +225,35 @@ TEST_F(GeneratedBatch, FilesFollowTheExchangeFormat) {
 }
 
 TEST_F(GeneratedBatch, RegistryImportsCleanly) {
-  std::unordered_map<std::string, int> region_level;
-  for (const Row& r : T("regions.csv").rows) region_level[r[0]] = std::stoi(r[2]);
+  std::unordered_map<std::string_view, int> region_level;
+  for (const Row& r : T("regions.csv").rows) region_level[r[0]] = Int(r[2]);
   const Table& hh = T("households.csv");
-  std::unordered_map<std::string, const Row*> households;
+  std::unordered_map<std::string_view, const Row*> households;
   for (const Row& r : hh.rows) {
     EXPECT_TRUE(households.emplace(hh.At(r, "household_id"), &r).second)
         << "duplicate household_id";
     const auto it = region_level.find(hh.At(r, "village_code"));
     ASSERT_NE(it, region_level.end()) << hh.At(r, "village_code");
     EXPECT_EQ(it->second, 5);
-    EXPECT_NE(FindCodeList("category")->Find(std::stoi(hh.At(r, "category"))), nullptr);
-    EXPECT_NE(FindCodeList("cause")->Find(std::stoi(hh.At(r, "primary_cause"))), nullptr);
-    const std::string& others = hh.At(r, "other_causes");
+    EXPECT_NE(FindCodeList("category")->Find(Int(hh.At(r, "category"))), nullptr);
+    EXPECT_NE(FindCodeList("cause")->Find(Int(hh.At(r, "primary_cause"))), nullptr);
+    const std::string_view others = hh.At(r, "other_causes");
     int n_other = 0;
     for (size_t p = 0; !others.empty() && p != std::string::npos;) {
       const size_t q = others.find(';', p);
-      EXPECT_NE(FindCodeList("cause")->Find(std::stoi(others.substr(p, q - p))), nullptr);
+      EXPECT_NE(FindCodeList("cause")->Find(Int(others.substr(p, q - p))), nullptr);
       ++n_other;
       p = q == std::string::npos ? q : q + 1;
     }
     EXPECT_LE(n_other, 2);
-    const int status = std::stoi(hh.At(r, "status"));
+    const int status = Int(hh.At(r, "status"));
     EXPECT_NE(FindCodeList("status")->Find(status), nullptr);
     EXPECT_EQ(hh.At(r, "exit_year").empty(), status != 2 && status != 4);
-    const int reg = std::stoi(hh.At(r, "registered_year"));
+    const int reg = Int(hh.At(r, "registered_year"));
     EXPECT_GE(reg, 2014);
     EXPECT_LE(reg, 2019);
     if (!hh.At(r, "exit_year").empty()) {
-      EXPECT_GE(std::stoi(hh.At(r, "exit_year")), reg);
+      EXPECT_GE(Int(hh.At(r, "exit_year")), reg);
     }
     for (const char* money :
          {"income_wage", "income_business", "income_property", "income_transfer"}) {
@@ -230,20 +264,21 @@ TEST_F(GeneratedBatch, RegistryImportsCleanly) {
     for (const char* flag : {"housing_safe", "water_safe", "electricity"}) {
       EXPECT_TRUE(hh.At(r, flag) == "0" || hh.At(r, flag) == "1");
     }
-    const double lat = std::stod(hh.At(r, "lat")), lon = std::stod(hh.At(r, "lon"));
+    const double lat = std::stod(std::string(hh.At(r, "lat"))),
+                 lon = std::stod(std::string(hh.At(r, "lon")));
     EXPECT_TRUE(lat > 24.5 && lat < 29.3 && lon > 103.5 && lon < 109.7) << lat << "," << lon;
   }
 
   const Table& mem = T("members.csv");
-  std::set<std::pair<std::string, std::string>> keys;
-  std::unordered_map<std::string, int> heads;
+  std::set<std::pair<std::string_view, std::string_view>> keys;
+  std::unordered_map<std::string_view, int> heads;
   for (const Row& r : mem.rows) {
-    const std::string& hid = mem.At(r, "household_id");
+    const std::string_view hid = mem.At(r, "household_id");
     const auto h = households.find(hid);
     ASSERT_NE(h, households.end()) << "member of unknown household " << hid;
     EXPECT_TRUE(keys.emplace(hid, mem.At(r, "id_number")).second) << "duplicate member row";
     // Every registry ID is a valid 18-character number, clean as typed.
-    const std::string& id = mem.At(r, "id_number");
+    const std::string_view id = mem.At(r, "id_number");
     const IdNumber n = NormalizeIdNumber(id);
     ASSERT_EQ(n.problem, IdProblem::kNone) << id;
     EXPECT_FALSE(n.cleaned) << id;
@@ -253,13 +288,13 @@ TEST_F(GeneratedBatch, RegistryImportsCleanly) {
     EXPECT_EQ(FormatDate(IdBirthDate(id)), mem.At(r, "birth_date")) << id;
     EXPECT_EQ(std::to_string(IdSex(id)), mem.At(r, "sex")) << id;
     for (const char* list : {"relation", "education", "health", "labor"}) {
-      EXPECT_NE(FindCodeList(list)->Find(std::stoi(mem.At(r, list))), nullptr) << list;
+      EXPECT_NE(FindCodeList(list)->Find(Int(mem.At(r, list))), nullptr) << list;
     }
-    EXPECT_NE(FindCodeList("school")->Find(std::stoi(mem.At(r, "in_school"))), nullptr);
-    EXPECT_NE(FindCodeList("work")->Find(std::stoi(mem.At(r, "work_status"))), nullptr);
+    EXPECT_NE(FindCodeList("school")->Find(Int(mem.At(r, "in_school"))), nullptr);
+    EXPECT_NE(FindCodeList("work")->Find(Int(mem.At(r, "work_status"))), nullptr);
     EXPECT_EQ(mem.At(r, "ethnicity").size(), 2u);
-    EXPECT_NE(FindCodeList("ethnicity")->Find(std::stoi(mem.At(r, "ethnicity"))), nullptr);
-    const int months = std::stoi(mem.At(r, "work_months"));
+    EXPECT_NE(FindCodeList("ethnicity")->Find(Int(mem.At(r, "ethnicity"))), nullptr);
+    const int months = Int(mem.At(r, "work_months"));
     EXPECT_TRUE(months >= 0 && months <= 12);
     EXPECT_EQ(months == 0, mem.At(r, "work_status") == "0");
     if (mem.At(r, "relation") == "1") {
@@ -273,14 +308,14 @@ TEST_F(GeneratedBatch, RegistryImportsCleanly) {
 
 TEST_F(GeneratedBatch, RelationsHaveConsistentAges) {
   const Table& mem = T("members.csv");
-  std::unordered_map<std::string, int> head_year;
+  std::unordered_map<std::string_view, int> head_year;
   for (const Row& r : mem.rows) {
     if (mem.At(r, "relation") == "1")
-      head_year[mem.At(r, "household_id")] = std::stoi(mem.At(r, "birth_date").substr(0, 4));
+      head_year[mem.At(r, "household_id")] = Int(mem.At(r, "birth_date").substr(0, 4));
   }
   for (const Row& r : mem.rows) {
-    const int rel = std::stoi(mem.At(r, "relation"));
-    const int year = std::stoi(mem.At(r, "birth_date").substr(0, 4));
+    const int rel = Int(mem.At(r, "relation"));
+    const int year = Int(mem.At(r, "birth_date").substr(0, 4));
     const int head = head_year.at(mem.At(r, "household_id"));
     if (rel == 3 || rel == 4) {
       EXPECT_GE(year - head, 18) << "child younger than parent";
@@ -295,19 +330,19 @@ TEST_F(GeneratedBatch, RelationsHaveConsistentAges) {
 }
 
 TEST_F(GeneratedBatch, DepartmentFilesImportCleanly) {
-  std::unordered_set<std::string> regions;
+  std::unordered_set<std::string_view> regions;
   for (const Row& r : T("regions.csv").rows) regions.insert(r[0]);
   for (int f = kFirstDepartmentFile; f < kFileCount; ++f) {
     const Table& t = T(std::string(kFiles[f].name));
     for (const Row& r : t.rows) {
-      const std::string& region = t.At(r, "region_code");
+      const std::string_view region = t.At(r, "region_code");
       ASSERT_TRUE(region.size() == 6 || region.size() == 9 || region.size() == 12) << region;
       EXPECT_TRUE(regions.count(*PadRegionCode(region))) << region;
       EXPECT_TRUE(ParseIsoDate(t.At(r, "birth_date")).has_value());
       EXPECT_TRUE(t.At(r, "sex") == "1" || t.At(r, "sex") == "2");
     }
   }
-  std::unordered_set<std::string> claim_ids, plates;
+  std::unordered_set<std::string_view> claim_ids, plates;
   const Table& claims = T("health_claims.csv");
   for (const Row& r : claims.rows) {
     EXPECT_TRUE(claim_ids.insert(claims.At(r, "claim_id")).second) << claims.At(r, "claim_id");
@@ -325,7 +360,7 @@ TEST_F(GeneratedBatch, DepartmentFilesImportCleanly) {
     EXPECT_TRUE(plates.insert(vehicles.At(r, "plate")).second) << vehicles.At(r, "plate");
   const Table& students = T("edu_students.csv");
   for (const Row& r : students.rows) {
-    const int stage = std::stoi(students.At(r, "stage"));
+    const int stage = Int(students.At(r, "stage"));
     EXPECT_TRUE(stage >= 1 && stage <= 7);
   }
   const Table& dibao = T("civil_dibao.csv");
@@ -337,16 +372,15 @@ TEST_F(GeneratedBatch, DepartmentFilesImportCleanly) {
   }
   const Table& dis = T("disability.csv");
   for (const Row& r : dis.rows) {
-    EXPECT_NE(FindCodeList("disability_type")->Find(std::stoi(dis.At(r, "disability_type"))),
-              nullptr);
-    const int grade = std::stoi(dis.At(r, "grade"));
+    EXPECT_NE(FindCodeList("disability_type")->Find(Int(dis.At(r, "disability_type"))), nullptr);
+    const int grade = Int(dis.At(r, "grade"));
     EXPECT_TRUE(grade >= 1 && grade <= 4);
   }
   const Table& hr = T("hr_employment.csv");
   for (const Row& r : hr.rows) {
-    const int place = std::stoi(hr.At(r, "place"));
+    const int place = Int(hr.At(r, "place"));
     EXPECT_TRUE(place >= 1 && place <= 3);
-    const int months = std::stoi(hr.At(r, "months"));
+    const int months = Int(hr.At(r, "months"));
     EXPECT_TRUE(months >= 1 && months <= 12);
   }
   const Table& biz = T("business.csv");
@@ -357,8 +391,9 @@ TEST_F(GeneratedBatch, DepartmentFilesImportCleanly) {
 
 // Shared lookups for the truth tests.
 struct Registry {
-  std::unordered_map<std::string, const Row*> member;                       // id -> a member row
-  std::unordered_map<std::string, std::vector<std::string>> households_of;  // id -> household ids
+  std::unordered_map<std::string_view, const Row*> member;  // id -> a member row
+  std::unordered_map<std::string_view, std::vector<std::string_view>>
+      households_of;  // id -> household ids
 };
 
 Registry IndexRegistry(const Table& mem) {
@@ -378,10 +413,9 @@ TEST_F(GeneratedBatch, TruthAgreesWithTheData) {
   EXPECT_EQ(truth.header, kTruthDepartmentRowsHeader);
   EXPECT_EQ(dirty.header, kTruthDirtyHeader);
   // file,row -> dirt records
-  std::map<std::pair<std::string, int64_t>, std::vector<const Row*>> dirt;
-  for (const Row& r : dirty.rows) dirt[{r[0], std::stoll(r[1])}].push_back(&r);
+  std::map<std::pair<std::string_view, int64_t>, std::vector<const Row*>> dirt;
+  for (const Row& r : dirty.rows) dirt[{r[0], Int(r[1])}].push_back(&r);
 
-  std::map<std::string, int64_t> next_row;
   size_t k = 0;
   for (int f = kFirstDepartmentFile; f < kFileCount; ++f) {
     const std::string name(kFiles[f].name);
@@ -390,9 +424,9 @@ TEST_F(GeneratedBatch, TruthAgreesWithTheData) {
       ASSERT_LT(k, truth.rows.size());
       const Row& tr = truth.rows[k];
       ASSERT_EQ(tr[0], name);
-      ASSERT_EQ(std::stoll(tr[1]), static_cast<int64_t>(i + 1));
+      ASSERT_EQ(Int(tr[1]), static_cast<int64_t>(i + 1));
       ASSERT_NE(tr[2].empty(), tr[3].empty()) << "exactly one of true_id / outsider_id";
-      const std::string& true_id = tr[2].empty() ? tr[3] : tr[2];
+      const std::string_view true_id = tr[2].empty() ? tr[3] : tr[2];
       ASSERT_EQ(NormalizeIdNumber(true_id).problem, IdProblem::kNone) << true_id;
       if (!tr[2].empty()) {
         ASSERT_TRUE(reg.member.count(tr[2])) << "true_id not in members.csv: " << tr[2];
@@ -400,14 +434,14 @@ TEST_F(GeneratedBatch, TruthAgreesWithTheData) {
         ASSERT_FALSE(reg.member.count(tr[3])) << "outsider in members.csv: " << tr[3];
       }
       const Row& row = t.rows[i];
-      const std::string& id = t.At(row, "id_number");
-      const std::string& name_cell = t.At(row, "name");
+      const std::string_view id = t.At(row, "id_number");
+      const std::string_view name_cell = t.At(row, "name");
       bool id_dirty = false, name_dirty = false;
       const auto d = dirt.find({name, static_cast<int64_t>(i + 1)});
       if (d != dirt.end()) {
         for (const Row* dr : d->second) {
-          const std::string& field = (*dr)[2];
-          const std::string& kind = (*dr)[3];
+          const std::string_view field = (*dr)[2];
+          const std::string_view kind = (*dr)[3];
           if (field == "id_number") {
             id_dirty = true;
             EXPECT_EQ((*dr)[4], true_id);
@@ -461,10 +495,10 @@ TEST_F(GeneratedBatch, DistributionsMatchTheDocumentation) {
   std::map<int, int64_t> cause, status, category;
   double members_field = 0;
   for (const Row& r : hh.rows) {
-    cause[std::stoi(hh.At(r, "primary_cause"))]++;
-    status[std::stoi(hh.At(r, "status"))]++;
-    category[std::stoi(hh.At(r, "category"))]++;
-    members_field += std::stoi(hh.At(r, "members"));
+    cause[Int(hh.At(r, "primary_cause"))]++;
+    status[Int(hh.At(r, "status"))]++;
+    category[Int(hh.At(r, "category"))]++;
+    members_field += Int(hh.At(r, "members"));
   }
   const double n = static_cast<double>(hh.rows.size());
   EXPECT_EQ(hh.rows.size(), 23000u);  // 2.3 M households at scale 1
@@ -483,7 +517,7 @@ TEST_F(GeneratedBatch, DistributionsMatchTheDocumentation) {
 
   // Incomes: per capita below both lines for poor households, above 1.2 × the Guizhou line
   // for exited ones, except the planted cases that are defined by the opposite.
-  std::unordered_set<std::string> planted_households;
+  std::unordered_set<std::string_view> planted_households;
   for (const Row& r : T("_truth/planted.csv").rows) planted_households.insert(r[1]);
   for (const Row& r : hh.rows) {
     if (planted_households.count(hh.At(r, "household_id"))) continue;
@@ -491,8 +525,8 @@ TEST_F(GeneratedBatch, DistributionsMatchTheDocumentation) {
     for (const char* c : {"income_wage", "income_business", "income_property", "income_transfer"}) {
       total += *ParseYuanToFen(hh.At(r, c));
     }
-    const int64_t per_capita = total / std::stoi(hh.At(r, "members"));
-    const int st = std::stoi(hh.At(r, "status"));
+    const int64_t per_capita = total / Int(hh.At(r, "members"));
+    const int st = Int(hh.At(r, "status"));
     if (st == 1 || st == 3) {
       EXPECT_LT(per_capita, 321800) << hh.At(r, "household_id");
     }
@@ -505,7 +539,8 @@ TEST_F(GeneratedBatch, DistributionsMatchTheDocumentation) {
 
   // Dirty identity data at the documented rates (per department row).
   std::map<std::string, int64_t> kinds;
-  for (const Row& r : T("_truth/dirty.csv").rows) kinds[r[2] + ":" + r[3]]++;
+  for (const Row& r : T("_truth/dirty.csv").rows)
+    kinds[std::string(r[2]) + ":" + std::string(r[3])]++;
   const double rows = static_cast<double>(summary_->department_rows);
   EXPECT_NEAR(kinds["id_number:empty"] / rows, 0.015, 0.002);
   EXPECT_NEAR(kinds["id_number:mistyped_digit"] / rows, 0.010, 0.002);
@@ -525,36 +560,36 @@ TEST_F(GeneratedBatch, PlantedCasesArePresentAndTrue) {
   const Table& planted = T("_truth/planted.csv");
   EXPECT_EQ(planted.header, kTruthPlantedHeader);
   std::map<std::string, int> by_kind;
-  for (const Row& r : planted.rows) by_kind[r[0]]++;
+  for (const Row& r : planted.rows) by_kind[std::string(r[0])]++;
   for (std::string_view kind : kPlantedKindNames) EXPECT_GT(by_kind[std::string(kind)], 0) << kind;
 
   const Table& mem = T("members.csv");
   const Registry reg = IndexRegistry(mem);
   const Table& truth = T("_truth/department_rows.csv");
-  std::map<std::pair<std::string, int64_t>, const Row*> truth_at;
-  std::map<std::string, std::set<std::string>> registry_ids_in;  // file -> true ids
+  std::map<std::pair<std::string_view, int64_t>, const Row*> truth_at;
+  std::map<std::string_view, std::set<std::string_view>> registry_ids_in;  // file -> true ids
   for (const Row& r : truth.rows) {
-    truth_at[{r[0], std::stoll(r[1])}] = &r;
+    truth_at[{r[0], Int(r[1])}] = &r;
     if (!r[2].empty()) registry_ids_in[r[0]].insert(r[2]);
   }
-  std::unordered_map<std::string, int> member_rows;
+  std::unordered_map<std::string_view, int> member_rows;
   for (const Row& r : mem.rows) member_rows[mem.At(r, "household_id")]++;
-  std::unordered_map<std::string, const Row*> household;
+  std::unordered_map<std::string_view, const Row*> household;
   const Table& hh = T("households.csv");
   for (const Row& r : hh.rows) household[hh.At(r, "household_id")] = &r;
 
-  std::set<std::string> planted_ids;
+  std::set<std::string_view> planted_ids;
   for (const Row& r : planted.rows) {
-    const std::string& kind = r[0];
+    const std::string_view kind = r[0];
     ASSERT_TRUE(household.count(r[1])) << kind;
     if (!r[2].empty()) planted_ids.insert(r[2]);
     if (!r[3].empty()) {  // evidence row: it belongs to that person
-      const Row* tr = truth_at.at({r[3], std::stoll(r[4])});
+      const Row* tr = truth_at.at({r[3], Int(r[4])});
       EXPECT_EQ((*tr)[2], r[2]) << kind;
     }
     const Row& h = *household.at(r[1]);
     if (kind == "member_count_mismatch") {
-      EXPECT_NE(std::stoi(hh.At(h, "members")), member_rows[r[1]]);
+      EXPECT_NE(Int(hh.At(h, "members")), member_rows[r[1]]);
     } else if (kind == "two_households") {
       EXPECT_EQ(reg.households_of.at(r[2]).size(), 2u);
     } else if (kind == "uninsured") {
@@ -569,7 +604,7 @@ TEST_F(GeneratedBatch, PlantedCasesArePresentAndTrue) {
   // Outside the planted cases, registry people never appear in the exclusion files, and
   // their vehicles are motorcycles.
   for (const char* file : {"business.csv", "property.csv", "public_servants.csv"}) {
-    for (const std::string& id : registry_ids_in[file])
+    for (const std::string_view id : registry_ids_in[file])
       EXPECT_TRUE(planted_ids.count(id)) << file << " " << id;
   }
   const Table& vehicles = T("vehicles.csv");
@@ -579,10 +614,10 @@ TEST_F(GeneratedBatch, PlantedCasesArePresentAndTrue) {
     EXPECT_EQ(vehicles.At(vehicles.rows[i], "vehicle_type"), "普通二轮摩托车");
   }
   // Summary counts agree.
-  std::map<std::string, std::string> summary;
+  std::map<std::string_view, std::string_view> summary;
   for (const Row& r : T("_truth/summary.csv").rows) summary[r[0]] = r[1];
-  EXPECT_EQ(std::stoll(summary["planted_cases"]), static_cast<int64_t>(planted.rows.size()));
-  EXPECT_EQ(std::stoll(summary["households"]), summary_->households);
+  EXPECT_EQ(Int(summary["planted_cases"]), static_cast<int64_t>(planted.rows.size()));
+  EXPECT_EQ(Int(summary["households"]), summary_->households);
 }
 
 TEST_F(GeneratedBatch, DepartmentSizesAreProportionate) {
@@ -595,10 +630,16 @@ TEST_F(GeneratedBatch, DepartmentSizesAreProportionate) {
       {"edu_students.csv", 15000},       {"disability.csv", 8000},
       {"public_servants.csv", 8000},     {"deaths.csv", 10000},
   };
-  for (const auto& [file, rows] : expected) {
-    const double got = static_cast<double>(T(file).rows.size());
-    EXPECT_GT(got, rows * 0.65) << file;
-    EXPECT_LT(got, rows * 1.35) << file;
+  std::map<std::string, int64_t> rows;
+  for (const FileRows& f : summary_->files) rows[f.file] = f.rows;
+  for (const auto& [file, want] : expected) {
+    const double got = static_cast<double>(rows.at(file));
+    EXPECT_GT(got, want * 0.65) << file;
+    EXPECT_LT(got, want * 1.35) << file;
+  }
+  // The summary agrees with the files.
+  for (const char* file : {"members.csv", "vehicles.csv"}) {
+    EXPECT_EQ(static_cast<int64_t>(T(file).rows.size()), rows.at(file)) << file;
   }
 }
 

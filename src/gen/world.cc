@@ -211,9 +211,7 @@ const std::array<PrefectureInfo, 9>& PrefectureTable() {
 
 void OutsiderPool::Build(uint64_t seed, uint64_t stream, int64_t size, int first_year,
                          int last_year, const std::vector<double>& age_weight, int seq_base,
-                         int capacity, const std::vector<County>& counties,
-                         const std::vector<Village>& villages) {
-  (void)villages;
+                         int capacity, const std::vector<County>& counties) {
   seed_ = seed;
   stream_ = stream;
   first_year_ = first_year;
@@ -476,9 +474,9 @@ Result<Plan> MakePlan(uint64_t seed, double scale) {
   for (int a = 0; a <= 100; ++a) living_age[a] = LivingAgeWeight(a);
   for (int a = 0; a <= 105; ++a) dead_age[a] = DeadAgeWeight(a);
   plan.living.Build(seed, 31, std::llround(kLivingPoolAtScale1 * scale), 1920, 2019, living_age,
-                    600, 175, plan.counties, plan.villages);
+                    600, 175, plan.counties);
   plan.dead.Build(seed, 32, std::llround(kDeadPoolAtScale1 * scale), 1915, 1995, dead_age, 950, 25,
-                  plan.counties, plan.villages);
+                  plan.counties);
 
   for (int f = kFirstDepartmentFile; f < kFileCount; ++f) {
     OutsiderQuota& q = plan.quotas[f];

@@ -90,7 +90,7 @@ class OutsiderPool {
   // per-age weights (index = age at end of kDataYear).
   void Build(uint64_t seed, uint64_t stream, int64_t size, int first_year, int last_year,
              const std::vector<double>& age_weight, int seq_base, int capacity,
-             const std::vector<County>& counties, const std::vector<Village>& villages);
+             const std::vector<County>& counties);
   int64_t size() const { return prefix_.empty() ? 0 : static_cast<int64_t>(prefix_.back()); }
   // REQUIRES: 0 <= o < size().
   PoolPerson Lookup(int64_t o, const std::vector<County>& counties) const;

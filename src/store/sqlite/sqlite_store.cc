@@ -549,6 +549,7 @@ class SqliteStore final : public Store {
   }
 
   Status Init(const SqliteOptions& options) {
+    bulk_journal_ = options.bulk_journal;
     sqlite3_busy_timeout(db_, options.busy_timeout_ms);
     sqlite3_extended_result_codes(db_, 1);
     // Larger pages mean fewer page splits and less per-row overhead for wide bulk loads; it
@@ -577,7 +578,20 @@ class SqliteStore final : public Store {
   }
 
   Result<int64_t> BeginBatch(const BatchInfo& info) override {
-    RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+    // A batch is mostly appends. In WAL mode every page would be written twice (to the WAL,
+    // then by the checkpoint); a rollback journal records only pages that existed before.
+    // So while no other connection has the file open, a batch runs with a rollback journal
+    // (synchronous FULL, equally atomic and durable) and the file returns to WAL afterwards.
+    // With another connection open the switch is refused and the batch simply runs in WAL.
+    if (bulk_journal_) {
+      rollback_journal_ =
+          Exec(db_, "PRAGMA journal_mode = DELETE").ok() && JournalMode() == "delete";
+      if (rollback_journal_) Exec(db_, "PRAGMA synchronous = FULL").ok();
+    }
+    if (Status st = Exec(db_, "BEGIN IMMEDIATE"); !st.ok()) {
+      RestoreWal();
+      return Err(st);
+    }
     ASSIGN_OR_RETURN(
         Stmt s,
         Stmt::Prepare(db_,
@@ -706,6 +720,7 @@ class SqliteStore final : public Store {
     }
     batch_id_ = 0;
     file_datasets_.clear();
+    RestoreWal();
     // Fold the WAL back into the database now rather than on some later reader's watch.
     sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
     return OkStatus();
@@ -716,6 +731,7 @@ class SqliteStore final : public Store {
     if (!sqlite3_get_autocommit(db_)) Exec(db_, "ROLLBACK").ok();
     batch_id_ = 0;
     file_datasets_.clear();
+    RestoreWal();
   }
 
   Result<Stats> GetStats() override {
@@ -777,6 +793,19 @@ class SqliteStore final : public Store {
   }
 
  private:
+  std::string JournalMode() {
+    auto s = Stmt::Prepare(db_, "PRAGMA journal_mode");
+    if (!s) return "";
+    auto row = s->Step(db_);
+    return row && *row ? s->Text(0) : "";
+  }
+  void RestoreWal() {
+    if (!rollback_journal_) return;
+    rollback_journal_ = false;
+    Exec(db_, "PRAGMA journal_mode = WAL").ok();
+    Exec(db_, "PRAGMA synchronous = NORMAL").ok();
+  }
+
   Status Migrate() {
     RETURN_IF_ERROR(Exec(db_,
                          "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY "
@@ -856,6 +885,8 @@ class SqliteStore final : public Store {
 
   sqlite3* db_;
   int64_t batch_id_ = 0;
+  bool bulk_journal_ = true;
+  bool rollback_journal_ = false;  // the open batch runs with a rollback journal
   Stmt issue_stmt_;
   std::unordered_map<int64_t, std::pair<std::string, std::string>> file_datasets_;
 };

@@ -15,6 +15,8 @@ struct SqliteOptions {
   int cache_mib = 128;
   // How long a writer waits for another process's write lock before kUnavailable.
   int busy_timeout_ms = 5000;
+  // Run batches with a rollback journal when no other connection is open (see BeginBatch).
+  bool bulk_journal = true;
 };
 
 // Opens (creating if needed) the database at `path` and migrates it to the current schema.
