@@ -249,8 +249,10 @@ class CsvRowSource final : public RowSource {
 
   Result<bool> Next(RawRow& row) override {
     if (failed_) return Err(InvalidArgument("reader already failed"));
-    row.Clear();
-    std::string field;
+    // Cells are filled in place, so their buffers are reused from row to row.
+    row.invalid_utf8_cell = -1;
+    ncells_ = 0;
+    std::string* field = &CellAt(row, 0);
     bool in_quotes = false;
     bool quoted_field = false;  // the current field started with a quote
     bool any = false;           // the row has at least one character
@@ -281,7 +283,7 @@ class CsvRowSource final : public RowSource {
                 line_, start_line)));
           }
           if (!any) return false;
-          return Finish(row, field);
+          return Finish(row);
         }
         if (first_ && buf_.starts_with("\xEF\xBB\xBF")) pos_ = 3;
         first_ = false;
@@ -293,7 +295,7 @@ class CsvRowSource final : public RowSource {
         const char* stop = q ? q : end;
         for (const char* c = p; c < stop; ++c)
           if (*c == '\n') ++line_;
-        field.append(p, stop);
+        field->append(p, stop);
         pos_ = stop - buf_.data();
         if (!q) continue;
         // At a quote: "" is a literal quote, otherwise the quoted part ends.
@@ -306,7 +308,7 @@ class CsvRowSource final : public RowSource {
           continue;  // buffer now holds the next byte; re-examine the quote
         }
         if (q[1] == '"') {
-          field.push_back('"');
+          field->push_back('"');
           pos_ += 2;
         } else {
           ++pos_;
@@ -319,23 +321,23 @@ class CsvRowSource final : public RowSource {
       while (c < end && *c != ',' && *c != '\n' && *c != '\r' && *c != '"') ++c;
       if (c > p) {
         any = true;
-        field.append(p, c);
+        field->append(p, c);
       }
       pos_ = c - buf_.data();
       if (c == end) continue;
       any = true;
       switch (*c) {
         case ',':
-          PushField(row, field, quoted_field);
+          field = &CellAt(row, ++ncells_);
           quoted_field = false;
           ++pos_;
           break;
         case '"':
-          if (field.empty() && !quoted_field) {
+          if (field->empty() && !quoted_field) {
             in_quotes = true;
             quoted_field = true;
           } else {
-            field.push_back('"');  // a stray quote inside an unquoted field is kept
+            field->push_back('"');  // a stray quote inside an unquoted field is kept
           }
           ++pos_;
           break;
@@ -344,11 +346,11 @@ class CsvRowSource final : public RowSource {
           if (pos_ >= buf_.size()) PeekMore();
           if (pos_ < buf_.size() && buf_[pos_] == '\n') ++pos_;
           ++line_;
-          return Finish(row, field, quoted_field);
+          return Finish(row);
         case '\n':
           ++pos_;
           ++line_;
-          return Finish(row, field, quoted_field);
+          return Finish(row);
       }
     }
   }
@@ -368,13 +370,15 @@ class CsvRowSource final : public RowSource {
     if (!more || !*more) eof_ = true;
     return pos_ < buf_.size();
   }
-  void PushField(RawRow& row, std::string& field, bool /*quoted*/) {
-    row.cells.push_back(std::move(field));
-    row.numeric.push_back(false);
-    field.clear();
+  // The cell at index i, emptied, keeping its buffer when the row had one there before.
+  std::string& CellAt(RawRow& row, size_t i) {
+    if (row.cells.size() <= i) row.cells.resize(i + 1);
+    row.cells[i].clear();
+    return row.cells[i];
   }
-  Result<bool> Finish(RawRow& row, std::string& field, bool quoted = false) {
-    PushField(row, field, quoted);
+  Result<bool> Finish(RawRow& row) {
+    row.cells.resize(ncells_ + 1);
+    row.numeric.assign(ncells_ + 1, false);
     for (size_t i = 0; i < row.cells.size(); ++i) {
       if (!IsValidUtf8(row.cells[i])) {
         // Never pass mojibake on; the importer rejects the row and reading goes on.
@@ -386,6 +390,7 @@ class CsvRowSource final : public RowSource {
   }
 
   std::unique_ptr<AutoSource> bytes_;
+  size_t ncells_ = 0;  // index of the cell being filled
   std::string buf_;
   Status pending_error_;  // a read failure met while looking ahead, reported after the row
   size_t pos_ = 0;

@@ -13,6 +13,9 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int64_t kMaxSheetRows = 1048576;
+// Warnings beyond this many stay in the CSV only: nobody reads a million warnings in Excel,
+// and writing them would take longer than the import.
+constexpr int64_t kMaxWarningRows = 100000;
 constexpr const char* kHeaders[] = {"文件 file",          "行号 row",        "列 column",
                                     "值 value",           "级别 severity",   "代码 code",
                                     "原因 reason (中文)", "reason (English)"};
@@ -29,6 +32,7 @@ std::string CsvQuote(std::string_view s) {
 
 struct Sheet {
   lxw_worksheet* ws = nullptr;
+  int64_t limit = kMaxSheetRows;
   int64_t next_row = 1;
   bool full = false;
 };
@@ -60,7 +64,7 @@ Result<ReportFiles> WriteIssueReport(store::Store& store, int64_t batch_id, cons
   lxw_format* bold = workbook_add_format(wb);
   format_set_bold(bold);
   Sheet errors{workbook_add_worksheet(wb, "拒绝行 rejected")};
-  Sheet warnings{workbook_add_worksheet(wb, "警告 warnings")};
+  Sheet warnings{workbook_add_worksheet(wb, "警告 warnings"), kMaxWarningRows};
   for (Sheet* s : {&errors, &warnings}) {
     for (int c = 0; c < static_cast<int>(std::size(kHeaders)); ++c)
       worksheet_write_string(s->ws, 0, static_cast<lxw_col_t>(c), kHeaders[c], bold);
@@ -82,11 +86,9 @@ Result<ReportFiles> WriteIssueReport(store::Store& store, int64_t batch_id, cons
     Sheet& s = r.is_error ? errors : warnings;
     if (s.full) return OkStatus();
     auto y = static_cast<lxw_row_t>(s.next_row++);
-    if (s.next_row == kMaxSheetRows) {
-      worksheet_write_string(
-          s.ws, y, 0,
-          "… 超出Excel行数上限，完整内容见CSV报告 / more rows than Excel holds: see the CSV report",
-          bold);
+    if (s.next_row == s.limit) {
+      worksheet_write_string(s.ws, y, 0,
+                             "… 更多行见CSV报告 / more rows: see the CSV report", bold);
       s.full = true;
       return OkStatus();
     }

@@ -20,7 +20,8 @@ struct ReportFiles {
 
 // Writes import-<batch>-issues.csv and .xlsx into `dir` (created if needed). Files are
 // written under a temporary name and renamed, so a half-written report is never seen.
-// XLSX sheets stop at Excel's row limit with a final line saying so; the CSV is complete.
+// The XLSX rejected-rows sheet stops at Excel's row limit, the warnings sheet at 100,000
+// rows, each with a final line saying so; the CSV is always complete.
 Result<ReportFiles> WriteIssueReport(store::Store& store, int64_t batch_id,
                                      const std::filesystem::path& dir);
 

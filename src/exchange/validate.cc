@@ -86,6 +86,20 @@ std::optional<int64_t> ExcelNumberToFen(std::string_view text) {
   return static_cast<int64_t>(rounded);
 }
 
+// Setters that keep a value's text buffer for reuse by the next row.
+void SetText(Value& v, std::string_view text) {
+  v.kind = Value::Kind::kText;
+  v.text.assign(text);
+}
+void SetInt(Value& v, int64_t i) {
+  v.kind = Value::Kind::kInt;
+  v.i = i;
+}
+void SetReal(Value& v, double r) {
+  v.kind = Value::Kind::kReal;
+  v.r = r;
+}
+
 }  // namespace
 
 Result<HeaderMap> MapHeader(const DatasetSpec& dataset, const std::vector<std::string>& header) {
@@ -136,7 +150,11 @@ RowValidator::RowValidator(const DatasetSpec& dataset, HeaderMap header, const R
 }
 
 void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
-  out.values.assign(column_names_.size(), Value::Null());
+  out.values.resize(column_names_.size());
+  for (Value& v : out.values) {  // reuse the text buffers of the previous row
+    v.kind = Value::Kind::kNull;
+    v.text.clear();
+  }
   out.issues.clear();
   out.rejected = false;
 
@@ -222,9 +240,9 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
                 std::string(IdProblemTextZh(id.problem)));
         continue;
       }
-      main = Value::Text(id.normalized);
-      if (id.normalized != text) out.values[slot + 1] = Value::Text(std::string(text));
-      out.values[slot + 2] = Value::Int(static_cast<int>(id.problem));
+      SetText(main, id.normalized);
+      if (id.normalized != text) SetText(out.values[slot + 1], text);
+      SetInt(out.values[slot + 2], static_cast<int>(id.problem));
       if (id.problem != IdProblem::kNone) {
         issue(f, text, false,
               id.problem == IdProblem::kMalformed        ? "id_malformed"
@@ -254,14 +272,14 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
     // A bad value in an identity field is a warning (linkage decides); elsewhere an error.
     auto bad = [&](std::string_view code, std::string en, std::string zh) {
       issue(f, text, !f.identity, code, std::move(en), std::move(zh));
-      if (f.identity) out.values[slot + 1] = Value::Text(std::string(text));
+      if (f.identity) SetText(out.values[slot + 1], text);
     };
 
     switch (f.type) {
       case FieldType::kText:
-        main = Value::Text(std::string(text));
+        SetText(main, text);
         if (f.identity) {
-          if (text != raw) out.values[slot + 1] = Value::Text(std::string(raw));
+          if (text != raw) SetText(out.values[slot + 1], raw);
           if (f.name == "name" && NameLooksOdd(text))
             issue(f, text, false, "name_odd_chars",
                   "the name holds characters other than Chinese characters and a middle dot (·)",
@@ -270,7 +288,7 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
         break;
       case FieldType::kInteger:
         if (auto v = ParseInteger(text)) {
-          main = Value::Int(*v);
+          SetInt(main, *v);
         } else {
           bad("bad_integer", fmt::format("'{}' is not a whole number", text),
               fmt::format("“{}”不是整数", text));
@@ -278,7 +296,7 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
         break;
       case FieldType::kYear:
         if (auto v = ParseInteger(text); v && *v >= 1900 && *v <= 2100) {
-          main = Value::Int(*v);
+          SetInt(main, *v);
         } else {
           bad("bad_year", fmt::format("'{}' is not a year (1900-2100)", text),
               fmt::format("“{}”不是有效年份（1900-2100）", text));
@@ -286,7 +304,7 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
         break;
       case FieldType::kDecimal:
         if (auto v = ParseDecimal(text)) {
-          main = Value::Real(*v);
+          SetReal(main, *v);
         } else {
           bad("bad_number", fmt::format("'{}' is not a number", text),
               fmt::format("“{}”不是数字", text));
@@ -294,9 +312,9 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
         break;
       case FieldType::kMoney:
         if (auto v = ParseYuanToFen(text)) {
-          main = Value::Int(*v);
+          SetInt(main, *v);
         } else if (auto fen = numeric ? ExcelNumberToFen(text) : std::nullopt) {
-          main = Value::Int(*fen);
+          SetInt(main, *fen);
         } else {
           bad("bad_money",
               fmt::format("'{}' is not an amount in yuan with at most 2 decimals", text),
@@ -305,7 +323,7 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
         break;
       case FieldType::kDate:
         if (auto d = ParseIsoDate(text)) {
-          main = Value::Text(std::string(text));
+          SetText(main, text);
         } else {
           bad("bad_date", fmt::format("'{}' is not a real date written YYYY-MM-DD", text),
               fmt::format("“{}”不是有效日期（格式YYYY-MM-DD）", text));
@@ -314,7 +332,7 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
       case FieldType::kCode: {
         const CodeList* list = FindCodeList(f.code_list);
         if (auto v = list ? ParseCode(*list, text) : std::nullopt) {
-          main = Value::Int(*v);
+          SetInt(main, *v);
         } else {
           bad("unknown_code", fmt::format("'{}' is not a code of the list '{}'", text, f.code_list),
               fmt::format("“{}”不在代码表“{}”中", text, list ? list->title_zh : f.code_list));
@@ -343,7 +361,7 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
           pos = end + 1;
         }
         if (ok) {
-          if (!normalized.empty()) main = Value::Text(std::move(normalized));
+          if (!normalized.empty()) SetText(main, std::move(normalized));
         } else {
           bad("unknown_code",
               fmt::format("'{}' holds a code not in the list '{}'", text, f.code_list),
@@ -364,8 +382,8 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
         auto it = code ? regions_.find(*code) : regions_.end();
         bool ok = it != regions_.end() && (f.type == FieldType::kRegion || it->second == 5);
         if (ok) {
-          main = Value::Text(*code);
-          if (f.identity && *code != text) out.values[slot + 1] = Value::Text(std::string(text));
+          SetText(main, *code);
+          if (f.identity && *code != text) SetText(out.values[slot + 1], text);
         } else {
           // An unknown region makes the row unusable, identity or not.
           issue(f, text, true, "unknown_region",
