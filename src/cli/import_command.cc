@@ -114,6 +114,8 @@ int RunImport(const ImportArgs& args, Lang lang) {
   }
   exchange::ImportOptions options;
   options.user = args.user;
+  options.report_dir =
+      args.report_dir.empty() ? fs::path(args.db + ".reports") : fs::path(args.report_dir);
   bool tty = isatty(STDERR_FILENO);
   if (!args.quiet) {
     options.on_progress = [tty, zh](const exchange::Progress& p) {
@@ -137,22 +139,14 @@ int RunImport(const ImportArgs& args, Lang lang) {
                summary.error().message());
     return kExitFailed;
   }
-  std::optional<exchange::ReportFiles> report;
-  if (summary->batch_id && (summary->rows_rejected || summary->warnings || summary->files_failed)) {
-    fs::path dir =
-        args.report_dir.empty() ? fs::path(args.db + ".reports") : fs::path(args.report_dir);
-    auto written = exchange::WriteIssueReport(**store, summary->batch_id, dir);
-    if (!written) {
-      fmt::print(stderr, "{}: {}\n", zh ? "报告写入失败" : "could not write the report",
-                 written.error().message());
-    } else {
-      report = *written;
-    }
-  }
+  const exchange::ReportFiles* report = summary->report ? &*summary->report : nullptr;
+  if (!summary->report_error.empty())
+    fmt::print(stderr, "{}: {}\n", zh ? "报告写入失败" : "could not write the report",
+               summary->report_error);
   if (args.json) {
-    fmt::print("{}\n", ToJson(*summary, report ? &*report : nullptr).dump(2));
+    fmt::print("{}\n", ToJson(*summary, report).dump(2));
   } else {
-    PrintTable(*summary, lang, report ? &*report : nullptr);
+    PrintTable(*summary, lang, report);
   }
   return summary->rows_rejected || summary->files_failed ? kExitRejected : kExitOk;
 }

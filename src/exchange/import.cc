@@ -265,6 +265,14 @@ class Importer {
     for (const store::Region& r : regions) region_index_[r.code] = r.level;
 
     ASSIGN_OR_RETURN(summary.batch_id, store_.BeginBatch({path.string(), options_.user}));
+    if (!options_.report_dir.empty()) {
+      auto report = IssueReportWriter::Create(options_.report_dir, summary.batch_id);
+      if (report) {
+        report_ = std::move(*report);
+      } else {
+        summary.report_error = report.error().message();
+      }
+    }
     for (size_t i = 0; i < files.size(); ++i) {
       auto file = ImportFile(files[i], shas[i]);
       if (!file) {
@@ -279,6 +287,16 @@ class Importer {
       summary.files.push_back(std::move(*file));
     }
     RETURN_IF_ERROR(store_.CommitBatch());
+    if (report_ && reported_issues_ > 0) {
+      auto files = report_->Finish();
+      if (files) {
+        summary.report = *files;
+      } else {
+        summary.report_error = files.error().message();
+      }
+    }
+    report_.reset();  // an unfinished report removes its files
+    if (summary.report_error.empty()) summary.report_error = report_error_;
     return summary;
   }
 
@@ -312,6 +330,7 @@ class Importer {
     }
     ASSIGN_OR_RETURN(sum.file_id,
                      store_.BeginFile({sum.file_name, sum.dataset, sha, size, sum.encoding}));
+    current_file_ = sum.file_name;
     file_id_ = sum.file_id;
     if (current && *current == sha) {
       sum.outcome.outcome = "unchanged";
@@ -588,6 +607,18 @@ class Importer {
 
   Status FlushIssues() {
     if (issues_.empty()) return OkStatus();
+    if (report_) {
+      for (const store::Issue& i : issues_) {
+        Status st = report_->Add({current_file_, i.row_number, i.column, i.value, i.is_error, i.code,
+                                  i.message_en, i.message_zh});
+        if (!st.ok()) {
+          report_.reset();  // the import goes on; the summary says the report failed
+          report_error_ = st.message();
+          break;
+        }
+        ++reported_issues_;
+      }
+    }
     Status s = store_.AddIssues(issues_);
     issues_.clear();
     return s;
@@ -599,6 +630,10 @@ class Importer {
   std::vector<store::Issue> issues_;
   int64_t file_id_ = 0;
   int64_t kill_after_rows_ = 0;
+  std::unique_ptr<IssueReportWriter> report_;
+  int64_t reported_issues_ = 0;
+  std::string report_error_;
+  std::string current_file_;
   int64_t rows_seen_ = 0;
 };
 

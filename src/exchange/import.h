@@ -10,10 +10,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
+#include "exchange/report.h"
 #include "store/store.h"
 
 namespace fupin::exchange {
@@ -29,6 +31,9 @@ struct ImportOptions {
   std::string user;  // recorded with the batch; empty = the OS user
   // Called about twice a second during long work. May be empty.
   std::function<void(const Progress&)> on_progress;
+  // Where to write the issue report (import-<batch>-issues.csv/.xlsx) as the import runs;
+  // empty = no report. A report appears only for a committed batch that has issues.
+  std::filesystem::path report_dir;
 };
 
 struct FileSummary {
@@ -46,6 +51,8 @@ struct ImportSummary {
   int64_t rows_read = 0, rows_imported = 0, rows_rejected = 0, warnings = 0;
   int files_failed = 0;  // files that could not be read at all (missing column, binary, ...)
   bool nothing_changed = false;
+  std::optional<ReportFiles> report;  // set when a report was written
+  std::string report_error;           // why the report could not be written (the batch stands)
 };
 
 // Imports PATH (a folder: every exchange file in it; or a single exchange file named like

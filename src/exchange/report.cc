@@ -39,85 +39,121 @@ struct Sheet {
 
 }  // namespace
 
-Result<ReportFiles> WriteIssueReport(store::Store& store, int64_t batch_id, const fs::path& dir) {
+struct IssueReportWriter::Files {
+  fs::path dir;
+  ReportFiles out;
+  fs::path csv_tmp, xlsx_tmp;
+  std::unique_ptr<FILE, decltype(&fclose)> csv{nullptr, fclose};
+  lxw_workbook* wb = nullptr;
+  lxw_format* bold = nullptr;
+  Sheet errors, warnings;
+  std::string line;
+  bool finished = false;
+};
+
+IssueReportWriter::IssueReportWriter(std::unique_ptr<Files> files) : f_(std::move(files)) {}
+
+IssueReportWriter::~IssueReportWriter() {
+  if (f_->finished) return;
+  // Never finished: nothing half-written is left behind.
+  if (f_->wb) workbook_close(f_->wb);
+  f_->csv.reset();
+  std::error_code ec;
+  fs::remove(f_->csv_tmp, ec);
+  fs::remove(f_->xlsx_tmp, ec);
+}
+
+Result<std::unique_ptr<IssueReportWriter>> IssueReportWriter::Create(const fs::path& dir,
+                                                                     int64_t batch_id) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec)
     return Err(InvalidArgument(fmt::format("cannot create {}: {}", dir.string(), ec.message())));
-  ReportFiles out;
-  out.csv = dir / fmt::format("import-{}-issues.csv", batch_id);
-  out.xlsx = dir / fmt::format("import-{}-issues.xlsx", batch_id);
-  fs::path csv_tmp = out.csv.string() + ".part", xlsx_tmp = out.xlsx.string() + ".part";
-
-  std::unique_ptr<FILE, decltype(&fclose)> csv(fopen(csv_tmp.c_str(), "wb"), fclose);
-  if (!csv) return Err(InvalidArgument(fmt::format("cannot write {}", csv_tmp.string())));
-  std::string line = "\xEF\xBB\xBF";
+  auto f = std::make_unique<Files>();
+  f->dir = dir;
+  f->out.csv = dir / fmt::format("import-{}-issues.csv", batch_id);
+  f->out.xlsx = dir / fmt::format("import-{}-issues.xlsx", batch_id);
+  f->csv_tmp = f->out.csv.string() + ".part";
+  f->xlsx_tmp = f->out.xlsx.string() + ".part";
+  f->csv.reset(fopen(f->csv_tmp.c_str(), "wb"));
+  if (!f->csv) return Err(InvalidArgument(fmt::format("cannot write {}", f->csv_tmp.string())));
+  std::string header = "\xEF\xBB\xBF";
   for (size_t i = 0; i < std::size(kHeaders); ++i)
-    line += fmt::format("{}{}", i ? "," : "", kHeaders[i]);
-  line += "\r\n";
-  fputs(line.c_str(), csv.get());
+    header += fmt::format("{}{}", i ? "," : "", kHeaders[i]);
+  header += "\r\n";
+  fputs(header.c_str(), f->csv.get());
 
   lxw_workbook_options wopts{};
   wopts.constant_memory = LXW_TRUE;
-  lxw_workbook* wb = workbook_new_opt(xlsx_tmp.c_str(), &wopts);
-  if (!wb) return Err(InvalidArgument(fmt::format("cannot write {}", xlsx_tmp.string())));
-  lxw_format* bold = workbook_add_format(wb);
-  format_set_bold(bold);
-  Sheet errors{workbook_add_worksheet(wb, "拒绝行 rejected")};
-  Sheet warnings{workbook_add_worksheet(wb, "警告 warnings"), kMaxWarningRows};
-  for (Sheet* s : {&errors, &warnings}) {
+  f->wb = workbook_new_opt(f->xlsx_tmp.c_str(), &wopts);
+  if (!f->wb) return Err(InvalidArgument(fmt::format("cannot write {}", f->xlsx_tmp.string())));
+  f->bold = workbook_add_format(f->wb);
+  format_set_bold(f->bold);
+  f->errors = {workbook_add_worksheet(f->wb, "拒绝行 rejected")};
+  f->warnings = {workbook_add_worksheet(f->wb, "警告 warnings"), kMaxWarningRows};
+  for (Sheet* s : {&f->errors, &f->warnings}) {
     for (int c = 0; c < static_cast<int>(std::size(kHeaders)); ++c)
-      worksheet_write_string(s->ws, 0, static_cast<lxw_col_t>(c), kHeaders[c], bold);
+      worksheet_write_string(s->ws, 0, static_cast<lxw_col_t>(c), kHeaders[c], f->bold);
     worksheet_set_column(s->ws, 0, 0, 22, nullptr);
     worksheet_set_column(s->ws, 2, 3, 18, nullptr);
     worksheet_set_column(s->ws, 6, 7, 50, nullptr);
     worksheet_freeze_panes(s->ws, 1, 0);
   }
+  return std::unique_ptr<IssueReportWriter>(new IssueReportWriter(std::move(f)));
+}
 
-  Status st = store.ForEachIssue(batch_id, [&](const store::IssueRow& r) -> Status {
-    std::string severity = r.is_error ? "error 拒绝" : "warning 警告";
-    std::string row = r.row_number ? std::to_string(r.row_number) : "";
-    line = fmt::format("{},{},{},{},{},{},{},{}\r\n", CsvQuote(r.file_name), row,
+Status IssueReportWriter::Add(const store::IssueRow& r) {
+  Files& f = *f_;
+  std::string_view severity = r.is_error ? "error 拒绝" : "warning 警告";
+  std::string row = r.row_number ? std::to_string(r.row_number) : "";
+  f.line = fmt::format("{},{},{},{},{},{},{},{}\r\n", CsvQuote(r.file_name), row,
                        CsvQuote(r.column), CsvQuote(r.value), severity, r.code,
                        CsvQuote(r.message_zh), CsvQuote(r.message_en));
-    if (fwrite(line.data(), 1, line.size(), csv.get()) != line.size())
-      return InvalidArgument(fmt::format("write failed: {}", csv_tmp.string()));
-    (r.is_error ? out.errors : out.warnings)++;
-    Sheet& s = r.is_error ? errors : warnings;
-    if (s.full) return OkStatus();
-    auto y = static_cast<lxw_row_t>(s.next_row++);
-    if (s.next_row == s.limit) {
-      worksheet_write_string(s.ws, y, 0,
-                             "… 更多行见CSV报告 / more rows: see the CSV report", bold);
-      s.full = true;
-      return OkStatus();
-    }
-    worksheet_write_string(s.ws, y, 0, r.file_name.c_str(), nullptr);
-    if (r.row_number)
-      worksheet_write_number(s.ws, y, 1, static_cast<double>(r.row_number), nullptr);
-    worksheet_write_string(s.ws, y, 2, r.column.c_str(), nullptr);
-    worksheet_write_string(s.ws, y, 3, r.value.c_str(), nullptr);
-    worksheet_write_string(s.ws, y, 4, severity.c_str(), nullptr);
-    worksheet_write_string(s.ws, y, 5, r.code.c_str(), nullptr);
-    worksheet_write_string(s.ws, y, 6, r.message_zh.c_str(), nullptr);
-    worksheet_write_string(s.ws, y, 7, r.message_en.c_str(), nullptr);
+  if (fwrite(f.line.data(), 1, f.line.size(), f.csv.get()) != f.line.size())
+    return InvalidArgument(fmt::format("write failed: {}", f.csv_tmp.string()));
+  (r.is_error ? f.out.errors : f.out.warnings)++;
+  Sheet& s = r.is_error ? f.errors : f.warnings;
+  if (s.full) return OkStatus();
+  auto y = static_cast<lxw_row_t>(s.next_row++);
+  if (s.next_row == s.limit) {
+    worksheet_write_string(s.ws, y, 0, "… 更多行见CSV报告 / more rows: see the CSV report", f.bold);
+    s.full = true;
     return OkStatus();
-  });
-  lxw_error closed = workbook_close(wb);
-  bool csv_ok = fflush(csv.get()) == 0;
-  csv.reset();
-  if (!st.ok() || closed != LXW_NO_ERROR || !csv_ok) {
-    fs::remove(csv_tmp, ec);
-    fs::remove(xlsx_tmp, ec);
-    if (!st.ok()) return Err(st);
-    return Err(InvalidArgument(
-        fmt::format("writing the report in {} failed{}", dir.string(),
-                    closed != LXW_NO_ERROR ? fmt::format(": {}", lxw_strerror(closed)) : "")));
   }
-  fs::rename(csv_tmp, out.csv, ec);
-  if (!ec) fs::rename(xlsx_tmp, out.xlsx, ec);
+  worksheet_write_string(s.ws, y, 0, r.file_name.c_str(), nullptr);
+  if (r.row_number) worksheet_write_number(s.ws, y, 1, static_cast<double>(r.row_number), nullptr);
+  worksheet_write_string(s.ws, y, 2, r.column.c_str(), nullptr);
+  worksheet_write_string(s.ws, y, 3, r.value.c_str(), nullptr);
+  worksheet_write_string(s.ws, y, 4, std::string(severity).c_str(), nullptr);
+  worksheet_write_string(s.ws, y, 5, r.code.c_str(), nullptr);
+  worksheet_write_string(s.ws, y, 6, r.message_zh.c_str(), nullptr);
+  worksheet_write_string(s.ws, y, 7, r.message_en.c_str(), nullptr);
+  return OkStatus();
+}
+
+Result<ReportFiles> IssueReportWriter::Finish() {
+  Files& f = *f_;
+  lxw_error closed = workbook_close(f.wb);
+  f.wb = nullptr;
+  bool csv_ok = fflush(f.csv.get()) == 0;
+  f.csv.reset();
+  if (closed != LXW_NO_ERROR || !csv_ok)
+    return Err(InvalidArgument(
+        fmt::format("writing the report in {} failed{}", f.dir.string(),
+                    closed != LXW_NO_ERROR ? fmt::format(": {}", lxw_strerror(closed)) : "")));
+  std::error_code ec;
+  fs::rename(f.csv_tmp, f.out.csv, ec);
+  if (!ec) fs::rename(f.xlsx_tmp, f.out.xlsx, ec);
   if (ec) return Err(InvalidArgument(fmt::format("cannot finish the report: {}", ec.message())));
-  return out;
+  f.finished = true;
+  return f.out;
+}
+
+Result<ReportFiles> WriteIssueReport(store::Store& store, int64_t batch_id, const fs::path& dir) {
+  ASSIGN_OR_RETURN(std::unique_ptr<IssueReportWriter> writer,
+                   IssueReportWriter::Create(dir, batch_id));
+  RETURN_IF_ERROR(store.ForEachIssue(batch_id, [&](const store::IssueRow& r) { return writer->Add(r); }));
+  return writer->Finish();
 }
 
 }  // namespace fupin::exchange

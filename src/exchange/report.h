@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 
 #include "core/status.h"
 #include "store/store.h"
@@ -18,7 +19,25 @@ struct ReportFiles {
   int64_t warnings = 0;
 };
 
-// Writes import-<batch>-issues.csv and .xlsx into `dir` (created if needed). Files are
+// Streams issues into import-<batch>-issues.csv and .xlsx in `dir` as they arise, so a
+// long import needs no second pass. Files are written as *.part and renamed by Finish();
+// destroyed unfinished, the writer removes them. Not thread-safe.
+class IssueReportWriter {
+ public:
+  static Result<std::unique_ptr<IssueReportWriter>> Create(const std::filesystem::path& dir,
+                                                           int64_t batch_id);
+  ~IssueReportWriter();
+  Status Add(const store::IssueRow& issue);
+  // Closes both files and gives them their final names.
+  Result<ReportFiles> Finish();
+
+ private:
+  struct Files;
+  explicit IssueReportWriter(std::unique_ptr<Files> files);
+  std::unique_ptr<Files> f_;
+};
+
+// Writes a stored batch's issues again: import-<batch>-issues.csv and .xlsx into `dir` (created if needed). Files are
 // written under a temporary name and renamed, so a half-written report is never seen.
 // The XLSX rejected-rows sheet stops at Excel's row limit, the warnings sheet at 100,000
 // rows, each with a final line saying so; the CSV is always complete.
