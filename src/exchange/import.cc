@@ -609,8 +609,8 @@ class Importer {
     if (issues_.empty()) return OkStatus();
     if (report_) {
       for (const store::Issue& i : issues_) {
-        Status st = report_->Add({current_file_, i.row_number, i.column, i.value, i.is_error, i.code,
-                                  i.message_en, i.message_zh});
+        Status st = report_->Add({current_file_, i.row_number, i.column, i.value, i.is_error,
+                                  i.code, i.message_en, i.message_zh});
         if (!st.ok()) {
           report_.reset();  // the import goes on; the summary says the report failed
           report_error_ = st.message();

@@ -152,7 +152,8 @@ Result<ReportFiles> IssueReportWriter::Finish() {
 Result<ReportFiles> WriteIssueReport(store::Store& store, int64_t batch_id, const fs::path& dir) {
   ASSIGN_OR_RETURN(std::unique_ptr<IssueReportWriter> writer,
                    IssueReportWriter::Create(dir, batch_id));
-  RETURN_IF_ERROR(store.ForEachIssue(batch_id, [&](const store::IssueRow& r) { return writer->Add(r); }));
+  RETURN_IF_ERROR(
+      store.ForEachIssue(batch_id, [&](const store::IssueRow& r) { return writer->Add(r); }));
   return writer->Finish();
 }
 

@@ -37,9 +37,9 @@ class IssueReportWriter {
   std::unique_ptr<Files> f_;
 };
 
-// Writes a stored batch's issues again: import-<batch>-issues.csv and .xlsx into `dir` (created if needed). Files are
-// written under a temporary name and renamed, so a half-written report is never seen.
-// The XLSX rejected-rows sheet stops at Excel's row limit, the warnings sheet at 100,000
+// Writes a stored batch's issues again: import-<batch>-issues.csv and .xlsx into `dir` (created if
+// needed). Files are written under a temporary name and renamed, so a half-written report is never
+// seen. The XLSX rejected-rows sheet stops at Excel's row limit, the warnings sheet at 100,000
 // rows, each with a final line saying so; the CSV is always complete.
 Result<ReportFiles> WriteIssueReport(store::Store& store, int64_t batch_id,
                                      const std::filesystem::path& dir);
