@@ -15,6 +15,9 @@ std::string_view TrimSpace(std::string_view text);
 // Maps full-width ASCII forms (U+FF01..U+FF5E) to ASCII and U+3000 to a space; other text is kept.
 std::string FullWidthToAscii(std::string_view text);
 
+// Appends the UTF-8 encoding of code point `cp`. REQUIRES: cp <= 0x10FFFF.
+void AppendUtf8(char32_t cp, std::string& out);
+
 // Removes every ASCII whitespace, U+3000 and U+00A0 anywhere in the text.
 std::string RemoveAllSpace(std::string_view text);
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/date.h"
+#include "core/text.h"
 
 namespace fupin::exchange {
 namespace {
@@ -92,24 +93,6 @@ std::optional<uint32_t> ParseXEscape(std::string_view text) {
     value = value * 16 + static_cast<uint32_t>(digit);
   }
   return value;
-}
-
-void AppendUtf8(uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
 }
 
 // Appends `text` to `out`, decoding the _xHHHH_ escapes OOXML uses for characters XML cannot

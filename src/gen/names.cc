@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/text.h"
+
 namespace fupin::gen {
 namespace {
 
@@ -222,24 +224,6 @@ char32_t NextCodepoint(std::string_view s, size_t& i) {
   return cp;
 }
 
-void AppendCodepoint(char32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
 using CharMap = std::vector<std::pair<char32_t, char32_t>>;
 
 CharMap ParsePairs(std::string_view pairs) {
@@ -348,7 +332,7 @@ bool DirtyName(NameDirt dirt, std::string_view name, Rng& rng, std::string& out)
         }
       }
       if (!changed) return false;
-      for (int k = 0; k < n; ++k) AppendCodepoint(cps[k], out);
+      for (int k = 0; k < n; ++k) AppendUtf8(cps[k], out);
       return true;
     }
     case NameDirt::kHomophone:
@@ -361,30 +345,30 @@ bool DirtyName(NameDirt dirt, std::string_view name, Rng& rng, std::string& out)
       if (m == 0) return false;
       const int k = candidates[rng.Below(static_cast<uint32_t>(m))];
       cps[k] = *Lookup(map, cps[k]);
-      for (int i = 0; i < n; ++i) AppendCodepoint(cps[i], out);
+      for (int i = 0; i < n; ++i) AppendUtf8(cps[i], out);
       return true;
     }
     case NameDirt::kSpaces: {
       if (n < 2) return false;
       const uint32_t style = rng.Below(10);
       if (style < 4) {  // "王 小明"
-        AppendCodepoint(cps[0], out);
+        AppendUtf8(cps[0], out);
         out.push_back(' ');
-        for (int k = 1; k < n; ++k) AppendCodepoint(cps[k], out);
+        for (int k = 1; k < n; ++k) AppendUtf8(cps[k], out);
       } else if (style < 6) {  // ideographic space U+3000
-        AppendCodepoint(cps[0], out);
-        AppendCodepoint(0x3000, out);
-        for (int k = 1; k < n; ++k) AppendCodepoint(cps[k], out);
+        AppendUtf8(cps[0], out);
+        AppendUtf8(0x3000, out);
+        for (int k = 1; k < n; ++k) AppendUtf8(cps[k], out);
       } else if (style < 8) {  // "王 小 明"
         for (int k = 0; k < n; ++k) {
           if (k > 0) out.push_back(' ');
-          AppendCodepoint(cps[k], out);
+          AppendUtf8(cps[k], out);
         }
       } else {  // a space inside the given name ("王小 明"); around the cell readers trim
         const int at = n > 2 ? 2 : 1;
         for (int k = 0; k < n; ++k) {
           if (k == at) out.push_back(' ');
-          AppendCodepoint(cps[k], out);
+          AppendUtf8(cps[k], out);
         }
       }
       return true;
@@ -395,7 +379,7 @@ bool DirtyName(NameDirt dirt, std::string_view name, Rng& rng, std::string& out)
       if (!has_dot) return false;
       static constexpr char32_t kVariants[] = {0x2022, '.', 0x30FB, 0xFF0E};
       const char32_t variant = kVariants[rng.Below(4)];
-      for (int k = 0; k < n; ++k) AppendCodepoint(cps[k] == 0x00B7 ? variant : cps[k], out);
+      for (int k = 0; k < n; ++k) AppendUtf8(cps[k] == 0x00B7 ? variant : cps[k], out);
       return true;
     }
   }
