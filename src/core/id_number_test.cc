@@ -76,7 +76,8 @@ std::vector<std::vector<std::string>> ReadSimpleCsv(const std::string& path) {
 // The outside vectors in ../shared/data: every number the sources call valid passes, every
 // one they call invalid fails, and our verdict matches the recorded GB 11643 re-check.
 TEST(IdNumber, AgreesWithOutsideTestVectors) {
-  auto rows = ReadSimpleCsv(std::string(FUPIN_SHARED_DIR) + "/data/cn_id_test_vectors.csv");
+  auto rows =
+      ReadSimpleCsv(std::string(FUPIN_SOURCE_DIR) + "/tests/data/cn_id/cn_id_test_vectors.csv");
   ASSERT_GT(rows.size(), 30u);
   for (const auto& r : rows) {
     ASSERT_GE(r.size(), 4u);
@@ -93,7 +94,7 @@ TEST(IdNumber, AgreesWithOutsideTestVectors) {
 }
 
 TEST(IdNumber, WidensLikeOutsideSources) {
-  auto rows = ReadSimpleCsv(std::string(FUPIN_SHARED_DIR) + "/data/cn_id_15_to_18.csv");
+  auto rows = ReadSimpleCsv(std::string(FUPIN_SOURCE_DIR) + "/tests/data/cn_id/cn_id_15_to_18.csv");
   ASSERT_GE(rows.size(), 4u);
   for (const auto& r : rows) {
     IdNumber id = NormalizeIdNumber(r[0]);
