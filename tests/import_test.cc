@@ -940,6 +940,52 @@ TEST_F(ImportTest, NewerDepartmentSnapshotRecordsNewChangedGone) {
   EXPECT_EQ(Rows("import_batches"), 2);
 }
 
+TEST_F(ImportTest, SnapshotWithARejectedRowRemovesNothing) {
+  Put("health_claims.csv",
+      Csv("health_claims", {Person(1, {{"claim_id", "C1"}}), Person(2, {{"claim_id", "C2"}}),
+                            Person(3, {{"claim_id", "C3"}})}));
+  ImportSummary first = Import();
+  ASSERT_GT(first.batch_id, 0);
+
+  // C2 comes back with a bad date and is rejected; C3 is absent. Because a row was rejected,
+  // the snapshot may be incomplete: no stored row is removed, and the report says so.
+  fs::path next = dir_ / "next";
+  Put("health_claims.csv",
+      Csv("health_claims", {Person(1, {{"claim_id", "C1"}}),
+                            Person(2, {{"claim_id", "C2"}, {"admit_date", "2020-02-30"}})}),
+      next);
+  ImportSummary second = Import(next);
+  const FileSummary& f = FileOf(second, "health_claims.csv");
+  EXPECT_EQ(f.outcome.rows_rejected, 1);
+  EXPECT_EQ(f.outcome.removed, 0);
+  EXPECT_EQ(Sql("SELECT claim_id FROM dept_health_claims ORDER BY claim_id"),
+            (std::vector<std::vector<std::string>>{{"C1"}, {"C2"}, {"C3"}}));
+  ASSERT_EQ(WithCode(second.batch_id, "missing_rows_kept").size(), 1u)
+      << Describe(IssuesOf(second.batch_id));
+  EXPECT_EQ(Rows("dept_changes"), 0);
+}
+
+TEST_F(ImportTest, RejectedMembersImportOnceTheirHouseholdArrives) {
+  // Batch 1: the members file names a household that is not there yet.
+  Put("households.csv", Csv("households", {Household("H1")}));
+  Put("members.csv", Csv("members", {Member(MakeId(kCounty, "19900101", 1), "H1"),
+                                     Member(MakeId(kCounty, "19900101", 3), "H2")}));
+  ImportSummary first = Import();
+  EXPECT_EQ(FileOf(first, "members.csv").outcome.rows_rejected, 1);
+  // Batch 2: households.csv now holds H2; members.csv is the very same file. It must be read
+  // again, not skipped as unchanged, and its second member now imports.
+  Put("households.csv", Csv("households", {Household("H1"), Household("H2")}));
+  ImportSummary second = Import();
+  EXPECT_FALSE(second.nothing_changed);
+  const FileSummary& members = FileOf(second, "members.csv");
+  EXPECT_EQ(members.outcome.outcome, "imported");
+  EXPECT_EQ(members.outcome.rows_rejected, 0);
+  EXPECT_EQ(Sql("SELECT household_id FROM members ORDER BY household_id"),
+            (std::vector<std::vector<std::string>>{{"H1"}, {"H2"}}));
+  // Once clean, the same files again change nothing.
+  EXPECT_TRUE(Import().nothing_changed);
+}
+
 TEST_F(ImportTest, RegionsInBatchUpsertGoodRowsRejectWrongParent) {
   std::string text = CsvLine(test::Columns("regions"));
   text += CsvLine({"520102016099", "测试村", "5", std::string(test::kTownship)});

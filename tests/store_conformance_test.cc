@@ -144,7 +144,7 @@ TEST_F(StoreTest, ChangedHouseholdKeepsOldValuesInHistory) {
     ASSERT_TRUE((*w)->Put({1, 7, static_cast<uint64_t>(100 + round)}, v).ok());
     auto unchanged = Household("H2", 1);
     ASSERT_TRUE((*w)->Put({2, 8, 55}, unchanged).ok());
-    auto counts = (*w)->Finish();
+    auto counts = (*w)->Finish(true);
     ASSERT_TRUE(counts);
     EXPECT_EQ(counts->inserted, round ? 0 : 2);
     EXPECT_EQ(counts->updated, round ? 1 : 0);
@@ -214,7 +214,7 @@ TEST_F(StoreTest, DepartmentSnapshotTracksNewChangedGoneAndKeepsRowIds) {
       auto v = row(p.marker);
       ASSERT_TRUE((*w)->Put({++n, p.key, p.hash}, v).ok());
     }
-    auto counts = (*w)->Finish();
+    auto counts = (*w)->Finish(true);
     ASSERT_TRUE(counts);
     if (round == 1) {
       EXPECT_EQ(counts->inserted, 1);
@@ -225,9 +225,9 @@ TEST_F(StoreTest, DepartmentSnapshotTracksNewChangedGoneAndKeepsRowIds) {
     ASSERT_TRUE(s->FinishFile(*file, {.outcome = "imported"}).ok());
     ASSERT_TRUE(s->CommitBatch().ok());
   }
-  auto sha = s->CurrentFileSha256("vehicles");
-  ASSERT_TRUE(sha && *sha);
-  EXPECT_EQ(**sha, "1");
+  auto current = s->CurrentFileOf("vehicles");
+  ASSERT_TRUE(current && *current);
+  EXPECT_EQ((*current)->sha256, "1");
 
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);

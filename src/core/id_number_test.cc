@@ -73,7 +73,7 @@ std::vector<std::vector<std::string>> ReadSimpleCsv(const std::string& path) {
   return rows;
 }
 
-// The outside vectors in ../shared/data: every number the sources call valid passes, every
+// The outside vectors in tests/data/cn_id: every number the sources call valid passes, every
 // one they call invalid fails, and our verdict matches the recorded GB 11643 re-check.
 TEST(IdNumber, AgreesWithOutsideTestVectors) {
   auto rows =

@@ -241,14 +241,25 @@ class Importer {
     ImportSummary summary;
     ASSIGN_OR_RETURN(std::vector<BatchFile> files, ListBatch(path, summary.ignored_files));
 
-    // Hash first: files identical to the current data are skipped without parsing.
+    // Hash first: files identical to the current data are skipped without parsing. A file
+    // whose rows were rejected last time is read again when a file it depends on changed in
+    // this batch (regions for every data set, households for members): its rejected rows may
+    // pass now. Files are in catalogue order, so a dependency is decided before its users.
     std::vector<std::string> shas;
-    bool any_new = false;
+    std::vector<bool> unchanged;
+    bool regions_changed = false, households_changed = false, any_new = false;
     for (const BatchFile& f : files) {
       ASSIGN_OR_RETURN(std::string sha, Sha256File(f.path));
-      ASSIGN_OR_RETURN(std::optional<std::string> current,
-                       store_.CurrentFileSha256(f.dataset->name));
-      any_new |= !current || *current != sha;
+      ASSIGN_OR_RETURN(std::optional<store::CurrentFile> current,
+                       store_.CurrentFileOf(f.dataset->name));
+      bool same = current && current->sha256 == sha;
+      bool upstream_changed =
+          regions_changed || (f.dataset->kind == DatasetKind::kMember && households_changed);
+      if (same && current->rows_rejected > 0 && upstream_changed) same = false;
+      if (!same && f.dataset->kind == DatasetKind::kRegions) regions_changed = true;
+      if (!same && f.dataset->kind == DatasetKind::kHousehold) households_changed = true;
+      any_new |= !same;
+      unchanged.push_back(same);
       shas.push_back(std::move(sha));
     }
     if (!any_new) {
@@ -274,7 +285,7 @@ class Importer {
       }
     }
     for (size_t i = 0; i < files.size(); ++i) {
-      auto file = ImportFile(files[i], shas[i]);
+      auto file = ImportFile(files[i], shas[i], unchanged[i]);
       if (!file) {
         store_.AbortBatch();
         return Err(file.error());
@@ -301,14 +312,13 @@ class Importer {
   }
 
  private:
-  Result<FileSummary> ImportFile(const BatchFile& f, const std::string& sha) {
+  Result<FileSummary> ImportFile(const BatchFile& f, const std::string& sha, bool unchanged) {
     FileSummary sum;
     sum.file_name = f.path.filename().string();
     sum.dataset = std::string(f.dataset->name);
     std::error_code ec;
     uint64_t size = fs::file_size(f.path, ec);
 
-    ASSIGN_OR_RETURN(std::optional<std::string> current, store_.CurrentFileSha256(f.dataset->name));
     std::unique_ptr<RowSource> rows;
     Status open_error;
     if (f.xlsx) {
@@ -332,7 +342,7 @@ class Importer {
                      store_.BeginFile({sum.file_name, sum.dataset, sha, size, sum.encoding}));
     current_file_ = sum.file_name;
     file_id_ = sum.file_id;
-    if (current && *current == sha) {
+    if (unchanged) {
       sum.outcome.outcome = "unchanged";
       RETURN_IF_ERROR(store_.FinishFile(sum.file_id, sum.outcome));
       return sum;
@@ -426,7 +436,20 @@ class Importer {
     pipe.full.Close();
     reader.join();
     if (!failure.ok()) return Err(failure);
-    ASSIGN_OR_RETURN(store::WriteCounts counts, writer->Finish());
+    // Only a snapshot read whole and without rejects may remove rows: a rejected or
+    // unreadable row could be the new version of a stored one.
+    const bool complete = sum.outcome.rows_rejected == 0;
+    ASSIGN_OR_RETURN(store::WriteCounts counts, writer->Finish(complete));
+    if (counts.kept_missing > 0) {
+      ++sum.outcome.warnings;
+      AddIssue(0, "", "", false, "missing_rows_kept",
+               fmt::format("{} rows of the previous snapshot are not in this file but were kept, "
+                           "because {} rows of it were rejected; fix them and import again",
+                           counts.kept_missing, sum.outcome.rows_rejected),
+               fmt::format("上次数据中有{}行不在本文件中，因本文件有{}行被拒绝而予以保留；"
+                           "请修正后重新导入",
+                           counts.kept_missing, sum.outcome.rows_rejected));
+    }
     sum.outcome.inserted = counts.inserted;
     sum.outcome.updated = counts.updated;
     sum.outcome.unchanged = counts.unchanged;
@@ -540,6 +563,7 @@ class Importer {
     for (;;) {
       auto got = rows.Next(raw);
       if (!got) {
+        ++sum.outcome.rows_read;
         ++sum.outcome.rows_rejected;
         AddIssue(++row_number, "", "", true, "unreadable_rest", got.error().message(),
                  got.error().message());

@@ -99,6 +99,11 @@ struct IssueRow {
   std::string message_zh;
 };
 
+struct CurrentFile {
+  std::string sha256;
+  int64_t rows_rejected = 0;  // rows of it that were rejected when it was imported
+};
+
 struct RowMeta {
   int64_t source_row = 0;  // data row number in its file
   uint64_t key_hash = 0;   // identifies the row across snapshots (department data)
@@ -109,7 +114,8 @@ struct WriteCounts {
   int64_t inserted = 0;
   int64_t updated = 0;
   int64_t unchanged = 0;
-  int64_t removed = 0;  // department rows gone from the new snapshot
+  int64_t removed = 0;       // department rows gone from the new snapshot
+  int64_t kept_missing = 0;  // missing from the snapshot but kept (see Finish)
 };
 
 // Writes one file's rows into a data set's table inside the open batch.
@@ -119,8 +125,11 @@ class DatasetWriter {
   // `values` holds one value per StoredColumns(dataset), in order. Returns kNotFound when a
   // member's household does not exist (the row is not written; the batch goes on).
   virtual Status Put(const RowMeta& meta, std::span<const Value> values) = 0;
-  // Completes the file: for department data, removes rows missing from the snapshot.
-  virtual Result<WriteCounts> Finish() = 0;
+  // Completes the file. For department data with `remove_missing`, rows of the previous
+  // snapshot that the file did not hold are removed ("gone"); without it they are kept and
+  // counted in WriteCounts::kept_missing — the importer passes false when some rows of the
+  // file were rejected or unreadable, since a bad row must never cost a good stored one.
+  virtual Result<WriteCounts> Finish(bool remove_missing) = 0;
 };
 
 struct TableCount {
@@ -148,8 +157,8 @@ class Store {
 
   // Starts a batch and its transaction. REQUIRES: no batch is open.
   virtual Result<int64_t> BeginBatch(const BatchInfo& info) = 0;
-  // The SHA-256 of the file whose rows are the current data of `dataset`, if any.
-  virtual Result<std::optional<std::string>> CurrentFileSha256(std::string_view dataset) = 0;
+  // The file whose rows are the current data of `dataset`, if any.
+  virtual Result<std::optional<CurrentFile>> CurrentFileOf(std::string_view dataset) = 0;
   // Records a file of the open batch; returns its file id for Issue::file_id.
   virtual Result<int64_t> BeginFile(const FileInfo& info) = 0;
   virtual Result<std::unique_ptr<DatasetWriter>> OpenWriter(const DatasetSpec& dataset,

@@ -353,7 +353,7 @@ class RegistryWriter final : public DatasetWriter {
     return OkStatus();
   }
 
-  Result<WriteCounts> Finish() override { return counts_; }
+  Result<WriteCounts> Finish(bool /*remove_missing*/) override { return counts_; }
 
  private:
   RegistryWriter(sqlite3* db, const DatasetSpec& d, int64_t batch_id, int64_t file_id)
@@ -494,9 +494,13 @@ class DepartmentWriter final : public DatasetWriter {
     return OkStatus();  // new rows are found by added_file_id, not listed in dept_changes
   }
 
-  Result<WriteCounts> Finish() override {
+  Result<WriteCounts> Finish(bool remove_missing) override {
     for (const auto& [key, prev] : previous_) {
       if (prev.seen) continue;
+      if (!remove_missing) {
+        ++counts_.kept_missing;
+        continue;
+      }
       remove_.Reset();
       remove_.Bind(1, prev.row_id);
       RETURN_IF_ERROR(remove_.Run(db_));
@@ -610,13 +614,15 @@ class SqliteStore final : public Store {
     return batch_id_;
   }
 
-  Result<std::optional<std::string>> CurrentFileSha256(std::string_view dataset) override {
-    ASSIGN_OR_RETURN(Stmt s,
-                     Stmt::Prepare(db_, "SELECT sha256 FROM dataset_state WHERE dataset = ?"));
+  Result<std::optional<CurrentFile>> CurrentFileOf(std::string_view dataset) override {
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+                                           "SELECT d.sha256, f.rows_rejected FROM dataset_state d "
+                                           "JOIN batch_files f ON f.file_id = d.file_id "
+                                           "WHERE d.dataset = ?"));
     s.Bind(1, dataset);
     ASSIGN_OR_RETURN(bool row, s.Step(db_));
-    if (!row) return std::optional<std::string>();
-    return std::optional<std::string>(s.Text(0));
+    if (!row) return std::optional<CurrentFile>();
+    return std::optional<CurrentFile>(CurrentFile{s.Text(0), s.Int(1)});
   }
 
   Result<int64_t> BeginFile(const FileInfo& info) override {
