@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/date.h"
+
 namespace fupin::gen {
 
 // Appends the decimal form of v.
@@ -76,25 +78,10 @@ inline void PutTenths(std::string& out, int64_t tenths) {
   }
 }
 
-struct Ymd {
-  int year;
-  int month;
-  int day;
-};
+using Ymd = ::fupin::Date;
 
-// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-constexpr Ymd YmdFromDays(int64_t z) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  const int m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  const int y = static_cast<int>(yoe + era * 400 + (m <= 2 ? 1 : 0));
-  return Ymd{y, m, d};
-}
+// Days since 1970-01-01 to a civil date.
+inline Ymd YmdFromDays(int64_t days) { return CivilFromDays(static_cast<long>(days)); }
 
 constexpr int64_t DaysFromYmd(int year, int month, int day) {
   const int64_t y = year - (month <= 2 ? 1 : 0);
