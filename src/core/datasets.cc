@@ -1,5 +1,7 @@
 #include "core/datasets.h"
 
+#include <cassert>
+
 namespace fupin {
 namespace {
 
@@ -257,6 +259,21 @@ std::string StoredColumnName(const FieldSpec& field) {
   std::string_view base = field.name;
   if (base.ends_with("_yuan")) base.remove_suffix(5);
   return std::string(base) + "_fen";
+}
+
+// Stored columns per field: main; + raw and problem for an ID; + raw for identity fields.
+static size_t ColumnsOf(const FieldSpec& f) {
+  return f.type == T::kIdNumber ? 3 : f.identity ? 2 : 1;
+}
+
+size_t StoredSlot(const DatasetSpec& dataset, std::string_view field) {
+  size_t slot = 0;
+  for (const FieldSpec& f : dataset.fields) {
+    if (f.name == field) return slot;
+    slot += ColumnsOf(f);
+  }
+  assert(false && "StoredSlot: no such field");
+  return 0;
 }
 
 std::vector<StoredColumn> StoredColumns(const DatasetSpec& dataset) {

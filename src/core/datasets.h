@@ -70,4 +70,8 @@ struct StoredColumn {
 };
 std::vector<StoredColumn> StoredColumns(const DatasetSpec& dataset);
 
+// Position in StoredColumns(dataset) of the main column of the field named `field`.
+// REQUIRES: the data set has such a field.
+size_t StoredSlot(const DatasetSpec& dataset, std::string_view field);
+
 }  // namespace fupin

@@ -229,7 +229,6 @@ struct Pipeline {
   BoundedQueue<std::unique_ptr<Chunk>> full;   // reader -> writer
   BoundedQueue<std::unique_ptr<Chunk>> empty;  // writer -> reader, for reuse
   std::atomic<uint64_t> bytes_read{0};
-  std::atomic<bool> stop{false};
 };
 
 class Importer {
@@ -431,7 +430,6 @@ class Importer {
         options_.on_progress({sum.file_name, pipe.bytes_read.load(), rows->BytesTotal(), last_row});
       }
     }
-    pipe.stop = true;
     pipe.empty.Close();
     pipe.full.Close();
     reader.join();
@@ -472,12 +470,8 @@ class Importer {
   // The key fields' values joined by '+', for reports.
   static std::string KeyText(const DatasetSpec& d, const ValidatedRow& row) {
     std::string out;
-    size_t slot = 0;
-    for (const FieldSpec& f : d.fields) {
-      for (std::string_view k : d.key_fields)
-        if (k == f.name) out += (out.empty() ? "" : "+") + row.values[slot].ToText();
-      slot += f.type == FieldType::kIdNumber ? 3 : f.identity ? 2 : 1;
-    }
+    for (std::string_view k : d.key_fields)
+      out += (out.empty() ? "" : "+") + row.values[StoredSlot(d, k)].ToText();
     return out;
   }
 
@@ -543,12 +537,7 @@ class Importer {
   }
 
   static std::string HouseholdIdOf(const DatasetSpec& d, const ValidatedRow& row) {
-    size_t slot = 0;
-    for (const FieldSpec& f : d.fields) {
-      if (f.name == "household_id") return row.values[slot].ToText();
-      slot += f.type == FieldType::kIdNumber ? 3 : f.identity ? 2 : 1;
-    }
-    return "";
+    return row.values[StoredSlot(d, "household_id")].ToText();
   }
 
   Result<FileSummary> ImportRegions(RowSource& rows, const HeaderMap& header, FileSummary& sum) {

@@ -139,11 +139,8 @@ Result<HeaderMap> MapHeader(const DatasetSpec& dataset, const std::vector<std::s
 RowValidator::RowValidator(const DatasetSpec& dataset, HeaderMap header, const RegionIndex& regions)
     : dataset_(dataset), header_(std::move(header)), regions_(regions) {
   for (const StoredColumn& c : StoredColumns(dataset)) column_names_.push_back(c.name);
-  int slot = 0;
-  for (const FieldSpec& f : dataset.fields) {
-    slot_of_field_.push_back(slot);
-    slot += f.type == FieldType::kIdNumber ? 3 : f.identity ? 2 : 1;
-  }
+  for (const FieldSpec& f : dataset.fields)
+    slot_of_field_.push_back(static_cast<int>(StoredSlot(dataset, f.name)));
   for (std::string_view k : dataset.key_fields)
     for (size_t f = 0; f < dataset.fields.size(); ++f)
       if (dataset.fields[f].name == k) key_fields_.push_back(static_cast<int>(f));
