@@ -22,5 +22,7 @@ enum class Lang { kZh, kEn };
 
 void AddImportCommand(CLI::App& app, int& exit_code, const Lang& lang);
 void AddStatsCommand(CLI::App& app, int& exit_code, const Lang& lang);
+// link, export links, export findings
+void AddLinkCommands(CLI::App& app, int& exit_code, const Lang& lang);
 
 }  // namespace fupin::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"zh", "en"}));
   AddImportCommand(app, exit_code, lang);
   AddStatsCommand(app, exit_code, lang);
+  AddLinkCommands(app, exit_code, lang);
   AddGenCommand(app, exit_code);
   try {
     app.parse(argc, argv);

@@ -103,4 +103,27 @@ int IdSex(std::string_view id) { return (id[16] - '0') % 2 == 1 ? 1 : 2; }
 
 std::string_view IdCountyCode(std::string_view id) { return id.substr(0, 6); }
 
+uint64_t PackIdNumber(std::string_view id) {
+  if (id.size() != 18) return 0;
+  uint64_t body = 0;
+  for (int i = 0; i < 17; ++i) {
+    if (id[i] < '0' || id[i] > '9') return 0;
+    body = body * 10 + static_cast<uint64_t>(id[i] - '0');
+  }
+  char c = id[17];
+  if ((c < '0' || c > '9') && c != 'X') return 0;
+  return body * 11 + static_cast<uint64_t>(c == 'X' ? 10 : c - '0') + 1;
+}
+
+std::string UnpackIdNumber(uint64_t packed) {
+  uint64_t v = packed - 1;
+  int check = static_cast<int>(v % 11);
+  uint64_t body = v / 11;
+  std::string out(18, '0');
+  out[17] = check == 10 ? 'X' : static_cast<char>('0' + check);
+  for (int i = 16; i >= 0; --i, body /= 10)
+    out[static_cast<size_t>(i)] = static_cast<char>('0' + body % 10);
+  return out;
+}
+
 }  // namespace fupin

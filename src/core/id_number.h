@@ -5,6 +5,7 @@
 // carry 15 digits (2-digit year, no check character). Thread-safe: pure functions.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,5 +48,12 @@ char IdCheckChar(std::string_view first17);
 Date IdBirthDate(std::string_view id18);
 int IdSex(std::string_view id18);  // 1 male, 2 female (the exchange format's codes)
 std::string_view IdCountyCode(std::string_view id18);  // first 6 digits
+
+// An 18-character ID (17 digits and a digit or X) as one positive integer, and back: the
+// person index's person id. Distinct IDs give distinct values; 0 when `id18` is not shaped
+// like an ID (the check character is not verified).
+uint64_t PackIdNumber(std::string_view id18);
+// REQUIRES: packed was returned non-zero by PackIdNumber.
+std::string UnpackIdNumber(uint64_t packed);
 
 }  // namespace fupin

@@ -105,3 +105,23 @@ TEST(IdNumber, WidensLikeOutsideSources) {
 
 }  // namespace
 }  // namespace fupin
+
+namespace fupin {
+namespace {
+
+TEST(PackIdNumber, RoundTripsAndRejectsWhatIsNotAnId) {
+  for (std::string id : {"52010219800101002X", "110105194912310029", "000000000000000000",
+                         "999999999999999999"}) {
+    uint64_t packed = PackIdNumber(id);
+    EXPECT_NE(packed, 0u) << id;
+    EXPECT_EQ(UnpackIdNumber(packed), id);
+  }
+  EXPECT_NE(PackIdNumber("520102198001010021"), PackIdNumber("52010219800101002X"));
+  EXPECT_EQ(PackIdNumber("52010219800101002x"), 0u);  // normalise first
+  EXPECT_EQ(PackIdNumber("5201021980010100"), 0u);
+  EXPECT_EQ(PackIdNumber("52010219800101X021"), 0u);
+  EXPECT_EQ(PackIdNumber(""), 0u);
+}
+
+}  // namespace
+}  // namespace fupin

@@ -124,4 +124,14 @@ std::string RemoveAllSpace(std::string_view s) {
   return out;
 }
 
+std::string CsvQuote(std::string_view s) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
 }  // namespace fupin

@@ -21,4 +21,7 @@ void AppendUtf8(char32_t cp, std::string& out);
 // Removes every ASCII whitespace, U+3000 and U+00A0 anywhere in the text.
 std::string RemoveAllSpace(std::string_view text);
 
+// A CSV field (RFC 4180): quoted, with quotes doubled, when it holds a comma, quote or newline.
+std::string CsvQuote(std::string_view field);
+
 }  // namespace fupin

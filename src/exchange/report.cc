@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <memory>
 
+#include "core/text.h"
+
 namespace fupin::exchange {
 
 namespace fs = std::filesystem;
@@ -19,16 +21,6 @@ constexpr int64_t kMaxWarningRows = 100000;
 constexpr const char* kHeaders[] = {"文件 file",          "行号 row",        "列 column",
                                     "值 value",           "级别 severity",   "代码 code",
                                     "原因 reason (中文)", "reason (English)"};
-
-std::string CsvQuote(std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 struct Sheet {
   lxw_worksheet* ws = nullptr;

@@ -21,6 +21,7 @@
 
 #include "core/datasets.h"
 #include "core/status.h"
+#include "store/link_store.h"
 
 namespace fupin::store {
 
@@ -180,6 +181,9 @@ class Store {
                               const std::function<Status(const IssueRow&)>& fn) = 0;
   // The newest batch's id, or 0 when nothing was ever imported.
   virtual Result<int64_t> LatestBatchId() = 0;
+
+  // The person index's tables (link_store.h).
+  virtual LinkStore& Links() = 0;
 };
 
 }  // namespace fupin::store

@@ -1,0 +1,208 @@
+// fupin link / fupin export links|findings: the person index from the command line.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "core/id_number.h"
+#include "core/text.h"
+#include "link/linker.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace fupin::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct LinkArgs {
+  std::string db;
+  bool json = false;
+  bool full = false;
+  bool quiet = false;
+  double upper = 0.95;
+  double lower = 0.5;
+  int threads = 2;
+  std::string user;
+};
+
+std::string OsUser() {
+  const char* u = getenv("USER");
+  if (u && *u) return u;
+  return "uid" + std::to_string(getuid());
+}
+
+Result<std::unique_ptr<store::Store>> OpenExisting(const std::string& db, bool zh) {
+  if (!fs::exists(db))
+    return Err(NotFound(fmt::format(
+        "{} {}", db,
+        zh ? "不存在（请先 fupin import）" : "does not exist (run fupin import first)")));
+  return store::OpenSqliteStore(db);
+}
+
+int Fail(const Status& st, bool zh) {
+  fmt::print(stderr, "{}: {}\n", zh ? "错误" : "error", st.message());
+  return kExitFailed;
+}
+
+int RunLink(const LinkArgs& args, Lang lang) {
+  bool zh = lang == Lang::kZh;
+  if (args.lower > args.upper || args.lower <= 0 || args.upper > 1) {
+    fmt::print(
+        stderr, "{}\n",
+        zh ? "错误: 需要 0 < --lower <= --upper <= 1" : "error: need 0 < --lower <= --upper <= 1");
+    return kExitUsage;
+  }
+  auto store = OpenExisting(args.db, zh);
+  if (!store) return Fail(store.error(), zh);
+  link::LinkOptions options;
+  options.full = args.full;
+  options.upper = args.upper;
+  options.lower = args.lower;
+  options.threads = args.threads;
+  options.user = args.user.empty() ? OsUser() : args.user;
+  bool tty = isatty(2);
+  if (!args.quiet)
+    options.progress = [&](std::string_view what, int64_t done, int64_t total) {
+      if (total > 0) {
+        if (!tty) return;
+        fmt::print(stderr, "\r{} {:>12L}/{:L}   ", what, done, total);
+      } else {
+        fmt::print(stderr, "{}{} {} {}\n", tty ? "\r" : "", zh ? "已处理" : "done", what, done);
+      }
+    };
+  auto summary = link::RunLinker(**store, options);
+  if (!summary) return Fail(summary.error(), zh);
+  if (args.json) {
+    fmt::print("{}\n", link::LinkSummaryJson(*summary));
+    return kExitOk;
+  }
+  if (summary->nothing_to_do) {
+    fmt::print("{}\n", zh ? "登记数据和部门数据自上次关联以来均未变化，无需重新关联。"
+                          : "Neither the registry nor any department file changed since the last "
+                            "run: nothing to link.");
+    return kExitOk;
+  }
+  fmt::print("{} {} ({})\n", zh ? "关联批次" : "link run", summary->run_id,
+             summary->full ? (zh ? "全量" : "full") : (zh ? "增量" : "incremental"));
+  fmt::print("{:<20} {:>11} {:>11} {:>9} {:>9} {:>9} {:>11}\n", zh ? "数据集" : "dataset",
+             zh ? "行数" : "rows", zh ? "精确" : "exact", zh ? "修复" : "repaired",
+             zh ? "概率" : "probab.", zh ? "待核" : "review", zh ? "未关联" : "unlinked");
+  link::DatasetLinkSummary total;
+  for (const auto& d : summary->datasets) {
+    fmt::print("{:<20} {:>11L} {:>11L} {:>9L} {:>9L} {:>9L} {:>11L}\n", d.dataset, d.rows, d.exact,
+               d.repaired, d.probabilistic, d.review, d.unlinked);
+    total.rows += d.rows;
+    total.exact += d.exact;
+    total.repaired += d.repaired;
+    total.probabilistic += d.probabilistic;
+    total.review += d.review;
+    total.unlinked += d.unlinked;
+  }
+  fmt::print("{:<20} {:>11L} {:>11L} {:>9L} {:>9L} {:>9L} {:>11L}\n", zh ? "合计" : "total",
+             total.rows, total.exact, total.repaired, total.probabilistic, total.review,
+             total.unlinked);
+  fmt::print("{}: {:L}; {}: {:L}\n", zh ? "登记人员" : "registry members",
+             summary->registry_members, zh ? "候选对" : "candidate pairs",
+             summary->candidate_pairs);
+  for (const auto& [kind, n] : summary->findings)
+    fmt::print("{} {}: {:L}\n", zh ? "登记数据问题" : "registry finding", kind, n);
+  fmt::print("{}: {:.1f} s\n", zh ? "用时" : "time", summary->timings.total_s);
+  return kExitOk;
+}
+
+struct ExportArgs {
+  std::string db;
+  std::string out;
+};
+
+// Writes through a temporary file renamed at the end, so a half-written export is never seen.
+int WriteCsv(const ExportArgs& args, bool zh, std::string_view header,
+             const std::function<Status(std::FILE*)>& body) {
+  auto store = OpenExisting(args.db, zh);
+  if (!store) return Fail(store.error(), zh);
+  std::string part = args.out + ".part";
+  std::FILE* f = std::fopen(part.c_str(), "wb");
+  if (!f) return Fail(Unavailable(fmt::format("cannot write {}", part)), zh);
+  std::fprintf(f, "%.*s\n", static_cast<int>(header.size()), header.data());
+  Status st = body(f);
+  if (std::fclose(f) != 0 && st.ok()) st = Unavailable(fmt::format("cannot write {}", part));
+  if (st.ok() && std::rename(part.c_str(), args.out.c_str()) != 0)
+    st = Unavailable(fmt::format("cannot rename {} to {}", part, args.out));
+  if (!st.ok()) {
+    std::remove(part.c_str());
+    return Fail(st, zh);
+  }
+  return kExitOk;
+}
+
+int ExportLinks(const ExportArgs& args, Lang lang) {
+  bool zh = lang == Lang::kZh;
+  auto store = OpenExisting(args.db, zh);
+  if (!store) return Fail(store.error(), zh);
+  return WriteCsv(args, zh, "dataset,row,id_number,stage,weight", [&](std::FILE* f) {
+    return (*store)->Links().ForEachLinkRow([&](const store::LinkExportRow& r) {
+      std::string weight = r.weight ? fmt::format("{:.3f}", *r.weight) : "";
+      std::string id = r.person_id > 0 ? UnpackIdNumber(static_cast<uint64_t>(r.person_id)) : "";
+      fmt::print(f, "{},{},{},{},{}\n", r.dataset, r.source_row, id, store::LinkStageName(r.stage),
+                 weight);
+      return OkStatus();
+    });
+  });
+}
+
+int ExportFindings(const ExportArgs& args, Lang lang) {
+  bool zh = lang == Lang::kZh;
+  auto store = OpenExisting(args.db, zh);
+  if (!store) return Fail(store.error(), zh);
+  return WriteCsv(args, zh, "kind,id_number,household_id,other_id_number,other_household_id,detail",
+                  [&](std::FILE* f) {
+                    return (*store)->Links().ForEachFinding([&](const store::LinkFinding& x) {
+                      fmt::print(f, "{},{},{},{},{},{}\n", x.kind, x.id_number,
+                                 CsvQuote(x.household_id), x.other_id_number,
+                                 CsvQuote(x.other_household_id), CsvQuote(x.detail));
+                      return OkStatus();
+                    });
+                  });
+}
+
+}  // namespace
+
+void AddLinkCommands(CLI::App& app, int& exit_code, const Lang& lang) {
+  auto args = std::make_shared<LinkArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "link", "Link every department row to a registry person / 人员关联（精确、修复、概率匹配）");
+  cmd->add_option("--db", args->db, "SQLite database file")->required();
+  cmd->add_flag("--json", args->json, "machine-readable summary");
+  cmd->add_flag("--full", args->full, "link every row again, not only new and changed ones");
+  cmd->add_flag("--quiet", args->quiet, "no progress");
+  cmd->add_option("--upper", args->upper, "probability at or above which a candidate is linked")
+      ->capture_default_str();
+  cmd->add_option("--lower", args->lower, "probability at or above which it goes to review")
+      ->capture_default_str();
+  cmd->add_option("--threads", args->threads, "matching threads")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--user", args->user, "who runs it (default: the OS user)");
+  cmd->callback([args, &exit_code, &lang] { exit_code = RunLink(*args, lang); });
+
+  CLI::App* exp = app.add_subcommand("export", "Export results as CSV / 导出");
+  exp->require_subcommand(1);
+  auto links = std::make_shared<ExportArgs>();
+  CLI::App* el = exp->add_subcommand(
+      "links", "dataset,row,id_number,stage,weight for every department row / 导出关联结果");
+  el->add_option("--db", links->db, "SQLite database file")->required();
+  el->add_option("--out", links->out, "CSV file to write")->required();
+  el->callback([links, &exit_code, &lang] { exit_code = ExportLinks(*links, lang); });
+  auto findings = std::make_shared<ExportArgs>();
+  CLI::App* ef = exp->add_subcommand(
+      "findings", "registry duplicates found by the last link run / 导出登记数据问题");
+  ef->add_option("--db", findings->db, "SQLite database file")->required();
+  ef->add_option("--out", findings->out, "CSV file to write")->required();
+  ef->callback([findings, &exit_code, &lang] { exit_code = ExportFindings(*findings, lang); });
+}
+
+}  // namespace fupin::cli

@@ -1,0 +1,1 @@
+// General mode: see link_files.h.

@@ -1,0 +1,1007 @@
+#include "link/linker.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "core/hash.h"
+#include "core/id_number.h"
+#include "link/compare.h"
+#include "link/fellegi_sunter.h"
+#include "link/names.h"
+
+namespace fupin::link {
+namespace {
+
+using store::DeptIdentity;
+using store::LinkRecord;
+using store::LinkStage;
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+constexpr int kWeights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+constexpr char kCheckChars[] = "10X98765432";
+constexpr uint32_t kNone = UINT32_MAX;
+// A blocking key whose registry block is larger than this is skipped for that row: it would
+// cost more than it could find (e.g. a surname and year shared by thousands).
+constexpr size_t kMaxBlock = 2000;
+
+int CheckValue(char c) { return c == 'X' ? 10 : c - '0'; }
+
+uint64_t HashText(std::string_view a, int64_t b = 0, int64_t c = 0) {
+  Hasher h(0x6c696e6b);
+  h.Add(a);
+  h.Add(b);
+  h.Add(c);
+  return h.Finish();
+}
+
+// Open addressing map from a packed ID to the first registry member holding it.
+class IdMap {
+ public:
+  void Reserve(size_t n) {
+    size_t cap = 16;
+    while (cap < n * 2) cap <<= 1;
+    keys_.assign(cap, 0);
+    values_.assign(cap, kNone);
+    mask_ = cap - 1;
+  }
+  // Keeps the first value inserted for a key.
+  void Insert(uint64_t key, uint32_t value) {
+    for (size_t i = Slot(key);; i = (i + 1) & mask_) {
+      if (keys_[i] == key) return;
+      if (keys_[i] == 0) {
+        keys_[i] = key;
+        values_[i] = value;
+        return;
+      }
+    }
+  }
+  uint32_t Find(uint64_t key) const {
+    if (key == 0 || keys_.empty()) return kNone;
+    for (size_t i = Slot(key);; i = (i + 1) & mask_) {
+      if (keys_[i] == key) return values_[i];
+      if (keys_[i] == 0) return kNone;
+    }
+  }
+
+ private:
+  size_t Slot(uint64_t key) const { return (key * 0x9E3779B97F4A7C15ull) >> 20 & mask_; }
+  std::vector<uint64_t> keys_;
+  std::vector<uint32_t> values_;
+  size_t mask_ = 0;
+};
+
+// Open addressing set of non-zero 64-bit keys.
+class KeySet {
+ public:
+  void Insert(uint64_t key) {
+    if ((size_ + 1) * 2 > keys_.size()) Grow();
+    for (size_t i = Slot(key);; i = (i + 1) & mask_) {
+      if (keys_[i] == key) return;
+      if (keys_[i] == 0) {
+        keys_[i] = key;
+        ++size_;
+        return;
+      }
+    }
+  }
+  bool Contains(uint64_t key) const {
+    if (keys_.empty()) return false;
+    for (size_t i = Slot(key);; i = (i + 1) & mask_) {
+      if (keys_[i] == key) return true;
+      if (keys_[i] == 0) return false;
+    }
+  }
+
+ private:
+  size_t Slot(uint64_t key) const { return (key * 0x9E3779B97F4A7C15ull) >> 17 & mask_; }
+  void Grow() {
+    std::vector<uint64_t> old = std::move(keys_);
+    keys_.assign(std::max<size_t>(64, old.size() * 2), 0);
+    mask_ = keys_.size() - 1;
+    size_ = 0;
+    for (uint64_t k : old)
+      if (k) Insert(k);
+  }
+  std::vector<uint64_t> keys_;
+  size_t mask_ = 0, size_ = 0;
+};
+
+// The registry in columns. Fixed-width texts (IDs, village codes) sit in flat strings.
+struct Registry {
+  std::vector<uint64_t> id;
+  std::string names;
+  std::vector<uint32_t> name_off;
+  std::vector<uint8_t> name_len;
+  std::vector<int32_t> birth;  // YYYYMMDD, 0 unknown
+  std::vector<uint8_t> sex;
+  std::string village;              // 12 bytes per member
+  std::vector<uint32_t> household;  // index into household_ids (kNone if not found)
+  std::vector<std::string> household_ids;
+  IdMap exact;
+
+  size_t size() const { return id.size(); }
+  void Reserve(size_t n) {
+    id.reserve(n);
+    names.reserve(n * 10);
+    name_off.reserve(n);
+    name_len.reserve(n);
+    birth.reserve(n);
+    sex.reserve(n);
+    household.reserve(n);
+    household_ids.reserve(n / 3);
+  }
+  std::string Id(uint32_t i) const { return id[i] ? UnpackIdNumber(id[i]) : std::string(); }
+  std::string_view Name(uint32_t i) const {
+    return std::string_view(names).substr(name_off[i], name_len[i]);
+  }
+  std::string_view Village(uint32_t i) const {
+    return std::string_view(village).substr(i * 12ull, 12);
+  }
+  std::string_view Household(uint32_t i) const {
+    return household[i] == kNone ? std::string_view()
+                                 : std::string_view(household_ids[household[i]]);
+  }
+};
+
+// What the probabilistic stage needs of a department row.
+struct Pending {
+  uint32_t dataset = 0;
+  int64_t row_id = 0;
+  std::string name;             // normalised
+  std::string name_simplified;  // and simplified
+  int32_t birth = 0;
+  uint8_t sex = 0;
+  std::string region;  // 12 digits or empty
+  int region_digits = 0;
+  std::string id_county;  // first 6 digits of the ID when it has them
+};
+
+struct Chunk {
+  uint32_t dataset = 0;
+  std::vector<LinkRecord> links;
+  bool last = false;
+  DatasetLinkSummary summary;
+  Status status;
+};
+
+// A bounded queue from the matching threads to the one writing thread.
+class ChunkQueue {
+ public:
+  void Push(Chunk c) {
+    std::unique_lock lock(mu_);
+    not_full_.wait(lock, [&] { return queue_.size() < 8 || stopped_; });
+    queue_.push_back(std::move(c));
+    not_empty_.notify_one();
+  }
+  std::optional<Chunk> Pop() {
+    std::unique_lock lock(mu_);
+    not_empty_.wait(lock, [&] { return !queue_.empty() || producers_ == 0; });
+    if (queue_.empty()) return std::nullopt;
+    Chunk c = std::move(queue_.front());
+    queue_.pop_front();
+    not_full_.notify_one();
+    return c;
+  }
+  void SetProducers(int n) {
+    std::lock_guard lock(mu_);
+    producers_ = n;
+  }
+  void ProducerDone() {
+    std::lock_guard lock(mu_);
+    --producers_;
+    not_empty_.notify_all();
+  }
+  // The writer failed: producers stop waiting for room.
+  void Stop() {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    not_full_.notify_all();
+  }
+  bool stopped() {
+    std::lock_guard lock(mu_);
+    return stopped_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable not_empty_, not_full_;
+  std::deque<Chunk> queue_;
+  int producers_ = 0;
+  bool stopped_ = false;
+};
+
+int32_t BirthFromId(std::string_view id) {
+  if (id.size() < 14) return 0;
+  return ParseDateKey(id.substr(6, 8));
+}
+
+bool RegionAgrees(std::string_view row, int digits, std::string_view village) {
+  if (row.size() != 12 || digits == 0) return true;  // nothing to disagree with
+  return row.substr(0, static_cast<size_t>(digits)) ==
+         village.substr(0, static_cast<size_t>(digits));
+}
+
+// The four comparison levels of a department row against a registry member.
+void CompareRow(const Registry& reg, uint32_t p, std::string_view name,
+                std::string_view name_simplified, int32_t birth, int sex, std::string_view region,
+                int region_digits, uint8_t levels[4]) {
+  levels[0] = CompareNames(name, reg.Name(p), name_simplified);
+  levels[1] = CompareDates(birth, reg.birth[p]);
+  levels[2] = CompareSex(sex, reg.sex[p]);
+  levels[3] = CompareRegions(region, region_digits, reg.Village(p));
+}
+
+// Registry members one substitution or adjacent transposition away from a well-formed ID
+// that fails its check character or names no real date. Only variants that are themselves
+// valid IDs can be registry IDs, so most of the 170 or so variants are never looked up.
+void RepairCandidates(const Registry& reg, std::string_view id, std::vector<uint32_t>& out) {
+  out.clear();
+  if (id.size() != 18) return;
+  int d[17];
+  int64_t sum = 0;
+  uint64_t body = 0;
+  for (int i = 0; i < 17; ++i) {
+    if (id[i] < '0' || id[i] > '9') return;
+    d[i] = id[i] - '0';
+    sum += kWeights[i] * d[i];
+    body = body * 10 + static_cast<uint64_t>(d[i]);
+  }
+  char check = id[17];
+  if ((check < '0' || check > '9') && check != 'X') return;
+  uint64_t pow10[17];
+  pow10[16] = 1;
+  for (int i = 15; i >= 0; --i) pow10[i] = pow10[i + 1] * 10;
+  auto try_id = [&](uint64_t b, int check_value) {
+    uint32_t p = reg.exact.Find(b * 11 + static_cast<uint64_t>(check_value) + 1);
+    if (p != kNone && std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+  };
+  auto valid = [&](int64_t s, char c) { return kCheckChars[s % 11] == c; };
+  int check_value = CheckValue(check);
+  for (int i = 0; i < 17; ++i) {  // one digit mistyped
+    for (int v = 0; v <= 9; ++v) {
+      if (v == d[i]) continue;
+      int64_t s = sum + kWeights[i] * (v - d[i]);
+      if (!valid(s, check)) continue;
+      uint64_t b =
+          body + pow10[i] * static_cast<uint64_t>(v) - pow10[i] * static_cast<uint64_t>(d[i]);
+      try_id(b, check_value);
+    }
+  }
+  try_id(body, CheckValue(kCheckChars[sum % 11]));  // the check character mistyped
+  for (int i = 0; i + 1 < 17; ++i) {                // two neighbours swapped
+    if (d[i] == d[i + 1]) continue;
+    int64_t s = sum + (kWeights[i] - kWeights[i + 1]) * (d[i + 1] - d[i]);
+    if (!valid(s, check)) continue;
+    uint64_t b = body - pow10[i] * static_cast<uint64_t>(d[i]) -
+                 pow10[i + 1] * static_cast<uint64_t>(d[i + 1]) +
+                 pow10[i] * static_cast<uint64_t>(d[i + 1]) +
+                 pow10[i + 1] * static_cast<uint64_t>(d[i]);
+    try_id(b, check_value);
+  }
+  if (check != 'X') {  // the last digit swapped with the check character
+    int c = check - '0';
+    int64_t s = sum + kWeights[16] * (c - d[16]);
+    if (valid(s, static_cast<char>('0' + d[16])) && c != d[16])
+      try_id(body - static_cast<uint64_t>(d[16]) + static_cast<uint64_t>(c), d[16]);
+  }
+}
+
+Model StartModel() {
+  Model m;
+  m.lambda = 0.05;
+  m.fields = {
+      {"name",
+       {"identical", "simplified", "homophone", "one_char", "different"},
+       {0.88, 0.03, 0.03, 0.03, 0.03},
+       {0.002, 0.0005, 0.002, 0.02, 0.9755}},
+      {"birth_date",
+       {"identical", "one_part", "day_month_swapped", "different"},
+       {0.95, 0.03, 0.01, 0.01},
+       {0.3, 0.1, 0.01, 0.59}},
+      {"sex", {"same", "different"}, {0.98, 0.02}, {0.5, 0.5}},
+      {"region",
+       {"village", "township", "county", "different"},
+       {0.5, 0.2, 0.25, 0.05},
+       {0.02, 0.05, 0.5, 0.43}},
+  };
+  return m;
+}
+
+class Linker {
+ public:
+  Linker(store::Store& store, const LinkOptions& options)
+      : links_(store.Links()), options_(options) {}
+
+  Result<LinkSummary> Run() {
+    auto start = Clock::now();
+    RETURN_IF_ERROR(CheckNameData());
+    // What changed since the last run decides between a full and an incremental run.
+    ASSIGN_OR_RETURN(auto last, links_.LastRun());
+    ASSIGN_OR_RETURN(int64_t members_file, links_.CurrentFileId("members"));
+    ASSIGN_OR_RETURN(int64_t households_file, links_.CurrentFileId("households"));
+    seen_.registry_file_id = std::max(members_file, households_file);
+    std::optional<Model> last_model;
+    if (last && !last->params_json.empty()) {
+      auto m = Model::FromJson(last->params_json);
+      if (m) last_model = *m;
+    }
+    summary_.full =
+        options_.full || !last || !last_model || last->registry_file_id != seen_.registry_file_id;
+    for (const DatasetSpec& d : AllDatasets()) {
+      if (d.kind != DatasetKind::kDepartment) continue;
+      ASSIGN_OR_RETURN(int64_t file, links_.CurrentFileId(d.name));
+      seen_.dataset_files.emplace_back(std::string(d.name), file);
+      int64_t before = 0;
+      if (last)
+        for (const auto& [name, f] : last->dataset_files)
+          if (name == d.name) before = f;
+      if (file == 0 && before == 0) continue;
+      if (!summary_.full && file == before) continue;
+      work_.push_back({&d, summary_.full ? 0 : before});
+    }
+    if (!summary_.full && work_.empty()) {
+      summary_.nothing_to_do = true;
+      summary_.run_id = last->run_id;
+      summary_.timings.total_s = Since(start);
+      return summary_;
+    }
+    if (!summary_.full) model_ = *last_model;
+
+    auto t = Clock::now();
+    RETURN_IF_ERROR(LoadRegistry());
+    summary_.timings.registry_s = Since(t);
+
+    store::LinkRunInfo info;
+    info.user = options_.user;
+    info.full = summary_.full;
+    ASSIGN_OR_RETURN(summary_.run_id, links_.BeginRun(info));
+    Status st = LinkAll();
+    if (!st.ok()) {
+      links_.AbortRun();
+      return Err(st);
+    }
+    t = Clock::now();
+    seen_.params_json = model_.ToJson();
+    summary_.model_json = seen_.params_json;
+    summary_.timings.total_s = Since(start);
+    RETURN_IF_ERROR(links_.CommitRun(seen_, LinkSummaryJson(summary_)));
+    summary_.timings.commit_s = Since(t);
+    summary_.timings.total_s = Since(start);
+    return summary_;
+  }
+
+ private:
+  struct Work {
+    const DatasetSpec* dataset;
+    int64_t after_file_id;
+  };
+
+  void Progress(std::string_view what, int64_t done, int64_t total) {
+    if (options_.progress) options_.progress(what, done, total);
+  }
+
+  // Households and members are read side by side (each in household order) and joined by
+  // walking both, so no member costs an index lookup.
+  Status LoadRegistry() {
+    Registry& r = reg_;
+    ASSIGN_OR_RETURN(int64_t hint, links_.RegistrySizeHint());
+    r.Reserve(static_cast<size_t>(std::max<int64_t>(hint, 0)));
+    std::vector<std::string> household_villages;  // parallel to r.household_ids
+    Status households_status;
+    std::thread households([&] {
+      households_status = links_.ScanHouseholds([&](std::string_view id, std::string_view village) {
+        r.household_ids.emplace_back(id);
+        std::string v(village.substr(0, 12));
+        v.resize(12, '0');
+        household_villages.push_back(std::move(v));
+      });
+    });
+    std::vector<std::string> member_households;
+    Status members_status = links_.ScanMembers([&](const store::RegistryMember& m) {
+      r.id.push_back(PackIdNumber(m.id_number));
+      std::string name = NormalizeName(m.name);
+      r.name_off.push_back(static_cast<uint32_t>(r.names.size()));
+      r.name_len.push_back(static_cast<uint8_t>(std::min<size_t>(name.size(), 255)));
+      r.names.append(name, 0, std::min<size_t>(name.size(), 255));
+      r.birth.push_back(ParseDateKey(m.birth_date));
+      r.sex.push_back(static_cast<uint8_t>(m.sex));
+      if (member_households.empty() || member_households.back() != m.household_id)
+        member_households.emplace_back(m.household_id);
+      r.household.push_back(static_cast<uint32_t>(member_households.size() - 1));
+    });
+    households.join();
+    RETURN_IF_ERROR(members_status);
+    RETURN_IF_ERROR(households_status);
+    // member_households holds each member household once, in order; find each one's row.
+    std::vector<uint32_t> household_row(member_households.size(), kNone);
+    for (size_t h = 0, k = 0; h < member_households.size(); ++h) {
+      while (k < r.household_ids.size() && r.household_ids[k] < member_households[h]) ++k;
+      if (k < r.household_ids.size() && r.household_ids[k] == member_households[h])
+        household_row[h] = static_cast<uint32_t>(k);
+    }
+    r.village.resize(r.size() * 12, '0');
+    for (size_t i = 0; i < r.size(); ++i) {
+      uint32_t h = household_row[r.household[i]];
+      r.household[i] = h;
+      if (h != kNone) r.village.replace(i * 12, 12, household_villages[h]);
+    }
+    summary_.registry_members = static_cast<int64_t>(r.size());
+    if (r.size() >= kNone) return InvalidArgument("the registry has too many members to index");
+    r.exact.Reserve(r.size());
+    for (uint32_t i = 0; i < r.size(); ++i)
+      if (r.id[i]) r.exact.Insert(r.id[i], i);
+    Progress("registry", summary_.registry_members, summary_.registry_members);
+    return OkStatus();
+  }
+
+  Status LinkAll() {
+    summary_.datasets.resize(work_.size());
+    for (size_t i = 0; i < work_.size(); ++i) {
+      const DatasetSpec& d = *work_[i].dataset;
+      summary_.datasets[i].dataset = std::string(d.name);
+      if (summary_.full) {
+        RETURN_IF_ERROR(links_.ClearLinks(d));
+      } else {
+        ASSIGN_OR_RETURN(auto gone, links_.GoneRows(d, work_[i].after_file_id));
+        RETURN_IF_ERROR(links_.RemoveLinks(d, gone));
+        summary_.datasets[i].removed = static_cast<int64_t>(gone.size());
+      }
+    }
+
+    // Exact and repaired stages: department tables read and matched in parallel, links
+    // written here as they come.
+    auto t = Clock::now();
+    ChunkQueue queue;
+    std::atomic<size_t> next{0};
+    std::vector<std::vector<Pending>> pending(work_.size());
+    int threads = std::max(1, std::min<int>(options_.threads, static_cast<int>(work_.size())));
+    queue.SetProducers(threads);
+    std::vector<std::thread> workers;
+    for (int w = 0; w < threads; ++w) {
+      workers.emplace_back([&] {
+        for (size_t i; (i = next.fetch_add(1)) < work_.size();) {
+          if (queue.stopped()) break;
+          MatchDataset(static_cast<uint32_t>(i), queue, pending[i]);
+        }
+        queue.ProducerDone();
+      });
+    }
+    Status write_status;
+    while (auto chunk = queue.Pop()) {
+      if (!write_status.ok()) continue;
+      if (!chunk->status.ok()) {
+        write_status = chunk->status;
+        queue.Stop();
+        continue;
+      }
+      auto w = Clock::now();
+      write_status = links_.PutLinks(*work_[chunk->dataset].dataset, chunk->links);
+      summary_.timings.write_s += Since(w);
+      if (!write_status.ok()) queue.Stop();
+      if (chunk->last) {
+        DatasetLinkSummary& s = summary_.datasets[chunk->dataset];
+        int64_t removed = s.removed;
+        s = chunk->summary;
+        s.removed = removed;
+        Progress(s.dataset, s.rows, 0);
+      }
+    }
+    for (auto& w : workers) w.join();
+    RETURN_IF_ERROR(write_status);
+    summary_.timings.exact_s = Since(t);
+
+    t = Clock::now();
+    RETURN_IF_ERROR(Probabilistic(pending));
+    summary_.timings.probabilistic_s = Since(t);
+    if (summary_.full) {
+      t = Clock::now();
+      RETURN_IF_ERROR(Findings());
+      summary_.timings.findings_s = Since(t);
+    }
+    return OkStatus();
+  }
+
+  void MatchDataset(uint32_t index, ChunkQueue& queue, std::vector<Pending>& pending) {
+    const DatasetSpec& d = *work_[index].dataset;
+    Chunk chunk;
+    chunk.dataset = index;
+    chunk.summary.dataset = std::string(d.name);
+    DatasetLinkSummary& s = chunk.summary;
+    const bool write_unlinked = !summary_.full;  // a changed row may lose its old link
+    std::vector<uint32_t> candidates;
+    constexpr size_t kChunk = 65536;
+    chunk.links.reserve(kChunk);
+    auto emit = [&](const LinkRecord& l) {
+      chunk.links.push_back(l);
+      if (chunk.links.size() >= kChunk) {
+        Chunk full;
+        full.dataset = index;
+        std::swap(full.links, chunk.links);
+        queue.Push(std::move(full));
+        chunk.links.reserve(kChunk);
+      }
+    };
+    Status st = links_.ScanDepartment(d, {work_[index].after_file_id}, [&](const DeptIdentity& r) {
+      ++s.rows;
+      if (r.id_problem == static_cast<int>(IdProblem::kNone)) {
+        uint32_t p = reg_.exact.Find(PackIdNumber(r.id_number));
+        if (p != kNone) {
+          ++s.exact;
+          emit({.row_id = r.row_id,
+                .person_id = static_cast<int64_t>(reg_.id[p]),
+                .stage = LinkStage::kExact});
+        } else {
+          ++s.unlinked;  // a valid ID of someone outside the registry
+          if (write_unlinked) emit({.row_id = r.row_id});
+        }
+        return;
+      }
+      std::string name = NormalizeName(r.name);
+      std::string simplified = ToSimplified(name);
+      int32_t birth = ParseDateKey(r.birth_date);
+      int region_digits = RegionDigits(r.region_code);
+      if (r.id_problem == static_cast<int>(IdProblem::kBadCheckChar) ||
+          r.id_problem == static_cast<int>(IdProblem::kImpossibleDate)) {
+        RepairCandidates(reg_, r.id_number, candidates);
+        uint32_t accepted = kNone;
+        int agreeing = 0;
+        uint8_t best[4] = {};
+        for (uint32_t p : candidates) {
+          uint8_t lv[4];
+          CompareRow(reg_, p, name, simplified, birth ? birth : BirthFromId(r.id_number), r.sex,
+                     r.region_code, region_digits, lv);
+          bool name_ok = lv[0] != kMissing && lv[0] < kNameLevels - 1;
+          bool birth_ok = birth == 0 || lv[1] == 0;
+          bool sex_ok = lv[2] != 1;
+          if (name_ok && birth_ok && sex_ok &&
+              RegionAgrees(r.region_code, region_digits, reg_.Village(p))) {
+            ++agreeing;
+            accepted = p;
+            std::copy(lv, lv + 4, best);
+          }
+        }
+        if (agreeing == 1) {
+          ++s.repaired;
+          emit({.row_id = r.row_id,
+                .person_id = static_cast<int64_t>(reg_.id[accepted]),
+                .stage = LinkStage::kRepaired,
+                .levels = static_cast<uint32_t>(PackLevels(best))});
+          return;
+        }
+      }
+      Pending p;
+      p.dataset = index;
+      p.row_id = r.row_id;
+      p.name = std::move(name);
+      p.name_simplified = std::move(simplified);
+      p.birth = birth ? birth : BirthFromId(r.id_number);
+      p.sex = static_cast<uint8_t>(r.sex);
+      if (region_digits >= 6) {
+        p.region = std::string(r.region_code);
+        p.region_digits = region_digits;
+      }
+      if (r.id_number.size() >= 6 && std::all_of(r.id_number.begin(), r.id_number.begin() + 6,
+                                                 [](char c) { return c >= '0' && c <= '9'; }))
+        p.id_county = std::string(r.id_number.substr(0, 6));
+      pending.push_back(std::move(p));
+    });
+    chunk.last = true;
+    chunk.status = st;
+    queue.Push(std::move(chunk));
+  }
+
+  // Sorted (key, member) pairs: one blocking index.
+  using BlockIndex = std::vector<std::pair<uint64_t, uint32_t>>;
+
+  static std::string SurnamePinyin(std::string_view simplified_name) {
+    std::string out;
+    std::string_view surname = Surname(simplified_name);
+    for (size_t i = 0; i < surname.size();) {
+      auto c = static_cast<unsigned char>(surname[i]);
+      int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
+      char32_t cp = len == 1 ? c : c & (0xFF >> (len + 1));
+      for (int k = 1; k < len && i + static_cast<size_t>(k) < surname.size(); ++k)
+        cp = (cp << 6) | (static_cast<unsigned char>(surname[i + static_cast<size_t>(k)]) & 0x3F);
+      std::string_view py = CharPinyin(cp);
+      if (py.empty()) {
+        out.append(surname.substr(i, static_cast<size_t>(len)));
+      } else {
+        out.append(py);
+      }
+      i += static_cast<size_t>(len);
+    }
+    return out;
+  }
+
+  static uint64_t KeyCountyBirth(std::string_view county, int32_t birth) {
+    return HashText(county, birth, 1);
+  }
+  // Province-wide, so the full birth date: a year would make blocks of thousands.
+  static uint64_t KeySurnameBirthSex(std::string_view surname_pinyin, int32_t birth, int sex) {
+    return HashText(surname_pinyin, birth, 10 + sex);
+  }
+  static uint64_t KeyNameCounty(std::string_view simplified, std::string_view county) {
+    Hasher h(0x6e616d65);
+    h.Add(simplified);
+    h.Add(county);
+    return h.Finish();
+  }
+
+  Status Probabilistic(std::vector<std::vector<Pending>>& pending_by_dataset) {
+    std::vector<Pending> pending;
+    for (auto& v : pending_by_dataset) {
+      std::sort(v.begin(), v.end(),
+                [](const Pending& a, const Pending& b) { return a.row_id < b.row_id; });
+      for (auto& p : v) pending.push_back(std::move(p));
+      v.clear();
+      v.shrink_to_fit();
+    }
+    if (pending.empty()) {
+      if (summary_.full) model_ = StartModel();
+      return OkStatus();
+    }
+    Progress("blocking", 0, static_cast<int64_t>(pending.size()));
+    // The blocking keys the pending rows need; the registry is then read once and only
+    // members under one of those keys are indexed (a few per row, not 3 x 7 M).
+    struct RowKeys {
+      uint64_t keys[3] = {0, 0, 0};  // county+birth, surname+birth+sex, name+county; 0 = none
+      uint64_t name = 0;
+    };
+    std::vector<RowKeys> row_keys(pending.size());
+    KeySet wanted, wanted_names;
+    for (size_t r = 0; r < pending.size(); ++r) {
+      const Pending& p = pending[r];
+      std::string_view county = p.region_digits >= 6 ? std::string_view(p.region).substr(0, 6)
+                                                     : std::string_view(p.id_county);
+      RowKeys& k = row_keys[r];
+      if (!county.empty() && p.birth) k.keys[0] = KeyCountyBirth(county, p.birth);
+      if (!p.name_simplified.empty() && p.birth)
+        k.keys[1] = KeySurnameBirthSex(SurnamePinyin(p.name_simplified), p.birth, p.sex);
+      if (!p.name_simplified.empty() && !county.empty())
+        k.keys[2] = KeyNameCounty(p.name_simplified, county);
+      if (!p.name_simplified.empty()) k.name = HashText(p.name_simplified);
+      for (uint64_t key : k.keys)
+        if (key) wanted.Insert(key);
+      if (k.name) wanted_names.Insert(k.name);
+    }
+    const size_t n = reg_.size();
+    struct Part {
+      BlockIndex index;
+      std::vector<uint64_t> names;  // registry names some pending row has
+    };
+    Part parts[2];
+    auto build = [&](size_t from, size_t to, Part& part) {
+      for (size_t i = from; i < to; ++i) {
+        auto p = static_cast<uint32_t>(i);
+        std::string simplified = ToSimplified(reg_.Name(p));
+        std::string_view county = reg_.Village(p).substr(0, 6);
+        uint64_t name = HashText(simplified);
+        if (wanted_names.Contains(name)) part.names.push_back(name);
+        uint64_t keys[3] = {KeyCountyBirth(county, reg_.birth[i]), 0,
+                            KeyNameCounty(simplified, county)};
+        if (reg_.birth[i])
+          keys[1] = KeySurnameBirthSex(SurnamePinyin(simplified), reg_.birth[i], reg_.sex[i]);
+        for (uint64_t key : keys)
+          if (key && wanted.Contains(key)) part.index.push_back({key, p});
+      }
+    };
+    {
+      std::thread other(build, n / 2, n, std::ref(parts[1]));
+      build(0, n / 2, parts[0]);
+      other.join();
+    }
+    BlockIndex index = std::move(parts[0].index);
+    index.insert(index.end(), parts[1].index.begin(), parts[1].index.end());
+    std::vector<uint64_t> names = std::move(parts[0].names);
+    names.insert(names.end(), parts[1].names.begin(), parts[1].names.end());
+    {
+      std::thread other([&] { std::sort(names.begin(), names.end()); });
+      std::sort(index.begin(), index.end());
+      other.join();
+    }
+    // Term frequencies of names: a shared common name (王伟) is weaker evidence than a rare one.
+    auto name_count = [&](uint64_t h) {
+      auto [lo, hi] = std::equal_range(names.begin(), names.end(), h);
+      return static_cast<double>(std::max<ptrdiff_t>(hi - lo, 1));
+    };
+
+    // Candidate pairs and their comparison levels, rows split between two threads.
+    auto t = Clock::now();
+    struct Pair {
+      uint32_t row;
+      uint32_t person;
+      uint8_t levels[4];
+    };
+    auto candidates = [&](size_t from, size_t to, std::vector<Pair>& out) {
+      std::vector<uint32_t> cand;
+      for (size_t r = from; r < to; ++r) {
+        const Pending& p = pending[r];
+        cand.clear();
+        for (uint64_t key : row_keys[r].keys) {
+          if (!key) continue;
+          auto lo = std::lower_bound(index.begin(), index.end(), std::make_pair(key, uint32_t{0}));
+          auto hi = lo;
+          while (hi != index.end() && hi->first == key) ++hi;
+          if (static_cast<size_t>(hi - lo) > kMaxBlock) continue;
+          for (auto it = lo; it != hi; ++it) cand.push_back(it->second);
+        }
+        std::sort(cand.begin(), cand.end());
+        cand.erase(std::unique(cand.begin(), cand.end()), cand.end());
+        for (uint32_t person : cand) {
+          Pair pair{static_cast<uint32_t>(r), person, {}};
+          CompareRow(reg_, person, p.name, p.name_simplified, p.birth, p.sex, p.region,
+                     p.region_digits, pair.levels);
+          out.push_back(pair);
+        }
+      }
+    };
+    std::vector<Pair> pairs, tail;
+    {
+      size_t half = pending.size() / 2;
+      std::thread other(candidates, half, pending.size(), std::ref(tail));
+      candidates(0, half, pairs);
+      other.join();
+      pairs.insert(pairs.end(), tail.begin(), tail.end());
+      tail.clear();
+      tail.shrink_to_fit();
+    }
+    summary_.candidate_pairs = static_cast<int64_t>(pairs.size());
+    if (summary_.full) {
+      std::vector<std::array<uint8_t, 4>> levels(pairs.size());
+      for (size_t i = 0; i < pairs.size(); ++i)
+        std::copy(pairs[i].levels, pairs[i].levels + 4, levels[i].begin());
+      model_ = Train(pending, levels);
+    }
+    summary_.timings.scoring_s = Since(t);
+
+    // Scores and decisions, one row at a time (pairs are grouped by row).
+    std::vector<std::vector<LinkRecord>> out(work_.size());
+    std::vector<char> scored(pending.size(), 0);
+    const double registry_size = static_cast<double>(std::max<size_t>(reg_.size(), 1));
+    for (size_t i = 0; i < pairs.size();) {
+      size_t j = i;
+      const Pending& p = pending[pairs[i].row];
+      double tf[4] = {0, 0, 0, 0};
+      // The chance that a random registry member has exactly this name.
+      tf[0] = name_count(row_keys[pairs[i].row].name) / registry_size;
+      double best = -1e300;
+      size_t best_at = i;
+      for (; j < pairs.size() && pairs[j].row == pairs[i].row; ++j) {
+        double w = model_.Weight(pairs[j].levels, tf);
+        if (w > best) {
+          best = w;
+          best_at = j;
+        }
+      }
+      // The probability that the best candidate is the row's person, given that at most one
+      // candidate is: its odds against "nobody" and against every other person together.
+      // One person listed in two households (the same ID twice) is not another person.
+      const double prior = std::log2(model_.lambda / (1 - model_.lambda));
+      double rivals = std::exp2(-(best + prior));  // "nobody", relative to the best
+      for (size_t k = i; k < j; ++k)
+        if (reg_.id[pairs[k].person] != reg_.id[pairs[best_at].person])
+          rivals += std::exp2(model_.Weight(pairs[k].levels, tf) - best);
+      double pb = 1.0 / (1.0 + rivals);
+      LinkRecord l{.row_id = p.row_id,
+                   .person_id = static_cast<int64_t>(reg_.id[pairs[best_at].person]),
+                   .weight = best,
+                   .probability = pb,
+                   .levels = static_cast<uint32_t>(PackLevels(pairs[best_at].levels))};
+      if (pb >= options_.upper) {
+        l.stage = LinkStage::kProbabilistic;
+      } else if (pb >= options_.lower) {
+        l.stage = LinkStage::kReview;
+      }
+      if (l.stage != LinkStage::kUnlinked || !summary_.full) out[p.dataset].push_back(l);
+      scored[pairs[i].row] = 1;
+      i = j;
+    }
+    // Rows without any candidate stay unlinked.
+    for (uint32_t r = 0; r < pending.size(); ++r)
+      if (!scored[r] && !summary_.full)
+        out[pending[r].dataset].push_back({.row_id = pending[r].row_id});
+    for (size_t d = 0; d < out.size(); ++d) {
+      DatasetLinkSummary& s = summary_.datasets[d];
+      for (const LinkRecord& l : out[d]) {
+        if (l.stage == LinkStage::kProbabilistic) ++s.probabilistic;
+        if (l.stage == LinkStage::kReview) ++s.review;
+      }
+      RETURN_IF_ERROR(links_.PutLinks(*work_[d].dataset, out[d]));
+    }
+    for (auto& s : summary_.datasets) {
+      int64_t counted = s.exact + s.repaired + s.probabilistic + s.review;
+      s.unlinked = s.rows - counted;
+    }
+    return OkStatus();
+  }
+
+  // The probabilistic model, estimated the way Splink does, from the data alone:
+  //  - u from random (row, member) pairs: how often two different people agree by chance;
+  //  - m by EM with u fixed, in two sessions, each on the pairs of one blocking key and
+  //    leaving out the fields that key forces to agree: county + birth date gives m for name,
+  //    sex and region within the county; name + county gives m for birth date;
+  //  - the prior: the matches EM finds among county + birth date pairs, over all possible
+  //    (row, member) pairs.
+  // A pair's weight then adds log2(m/u) over the fields, against that prior.
+  Model Train(const std::vector<Pending>& pending,
+              const std::vector<std::array<uint8_t, 4>>& pairs) {
+    Model model = StartModel();
+    uint64_t state = 0x5eed;
+    auto next = [&state] {  // splitmix64: a fixed seed makes runs reproducible
+      uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+      return z ^ (z >> 31);
+    };
+    const size_t n = reg_.size();
+    EstimateU(model, 2'000'000, [&](int64_t, uint8_t* lv) {
+      const Pending& p = pending[next() % pending.size()];
+      CompareRow(reg_, static_cast<uint32_t>(next() % n), p.name, p.name_simplified, p.birth, p.sex,
+                 p.region, p.region_digits, lv);
+    });
+    const Model random_u = model;
+    // Session 1: pairs agreeing on county and birth date. Region's u is taken given the
+    // same county (its three agreeing levels renormalised).
+    PatternCounts session1, session2;
+    int64_t pairs1 = 0;
+    for (const auto& lv : pairs) {
+      bool same_county = lv[3] != kMissing && lv[3] <= 2;
+      if (lv[1] == 0 && same_county) {
+        session1.Add(lv);
+        ++pairs1;
+      }
+      if (lv[0] <= 1 && same_county) session2.Add(lv);
+    }
+    Model s1 = model;
+    FieldModel& region = s1.fields[3];
+    double in_county = region.u[0] + region.u[1] + region.u[2];
+    for (int l = 0; l < 3; ++l) region.u[static_cast<size_t>(l)] /= in_county;
+    region.u[3] = 1e-9;
+    region.m = {0.5, 0.25, 0.25, 1e-9};
+    const FieldModel region_in_county = region;
+    s1 = EstimateEm(s1, session1, {.fix_u = true, .active = {0, 2, 3}});
+    // Session 2: pairs agreeing on name and county; region (within the county) keeps the
+    // session identifiable, birth date alone would not.
+    Model s2 = model;
+    s2.fields[3] = region_in_county;
+    s2 = EstimateEm(s2, session2, {.fix_u = true, .active = {1, 2, 3}});
+    model.fields[0].m = s1.fields[0].m;
+    model.fields[2].m = s1.fields[2].m;
+    model.fields[1].m = s2.fields[1].m;
+    // Every key but the surname one fixes the county, so EM cannot see how often a match
+    // disagrees on it; 1% is assumed (a person registered in one county and known to a
+    // department in another).
+    constexpr double kRegionDisagrees = 0.01;
+    for (int l = 0; l < 3; ++l)
+      model.fields[3].m[static_cast<size_t>(l)] =
+          s1.fields[3].m[static_cast<size_t>(l)] * (1 - kRegionDisagrees);
+    model.fields[3].m[3] = kRegionDisagrees;
+    for (size_t f = 0; f < model.fields.size(); ++f) model.fields[f].u = random_u.fields[f].u;
+    double matches = s1.lambda * static_cast<double>(pairs1);
+    double all_pairs = static_cast<double>(pending.size()) * static_cast<double>(n);
+    model.lambda = std::clamp(matches / all_pairs, 1e-15, 0.5);
+    model.em_iterations = s1.em_iterations + s2.em_iterations;
+    return model;
+  }
+
+  // Registry data-quality findings: one ID in two households (the same person, or two
+  // people sharing an ID), and one person registered twice under different IDs.
+  Status Findings() {
+    const uint32_t n = static_cast<uint32_t>(reg_.size());
+    std::vector<store::LinkFinding> findings;
+    std::vector<uint32_t> order(n);
+    for (uint32_t i = 0; i < n; ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      return reg_.id[a] != reg_.id[b] ? reg_.id[a] < reg_.id[b] : a < b;
+    });
+    summary_.persons = 0;
+    for (uint32_t i = 0; i < n;) {
+      uint32_t j = i + 1;
+      while (j < n && reg_.id[order[j]] == reg_.id[order[i]]) ++j;
+      if (reg_.id[order[i]] != 0) {
+        ++summary_.persons;
+        for (uint32_t k = i + 1; k < j; ++k) {
+          uint32_t a = order[i], b = order[k];
+          bool same = ToSimplified(reg_.Name(a)) == ToSimplified(reg_.Name(b)) &&
+                      reg_.birth[a] == reg_.birth[b];
+          findings.push_back({same ? "same_person_two_households" : "shared_id", reg_.Id(a),
+                              std::string(reg_.Household(a)), reg_.Id(b),
+                              std::string(reg_.Household(b)),
+                              fmt::format("{} / {}", reg_.Name(a), reg_.Name(b))});
+        }
+      }
+      i = j;
+    }
+    // Same simplified name, birth date, sex and county under different IDs.
+    std::vector<std::pair<uint64_t, uint32_t>> keyed(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      Hasher h(0x64757031);
+      h.Add(ToSimplified(reg_.Name(i)));
+      h.Add(int64_t{reg_.birth[i]});
+      h.Add(int64_t{reg_.sex[i]});
+      h.Add(reg_.Village(i).substr(0, 6));
+      keyed[i] = {h.Finish(), i};
+    }
+    std::sort(keyed.begin(), keyed.end());
+    for (uint32_t i = 0; i < n;) {
+      uint32_t j = i + 1;
+      while (j < n && keyed[j].first == keyed[i].first) ++j;
+      for (uint32_t k = i + 1; k < j; ++k) {
+        uint32_t a = keyed[i].second, b = keyed[k].second;
+        if (reg_.id[a] == reg_.id[b] || reg_.Name(a).empty() || reg_.birth[a] == 0) continue;
+        findings.push_back({"possible_duplicate", reg_.Id(a), std::string(reg_.Household(a)),
+                            reg_.Id(b), std::string(reg_.Household(b)),
+                            fmt::format("{} {}", reg_.Name(a), reg_.birth[a])});
+      }
+      i = j;
+    }
+    std::map<std::string, int64_t> by_kind;
+    for (const auto& f : findings) ++by_kind[f.kind];
+    summary_.findings.assign(by_kind.begin(), by_kind.end());
+    return links_.ReplaceFindings(findings);
+  }
+
+  store::LinkStore& links_;
+  LinkOptions options_;
+  LinkSummary summary_;
+  store::LastLinkRun seen_;
+  std::vector<Work> work_;
+  Registry reg_;
+  Model model_ = StartModel();
+};
+
+}  // namespace
+
+Result<LinkSummary> RunLinker(store::Store& store, const LinkOptions& options) {
+  return Linker(store, options).Run();
+}
+
+std::string LinkSummaryJson(const LinkSummary& s) {
+  nlohmann::json j;
+  j["run_id"] = s.run_id;
+  j["full"] = s.full;
+  j["nothing_to_do"] = s.nothing_to_do;
+  j["registry_members"] = s.registry_members;
+  j["persons"] = s.persons;
+  j["candidate_pairs"] = s.candidate_pairs;
+  j["datasets"] = nlohmann::json::array();
+  for (const auto& d : s.datasets)
+    j["datasets"].push_back({{"dataset", d.dataset},
+                             {"rows", d.rows},
+                             {"exact", d.exact},
+                             {"repaired", d.repaired},
+                             {"probabilistic", d.probabilistic},
+                             {"review", d.review},
+                             {"unlinked", d.unlinked},
+                             {"removed", d.removed}});
+  j["findings"] = nlohmann::json::object();
+  for (const auto& [k, v] : s.findings) j["findings"][k] = v;
+  j["timings"] = {{"registry_s", s.timings.registry_s},
+                  {"exact_s", s.timings.exact_s},
+                  {"probabilistic_s", s.timings.probabilistic_s},
+                  {"scoring_s", s.timings.scoring_s},
+                  {"findings_s", s.timings.findings_s},
+                  {"write_s", s.timings.write_s},
+                  {"commit_s", s.timings.commit_s},
+                  {"total_s", s.timings.total_s}};
+  if (!s.model_json.empty()) j["model"] = nlohmann::json::parse(s.model_json, nullptr, false);
+  return j.dump();
+}
+
+}  // namespace fupin::link

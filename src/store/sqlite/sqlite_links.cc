@@ -1,0 +1,416 @@
+#include "store/sqlite/sqlite_links.h"
+
+#include <fmt/format.h>
+
+#include <unordered_map>
+#include <utility>
+
+#include "core/region_code.h"
+#include "store/sqlite/sqlite_util.h"
+
+namespace fupin::store {
+
+std::string_view LinkStageName(LinkStage stage) {
+  switch (stage) {
+    case LinkStage::kExact:
+      return "exact";
+    case LinkStage::kRepaired:
+      return "repaired";
+    case LinkStage::kProbabilistic:
+      return "probabilistic";
+    case LinkStage::kReview:
+      return "review";
+    case LinkStage::kUnlinked:
+      break;
+  }
+  return "unlinked";
+}
+
+namespace sqlite_detail {
+namespace {
+
+std::string LinksTable(const DatasetSpec& d) { return fmt::format("links_{}", d.name); }
+
+std::string_view ColumnView(sqlite3_stmt* s, int col) {
+  const auto* p = sqlite3_column_text(s, col);
+  return p ? std::string_view(reinterpret_cast<const char*>(p),
+                              static_cast<size_t>(sqlite3_column_bytes(s, col)))
+           : std::string_view();
+}
+
+class SqliteLinkStore final : public LinkStore {
+ public:
+  SqliteLinkStore(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
+  ~SqliteLinkStore() override {
+    if (run_id_) AbortRun();
+  }
+
+  // A read-only connection of its own, so scans can run side by side.
+  Result<std::unique_ptr<sqlite3, int (*)(sqlite3*)>> OpenReader() {
+    sqlite3* reader = nullptr;
+    if (sqlite3_open_v2(path_.c_str(), &reader, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      Status st = SqliteError(reader, fmt::format("open {} to read", path_.string()));
+      sqlite3_close_v2(reader);
+      return Err(st);
+    }
+    sqlite3_busy_timeout(reader, 5000);
+    Exec(reader, "PRAGMA cache_size = -16384").ok();
+    return std::unique_ptr<sqlite3, int (*)(sqlite3*)>(reader, &sqlite3_close_v2);
+  }
+
+  Status ScanHouseholds(
+      const std::function<void(std::string_view, std::string_view)>& fn) override {
+    ASSIGN_OR_RETURN(auto reader, OpenReader());
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(reader.get(),
+                                           "SELECT household_id, village_code FROM households "
+                                           "ORDER BY household_id"));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step(reader.get()));
+      if (!row) break;
+      fn(ColumnView(s.get(), 0), ColumnView(s.get(), 1));
+    }
+    return OkStatus();
+  }
+
+  Status ScanMembers(const std::function<void(const RegistryMember&)>& fn) override {
+    ASSIGN_OR_RETURN(auto reader, OpenReader());
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(reader.get(),
+                                           "SELECT id_number, name, birth_date, household_id, "
+                                           "sex FROM members ORDER BY household_id"));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step(reader.get()));
+      if (!row) break;
+      RegistryMember m;
+      m.id_number = ColumnView(s.get(), 0);
+      m.name = ColumnView(s.get(), 1);
+      m.birth_date = ColumnView(s.get(), 2);
+      m.household_id = ColumnView(s.get(), 3);
+      m.sex = static_cast<int>(s.Int(4));
+      fn(m);
+    }
+    return OkStatus();
+  }
+
+  Result<int64_t> RegistrySizeHint() override {
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+                                           "SELECT coalesce(max(rows_imported), 0) FROM "
+                                           "batch_files WHERE dataset = 'members'"));
+    ASSIGN_OR_RETURN(bool row, s.Step(db_));
+    int64_t n = row ? s.Int(0) : 0;
+    s.Reset();
+    return n;
+  }
+
+  Status ScanDepartment(const DatasetSpec& d, const DeptScope& scope,
+                        const std::function<void(const DeptIdentity&)>& fn) override {
+    ASSIGN_OR_RETURN(auto connection, OpenReader());
+    sqlite3* reader = connection.get();
+    std::string sql = fmt::format(
+        "SELECT row_id, source_row, id_number, id_number_problem, name, birth_date, "
+        "region_code, sex FROM {}",
+        d.table);
+    if (scope.after_file_id > 0)
+      sql += fmt::format(
+          " WHERE added_file_id > {0} OR row_id IN (SELECT row_id FROM dept_changes "
+          "WHERE file_id > {0} AND change = 'changed')",
+          scope.after_file_id);
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(reader, sql));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step(reader));
+      if (!row) break;
+      DeptIdentity r;
+      r.row_id = s.Int(0);
+      r.source_row = s.Int(1);
+      r.id_number = ColumnView(s.get(), 2);
+      r.id_problem = s.IsNull(3) ? -1 : static_cast<int>(s.Int(3));
+      if (r.id_number.empty()) r.id_problem = -1;
+      r.name = ColumnView(s.get(), 4);
+      r.birth_date = ColumnView(s.get(), 5);
+      r.region_code = ColumnView(s.get(), 6);
+      r.sex = static_cast<int>(s.Int(7));
+      fn(r);
+    }
+    return OkStatus();
+  }
+
+  Result<std::vector<int64_t>> GoneRows(const DatasetSpec& d, int64_t after_file_id) override {
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+                                           "SELECT c.row_id FROM dept_changes c JOIN batch_files f "
+                                           "ON f.file_id = c.file_id WHERE f.dataset = ? AND "
+                                           "c.file_id > ? AND c.change = 'gone'"));
+    s.Bind(1, d.name);
+    s.Bind(2, after_file_id);
+    std::vector<int64_t> out;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step(db_));
+      if (!row) break;
+      out.push_back(s.Int(0));
+    }
+    return out;
+  }
+
+  Result<int64_t> CurrentFileId(std::string_view dataset) override {
+    ASSIGN_OR_RETURN(Stmt s,
+                     Stmt::Prepare(db_, "SELECT file_id FROM dataset_state WHERE dataset = ?"));
+    s.Bind(1, dataset);
+    ASSIGN_OR_RETURN(bool row, s.Step(db_));
+    int64_t id = row ? s.Int(0) : 0;
+    s.Reset();
+    return id;
+  }
+
+  Result<std::optional<LastLinkRun>> LastRun() override {
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+                                           "SELECT run_id, registry_file_id, coalesce(params, '') "
+                                           "FROM link_runs WHERE finished_at IS NOT NULL "
+                                           "ORDER BY run_id DESC LIMIT 1"));
+    ASSIGN_OR_RETURN(bool row, s.Step(db_));
+    if (!row) return std::optional<LastLinkRun>();
+    LastLinkRun last;
+    last.run_id = s.Int(0);
+    last.registry_file_id = s.Int(1);
+    last.params_json = s.Text(2);
+    s.Reset();
+    ASSIGN_OR_RETURN(
+        Stmt f, Stmt::Prepare(db_, "SELECT dataset, file_id FROM link_run_files WHERE run_id = ?"));
+    f.Bind(1, last.run_id);
+    for (;;) {
+      ASSIGN_OR_RETURN(bool r, f.Step(db_));
+      if (!r) break;
+      last.dataset_files.emplace_back(f.Text(0), f.Int(1));
+    }
+    return std::optional<LastLinkRun>(std::move(last));
+  }
+
+  Result<int64_t> BeginRun(const LinkRunInfo& info) override {
+    if (run_id_) return Err(FailedPrecondition("a link run is already open"));
+    RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+                                           "INSERT INTO link_runs (started_at, user_name, full) "
+                                           "VALUES (?, ?, ?)"));
+    s.Bind(1, NowUtc());
+    s.Bind(2, info.user);
+    s.Bind(3, info.full ? 1 : 0);
+    if (Status st = s.Run(db_); !st.ok()) {
+      Exec(db_, "ROLLBACK").ok();
+      return Err(st);
+    }
+    run_id_ = sqlite3_last_insert_rowid(db_);
+    return run_id_;
+  }
+
+  Status ClearLinks(const DatasetSpec& d) override {
+    RETURN_IF_ERROR(RequireRun());
+    return Exec(db_, fmt::format("DELETE FROM {}", LinksTable(d)));
+  }
+
+  Status PutLinks(const DatasetSpec& d, std::span<const LinkRecord> links) override {
+    RETURN_IF_ERROR(RequireRun());
+    Prepared& p = PreparedFor(d);
+    if (!p.put.get()) {
+      ASSIGN_OR_RETURN(p.put, Stmt::Prepare(db_, fmt::format("INSERT OR REPLACE INTO {} (row_id, "
+                                                             "person_id, stage, weight, "
+                                                             "probability, levels, run_id) "
+                                                             "VALUES (?,?,?,?,?,?,?)",
+                                                             LinksTable(d))));
+      ASSIGN_OR_RETURN(p.remove, Stmt::Prepare(db_, fmt::format("DELETE FROM {} WHERE row_id = ?",
+                                                                LinksTable(d))));
+    }
+    for (const LinkRecord& l : links) {
+      if (l.stage == LinkStage::kUnlinked) {
+        p.remove.Reset();
+        p.remove.Bind(1, l.row_id);
+        RETURN_IF_ERROR(p.remove.Run(db_));
+        continue;
+      }
+      Stmt& s = p.put;
+      s.Reset();
+      s.Bind(1, l.row_id);
+      s.Bind(2, l.person_id);
+      s.Bind(3, static_cast<int64_t>(l.stage));
+      if (l.stage == LinkStage::kExact) {
+        sqlite3_bind_null(s.get(), 4);
+        sqlite3_bind_null(s.get(), 5);
+        sqlite3_bind_null(s.get(), 6);
+      } else {
+        sqlite3_bind_double(s.get(), 4, l.weight);
+        sqlite3_bind_double(s.get(), 5, l.probability);
+        s.Bind(6, static_cast<int64_t>(l.levels));
+      }
+      s.Bind(7, run_id_);
+      RETURN_IF_ERROR(s.Run(db_));
+    }
+    return OkStatus();
+  }
+
+  Status RemoveLinks(const DatasetSpec& d, std::span<const int64_t> row_ids) override {
+    std::vector<LinkRecord> gone;
+    gone.reserve(row_ids.size());
+    for (int64_t id : row_ids) gone.push_back({.row_id = id});
+    return PutLinks(d, gone);
+  }
+
+  Status ReplaceFindings(std::span<const LinkFinding> findings) override {
+    RETURN_IF_ERROR(RequireRun());
+    RETURN_IF_ERROR(Exec(db_, "DELETE FROM link_findings"));
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+                                           "INSERT INTO link_findings (run_id, kind, id_number, "
+                                           "household_id, other_id_number, other_household_id, "
+                                           "detail) VALUES (?,?,?,?,?,?,?)"));
+    for (const LinkFinding& f : findings) {
+      s.Reset();
+      s.Bind(1, run_id_);
+      s.Bind(2, f.kind);
+      s.Bind(3, f.id_number);
+      s.Bind(4, f.household_id);
+      s.Bind(5, f.other_id_number);
+      s.Bind(6, f.other_household_id);
+      s.Bind(7, f.detail);
+      RETURN_IF_ERROR(s.Run(db_));
+    }
+    return OkStatus();
+  }
+
+  Status CommitRun(const LastLinkRun& seen, std::string_view summary_json) override {
+    RETURN_IF_ERROR(RequireRun());
+    Status st = [&]() -> Status {
+      ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+                                             "UPDATE link_runs SET finished_at = ?, "
+                                             "registry_file_id = ?, params = ?, summary = ? "
+                                             "WHERE run_id = ?"));
+      s.Bind(1, NowUtc());
+      s.Bind(2, seen.registry_file_id);
+      s.Bind(3, seen.params_json);
+      s.Bind(4, summary_json);
+      s.Bind(5, run_id_);
+      RETURN_IF_ERROR(s.Run(db_));
+      ASSIGN_OR_RETURN(Stmt f, Stmt::Prepare(db_,
+                                             "INSERT INTO link_run_files (run_id, dataset, "
+                                             "file_id) VALUES (?, ?, ?)"));
+      for (const auto& [dataset, file_id] : seen.dataset_files) {
+        f.Reset();
+        f.Bind(1, run_id_);
+        f.Bind(2, dataset);
+        f.Bind(3, file_id);
+        RETURN_IF_ERROR(f.Run(db_));
+      }
+      return Exec(db_, "COMMIT");
+    }();
+    if (!st.ok()) {
+      AbortRun();
+      return st;
+    }
+    run_id_ = 0;
+    prepared_.clear();
+    return OkStatus();
+  }
+
+  void AbortRun() override {
+    prepared_.clear();
+    if (run_id_) Exec(db_, "ROLLBACK").ok();
+    run_id_ = 0;
+  }
+
+  Status ForEachLinkRow(const std::function<Status(const LinkExportRow&)>& fn) override {
+    for (const DatasetSpec& d : AllDatasets()) {
+      if (d.kind != DatasetKind::kDepartment) continue;
+      ASSIGN_OR_RETURN(
+          Stmt s,
+          Stmt::Prepare(db_, fmt::format("SELECT d.source_row, l.person_id, coalesce(l.stage, 0), "
+                                         "l.weight FROM {} d LEFT JOIN {} l ON l.row_id = "
+                                         "d.row_id ORDER BY d.source_row",
+                                         d.table, LinksTable(d))));
+      for (;;) {
+        ASSIGN_OR_RETURN(bool row, s.Step(db_));
+        if (!row) break;
+        LinkExportRow r;
+        r.dataset = d.name;
+        r.source_row = s.Int(0);
+        r.stage = static_cast<LinkStage>(s.Int(2));
+        if (r.stage != LinkStage::kReview) r.person_id = s.Int(1);
+        if (!s.IsNull(3)) r.weight = sqlite3_column_double(s.get(), 3);
+        RETURN_IF_ERROR(fn(r));
+      }
+    }
+    return OkStatus();
+  }
+
+  Status ForEachFinding(const std::function<Status(const LinkFinding&)>& fn) override {
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+                                           "SELECT kind, id_number, household_id, "
+                                           "other_id_number, other_household_id, detail FROM "
+                                           "link_findings ORDER BY kind, id_number, household_id"));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step(db_));
+      if (!row) break;
+      LinkFinding f{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5)};
+      RETURN_IF_ERROR(fn(f));
+    }
+    return OkStatus();
+  }
+
+ private:
+  struct Prepared {
+    Stmt put, remove;
+  };
+  Prepared& PreparedFor(const DatasetSpec& d) { return prepared_[std::string(d.name)]; }
+  Status RequireRun() const {
+    return run_id_ ? OkStatus() : FailedPrecondition("no link run is open");
+  }
+
+  sqlite3* db_;
+  std::filesystem::path path_;
+  int64_t run_id_ = 0;
+  std::unordered_map<std::string, Prepared> prepared_;
+};
+
+}  // namespace
+
+std::string LinkMigration() {
+  std::string sql = R"sql(
+CREATE TABLE link_runs (
+  run_id INTEGER PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  user_name TEXT NOT NULL,
+  full INTEGER NOT NULL,
+  registry_file_id INTEGER NOT NULL DEFAULT 0,
+  params TEXT,
+  summary TEXT
+);
+CREATE TABLE link_run_files (
+  run_id INTEGER NOT NULL REFERENCES link_runs(run_id),
+  dataset TEXT NOT NULL,
+  file_id INTEGER NOT NULL,
+  PRIMARY KEY (run_id, dataset)
+) WITHOUT ROWID;
+CREATE TABLE link_findings (
+  run_id INTEGER NOT NULL REFERENCES link_runs(run_id),
+  kind TEXT NOT NULL,
+  id_number TEXT NOT NULL,
+  household_id TEXT NOT NULL,
+  other_id_number TEXT NOT NULL,
+  other_household_id TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+)sql";
+  for (const DatasetSpec& d : AllDatasets()) {
+    if (d.kind != DatasetKind::kDepartment) continue;
+    // row_id is the department row's row_id; stage: 1 exact, 2 repaired, 3 probabilistic,
+    // 4 review (a candidate, not a link). Rows without a link or candidate have no line.
+    sql += fmt::format(
+        "CREATE TABLE {} (\n  row_id INTEGER PRIMARY KEY,\n  person_id INTEGER NOT NULL,\n"
+        "  stage INTEGER NOT NULL CHECK (stage BETWEEN 1 AND 4),\n  weight REAL,\n"
+        "  probability REAL,\n  levels INTEGER,\n  run_id INTEGER NOT NULL\n);\n",
+        LinksTable(d));
+  }
+  return sql;
+}
+
+std::unique_ptr<LinkStore> MakeSqliteLinkStore(sqlite3* db, std::filesystem::path path) {
+  return std::make_unique<SqliteLinkStore>(db, std::move(path));
+}
+
+}  // namespace sqlite_detail
+}  // namespace fupin::store

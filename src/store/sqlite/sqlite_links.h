@@ -1,0 +1,21 @@
+// Internal to the SQLite backend: the person index's tables and their LinkStore.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "store/link_store.h"
+
+namespace fupin::store::sqlite_detail {
+
+// Migration 2: persons, link runs, one links table per department data set, findings.
+std::string LinkMigration();
+
+// A LinkStore writing through `db` (owned by the caller, who outlives it); department scans
+// open their own read-only connections to `path`.
+std::unique_ptr<LinkStore> MakeSqliteLinkStore(sqlite3* db, std::filesystem::path path);
+
+}  // namespace fupin::store::sqlite_detail

@@ -1,0 +1,134 @@
+// Internal to the SQLite backend: error mapping, prepared statements, exec.
+#pragma once
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "core/status.h"
+#include "store/store.h"
+
+namespace fupin::store::sqlite_detail {
+
+inline std::string NowUtc() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+inline Status SqliteError(sqlite3* db, std::string_view what) {
+  int code = sqlite3_extended_errcode(db);
+  std::string message = fmt::format("{}: {}", what, sqlite3_errmsg(db));
+  if ((code & 0xFF) == SQLITE_BUSY || (code & 0xFF) == SQLITE_LOCKED)
+    return Unavailable(message + " (the database is in use by another process)");
+  if ((code & 0xFF) == SQLITE_NOTADB || (code & 0xFF) == SQLITE_CORRUPT) return DataLoss(message);
+  if ((code & 0xFF) == SQLITE_FULL) return Unavailable(message + " (disk full)");
+  return Internal(message);
+}
+
+// A prepared statement, finalized on destruction.
+class Stmt {
+ public:
+  Stmt() = default;
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  Stmt(Stmt&& o) noexcept : stmt_(std::exchange(o.stmt_, nullptr)) {}
+  Stmt& operator=(Stmt&& o) noexcept {
+    std::swap(stmt_, o.stmt_);
+    return *this;
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+
+  static Result<Stmt> Prepare(sqlite3* db, std::string_view sql) {
+    Stmt s;
+    if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                           &s.stmt_, nullptr) != SQLITE_OK)
+      return Err(SqliteError(db, fmt::format("prepare '{}'", sql.substr(0, 80))));
+    return s;
+  }
+  sqlite3_stmt* get() const { return stmt_; }
+  void Bind(int i, const Value& v) {
+    switch (v.kind) {
+      case Value::Kind::kNull:
+        sqlite3_bind_null(stmt_, i);
+        break;
+      case Value::Kind::kInt:
+        sqlite3_bind_int64(stmt_, i, v.i);
+        break;
+      case Value::Kind::kReal:
+        sqlite3_bind_double(stmt_, i, v.r);
+        break;
+      case Value::Kind::kText:
+        sqlite3_bind_text(stmt_, i, v.text.data(), static_cast<int>(v.text.size()), SQLITE_STATIC);
+        break;
+    }
+  }
+  void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void Bind(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  // Steps once; returns true for a row, false when done.
+  Result<bool> Step(sqlite3* db) {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) {
+      sqlite3_reset(stmt_);
+      return false;
+    }
+    last_error_ = sqlite3_extended_errcode(db);
+    Status s = SqliteError(db, "step");
+    sqlite3_reset(stmt_);
+    return Err(std::move(s));
+  }
+  Status Run(sqlite3* db) {
+    auto r = Step(db);
+    if (!r) return r.error();
+    sqlite3_reset(stmt_);
+    return OkStatus();
+  }
+  // Readies the statement for new bindings; every caller binds every parameter again.
+  void Reset() { sqlite3_reset(stmt_); }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  // The extended result code of the last failed step.
+  int last_error() const { return last_error_; }
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::string Text(int col) const {
+    const auto* p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : "";
+  }
+  Value ValueAt(int col) const {
+    switch (sqlite3_column_type(stmt_, col)) {
+      case SQLITE_INTEGER:
+        return Value::Int(sqlite3_column_int64(stmt_, col));
+      case SQLITE_FLOAT:
+        return Value::Real(sqlite3_column_double(stmt_, col));
+      case SQLITE_NULL:
+        return Value::Null();
+      default:
+        return Value::Text(Text(col));
+    }
+  }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+  int last_error_ = 0;
+};
+
+inline Status Exec(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    Status s = SqliteError(db, fmt::format("exec '{}'", sql.substr(0, 80)));
+    sqlite3_free(err);
+    return s;
+  }
+  return OkStatus();
+}
+
+}  // namespace fupin::store::sqlite_detail
