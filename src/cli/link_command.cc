@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "core/id_number.h"
 #include "core/text.h"
+#include "link/link_files.h"
 #include "link/linker.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -169,6 +170,48 @@ int ExportFindings(const ExportArgs& args, Lang lang) {
                   });
 }
 
+struct LinkFilesArgs {
+  std::string config, left, right, out;
+  double min_probability = 0.5;
+  bool quiet = false;
+  bool json = false;
+};
+
+int RunLinkFiles(const LinkFilesArgs& args, Lang lang) {
+  bool zh = lang == Lang::kZh;
+  auto config = link::ReadLinkFilesConfig(args.config);
+  if (!config) return Fail(config.error(), zh);
+  for (const std::string& f : {args.left, args.right})
+    if (!f.empty() && !fs::exists(f))
+      return Fail(NotFound(fmt::format("{} {}", f, zh ? "不存在" : "does not exist")), zh);
+  link::LinkFilesOptions options;
+  options.left = args.left;
+  options.right = args.right;
+  options.out = args.out;
+  options.min_probability = args.min_probability;
+  if (!args.quiet)
+    options.progress = [](std::string_view what, int64_t, int64_t) {
+      fmt::print(stderr, "{}\n", what);
+    };
+  auto s = link::LinkFiles(*config, options);
+  if (!s) return Fail(s.error(), zh);
+  if (args.json) {
+    fmt::print(
+        "{{\"left_records\":{},\"right_records\":{},\"candidate_pairs\":{},"
+        "\"pairs_written\":{},\"seconds\":{:.3f},\"blocking_keys\":[\"{}\"],"
+        "\"model\":{}}}\n",
+        s->left_records, s->right_records, s->candidate_pairs, s->pairs_written, s->seconds,
+        fmt::join(s->blocking_keys, "\",\""), s->model.ToJson());
+    return kExitOk;
+  }
+  fmt::print("{}: {} / {}\n", zh ? "记录" : "records", s->left_records, s->right_records);
+  fmt::print("{}: {}\n", zh ? "分块键" : "blocking keys", fmt::join(s->blocking_keys, ", "));
+  fmt::print("{}: {:L}; {}: {:L}\n", zh ? "候选对" : "candidate pairs", s->candidate_pairs,
+             zh ? "写出" : "pairs written", s->pairs_written);
+  fmt::print("{}: {:.1f} s\n", zh ? "用时" : "time", s->seconds);
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddLinkCommands(CLI::App& app, int& exit_code, const Lang& lang) {
@@ -188,6 +231,21 @@ void AddLinkCommands(CLI::App& app, int& exit_code, const Lang& lang) {
       ->capture_default_str();
   cmd->add_option("--user", args->user, "who runs it (default: the OS user)");
   cmd->callback([args, &exit_code, &lang] { exit_code = RunLink(*args, lang); });
+
+  auto files = std::make_shared<LinkFilesArgs>();
+  CLI::App* lf = app.add_subcommand(
+      "link-files",
+      "Link two CSV files (or find duplicates in one) without a registry / 通用记录匹配");
+  lf->add_option("--config", files->config, "TOML: key columns and compared fields")->required();
+  lf->add_option("--left", files->left, "CSV file")->required();
+  lf->add_option("--right", files->right, "CSV file; absent: deduplicate --left");
+  lf->add_option("--out", files->out, "pairs CSV to write")->required();
+  lf->add_option("--min-probability", files->min_probability, "pairs at or above this")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  lf->add_flag("--quiet", files->quiet, "no progress");
+  lf->add_flag("--json", files->json, "machine-readable summary");
+  lf->callback([files, &exit_code, &lang] { exit_code = RunLinkFiles(*files, lang); });
 
   CLI::App* exp = app.add_subcommand("export", "Export results as CSV / 导出");
   exp->require_subcommand(1);

@@ -30,15 +30,20 @@ bool IsHan(char32_t c) {
 
 }  // namespace
 
-uint8_t CompareNames(std::string_view a, std::string_view b, std::string_view a_simplified) {
+uint8_t CompareNames(std::string_view a, std::string_view b, std::string_view a_simplified,
+                     std::string_view b_simplified) {
   if (a.empty() || b.empty()) return kMissing;
   if (a == b) return 0;
-  std::string a_simp_own;
+  std::string a_simp_own, b_simp_own;
   if (a_simplified.empty()) {
     a_simp_own = ToSimplified(a);
     a_simplified = a_simp_own;
   }
-  std::string b_simp = ToSimplified(b);
+  if (b_simplified.empty()) {
+    b_simp_own = ToSimplified(b);
+    b_simplified = b_simp_own;
+  }
+  std::string_view b_simp = b_simplified;
   if (a_simplified == b_simp) return 1;
   thread_local std::u32string ca, cb;
   Decode(a_simplified, ca);
@@ -153,6 +158,27 @@ double JaroWinkler(std::string_view a, std::string_view b) {
   size_t prefix = 0;
   while (prefix < 4 && prefix < s.size() && prefix < t.size() && s[prefix] == t[prefix]) ++prefix;
   return jaro + static_cast<double>(prefix) * 0.1 * (1 - jaro);
+}
+
+std::string Soundex(std::string_view s) {
+  static constexpr char kCodes[] = "01230120022455012623010202";  // a..z
+  std::string out;
+  char last = 0;
+  for (char c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c < 'a' || c > 'z') continue;
+    char code = kCodes[c - 'a'];
+    if (out.empty()) {
+      out += static_cast<char>(c - 'a' + 'A');
+      last = code;
+      continue;
+    }
+    if (code != '0' && code != last) out += code;
+    if (c != 'h' && c != 'w') last = code;
+    if (out.size() == 4) break;
+  }
+  if (!out.empty()) out.resize(4, '0');
+  return out;
 }
 
 }  // namespace fupin::link

@@ -13,9 +13,11 @@ namespace fupin::link {
 // Names: 0 identical, 1 identical after traditional -> simplified, 2 same pinyin (a homophone,
 // 明/铭), 3 one character different (形近字 and other slips; for Latin names a Jaro–Winkler
 // similarity of at least 0.92), 4 different. Both names should have gone through
-// NormalizeName; `a_simplified` is ToSimplified(a) when the caller has it, else empty.
+// NormalizeName; `a_simplified` and `b_simplified` are their ToSimplified forms when the
+// caller has them (computed here when empty).
 inline constexpr int kNameLevels = 5;
-uint8_t CompareNames(std::string_view a, std::string_view b, std::string_view a_simplified = {});
+uint8_t CompareNames(std::string_view a, std::string_view b, std::string_view a_simplified = {},
+                     std::string_view b_simplified = {});
 
 // Dates as YYYYMMDD integers (0 = missing): 0 identical, 1 one of year, month or day
 // different, 2 day and month swapped, 3 different.
@@ -37,6 +39,9 @@ uint8_t CompareRegions(std::string_view row, int row_digits, std::string_view pe
 // The number of significant digits of a zero-padded 12-digit region code (2..12), 0 if empty
 // or malformed.
 int RegionDigits(std::string_view code);
+
+// American Soundex of the Latin letters of `s` (R163 for Robert), "" when it has none.
+std::string Soundex(std::string_view s);
 
 // Jaro–Winkler similarity of two UTF-8 strings, by code point, in [0, 1].
 double JaroWinkler(std::string_view a, std::string_view b);

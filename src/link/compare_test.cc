@@ -76,3 +76,20 @@ TEST(JaroWinkler, TextbookValues) {
 
 }  // namespace
 }  // namespace fupin::link
+
+namespace fupin::link {
+namespace {
+
+TEST(Soundex, KnownCodes) {
+  EXPECT_EQ(Soundex("Robert"), "R163");
+  EXPECT_EQ(Soundex("Rupert"), "R163");
+  EXPECT_EQ(Soundex("Rubin"), "R150");
+  EXPECT_EQ(Soundex("Ashcraft"), "A261");  // h and w do not separate equal codes
+  EXPECT_EQ(Soundex("Tymczak"), "T522");
+  EXPECT_EQ(Soundex("Pfister"), "P236");
+  EXPECT_EQ(Soundex("Lee"), "L000");
+  EXPECT_EQ(Soundex("王"), "");
+}
+
+}  // namespace
+}  // namespace fupin::link

@@ -130,7 +130,11 @@ struct Registry {
   std::vector<uint8_t> name_len;
   std::vector<int32_t> birth;  // YYYYMMDD, 0 unknown
   std::vector<uint8_t> sex;
-  std::string village;              // 12 bytes per member
+  std::string village;  // 12 bytes per member
+  // Simplified names, once the probabilistic stage has computed them: most are the name
+  // itself; the few that differ (traditional characters in the registry) are kept aside.
+  bool simplified_ready = false;
+  std::unordered_map<uint32_t, std::string> simplified_other;
   std::vector<uint32_t> household;  // index into household_ids (kNone if not found)
   std::vector<std::string> household_ids;
   IdMap exact;
@@ -152,6 +156,12 @@ struct Registry {
   }
   std::string_view Village(uint32_t i) const {
     return std::string_view(village).substr(i * 12ull, 12);
+  }
+  // The simplified name, or "" when not known yet (the comparison computes it).
+  std::string_view Simplified(uint32_t i) const {
+    if (!simplified_ready) return {};
+    auto it = simplified_other.find(i);
+    return it == simplified_other.end() ? Name(i) : std::string_view(it->second);
   }
   std::string_view Household(uint32_t i) const {
     return household[i] == kNone ? std::string_view()
@@ -241,7 +251,7 @@ bool RegionAgrees(std::string_view row, int digits, std::string_view village) {
 void CompareRow(const Registry& reg, uint32_t p, std::string_view name,
                 std::string_view name_simplified, int32_t birth, int sex, std::string_view region,
                 int region_digits, uint8_t levels[4]) {
-  levels[0] = CompareNames(name, reg.Name(p), name_simplified);
+  levels[0] = CompareNames(name, reg.Name(p), name_simplified, reg.Simplified(p));
   levels[1] = CompareDates(birth, reg.birth[p]);
   levels[2] = CompareSex(sex, reg.sex[p]);
   levels[3] = CompareRegions(region, region_digits, reg.Village(p));
@@ -684,12 +694,14 @@ class Linker {
     struct Part {
       BlockIndex index;
       std::vector<uint64_t> names;  // registry names some pending row has
+      std::unordered_map<uint32_t, std::string> simplified_other;
     };
     Part parts[2];
     auto build = [&](size_t from, size_t to, Part& part) {
       for (size_t i = from; i < to; ++i) {
         auto p = static_cast<uint32_t>(i);
         std::string simplified = ToSimplified(reg_.Name(p));
+        if (simplified != reg_.Name(p)) part.simplified_other.emplace(p, simplified);
         std::string_view county = reg_.Village(p).substr(0, 6);
         uint64_t name = HashText(simplified);
         if (wanted_names.Contains(name)) part.names.push_back(name);
@@ -706,6 +718,8 @@ class Linker {
       build(0, n / 2, parts[0]);
       other.join();
     }
+    for (Part& part : parts) reg_.simplified_other.merge(part.simplified_other);
+    reg_.simplified_ready = true;
     BlockIndex index = std::move(parts[0].index);
     index.insert(index.end(), parts[1].index.begin(), parts[1].index.end());
     std::vector<uint64_t> names = std::move(parts[0].names);
