@@ -383,3 +383,78 @@ TEST_F(CliTest, LangEnAfterTheSubcommandWorksToo) {
 
 }  // namespace
 }  // namespace fupin
+
+namespace fupin {
+namespace {
+
+// ---- fupin link, export, link-files ----------------------------------------------------
+
+TEST_F(CliTest, LinkThenExportLinksAndFindings) {
+  WriteCleanBatch(batch_);
+  Row exact = test::DefaultRow("disability");
+  exact["id_number"] = MakeId(kCounty, "19720202", 22);
+  exact["name"] = "李四";
+  exact["birth_date"] = "1972-02-02";
+  Row outsider = test::DefaultRow("disability");  // a valid ID of nobody in the registry
+  test::WriteFile(batch_ / "disability.csv", Csv("disability", {exact, outsider}));
+  ASSERT_EQ(Import(batch_).exit_code, 0);
+
+  ChildRun link = Fupin({"link", "--db", db_.string(), "--json", "--quiet"});
+  ASSERT_EQ(link.exit_code, 0) << Show(link);
+  nlohmann::json j = nlohmann::json::parse(link.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << link.out;
+  EXPECT_EQ(j["full"], true);
+  EXPECT_EQ(j["registry_members"], 3);
+  ASSERT_EQ(j["datasets"].size(), 1u) << j.dump(2);
+  EXPECT_EQ(j["datasets"][0]["dataset"], "disability");
+  EXPECT_EQ(j["datasets"][0]["exact"], 1);
+  EXPECT_EQ(j["datasets"][0]["unlinked"], 1);
+  EXPECT_TRUE(j["timings"].contains("exact_s"));
+
+  fs::path out = dir_ / "links.csv";
+  ChildRun exp = Fupin({"export", "links", "--db", db_.string(), "--out", out.string()});
+  ASSERT_EQ(exp.exit_code, 0) << Show(exp);
+  EXPECT_EQ(test::ReadFile(out),
+            "dataset,row,id_number,stage,weight\n"
+            "disability,1," +
+                MakeId(kCounty, "19720202", 22) + ",exact,\ndisability,2,,unlinked,\n");
+  fs::path findings = dir_ / "findings.csv";
+  ChildRun f = Fupin({"export", "findings", "--db", db_.string(), "--out", findings.string()});
+  ASSERT_EQ(f.exit_code, 0) << Show(f);
+  EXPECT_EQ(test::ReadFile(findings),
+            "kind,id_number,household_id,other_id_number,other_household_id,detail\n");
+
+  ChildRun again = Fupin({"--lang", "en", "link", "--db", db_.string()});
+  ASSERT_EQ(again.exit_code, 0) << Show(again);
+  EXPECT_NE(again.out.find("nothing to link"), std::string::npos) << again.out;
+}
+
+TEST_F(CliTest, LinkErrorsExitOneOrTwo) {
+  ChildRun missing = Fupin({"link", "--db", (dir_ / "none.db").string()});
+  EXPECT_EQ(missing.exit_code, 1) << Show(missing);
+  EXPECT_FALSE(fs::exists(dir_ / "none.db"));
+  WriteCleanBatch(batch_);
+  ASSERT_EQ(Import(batch_).exit_code, 0);
+  ChildRun bad = Fupin({"link", "--db", db_.string(), "--lower", "0.9", "--upper", "0.5"});
+  EXPECT_EQ(bad.exit_code, 2) << Show(bad);
+  ChildRun no_out = Fupin({"export", "links", "--db", db_.string()});
+  EXPECT_EQ(no_out.exit_code, 2) << Show(no_out);
+  ChildRun unwritable = Fupin({"export", "links", "--db", db_.string(), "--out",
+                               (dir_ / "no-such-dir" / "l.csv").string()});
+  EXPECT_EQ(unwritable.exit_code, 1) << Show(unwritable);
+}
+
+TEST_F(CliTest, LinkFilesReportsConfigErrorsWithTheLine) {
+  test::WriteFile(dir_ / "c.toml",
+                  "left_key = \"id\"\n[[field]]\ncolumn = \"name\"\nkind = \"nmae\"\n");
+  test::WriteFile(dir_ / "a.csv", "id,name\n1,王小明\n2,李四\n");
+  ChildRun r = Fupin({"--lang", "en", "link-files", "--config", (dir_ / "c.toml").string(),
+                      "--left", (dir_ / "a.csv").string(), "--out", (dir_ / "p.csv").string()});
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_NE(r.err.find("c.toml:4:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nmae"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "p.csv"));
+}
+
+}  // namespace
+}  // namespace fupin

@@ -69,7 +69,8 @@ struct LinkSummary {
     double exact_s = 0;          // exact and repaired stages (reading, matching, writing)
     double write_s = 0;          // of which writing their links
     double probabilistic_s = 0;  // blocking, EM, scoring, writing
-    double scoring_s = 0;        // of which comparing candidate pairs and EM
+    double compare_s = 0;        // of which finding and comparing candidate pairs (2 threads)
+    double train_s = 0;          // of which estimating u (random pairs) and m (EM)
     double findings_s = 0, commit_s = 0, total_s = 0;
   } timings;
 };
