@@ -408,7 +408,7 @@ TEST_F(CliTest, LinkThenExportLinksAndFindings) {
   ASSERT_EQ(j["datasets"].size(), 1u) << j.dump(2);
   EXPECT_EQ(j["datasets"][0]["dataset"], "disability");
   EXPECT_EQ(j["datasets"][0]["exact"], 1);
-  EXPECT_EQ(j["datasets"][0]["unlinked"], 1);
+  EXPECT_EQ(j["datasets"][0]["unlinked"], 1) << j.dump(2);
   EXPECT_TRUE(j["timings"].contains("exact_s"));
 
   fs::path out = dir_ / "links.csv";

@@ -118,7 +118,7 @@ Data MakeData() {
     int year = 1930 + static_cast<int>(next(70)), month = 1 + static_cast<int>(next(12)),
         day = 1 + static_cast<int>(next(28));
     std::string pc = std::to_string(2000 + next(300));
-    char dob[16];
+    char dob[48];
     std::snprintf(dob, sizeof dob, "%04d-%02d-%02d", year, month, day);
     std::string id = "L" + std::to_string(i);
     d.left += id + "," + g + "," + s + "," + dob + "," + pc + "\n";

@@ -71,6 +71,7 @@ class IdMap {
       }
     }
   }
+  bool Contains(uint64_t key) const { return Find(key) != kNone; }
   uint32_t Find(uint64_t key) const {
     if (key == 0 || keys_.empty()) return kNone;
     for (size_t i = Slot(key);; i = (i + 1) & mask_) {
@@ -186,6 +187,9 @@ struct Chunk {
   uint32_t dataset = 0;
   std::vector<LinkRecord> links;
   bool last = false;
+  // With `last`: every exact link of the data set, sorted by row.
+  std::vector<int64_t> exact_rows;
+  std::vector<uint64_t> exact_persons;
   DatasetLinkSummary summary;
   Status status;
 };
@@ -462,6 +466,7 @@ class Linker {
 
   Status LinkAll() {
     summary_.datasets.resize(work_.size());
+    gone_.resize(work_.size());
     for (size_t i = 0; i < work_.size(); ++i) {
       const DatasetSpec& d = *work_[i].dataset;
       summary_.datasets[i].dataset = std::string(d.name);
@@ -471,6 +476,7 @@ class Linker {
         ASSIGN_OR_RETURN(auto gone, links_.GoneRows(d, work_[i].after_file_id));
         RETURN_IF_ERROR(links_.RemoveLinks(d, gone));
         summary_.datasets[i].removed = static_cast<int64_t>(gone.size());
+        gone_[i] = std::move(gone);
       }
     }
 
@@ -502,6 +508,9 @@ class Linker {
       }
       auto w = Clock::now();
       write_status = links_.PutLinks(*work_[chunk->dataset].dataset, chunk->links);
+      if (write_status.ok() && chunk->last)
+        write_status = links_.ReplaceExactLinks(*work_[chunk->dataset].dataset, chunk->exact_rows,
+                                                chunk->exact_persons);
       summary_.timings.write_s += Since(w);
       if (!write_status.ok()) queue.Stop();
       if (chunk->last) {
@@ -519,6 +528,8 @@ class Linker {
     t = Clock::now();
     RETURN_IF_ERROR(Probabilistic(pending));
     summary_.timings.probabilistic_s = Since(t);
+    for (auto& s : summary_.datasets)
+      s.unlinked = s.rows - (s.exact + s.repaired + s.probabilistic + s.review);
     if (summary_.full) {
       t = Clock::now();
       RETURN_IF_ERROR(Findings());
@@ -527,13 +538,22 @@ class Linker {
     return OkStatus();
   }
 
+  // Exact and repaired stages for one data set. Exact links are gathered for the whole data
+  // set (they are stored as blocks); other links go to the writer in chunks.
+  //  - With the store's identity index for the current file (written by the import), the
+  //    exact stage reads packed IDs in blocks, and only rows whose ID is not valid are read
+  //    as rows (a few percent). In an incremental run the exact links of the whole data set
+  //    are recomputed this way (cheap), the other stages only for new and changed rows.
+  //  - Without it (a file with rejected rows keeps old rows), every row in scope is read as a
+  //    row; in an incremental run the previous exact links of rows out of scope are kept.
   void MatchDataset(uint32_t index, ChunkQueue& queue, std::vector<Pending>& pending) {
-    const DatasetSpec& d = *work_[index].dataset;
+    const Work& work = work_[index];
+    const DatasetSpec& d = *work.dataset;
     Chunk chunk;
     chunk.dataset = index;
     chunk.summary.dataset = std::string(d.name);
     DatasetLinkSummary& s = chunk.summary;
-    const bool write_unlinked = !summary_.full;  // a changed row may lose its old link
+    const bool incremental = work.after_file_id > 0;
     std::vector<uint32_t> candidates;
     constexpr size_t kChunk = 65536;
     chunk.links.reserve(kChunk);
@@ -547,21 +567,8 @@ class Linker {
         chunk.links.reserve(kChunk);
       }
     };
-    Status st = links_.ScanDepartment(d, {work_[index].after_file_id}, [&](const DeptIdentity& r) {
-      ++s.rows;
-      if (r.id_problem == static_cast<int>(IdProblem::kNone)) {
-        uint32_t p = reg_.exact.Find(PackIdNumber(r.id_number));
-        if (p != kNone) {
-          ++s.exact;
-          emit({.row_id = r.row_id,
-                .person_id = static_cast<int64_t>(reg_.id[p]),
-                .stage = LinkStage::kExact});
-        } else {
-          ++s.unlinked;  // a valid ID of someone outside the registry
-          if (write_unlinked) emit({.row_id = r.row_id});
-        }
-        return;
-      }
+    // A row whose ID is not a registry ID: repair, else the probabilistic stage.
+    auto not_exact = [&](const DeptIdentity& r) {
       std::string name = NormalizeName(r.name);
       std::string simplified = ToSimplified(name);
       int32_t birth = ParseDateKey(r.birth_date);
@@ -595,6 +602,7 @@ class Linker {
           return;
         }
       }
+      if (incremental) emit({.row_id = r.row_id});  // drops a link the row had before
       Pending p;
       p.dataset = index;
       p.row_id = r.row_id;
@@ -606,11 +614,92 @@ class Linker {
         p.region = std::string(r.region_code);
         p.region_digits = region_digits;
       }
-      if (r.id_number.size() >= 6 && std::all_of(r.id_number.begin(), r.id_number.begin() + 6,
-                                                 [](char c) { return c >= '0' && c <= '9'; }))
+      if (r.id_number.size() >= 6 &&
+          std::all_of(r.id_number.begin(), r.id_number.begin() + 6,
+                      [](char c) { return c >= '0' && c <= '9'; }))
         p.id_county = std::string(r.id_number.substr(0, 6));
       pending.push_back(std::move(p));
+    };
+
+    Status st;
+    int64_t file_id = 0;
+    for (const auto& [name, f] : seen_.dataset_files)
+      if (name == d.name) file_id = f;
+    std::vector<int64_t> detail;  // rows to read in full
+    int64_t exact_in_scope = 0;
+    auto identity = links_.ScanIdentity(d, file_id, [&](const store::IdentityBlock& b) {
+      for (size_t i = 0; i < b.row_ids.size(); ++i) {
+        if (b.problems[i] == 0) {
+          uint32_t p = reg_.exact.Find(b.ids[i]);
+          if (p != kNone) {
+            chunk.exact_rows.push_back(b.row_ids[i]);
+            chunk.exact_persons.push_back(reg_.id[p]);
+          }
+          if (!incremental) ++s.rows;
+        } else if (!incremental) {
+          ++s.rows;
+          detail.push_back(b.row_ids[i]);
+        }
+      }
     });
+    if (!identity) {
+      st = identity.error();
+    } else if (*identity) {
+      if (incremental) {
+        // The other stages only for rows added or changed since the last run.
+        st = links_.ScanDepartment(d, {work.after_file_id}, [&](const DeptIdentity& r) {
+          ++s.rows;
+          if (r.id_problem == static_cast<int>(IdProblem::kNone)) {
+            // Exact or nobody: either way no link row (the exact link is in the blocks).
+            if (reg_.exact.Contains(PackIdNumber(r.id_number))) ++exact_in_scope;
+            emit({.row_id = r.row_id});
+            return;
+          }
+          not_exact(r);
+        });
+      } else {
+        st = links_.ScanDepartmentRows(d, detail, not_exact);
+      }
+    } else {
+      // No identity index: every row in scope read as a row.
+      std::vector<std::pair<int64_t, uint64_t>> exact;
+      std::vector<int64_t> in_scope;
+      st = links_.ScanDepartment(d, {work.after_file_id}, [&](const DeptIdentity& r) {
+        ++s.rows;
+        if (incremental) in_scope.push_back(r.row_id);
+        if (r.id_problem == static_cast<int>(IdProblem::kNone)) {
+          uint32_t p = reg_.exact.Find(PackIdNumber(r.id_number));
+          if (p != kNone) {
+            exact.emplace_back(r.row_id, reg_.id[p]);
+            ++exact_in_scope;
+          }
+          if (incremental) emit({.row_id = r.row_id});
+          return;
+        }
+        not_exact(r);
+      });
+      if (st.ok() && incremental) {
+        // Keep the earlier exact links of rows this run did not read (and that still exist).
+        std::sort(in_scope.begin(), in_scope.end());
+        std::vector<int64_t> gone = gone_[index];
+        std::sort(gone.begin(), gone.end());
+        st = links_.ScanExactLinks(d, [&](std::span<const int64_t> rows,
+                                          std::span<const uint64_t> persons) {
+          for (size_t i = 0; i < rows.size(); ++i)
+            if (!std::binary_search(in_scope.begin(), in_scope.end(), rows[i]) &&
+                !std::binary_search(gone.begin(), gone.end(), rows[i]))
+              exact.emplace_back(rows[i], persons[i]);
+        });
+      }
+      std::sort(exact.begin(), exact.end());
+      for (const auto& [row, person] : exact) {
+        chunk.exact_rows.push_back(row);
+        chunk.exact_persons.push_back(person);
+      }
+    }
+    const bool used_identity = identity.has_value() && *identity;
+    s.exact = incremental || !used_identity ? exact_in_scope
+                                            : static_cast<int64_t>(chunk.exact_rows.size());
     chunk.last = true;
     chunk.status = st;
     queue.Push(std::move(chunk));
@@ -750,8 +839,7 @@ class Linker {
         for (uint64_t key : row_keys[r].keys) {
           if (!key) continue;
           auto lo = std::lower_bound(index.begin(), index.end(), std::make_pair(key, uint32_t{0}));
-          auto hi = lo;
-          while (hi != index.end() && hi->first == key) ++hi;
+          auto hi = std::upper_bound(lo, index.end(), std::make_pair(key, kNone));
           if (static_cast<size_t>(hi - lo) > kMaxBlock) continue;
           for (auto it = lo; it != hi; ++it) cand.push_back(it->second);
         }
@@ -839,10 +927,6 @@ class Linker {
         if (l.stage == LinkStage::kReview) ++s.review;
       }
       RETURN_IF_ERROR(links_.PutLinks(*work_[d].dataset, out[d]));
-    }
-    for (auto& s : summary_.datasets) {
-      int64_t counted = s.exact + s.repaired + s.probabilistic + s.review;
-      s.unlinked = s.rows - counted;
     }
     return OkStatus();
   }
@@ -978,6 +1062,7 @@ class Linker {
   LinkSummary summary_;
   store::LastLinkRun seen_;
   std::vector<Work> work_;
+  std::vector<std::vector<int64_t>> gone_;  // per work item: rows removed since the last run
   Registry reg_;
   Model model_ = StartModel();
 };

@@ -41,6 +41,15 @@ struct DeptIdentity {
   int sex = 0;
 };
 
+// One block of a data set's identity index: every row's packed ID number (PackIdNumber; 0 when
+// the ID is not valid) and ID problem (-1 none given, 0 valid, else core IdProblem), sorted by
+// row_id. Spans are valid during the call.
+struct IdentityBlock {
+  std::span<const int64_t> row_ids;
+  std::span<const uint64_t> ids;
+  std::span<const int8_t> problems;
+};
+
 // Which rows of a department table a scan returns.
 struct DeptScope {
   // 0: every row. Otherwise only rows added or changed by files newer than this file id.
@@ -113,6 +122,18 @@ class LinkStore {
   virtual Result<int64_t> RegistrySizeHint() = 0;
   virtual Status ScanDepartment(const DatasetSpec& dataset, const DeptScope& scope,
                                 const std::function<void(const DeptIdentity&)>& fn) = 0;
+  // The identity index of `dataset` when the store has one for the file `file_id` (calls `fn`
+  // per block, in row_id order, and returns true); false, without calling, when it has none.
+  virtual Result<bool> ScanIdentity(const DatasetSpec& dataset, int64_t file_id,
+                                    const std::function<void(const IdentityBlock&)>& fn) = 0;
+  // The identity columns of the given rows (rows that no longer exist are skipped).
+  virtual Status ScanDepartmentRows(const DatasetSpec& dataset, std::span<const int64_t> row_ids,
+                                    const std::function<void(const DeptIdentity&)>& fn) = 0;
+  // The exact links of the last run that wrote them, sorted by row_id, block by block.
+  virtual Status ScanExactLinks(
+      const DatasetSpec& dataset,
+      const std::function<void(std::span<const int64_t> rows, std::span<const uint64_t> persons)>&
+          fn) = 0;
   // Rows of `dataset` removed by files newer than `after_file_id`.
   virtual Result<std::vector<int64_t>> GoneRows(const DatasetSpec& dataset,
                                                 int64_t after_file_id) = 0;
@@ -122,9 +143,15 @@ class LinkStore {
 
   // ---- writing: one run, one transaction ----
   virtual Result<int64_t> BeginRun(const LinkRunInfo& info) = 0;
+  // Replaces every exact link of `dataset` (rows sorted by row_id, persons parallel). Exact
+  // links are kept as columnar blocks, not as rows of links_<dataset>: there are tens of
+  // millions of them and nothing to explain.
+  virtual Status ReplaceExactLinks(const DatasetSpec& dataset, std::span<const int64_t> rows,
+                                   std::span<const uint64_t> persons) = 0;
   // Removes every link of `dataset` (a full run writes them all again).
   virtual Status ClearLinks(const DatasetSpec& dataset) = 0;
-  // Inserts or replaces links; rows with stage kUnlinked are removed instead.
+  // Inserts or replaces repaired, probabilistic and review links; rows with stage kUnlinked
+  // are removed instead.
   virtual Status PutLinks(const DatasetSpec& dataset, std::span<const LinkRecord> links) = 0;
   virtual Status RemoveLinks(const DatasetSpec& dataset, std::span<const int64_t> row_ids) = 0;
   virtual Status ReplaceFindings(std::span<const LinkFinding> findings) = 0;

@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <unordered_map>
 #include <utility>
 
 #include "core/region_code.h"
+#include "store/sqlite/sqlite_blocks.h"
 #include "store/sqlite/sqlite_util.h"
 
 namespace fupin::store {
@@ -36,6 +38,22 @@ std::string_view ColumnView(sqlite3_stmt* s, int col) {
   return p ? std::string_view(reinterpret_cast<const char*>(p),
                               static_cast<size_t>(sqlite3_column_bytes(s, col)))
            : std::string_view();
+}
+
+// A department row's identity columns from a statement selecting row_id, source_row,
+// id_number, id_number_problem, name, birth_date, region_code, sex.
+DeptIdentity RowIdentity(const Stmt& s) {
+  DeptIdentity r;
+  r.row_id = s.Int(0);
+  r.source_row = s.Int(1);
+  r.id_number = ColumnView(s.get(), 2);
+  r.id_problem = s.IsNull(3) ? -1 : static_cast<int>(s.Int(3));
+  if (r.id_number.empty()) r.id_problem = -1;
+  r.name = ColumnView(s.get(), 4);
+  r.birth_date = ColumnView(s.get(), 5);
+  r.region_code = ColumnView(s.get(), 6);
+  r.sex = static_cast<int>(s.Int(7));
+  return r;
 }
 
 class SqliteLinkStore final : public LinkStore {
@@ -119,17 +137,94 @@ class SqliteLinkStore final : public LinkStore {
     for (;;) {
       ASSIGN_OR_RETURN(bool row, s.Step(reader));
       if (!row) break;
-      DeptIdentity r;
-      r.row_id = s.Int(0);
-      r.source_row = s.Int(1);
-      r.id_number = ColumnView(s.get(), 2);
-      r.id_problem = s.IsNull(3) ? -1 : static_cast<int>(s.Int(3));
-      if (r.id_number.empty()) r.id_problem = -1;
-      r.name = ColumnView(s.get(), 4);
-      r.birth_date = ColumnView(s.get(), 5);
-      r.region_code = ColumnView(s.get(), 6);
-      r.sex = static_cast<int>(s.Int(7));
-      fn(r);
+      fn(RowIdentity(s));
+    }
+    return OkStatus();
+  }
+
+  Result<bool> ScanIdentity(const DatasetSpec& d, int64_t file_id,
+                            const std::function<void(const IdentityBlock&)>& fn) override {
+    ASSIGN_OR_RETURN(auto reader, OpenReader());
+    ASSIGN_OR_RETURN(Stmt check, Stmt::Prepare(reader.get(),
+                                               "SELECT count(*), min(file_id), max(file_id) FROM "
+                                               "dept_identity WHERE dataset = ?"));
+    check.Bind(1, d.name);
+    ASSIGN_OR_RETURN(bool row, check.Step(reader.get()));
+    if (!row || check.Int(0) == 0 || check.Int(1) != file_id || check.Int(2) != file_id)
+      return false;
+    check.Reset();
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(reader.get(),
+                                           "SELECT data FROM dept_identity WHERE dataset = ? "
+                                           "ORDER BY block"));
+    s.Bind(1, d.name);
+    DecodedBlock block;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool more, s.Step(reader.get()));
+      if (!more) break;
+      if (!DecodeBlock(sqlite3_column_blob(s.get(), 0),
+                       static_cast<size_t>(sqlite3_column_bytes(s.get(), 0)), true, block))
+        return Err(DataLoss(fmt::format("dept_identity of {}: a block is damaged", d.name)));
+      fn({block.rows, block.values, block.problems});
+    }
+    return true;
+  }
+
+  Status ScanDepartmentRows(const DatasetSpec& d, std::span<const int64_t> row_ids,
+                            const std::function<void(const DeptIdentity&)>& fn) override {
+    ASSIGN_OR_RETURN(auto reader, OpenReader());
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(reader.get(),
+                                           fmt::format("SELECT row_id, source_row, id_number, "
+                                                       "id_number_problem, name, birth_date, "
+                                                       "region_code, sex FROM {} WHERE row_id = ?",
+                                                       d.table)));
+    for (int64_t id : row_ids) {
+      s.Reset();
+      s.Bind(1, id);
+      ASSIGN_OR_RETURN(bool row, s.Step(reader.get()));
+      if (!row) continue;
+      fn(RowIdentity(s));
+    }
+    return OkStatus();
+  }
+
+  Status ScanExactLinks(
+      const DatasetSpec& d,
+      const std::function<void(std::span<const int64_t>, std::span<const uint64_t>)>& fn)
+      override {
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+                                           "SELECT data FROM link_exact WHERE dataset = ? ORDER "
+                                           "BY block"));
+    s.Bind(1, d.name);
+    DecodedBlock block;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool more, s.Step(db_));
+      if (!more) break;
+      if (!DecodeBlock(sqlite3_column_blob(s.get(), 0),
+                       static_cast<size_t>(sqlite3_column_bytes(s.get(), 0)), false, block))
+        return Err(DataLoss(fmt::format("link_exact of {}: a block is damaged", d.name)));
+      fn(block.rows, block.values);
+    }
+    return OkStatus();
+  }
+
+  Status ReplaceExactLinks(const DatasetSpec& d, std::span<const int64_t> rows,
+                           std::span<const uint64_t> persons) override {
+    RETURN_IF_ERROR(RequireRun());
+    ASSIGN_OR_RETURN(Stmt del, Stmt::Prepare(db_, "DELETE FROM link_exact WHERE dataset = ?"));
+    del.Bind(1, d.name);
+    RETURN_IF_ERROR(del.Run(db_));
+    ASSIGN_OR_RETURN(Stmt ins, Stmt::Prepare(db_,
+                                             "INSERT INTO link_exact (dataset, block, run_id, "
+                                             "data) VALUES (?, ?, ?, ?)"));
+    for (size_t start = 0, block = 0; start < rows.size(); start += kBlockRows, ++block) {
+      size_t n = std::min(kBlockRows, rows.size() - start);
+      std::string blob = EncodeBlock(rows.subspan(start, n), persons.subspan(start, n));
+      ins.Reset();
+      ins.Bind(1, d.name);
+      ins.Bind(2, static_cast<int64_t>(block));
+      ins.Bind(3, run_id_);
+      sqlite3_bind_blob64(ins.get(), 4, blob.data(), blob.size(), SQLITE_STATIC);
+      RETURN_IF_ERROR(ins.Run(db_));
     }
     return OkStatus();
   }
@@ -202,7 +297,10 @@ class SqliteLinkStore final : public LinkStore {
 
   Status ClearLinks(const DatasetSpec& d) override {
     RETURN_IF_ERROR(RequireRun());
-    return Exec(db_, fmt::format("DELETE FROM {}", LinksTable(d)));
+    RETURN_IF_ERROR(Exec(db_, fmt::format("DELETE FROM {}", LinksTable(d))));
+    ASSIGN_OR_RETURN(Stmt del, Stmt::Prepare(db_, "DELETE FROM link_exact WHERE dataset = ?"));
+    del.Bind(1, d.name);
+    return del.Run(db_);
   }
 
   Status PutLinks(const DatasetSpec& d, std::span<const LinkRecord> links) override {
@@ -318,9 +416,16 @@ class SqliteLinkStore final : public LinkStore {
       ASSIGN_OR_RETURN(
           Stmt s,
           Stmt::Prepare(db_, fmt::format("SELECT d.source_row, l.person_id, coalesce(l.stage, 0), "
-                                         "l.weight FROM {} d LEFT JOIN {} l ON l.row_id = "
+                                         "l.weight, d.row_id FROM {} d LEFT JOIN {} l ON l.row_id = "
                                          "d.row_id ORDER BY d.source_row",
                                          d.table, LinksTable(d))));
+      std::vector<int64_t> exact_rows;
+      std::vector<uint64_t> exact_persons;
+      RETURN_IF_ERROR(ScanExactLinks(d, [&](std::span<const int64_t> rows,
+                                            std::span<const uint64_t> persons) {
+        exact_rows.insert(exact_rows.end(), rows.begin(), rows.end());
+        exact_persons.insert(exact_persons.end(), persons.begin(), persons.end());
+      }));
       for (;;) {
         ASSIGN_OR_RETURN(bool row, s.Step(db_));
         if (!row) break;
@@ -330,6 +435,14 @@ class SqliteLinkStore final : public LinkStore {
         r.stage = static_cast<LinkStage>(s.Int(2));
         if (r.stage != LinkStage::kReview) r.person_id = s.Int(1);
         if (!s.IsNull(3)) r.weight = sqlite3_column_double(s.get(), 3);
+        if (r.stage == LinkStage::kUnlinked) {
+          int64_t row_id = s.Int(4);
+          auto it = std::lower_bound(exact_rows.begin(), exact_rows.end(), row_id);
+          if (it != exact_rows.end() && *it == row_id) {
+            r.stage = LinkStage::kExact;
+            r.person_id = static_cast<int64_t>(exact_persons[it - exact_rows.begin()]);
+          }
+        }
         RETURN_IF_ERROR(fn(r));
       }
     }
@@ -406,6 +519,25 @@ CREATE TABLE link_findings (
         LinksTable(d));
   }
   return sql;
+}
+
+std::string BlocksMigration() {
+  return R"sql(
+CREATE TABLE dept_identity (
+  dataset TEXT NOT NULL,
+  block INTEGER NOT NULL,
+  file_id INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (dataset, block)
+);
+CREATE TABLE link_exact (
+  dataset TEXT NOT NULL,
+  block INTEGER NOT NULL,
+  run_id INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (dataset, block)
+);
+)sql";
 }
 
 std::unique_ptr<LinkStore> MakeSqliteLinkStore(sqlite3* db, std::filesystem::path path) {

@@ -14,6 +14,9 @@ namespace fupin::store::sqlite_detail {
 // Migration 2: persons, link runs, one links table per department data set, findings.
 std::string LinkMigration();
 
+// Migration 3: dept_identity and link_exact (sqlite_blocks.h).
+std::string BlocksMigration();
+
 // A LinkStore writing through `db` (owned by the caller, who outlives it); department scans
 // open their own read-only connections to `path`.
 std::unique_ptr<LinkStore> MakeSqliteLinkStore(sqlite3* db, std::filesystem::path path);

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -12,6 +13,8 @@
 #include <vector>
 
 #include "core/regions_data.h"
+#include "core/id_number.h"
+#include "store/sqlite/sqlite_blocks.h"
 #include "store/sqlite/sqlite_links.h"
 #include "store/sqlite/sqlite_util.h"
 
@@ -20,7 +23,7 @@ namespace {
 
 using namespace sqlite_detail;  // NOLINT: the backend's own helpers
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // ---- schema ----------------------------------------------------------------------------
 
@@ -136,7 +139,7 @@ struct Migration {
   int version;
   std::string (*sql)();
 };
-constexpr Migration kMigrations[] = {{1, &Migration1}, {2, &LinkMigration}};
+constexpr Migration kMigrations[] = {{1, &Migration1}, {2, &LinkMigration}, {3, &BlocksMigration}};
 
 // ---- writers ---------------------------------------------------------------------------
 
@@ -332,6 +335,9 @@ class DepartmentWriter final : public DatasetWriter {
         w->change_,
         Stmt::Prepare(
             db, "INSERT INTO dept_changes (file_id, row_id, change, row_key) VALUES (?,?,?,?)"));
+    w->id_slot_ = StoredSlot(d, "id_number");
+    if (w->id_slot_ + 2 >= cols.size() || cols[w->id_slot_ + 2].name != "id_number_problem")
+      return Err(Internal(fmt::format("{}: no id_number_problem column", d.table)));
     ASSIGN_OR_RETURN(
         Stmt scan,
         Stmt::Prepare(db, fmt::format("SELECT row_key, row_id, row_hash FROM {}", d.table)));
@@ -356,6 +362,7 @@ class DepartmentWriter final : public DatasetWriter {
           touch_.Bind(3, it->second.row_id);
           RETURN_IF_ERROR(touch_.Run(db_));
           ++counts_.unchanged;
+          Remember(it->second.row_id, values);
           return OkStatus();
         }
         update_.Reset();
@@ -367,6 +374,7 @@ class DepartmentWriter final : public DatasetWriter {
         update_.Bind(static_cast<int>(values.size() + 5), it->second.row_id);
         RETURN_IF_ERROR(update_.Run(db_));
         ++counts_.updated;
+        Remember(it->second.row_id, values);
         return RecordChange(it->second.row_id, "changed", meta.key_hash);
       }
     }
@@ -378,6 +386,7 @@ class DepartmentWriter final : public DatasetWriter {
     for (size_t i = 0; i < values.size(); ++i) insert_.Bind(static_cast<int>(i + 5), values[i]);
     RETURN_IF_ERROR(insert_.Run(db_));
     ++counts_.inserted;
+    Remember(sqlite3_last_insert_rowid(db_), values);
     return OkStatus();  // new rows are found by added_file_id, not listed in dept_changes
   }
 
@@ -395,13 +404,61 @@ class DepartmentWriter final : public DatasetWriter {
       ++counts_.removed;
     }
     previous_.clear();
+    RETURN_IF_ERROR(WriteIdentity());
     return counts_;
   }
 
  private:
   DepartmentWriter(sqlite3* db, const DatasetSpec& d, int64_t file_id)
-      : db_(db), file_id_(file_id) {
-    (void)d;
+      : db_(db), dataset_(d.name), file_id_(file_id) {}
+
+  // The identity of a row of the new snapshot, for dept_identity (sqlite_blocks.h).
+  void Remember(int64_t row_id, std::span<const Value> values) {
+    const Value& id = values[id_slot_];
+    const Value& problem = values[id_slot_ + 2];
+    int8_t p = id.kind != Value::Kind::kText || id.text.empty()
+                   ? int8_t{-1}
+                   : static_cast<int8_t>(problem.kind == Value::Kind::kInt ? problem.i : 0);
+    identity_.push_back({row_id, p == 0 ? PackIdNumber(id.text) : 0, p});
+  }
+
+  // Replaces the data set's identity blocks. When rows of the previous snapshot were kept
+  // (a file with rejected rows), the blocks would miss them: they are dropped instead, and
+  // readers fall back to the table.
+  Status WriteIdentity() {
+    ASSIGN_OR_RETURN(Stmt del, Stmt::Prepare(db_, "DELETE FROM dept_identity WHERE dataset = ?"));
+    del.Bind(1, dataset_);
+    RETURN_IF_ERROR(del.Run(db_));
+    if (counts_.kept_missing > 0) return OkStatus();
+    std::sort(identity_.begin(), identity_.end(),
+              [](const Identity& a, const Identity& b) { return a.row_id < b.row_id; });
+    ASSIGN_OR_RETURN(Stmt ins, Stmt::Prepare(db_,
+                                             "INSERT INTO dept_identity (dataset, block, file_id, "
+                                             "data) VALUES (?, ?, ?, ?)"));
+    std::vector<int64_t> rows;
+    std::vector<uint64_t> ids;
+    std::vector<int8_t> problems;
+    for (size_t start = 0, block = 0; start < identity_.size(); start += kBlockRows, ++block) {
+      size_t end = std::min(identity_.size(), start + kBlockRows);
+      rows.clear();
+      ids.clear();
+      problems.clear();
+      for (size_t i = start; i < end; ++i) {
+        rows.push_back(identity_[i].row_id);
+        ids.push_back(identity_[i].id);
+        problems.push_back(identity_[i].problem);
+      }
+      std::string blob = EncodeBlock(rows, ids, problems);
+      ins.Reset();
+      ins.Bind(1, dataset_);
+      ins.Bind(2, static_cast<int64_t>(block));
+      ins.Bind(3, file_id_);
+      sqlite3_bind_blob64(ins.get(), 4, blob.data(), blob.size(), SQLITE_STATIC);
+      RETURN_IF_ERROR(ins.Run(db_));
+    }
+    identity_.clear();
+    identity_.shrink_to_fit();
+    return OkStatus();
   }
   Status RecordChange(int64_t row_id, std::string_view change, uint64_t key) {
     change_.Reset();
@@ -416,8 +473,16 @@ class DepartmentWriter final : public DatasetWriter {
     uint64_t row_hash;
     bool seen;
   };
+  struct Identity {
+    int64_t row_id;
+    uint64_t id;
+    int8_t problem;
+  };
   sqlite3* db_;
+  std::string dataset_;
   int64_t file_id_;
+  size_t id_slot_ = 0;
+  std::vector<Identity> identity_;
   Stmt insert_, update_, touch_, remove_, change_;
   std::unordered_map<uint64_t, Previous> previous_;
   WriteCounts counts_;
