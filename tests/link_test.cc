@@ -149,8 +149,9 @@ TEST_F(LinkTest, ExactRepairedAndOutsiderRows) {
   // stage may at most put it up for review.
   EXPECT_TRUE(links.count("4") == 0 || links["4"] == " 4") << links["4"];
   if (links.count("4")) {  // the stored candidate is 张小明, not shown as a link
-    EXPECT_EQ(test::QueryInt(db_, "SELECT person_id FROM links_disability l JOIN dept_disability "
-                                  "d ON d.row_id = l.row_id WHERE d.source_row = 4"),
+    EXPECT_EQ(test::QueryInt(db_,
+                             "SELECT person_id FROM links_disability l JOIN dept_disability "
+                             "d ON d.row_id = l.row_id WHERE d.source_row = 4"),
               static_cast<int64_t>(PackIdNumber(p.c)));
   }
   EXPECT_EQ(links.count("5"), 0u) << "a valid ID outside the registry links to nobody";

@@ -72,6 +72,28 @@ class IdMap {
     }
   }
   bool Contains(uint64_t key) const { return Find(key) != kNone; }
+  // Find for several keys, their slots prefetched first: the table is far larger than the
+  // cache, so overlapping the misses is most of the speed.
+  void FindMany(std::span<const uint64_t> keys, uint32_t* out) const {
+    size_t slots[16];
+    const size_t n = std::min<size_t>(keys.size(), 16);
+    for (size_t k = 0; k < n; ++k) {
+      slots[k] = Slot(keys[k]);
+      __builtin_prefetch(&keys_[slots[k]]);
+      __builtin_prefetch(&values_[slots[k]]);
+    }
+    for (size_t k = 0; k < n; ++k) {
+      out[k] = kNone;
+      if (keys[k] == 0) continue;
+      for (size_t i = slots[k];; i = (i + 1) & mask_) {
+        if (keys_[i] == keys[k]) {
+          out[k] = values_[i];
+          break;
+        }
+        if (keys_[i] == 0) break;
+      }
+    }
+  }
   uint32_t Find(uint64_t key) const {
     if (key == 0 || keys_.empty()) return kNone;
     for (size_t i = Slot(key);; i = (i + 1) & mask_) {
@@ -186,8 +208,9 @@ struct Pending {
 struct Chunk {
   uint32_t dataset = 0;
   std::vector<LinkRecord> links;
-  bool last = false;
-  // With `last`: every exact link of the data set, sorted by row.
+  bool last = false;  // the data set's last chunk of this round (with its summary)
+  // With has_exact: every exact link of the data set, sorted by row.
+  bool has_exact = false;
   std::vector<int64_t> exact_rows;
   std::vector<uint64_t> exact_persons;
   DatasetLinkSummary summary;
@@ -464,6 +487,51 @@ class Linker {
     return OkStatus();
   }
 
+  // Runs `fn` for every data set on the worker threads while this thread writes the chunks
+  // they produce.
+  Status RunRound(const std::function<void(uint32_t, ChunkQueue&)>& fn) {
+    ChunkQueue queue;
+    std::atomic<size_t> next{0};
+    int threads = std::max(1, std::min<int>(options_.threads, static_cast<int>(work_.size())));
+    queue.SetProducers(threads);
+    std::vector<std::thread> workers;
+    for (int w = 0; w < threads; ++w) {
+      workers.emplace_back([&] {
+        for (size_t i; (i = next.fetch_add(1)) < work_.size();) {
+          if (queue.stopped()) break;
+          fn(static_cast<uint32_t>(i), queue);
+        }
+        queue.ProducerDone();
+      });
+    }
+    Status write_status;
+    while (auto chunk = queue.Pop()) {
+      if (!write_status.ok()) continue;
+      if (!chunk->status.ok()) {
+        write_status = chunk->status;
+        queue.Stop();
+        continue;
+      }
+      const DatasetSpec& d = *work_[chunk->dataset].dataset;
+      auto w = Clock::now();
+      write_status = links_.PutLinks(d, chunk->links);
+      if (write_status.ok() && chunk->has_exact)
+        write_status = links_.ReplaceExactLinks(d, chunk->exact_rows, chunk->exact_persons);
+      summary_.timings.write_s += Since(w);
+      if (!write_status.ok()) queue.Stop();
+      if (chunk->last) {
+        DatasetLinkSummary& s = summary_.datasets[chunk->dataset];
+        s.rows += chunk->summary.rows;
+        s.exact += chunk->summary.exact;
+        s.repaired += chunk->summary.repaired;
+        if (chunk->has_exact || chunk->summary.repaired || chunk->summary.rows)
+          Progress(s.dataset, s.rows, 0);
+      }
+    }
+    for (auto& w : workers) w.join();
+    return write_status;
+  }
+
   Status LinkAll() {
     summary_.datasets.resize(work_.size());
     gone_.resize(work_.size());
@@ -480,50 +548,18 @@ class Linker {
       }
     }
 
-    // Exact and repaired stages: department tables read and matched in parallel, links
+    // Round 1, the exact stage, from the store's identity index; round 2, rows read as rows:
+    // those whose ID is not valid (repair, else the probabilistic stage), or every row of a
+    // data set without an index. Data sets are shared out between the threads; links are
     // written here as they come.
     auto t = Clock::now();
-    ChunkQueue queue;
-    std::atomic<size_t> next{0};
-    std::vector<std::vector<Pending>> pending(work_.size());
-    int threads = std::max(1, std::min<int>(options_.threads, static_cast<int>(work_.size())));
-    queue.SetProducers(threads);
-    std::vector<std::thread> workers;
-    for (int w = 0; w < threads; ++w) {
-      workers.emplace_back([&] {
-        for (size_t i; (i = next.fetch_add(1)) < work_.size();) {
-          if (queue.stopped()) break;
-          MatchDataset(static_cast<uint32_t>(i), queue, pending[i]);
-        }
-        queue.ProducerDone();
-      });
-    }
-    Status write_status;
-    while (auto chunk = queue.Pop()) {
-      if (!write_status.ok()) continue;
-      if (!chunk->status.ok()) {
-        write_status = chunk->status;
-        queue.Stop();
-        continue;
-      }
-      auto w = Clock::now();
-      write_status = links_.PutLinks(*work_[chunk->dataset].dataset, chunk->links);
-      if (write_status.ok() && chunk->last)
-        write_status = links_.ReplaceExactLinks(*work_[chunk->dataset].dataset, chunk->exact_rows,
-                                                chunk->exact_persons);
-      summary_.timings.write_s += Since(w);
-      if (!write_status.ok()) queue.Stop();
-      if (chunk->last) {
-        DatasetLinkSummary& s = summary_.datasets[chunk->dataset];
-        int64_t removed = s.removed;
-        s = chunk->summary;
-        s.removed = removed;
-        Progress(s.dataset, s.rows, 0);
-      }
-    }
-    for (auto& w : workers) w.join();
-    RETURN_IF_ERROR(write_status);
+    exact_.assign(work_.size(), {});
+    RETURN_IF_ERROR(RunRound([&](uint32_t i, ChunkQueue& q) { ExactFromIdentity(i, q); }));
     summary_.timings.exact_s = Since(t);
+    t = Clock::now();
+    std::vector<std::vector<Pending>> pending(work_.size());
+    RETURN_IF_ERROR(RunRound([&](uint32_t i, ChunkQueue& q) { MatchRows(i, q, pending[i]); }));
+    summary_.timings.rows_s = Since(t);
 
     t = Clock::now();
     RETURN_IF_ERROR(Probabilistic(pending));
@@ -538,20 +574,69 @@ class Linker {
     return OkStatus();
   }
 
-  // Exact and repaired stages for one data set. Exact links are gathered for the whole data
-  // set (they are stored as blocks); other links go to the writer in chunks.
-  //  - With the store's identity index for the current file (written by the import), the
-  //    exact stage reads packed IDs in blocks, and only rows whose ID is not valid are read
-  //    as rows (a few percent). In an incremental run the exact links of the whole data set
-  //    are recomputed this way (cheap), the other stages only for new and changed rows.
-  //  - Without it (a file with rejected rows keeps old rows), every row in scope is read as a
-  //    row; in an incremental run the previous exact links of rows out of scope are kept.
-  void MatchDataset(uint32_t index, ChunkQueue& queue, std::vector<Pending>& pending) {
+  // What round 1 leaves for round 2, per data set.
+  struct ExactState {
+    bool indexed = false;       // the identity index was used
+    std::vector<int64_t> rows;  // rows to read as rows (full runs): their ID is not valid
+  };
+
+  // Round 1: exact links from the identity index of the data set's current file, if the
+  // store has one. In an incremental run they are recomputed for the whole data set (cheap);
+  // counts then cover only new and changed rows (round 2).
+  void ExactFromIdentity(uint32_t index, ChunkQueue& queue) {
     const Work& work = work_[index];
-    const DatasetSpec& d = *work.dataset;
+    const bool incremental = work.after_file_id > 0;
     Chunk chunk;
     chunk.dataset = index;
-    chunk.summary.dataset = std::string(d.name);
+    int64_t file_id = 0;
+    for (const auto& [name, f] : seen_.dataset_files)
+      if (name == work.dataset->name) file_id = f;
+    ExactState& state = exact_[index];
+    constexpr size_t kBatch = 16;
+    auto result = links_.ScanIdentity(*work.dataset, file_id, [&](const store::IdentityBlock& b) {
+      const size_t n = b.row_ids.size();
+      uint32_t found[kBatch];
+      for (size_t start = 0; start < n; start += kBatch) {
+        size_t m = std::min(kBatch, n - start);
+        reg_.exact.FindMany(b.ids.subspan(start, m), found);
+        for (size_t k = 0; k < m; ++k) {
+          size_t i = start + k;
+          if (b.problems[i] == 0) {
+            if (found[k] != kNone) {
+              chunk.exact_rows.push_back(b.row_ids[i]);
+              chunk.exact_persons.push_back(b.ids[i]);
+            }
+          } else if (!incremental) {
+            state.rows.push_back(b.row_ids[i]);
+          }
+        }
+      }
+      if (!incremental) chunk.summary.rows += static_cast<int64_t>(n);
+    });
+    if (!result) {
+      chunk.status = result.error();
+    } else if (*result) {
+      state.indexed = true;
+      chunk.has_exact = true;
+      if (!incremental) {
+        chunk.summary.rows -= static_cast<int64_t>(state.rows.size());  // counted in round 2
+        chunk.summary.exact = static_cast<int64_t>(chunk.exact_rows.size());
+      }
+    }
+    chunk.last = true;
+    queue.Push(std::move(chunk));
+  }
+
+  // Round 2: rows read as rows. With the identity index: in a full run the rows whose ID is
+  // not valid, in an incremental run the new and changed rows. Without it: every row in
+  // scope, exact stage included; an incremental run then keeps the earlier exact links of
+  // rows it did not read.
+  void MatchRows(uint32_t index, ChunkQueue& queue, std::vector<Pending>& pending) {
+    const Work& work = work_[index];
+    const DatasetSpec& d = *work.dataset;
+    ExactState& state = exact_[index];
+    Chunk chunk;
+    chunk.dataset = index;
     DatasetLinkSummary& s = chunk.summary;
     const bool incremental = work.after_file_id > 0;
     std::vector<uint32_t> candidates;
@@ -614,54 +699,30 @@ class Linker {
         p.region = std::string(r.region_code);
         p.region_digits = region_digits;
       }
-      if (r.id_number.size() >= 6 &&
-          std::all_of(r.id_number.begin(), r.id_number.begin() + 6,
-                      [](char c) { return c >= '0' && c <= '9'; }))
+      if (r.id_number.size() >= 6 && std::all_of(r.id_number.begin(), r.id_number.begin() + 6,
+                                                 [](char c) { return c >= '0' && c <= '9'; }))
         p.id_county = std::string(r.id_number.substr(0, 6));
       pending.push_back(std::move(p));
     };
 
     Status st;
-    int64_t file_id = 0;
-    for (const auto& [name, f] : seen_.dataset_files)
-      if (name == d.name) file_id = f;
-    std::vector<int64_t> detail;  // rows to read in full
-    int64_t exact_in_scope = 0;
-    auto identity = links_.ScanIdentity(d, file_id, [&](const store::IdentityBlock& b) {
-      for (size_t i = 0; i < b.row_ids.size(); ++i) {
-        if (b.problems[i] == 0) {
-          uint32_t p = reg_.exact.Find(b.ids[i]);
-          if (p != kNone) {
-            chunk.exact_rows.push_back(b.row_ids[i]);
-            chunk.exact_persons.push_back(reg_.id[p]);
-          }
-          if (!incremental) ++s.rows;
-        } else if (!incremental) {
-          ++s.rows;
-          detail.push_back(b.row_ids[i]);
+    if (state.indexed && !incremental) {
+      s.rows = static_cast<int64_t>(state.rows.size());
+      st = links_.ScanDepartmentRows(d, state.rows, not_exact);
+      state.rows.clear();
+      state.rows.shrink_to_fit();
+    } else if (state.indexed) {
+      st = links_.ScanDepartment(d, {work.after_file_id}, [&](const DeptIdentity& r) {
+        ++s.rows;
+        if (r.id_problem == static_cast<int>(IdProblem::kNone)) {
+          // Exact or nobody: either way no link row (the exact link is in the blocks).
+          if (reg_.exact.Contains(PackIdNumber(r.id_number))) ++s.exact;
+          emit({.row_id = r.row_id});
+          return;
         }
-      }
-    });
-    if (!identity) {
-      st = identity.error();
-    } else if (*identity) {
-      if (incremental) {
-        // The other stages only for rows added or changed since the last run.
-        st = links_.ScanDepartment(d, {work.after_file_id}, [&](const DeptIdentity& r) {
-          ++s.rows;
-          if (r.id_problem == static_cast<int>(IdProblem::kNone)) {
-            // Exact or nobody: either way no link row (the exact link is in the blocks).
-            if (reg_.exact.Contains(PackIdNumber(r.id_number))) ++exact_in_scope;
-            emit({.row_id = r.row_id});
-            return;
-          }
-          not_exact(r);
-        });
-      } else {
-        st = links_.ScanDepartmentRows(d, detail, not_exact);
-      }
+        not_exact(r);
+      });
     } else {
-      // No identity index: every row in scope read as a row.
       std::vector<std::pair<int64_t, uint64_t>> exact;
       std::vector<int64_t> in_scope;
       st = links_.ScanDepartment(d, {work.after_file_id}, [&](const DeptIdentity& r) {
@@ -671,7 +732,7 @@ class Linker {
           uint32_t p = reg_.exact.Find(PackIdNumber(r.id_number));
           if (p != kNone) {
             exact.emplace_back(r.row_id, reg_.id[p]);
-            ++exact_in_scope;
+            ++s.exact;
           }
           if (incremental) emit({.row_id = r.row_id});
           return;
@@ -683,23 +744,21 @@ class Linker {
         std::sort(in_scope.begin(), in_scope.end());
         std::vector<int64_t> gone = gone_[index];
         std::sort(gone.begin(), gone.end());
-        st = links_.ScanExactLinks(d, [&](std::span<const int64_t> rows,
-                                          std::span<const uint64_t> persons) {
-          for (size_t i = 0; i < rows.size(); ++i)
-            if (!std::binary_search(in_scope.begin(), in_scope.end(), rows[i]) &&
-                !std::binary_search(gone.begin(), gone.end(), rows[i]))
-              exact.emplace_back(rows[i], persons[i]);
-        });
+        st = links_.ScanExactLinks(
+            d, [&](std::span<const int64_t> rows, std::span<const uint64_t> persons) {
+              for (size_t i = 0; i < rows.size(); ++i)
+                if (!std::binary_search(in_scope.begin(), in_scope.end(), rows[i]) &&
+                    !std::binary_search(gone.begin(), gone.end(), rows[i]))
+                  exact.emplace_back(rows[i], persons[i]);
+            });
       }
       std::sort(exact.begin(), exact.end());
       for (const auto& [row, person] : exact) {
         chunk.exact_rows.push_back(row);
         chunk.exact_persons.push_back(person);
       }
+      chunk.has_exact = true;
     }
-    const bool used_identity = identity.has_value() && *identity;
-    s.exact = incremental || !used_identity ? exact_in_scope
-                                            : static_cast<int64_t>(chunk.exact_rows.size());
     chunk.last = true;
     chunk.status = st;
     queue.Push(std::move(chunk));
@@ -1063,6 +1122,7 @@ class Linker {
   store::LastLinkRun seen_;
   std::vector<Work> work_;
   std::vector<std::vector<int64_t>> gone_;  // per work item: rows removed since the last run
+  std::vector<ExactState> exact_;           // per work item: what round 1 left for round 2
   Registry reg_;
   Model model_ = StartModel();
 };
@@ -1100,6 +1160,7 @@ std::string LinkSummaryJson(const LinkSummary& s) {
                   {"train_s", s.timings.train_s},
                   {"findings_s", s.timings.findings_s},
                   {"write_s", s.timings.write_s},
+                  {"rows_s", s.timings.rows_s},
                   {"commit_s", s.timings.commit_s},
                   {"total_s", s.timings.total_s}};
   if (!s.model_json.empty()) j["model"] = nlohmann::json::parse(s.model_json, nullptr, false);

@@ -65,9 +65,10 @@ struct LinkSummary {
   std::vector<std::pair<std::string, int64_t>> findings;  // kind -> count
   std::string model_json;
   struct Timings {
-    double registry_s = 0;       // reading the registry and indexing its IDs
-    double exact_s = 0;          // exact and repaired stages (reading, matching, writing)
-    double write_s = 0;          // of which writing their links
+    double registry_s = 0;  // reading the registry and indexing its IDs
+    double exact_s = 0;     // the exact stage: identity index read, IDs looked up, links written
+    double rows_s = 0;      // rows read as rows: repaired stage, rows for the probabilistic one
+    double write_s = 0;     // writing links during both (overlapped with the work)
     double probabilistic_s = 0;  // blocking, EM, scoring, writing
     double compare_s = 0;        // of which finding and comparing candidate pairs (2 threads)
     double train_s = 0;          // of which estimating u (random pairs) and m (EM)

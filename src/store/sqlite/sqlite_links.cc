@@ -172,11 +172,11 @@ class SqliteLinkStore final : public LinkStore {
   Status ScanDepartmentRows(const DatasetSpec& d, std::span<const int64_t> row_ids,
                             const std::function<void(const DeptIdentity&)>& fn) override {
     ASSIGN_OR_RETURN(auto reader, OpenReader());
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(reader.get(),
-                                           fmt::format("SELECT row_id, source_row, id_number, "
-                                                       "id_number_problem, name, birth_date, "
-                                                       "region_code, sex FROM {} WHERE row_id = ?",
-                                                       d.table)));
+    ASSIGN_OR_RETURN(
+        Stmt s, Stmt::Prepare(reader.get(), fmt::format("SELECT row_id, source_row, id_number, "
+                                                        "id_number_problem, name, birth_date, "
+                                                        "region_code, sex FROM {} WHERE row_id = ?",
+                                                        d.table)));
     for (int64_t id : row_ids) {
       s.Reset();
       s.Bind(1, id);
@@ -189,8 +189,7 @@ class SqliteLinkStore final : public LinkStore {
 
   Status ScanExactLinks(
       const DatasetSpec& d,
-      const std::function<void(std::span<const int64_t>, std::span<const uint64_t>)>& fn)
-      override {
+      const std::function<void(std::span<const int64_t>, std::span<const uint64_t>)>& fn) override {
     ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
                                            "SELECT data FROM link_exact WHERE dataset = ? ORDER "
                                            "BY block"));
@@ -414,18 +413,18 @@ class SqliteLinkStore final : public LinkStore {
     for (const DatasetSpec& d : AllDatasets()) {
       if (d.kind != DatasetKind::kDepartment) continue;
       ASSIGN_OR_RETURN(
-          Stmt s,
-          Stmt::Prepare(db_, fmt::format("SELECT d.source_row, l.person_id, coalesce(l.stage, 0), "
-                                         "l.weight, d.row_id FROM {} d LEFT JOIN {} l ON l.row_id = "
-                                         "d.row_id ORDER BY d.source_row",
-                                         d.table, LinksTable(d))));
+          Stmt s, Stmt::Prepare(
+                      db_, fmt::format("SELECT d.source_row, l.person_id, coalesce(l.stage, 0), "
+                                       "l.weight, d.row_id FROM {} d LEFT JOIN {} l ON l.row_id = "
+                                       "d.row_id ORDER BY d.source_row",
+                                       d.table, LinksTable(d))));
       std::vector<int64_t> exact_rows;
       std::vector<uint64_t> exact_persons;
-      RETURN_IF_ERROR(ScanExactLinks(d, [&](std::span<const int64_t> rows,
-                                            std::span<const uint64_t> persons) {
-        exact_rows.insert(exact_rows.end(), rows.begin(), rows.end());
-        exact_persons.insert(exact_persons.end(), persons.begin(), persons.end());
-      }));
+      RETURN_IF_ERROR(
+          ScanExactLinks(d, [&](std::span<const int64_t> rows, std::span<const uint64_t> persons) {
+            exact_rows.insert(exact_rows.end(), rows.begin(), rows.end());
+            exact_persons.insert(exact_persons.end(), persons.begin(), persons.end());
+          }));
       for (;;) {
         ASSIGN_OR_RETURN(bool row, s.Step(db_));
         if (!row) break;

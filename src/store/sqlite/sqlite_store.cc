@@ -12,8 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/regions_data.h"
 #include "core/id_number.h"
+#include "core/regions_data.h"
 #include "store/sqlite/sqlite_blocks.h"
 #include "store/sqlite/sqlite_links.h"
 #include "store/sqlite/sqlite_util.h"
