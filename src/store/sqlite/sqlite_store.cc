@@ -419,7 +419,10 @@ class DepartmentWriter final : public DatasetWriter {
     int8_t p = id.kind != Value::Kind::kText || id.text.empty()
                    ? int8_t{-1}
                    : static_cast<int8_t>(problem.kind == Value::Kind::kInt ? problem.i : 0);
-    identity_.push_back({row_id, p == 0 ? PackIdNumber(id.text) : 0, p});
+    sorted_ = sorted_ && (identity_rows_.empty() || identity_rows_.back() < row_id);
+    identity_rows_.push_back(row_id);
+    identity_ids_.push_back(p == 0 ? PackIdNumber(id.text) : 0);
+    identity_problems_.push_back(p);
   }
 
   // Replaces the data set's identity blocks. When rows of the previous snapshot were kept
@@ -430,25 +433,29 @@ class DepartmentWriter final : public DatasetWriter {
     del.Bind(1, dataset_);
     RETURN_IF_ERROR(del.Run(db_));
     if (counts_.kept_missing > 0) return OkStatus();
-    std::sort(identity_.begin(), identity_.end(),
-              [](const Identity& a, const Identity& b) { return a.row_id < b.row_id; });
+    if (!sorted_) {  // rows of a changed snapshot come in file order, not row_id order
+      std::vector<size_t> order(identity_rows_.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::sort(order.begin(), order.end(),
+                [&](size_t a, size_t b) { return identity_rows_[a] < identity_rows_[b]; });
+      auto permute = [&](auto& v) {
+        std::remove_reference_t<decltype(v)> out(v.size());
+        for (size_t i = 0; i < order.size(); ++i) out[i] = v[order[i]];
+        v = std::move(out);
+      };
+      permute(identity_rows_);
+      permute(identity_ids_);
+      permute(identity_problems_);
+    }
     ASSIGN_OR_RETURN(Stmt ins, Stmt::Prepare(db_,
                                              "INSERT INTO dept_identity (dataset, block, file_id, "
                                              "data) VALUES (?, ?, ?, ?)"));
-    std::vector<int64_t> rows;
-    std::vector<uint64_t> ids;
-    std::vector<int8_t> problems;
-    for (size_t start = 0, block = 0; start < identity_.size(); start += kBlockRows, ++block) {
-      size_t end = std::min(identity_.size(), start + kBlockRows);
-      rows.clear();
-      ids.clear();
-      problems.clear();
-      for (size_t i = start; i < end; ++i) {
-        rows.push_back(identity_[i].row_id);
-        ids.push_back(identity_[i].id);
-        problems.push_back(identity_[i].problem);
-      }
-      std::string blob = EncodeBlock(rows, ids, problems);
+    const size_t total = identity_rows_.size();
+    for (size_t start = 0, block = 0; start < total; start += kBlockRows, ++block) {
+      size_t n = std::min(kBlockRows, total - start);
+      std::string blob = EncodeBlock(std::span(identity_rows_).subspan(start, n),
+                                     std::span(identity_ids_).subspan(start, n),
+                                     std::span(identity_problems_).subspan(start, n));
       ins.Reset();
       ins.Bind(1, dataset_);
       ins.Bind(2, static_cast<int64_t>(block));
@@ -456,8 +463,9 @@ class DepartmentWriter final : public DatasetWriter {
       sqlite3_bind_blob64(ins.get(), 4, blob.data(), blob.size(), SQLITE_STATIC);
       RETURN_IF_ERROR(ins.Run(db_));
     }
-    identity_.clear();
-    identity_.shrink_to_fit();
+    identity_rows_ = {};
+    identity_ids_ = {};
+    identity_problems_ = {};
     return OkStatus();
   }
   Status RecordChange(int64_t row_id, std::string_view change, uint64_t key) {
@@ -473,16 +481,15 @@ class DepartmentWriter final : public DatasetWriter {
     uint64_t row_hash;
     bool seen;
   };
-  struct Identity {
-    int64_t row_id;
-    uint64_t id;
-    int8_t problem;
-  };
   sqlite3* db_;
   std::string dataset_;
   int64_t file_id_;
   size_t id_slot_ = 0;
-  std::vector<Identity> identity_;
+  // The identity of every row of the new snapshot (dept_identity), in arrival order.
+  std::vector<int64_t> identity_rows_;
+  std::vector<uint64_t> identity_ids_;
+  std::vector<int8_t> identity_problems_;
+  bool sorted_ = true;
   Stmt insert_, update_, touch_, remove_, change_;
   std::unordered_map<uint64_t, Previous> previous_;
   WriteCounts counts_;
