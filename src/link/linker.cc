@@ -595,6 +595,10 @@ class Linker {
     constexpr size_t kBatch = 16;
     auto result = links_.ScanIdentity(*work.dataset, file_id, [&](const store::IdentityBlock& b) {
       const size_t n = b.row_ids.size();
+      if (chunk.exact_rows.capacity() < chunk.exact_rows.size() + n) {
+        chunk.exact_rows.reserve(2 * (chunk.exact_rows.size() + n));
+        chunk.exact_persons.reserve(2 * (chunk.exact_rows.size() + n));
+      }
       uint32_t found[kBatch];
       for (size_t start = 0; start < n; start += kBatch) {
         size_t m = std::min(kBatch, n - start);

@@ -7,7 +7,8 @@
 //                 row_id, 65,536 rows a block.
 //  link_exact     written by each link run: the exact links of a data set, (row_id,
 //                 person_id) sorted by row_id, 65,536 a block.
-// A BLOB is: u32 count, then count × i64 row_id, count × u64 value, and for identity blocks
+// A BLOB is: u32 count, u32 zero (so the arrays that follow are 8-byte aligned and can be
+// read in place), then count × i64 row_id, count × u64 value, and for identity blocks
 // count × i8 problem. Little-endian (every platform fupin builds on).
 #pragma once
 
@@ -23,15 +24,16 @@ namespace fupin::store::sqlite_detail {
 static_assert(std::endian::native == std::endian::little, "blocks are stored little-endian");
 
 inline constexpr size_t kBlockRows = 65536;
+inline constexpr size_t kBlockHeader = 8;
 
 inline std::string EncodeBlock(std::span<const int64_t> rows, std::span<const uint64_t> values,
                                std::span<const int8_t> problems = {}) {
   uint32_t n = static_cast<uint32_t>(rows.size());
-  std::string out(4 + n * 16ull + problems.size(), '\0');
+  std::string out(kBlockHeader + n * 16ull + problems.size(), '\0');
   std::memcpy(out.data(), &n, 4);
-  std::memcpy(out.data() + 4, rows.data(), n * 8ull);
-  std::memcpy(out.data() + 4 + n * 8ull, values.data(), n * 8ull);
-  if (!problems.empty()) std::memcpy(out.data() + 4 + n * 16ull, problems.data(), n);
+  std::memcpy(out.data() + kBlockHeader, rows.data(), n * 8ull);
+  std::memcpy(out.data() + kBlockHeader + n * 8ull, values.data(), n * 8ull);
+  if (!problems.empty()) std::memcpy(out.data() + kBlockHeader + n * 16ull, problems.data(), n);
   return out;
 }
 
@@ -43,11 +45,11 @@ struct DecodedBlock {
 
 // False when the bytes are not a block of the expected shape.
 inline bool DecodeBlock(const void* data, size_t size, bool with_problems, DecodedBlock& out) {
-  if (size < 4) return false;
+  if (size < kBlockHeader) return false;
   uint32_t n = 0;
   std::memcpy(&n, data, 4);
-  if (size != 4 + n * 16ull + (with_problems ? n : 0)) return false;
-  const char* p = static_cast<const char*>(data) + 4;
+  if (size != kBlockHeader + n * 16ull + (with_problems ? n : 0)) return false;
+  const char* p = static_cast<const char*>(data) + kBlockHeader;
   out.rows.resize(n);
   out.values.resize(n);
   std::memcpy(out.rows.data(), p, n * 8ull);

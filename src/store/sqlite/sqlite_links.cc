@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <unordered_map>
 #include <utility>
 
@@ -157,14 +158,27 @@ class SqliteLinkStore final : public LinkStore {
                                            "SELECT data FROM dept_identity WHERE dataset = ? "
                                            "ORDER BY block"));
     s.Bind(1, d.name);
-    DecodedBlock block;
     for (;;) {
       ASSIGN_OR_RETURN(bool more, s.Step(reader.get()));
       if (!more) break;
-      if (!DecodeBlock(sqlite3_column_blob(s.get(), 0),
-                       static_cast<size_t>(sqlite3_column_bytes(s.get(), 0)), true, block))
+      // Read in place: the BLOB stays valid until the next step. SQLite hands BLOBs out
+      // 8-byte aligned, as the arrays need.
+      const void* data = sqlite3_column_blob(s.get(), 0);
+      auto size = static_cast<size_t>(sqlite3_column_bytes(s.get(), 0));
+      uint32_t n = 0;
+      if (size >= kBlockHeader) std::memcpy(&n, data, 4);
+      if (size < kBlockHeader || size != kBlockHeader + n * 17ull)
         return Err(DataLoss(fmt::format("dept_identity of {}: a block is damaged", d.name)));
-      fn({block.rows, block.values, block.problems});
+      const char* p = static_cast<const char*>(data) + kBlockHeader;
+      if (reinterpret_cast<uintptr_t>(p) % alignof(int64_t) != 0) {
+        DecodedBlock block;  // not aligned after all: copy
+        DecodeBlock(data, size, true, block);
+        fn({block.rows, block.values, block.problems});
+        continue;
+      }
+      fn({{reinterpret_cast<const int64_t*>(p), n},
+          {reinterpret_cast<const uint64_t*>(p + n * 8ull), n},
+          {reinterpret_cast<const int8_t*>(p + n * 16ull), n}});
     }
     return true;
   }
