@@ -70,7 +70,8 @@ struct LinkSummary {
     double rows_s = 0;      // rows read as rows: repaired stage, rows for the probabilistic one
     double write_s = 0;     // writing links during both (overlapped with the work)
     double probabilistic_s = 0;  // blocking, EM, scoring, writing
-    double compare_s = 0;        // of which finding and comparing candidate pairs (2 threads)
+    double candidates_s = 0;     // of which finding candidate pairs (blocking index, 2 threads)
+    double compare_s = 0;        // of which comparing them: the pair scoring (2 threads)
     double train_s = 0;          // of which estimating u (random pairs) and m (EM)
     double findings_s = 0, commit_s = 0, total_s = 0;
   } timings;

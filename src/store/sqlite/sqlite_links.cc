@@ -75,6 +75,8 @@ class SqliteLinkStore final : public LinkStore {
     }
     sqlite3_busy_timeout(reader, 5000);
     Exec(reader, "PRAGMA cache_size = -16384").ok();
+    // Reading through a memory map skips a copy of every page from the OS cache.
+    Exec(reader, "PRAGMA mmap_size = 8589934592").ok();
     return std::unique_ptr<sqlite3, int (*)(sqlite3*)>(reader, &sqlite3_close_v2);
   }
 
