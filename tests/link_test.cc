@@ -163,6 +163,23 @@ TEST_F(LinkTest, ExactRepairedAndOutsiderRows) {
             0);
 }
 
+TEST_F(LinkTest, DepartmentDataWithoutARegistryLinksNobody) {
+  fs::path batch = tmp_ / "b1";
+  Row no_id = Dept("", "张三", 1, "1970-01-01");
+  test::WriteFile(
+      batch / "deaths.csv",
+      Csv("deaths", {Dept(MakeId("520102", "19700101", 11), "张三", 1, "1970-01-01"), no_id}));
+  Open();
+  auto s = exchange::ImportPath(*store_, batch, {});
+  ASSERT_TRUE(s) << s.error().ToString();
+  auto linked = Link();
+  EXPECT_EQ(linked.registry_members, 0);
+  ASSERT_EQ(linked.datasets.size(), 1u);
+  EXPECT_EQ(linked.datasets[0].rows, 2);
+  EXPECT_EQ(linked.datasets[0].unlinked, 2);
+  EXPECT_TRUE(LinksOf(*store_, "deaths").empty());
+}
+
 TEST_F(LinkTest, RerunIsANoOpAndFullRerunGivesTheSameLinks) {
   People p;
   fs::path batch = tmp_ / "b1";

@@ -1021,6 +1021,7 @@ class Linker {
   Model Train(const std::vector<Pending>& pending,
               const std::vector<std::array<uint8_t, 4>>& pairs) {
     Model model = StartModel();
+    if (reg_.size() == 0 || pending.empty() || pairs.empty()) return model;  // nothing to learn
     uint64_t state = 0x5eed;
     auto next = [&state] {  // splitmix64: a fixed seed makes runs reproducible
       uint64_t z = (state += 0x9E3779B97F4A7C15ull);
