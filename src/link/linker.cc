@@ -366,11 +366,15 @@ class Linker {
     seen_.registry_file_id = std::max(members_file, households_file);
     std::optional<Model> last_model;
     if (last && !last->params_json.empty()) {
+      // A model that was never trained (no rows needed it) is no model: run in full.
       auto m = Model::FromJson(last->params_json);
-      if (m) last_model = *m;
+      if (m && m->em_iterations > 0) last_model = *m;
     }
-    summary_.full =
-        options_.full || !last || !last_model || last->registry_file_id != seen_.registry_file_id;
+    // Nothing new since the last run: nothing to do. Otherwise a full run when asked, when
+    // the registry changed, or when there is no trained model to reuse; else incremental.
+    const bool registry_same = last && last->registry_file_id == seen_.registry_file_id;
+    std::vector<std::pair<const DatasetSpec*, int64_t>> changed;  // data set, file last linked
+    bool any_data = false;
     for (const DatasetSpec& d : AllDatasets()) {
       if (d.kind != DatasetKind::kDepartment) continue;
       ASSIGN_OR_RETURN(int64_t file, links_.CurrentFileId(d.name));
@@ -380,14 +384,30 @@ class Linker {
         for (const auto& [name, f] : last->dataset_files)
           if (name == d.name) before = f;
       if (file == 0 && before == 0) continue;
-      if (!summary_.full && file == before) continue;
-      work_.push_back({&d, summary_.full ? 0 : before});
+      any_data = true;
+      if (file != before) changed.emplace_back(&d, before);
     }
-    if (!summary_.full && work_.empty()) {
+    if (!options_.full && registry_same && changed.empty()) {
       summary_.nothing_to_do = true;
       summary_.run_id = last->run_id;
       summary_.timings.total_s = Since(start);
       return summary_;
+    }
+    summary_.full = options_.full || !registry_same || !last_model;
+    if (summary_.full) {
+      for (const DatasetSpec& d : AllDatasets()) {
+        if (d.kind != DatasetKind::kDepartment) continue;
+        for (const auto& [name, file] : seen_.dataset_files)
+          if (name == d.name && file != 0) work_.push_back({&d, 0});
+      }
+      // Data sets whose data is gone entirely still lose their links.
+      if (any_data)
+        for (const auto& [d, before] : changed)
+          if (std::none_of(work_.begin(), work_.end(),
+                           [&](const Work& w) { return w.dataset == d; }))
+            work_.push_back({d, 0});
+    } else {
+      for (const auto& [d, before] : changed) work_.push_back({d, before});
     }
     if (!summary_.full) model_ = *last_model;
 
@@ -839,6 +859,7 @@ class Linker {
     auto build = [&](size_t from, size_t to, Part& part) {
       for (size_t i = from; i < to; ++i) {
         auto p = static_cast<uint32_t>(i);
+        if (reg_.id[i] == 0) continue;  // no valid ID: nobody a link could name
         std::string simplified = ToSimplified(reg_.Name(p));
         if (simplified != reg_.Name(p)) part.simplified_other.emplace(p, simplified);
         std::string_view county = reg_.Village(p).substr(0, 6);

@@ -51,7 +51,7 @@ struct DatasetLinkSummary {
   std::string dataset;
   int64_t rows = 0;  // rows considered in this run
   int64_t exact = 0, repaired = 0, probabilistic = 0, review = 0, unlinked = 0;
-  int64_t removed = 0;  // links dropped because their rows are gone
+  int64_t removed = 0;  // rows gone from the data set since the last run (their links dropped)
 };
 
 struct LinkSummary {

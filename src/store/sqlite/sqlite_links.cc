@@ -133,9 +133,10 @@ class SqliteLinkStore final : public LinkStore {
         d.table);
     if (scope.after_file_id > 0)
       sql += fmt::format(
-          " WHERE added_file_id > {0} OR row_id IN (SELECT row_id FROM dept_changes "
-          "WHERE file_id > {0} AND change = 'changed')",
-          scope.after_file_id);
+          " WHERE added_file_id > {0} OR row_id IN (SELECT c.row_id FROM dept_changes c JOIN "
+          "batch_files f ON f.file_id = c.file_id WHERE c.file_id > {0} AND c.change = "
+          "'changed' AND f.dataset = '{1}')",
+          scope.after_file_id, d.name);
     ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(reader, sql));
     for (;;) {
       ASSIGN_OR_RETURN(bool row, s.Step(reader));
@@ -206,13 +207,16 @@ class SqliteLinkStore final : public LinkStore {
   Status ScanExactLinks(
       const DatasetSpec& d,
       const std::function<void(std::span<const int64_t>, std::span<const uint64_t>)>& fn) override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+    // Its own connection, like every scan: the linker calls this from worker threads while
+    // the run's connection writes. It sees the last committed run's links.
+    ASSIGN_OR_RETURN(auto reader, OpenReader());
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(reader.get(),
                                            "SELECT data FROM link_exact WHERE dataset = ? ORDER "
                                            "BY block"));
     s.Bind(1, d.name);
     DecodedBlock block;
     for (;;) {
-      ASSIGN_OR_RETURN(bool more, s.Step(db_));
+      ASSIGN_OR_RETURN(bool more, s.Step(reader.get()));
       if (!more) break;
       if (!DecodeBlock(sqlite3_column_blob(s.get(), 0),
                        static_cast<size_t>(sqlite3_column_bytes(s.get(), 0)), false, block))
