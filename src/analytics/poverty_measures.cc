@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <map>
 
 namespace fupin::analytics {
 
@@ -90,6 +91,30 @@ Result<AlkireFosterResult> ComputeAlkireFoster(std::span<const double> y, std::s
     r.contribution[j] = r.m0 > 0 ? (w[j] / wsum) * r.censored_headcount[j] / r.m0 : 0;
   }
   return r;
+}
+
+Result<std::vector<GroupResult>> ComputeAlkireFosterByGroup(std::span<const double> y,
+                                                            std::span<const double> z,
+                                                            std::span<const double> w, double k,
+                                                            std::span<const int64_t> group) {
+  const size_t d = z.size();
+  if (d == 0 || y.size() % d != 0 || y.size() / d != group.size())
+    return Err(
+        InvalidArgument(fmt::format("{} achievements, {} indicators and {} group labels "
+                                    "do not fit together",
+                                    y.size(), d, group.size())));
+  std::map<int64_t, std::vector<double>> rows;
+  for (size_t i = 0; i < group.size(); ++i) {
+    auto& v = rows[group[i]];
+    v.insert(v.end(), y.begin() + static_cast<ptrdiff_t>(i * d),
+             y.begin() + static_cast<ptrdiff_t>((i + 1) * d));
+  }
+  std::vector<GroupResult> out;
+  for (const auto& [g, v] : rows) {
+    ASSIGN_OR_RETURN(AlkireFosterResult r, ComputeAlkireFoster(v, z, w, k));
+    out.push_back({g, std::move(r)});
+  }
+  return out;
 }
 
 }  // namespace fupin::analytics

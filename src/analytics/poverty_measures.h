@@ -49,4 +49,17 @@ Result<AlkireFosterResult> ComputeAlkireFoster(std::span<const double> achieveme
                                                std::span<const double> cutoffs,
                                                std::span<const double> weights, double k);
 
+// The same measures for each group of persons (group[i] = the group of person i, e.g. a
+// county index), in ascending group order. Subgroup decomposability holds:
+// M0 = sum over groups of (n_g / n) * M0_g.
+struct GroupResult {
+  int64_t group = 0;
+  AlkireFosterResult result;
+};
+Result<std::vector<GroupResult>> ComputeAlkireFosterByGroup(std::span<const double> achievements,
+                                                            std::span<const double> cutoffs,
+                                                            std::span<const double> weights,
+                                                            double k,
+                                                            std::span<const int64_t> group);
+
 }  // namespace fupin::analytics

@@ -84,6 +84,25 @@ TEST(AlkireFoster, NormalisedWeightsGiveTheSameResult) {
   EXPECT_NEAR(normalised->m0, equal->m0, 1e-12);
 }
 
+TEST(AlkireFoster, ByGroupDecomposes) {
+  std::vector<double> w = {1, 1, 1, 1};
+  std::vector<int64_t> group = {7, 3, 7, 3};  // persons 1 and 3 in group 7, 2 and 4 in group 3
+  auto groups = ComputeAlkireFosterByGroup(kY, kZ, w, 2, group);
+  ASSERT_TRUE(groups) << groups.error().ToString();
+  ASSERT_EQ(groups->size(), 2u);
+  EXPECT_EQ((*groups)[0].group, 3);
+  EXPECT_EQ((*groups)[1].group, 7);
+  // Group 3: person 2 (score 2, poor) and person 4 (score 1): H 0.5, A 0.5, M0 0.25.
+  EXPECT_NEAR((*groups)[0].result.h, 0.5, 1e-12);
+  EXPECT_NEAR((*groups)[0].result.m0, 0.25, 1e-12);
+  // Group 7: person 1 (0) and person 3 (4, poor): H 0.5, A 1, M0 0.5.
+  EXPECT_NEAR((*groups)[1].result.m0, 0.5, 1e-12);
+  double m0 = 0;
+  for (const auto& g : *groups) m0 += 0.5 * g.result.m0;  // n_g / n = 2 / 4
+  EXPECT_NEAR(m0, ComputeAlkireFoster(kY, kZ, w, 2)->m0, 1e-12);
+  EXPECT_FALSE(ComputeAlkireFosterByGroup(kY, kZ, w, 2, std::vector<int64_t>{1, 2}));
+}
+
 TEST(AlkireFoster, BadShapesAreRefused) {
   EXPECT_FALSE(ComputeAlkireFoster(kY, kZ, std::vector<double>{1, 1, 1}, 2));
   EXPECT_FALSE(
