@@ -624,7 +624,13 @@ class Linker {
       }
       if (!incremental) chunk.summary.rows += static_cast<int64_t>(n);
     });
-    if (!result) {
+    if (!result && result.error().code() == StatusCode::kDataLoss) {
+      // The index is only a faster copy of the table: when it is damaged, read the rows.
+      chunk.exact_rows.clear();
+      chunk.exact_persons.clear();
+      chunk.summary = {};
+      state.rows.clear();
+    } else if (!result) {
       chunk.status = result.error();
     } else if (*result) {
       state.indexed = true;
