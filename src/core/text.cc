@@ -124,6 +124,35 @@ std::string RemoveAllSpace(std::string_view s) {
   return out;
 }
 
+char32_t NextCodePoint(std::string_view s, size_t& i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) {
+    ++i;
+    return c;
+  }
+  const size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+  if (c < 0xC2 || c > 0xF4 || s.size() - i < len) {
+    ++i;
+    return kNotUtf8;
+  }
+  constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};  // shortest value for a length
+  char32_t cp = c & (0x7F >> len);
+  for (size_t k = 1; k < len; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    if ((b & 0xC0) != 0x80) {
+      ++i;
+      return kNotUtf8;
+    }
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    ++i;
+    return kNotUtf8;
+  }
+  i += len;
+  return cp;
+}
+
 std::string CsvQuote(std::string_view s) {
   if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
   std::string out = "\"";

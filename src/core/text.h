@@ -15,6 +15,12 @@ std::string_view TrimSpace(std::string_view text);
 // Maps full-width ASCII forms (U+FF01..U+FF5E) to ASCII and U+3000 to a space; other text is kept.
 std::string FullWidthToAscii(std::string_view text);
 
+// The code point that starts at text[i], advancing i past it. A byte that does not start a
+// well-formed sequence (overlong, surrogate, cut short) is returned as kNotUtf8 and i moves
+// by one. REQUIRES: i < text.size().
+inline constexpr char32_t kNotUtf8 = 0xFFFFFFFF;
+char32_t NextCodePoint(std::string_view text, size_t& i);
+
 // Appends the UTF-8 encoding of code point `cp`. REQUIRES: cp <= 0x10FFFF.
 void AppendUtf8(char32_t cp, std::string& out);
 

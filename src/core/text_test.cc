@@ -21,3 +21,20 @@ TEST(Text, TrimAndFold) {
 
 }  // namespace
 }  // namespace fupin
+
+namespace fupin {
+namespace {
+
+TEST(NextCodePoint, DecodesAndStepsOverBadBytesOneAtATime) {
+  std::string_view s = "a张\xC0\xAF\xED\xA0\x80\xE5\xBC";  // a, 张, overlong '/', surrogate, cut
+  size_t i = 0;
+  EXPECT_EQ(NextCodePoint(s, i), U'a');
+  EXPECT_EQ(NextCodePoint(s, i), U'张');
+  EXPECT_EQ(i, 4u);
+  std::vector<char32_t> rest;
+  while (i < s.size()) rest.push_back(NextCodePoint(s, i));
+  EXPECT_EQ(rest, std::vector<char32_t>(7, kNotUtf8));  // every remaining byte on its own
+}
+
+}  // namespace
+}  // namespace fupin

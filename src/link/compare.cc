@@ -5,22 +5,20 @@
 #include <vector>
 
 #include "core/region_code.h"
+#include "core/text.h"
 #include "link/names.h"
 
 namespace fupin::link {
 namespace {
 
-// Decodes UTF-8 into code points; a malformed byte becomes itself.
+// Decodes UTF-8 into code points; a malformed byte becomes a lone surrogate of its own
+// (never equal to a real character, and distinct per byte value).
 void Decode(std::string_view s, std::u32string& out) {
   out.clear();
   for (size_t i = 0; i < s.size();) {
-    auto c = static_cast<unsigned char>(s[i]);
-    int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
-    if (i + static_cast<size_t>(len) > s.size()) len = 1;
-    char32_t cp = len == 1 ? c : c & (0xFF >> (len + 1));
-    for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-    out.push_back(cp);
-    i += static_cast<size_t>(len);
+    const size_t at = i;
+    const char32_t cp = NextCodePoint(s, i);
+    out.push_back(cp == kNotUtf8 ? 0xDC00 + static_cast<unsigned char>(s[at]) : cp);
   }
 }
 

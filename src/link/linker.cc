@@ -17,6 +17,7 @@
 
 #include "core/hash.h"
 #include "core/id_number.h"
+#include "core/text.h"
 #include "link/compare.h"
 #include "link/fellegi_sunter.h"
 #include "link/names.h"
@@ -788,18 +789,14 @@ class Linker {
     std::string out;
     std::string_view surname = Surname(simplified_name);
     for (size_t i = 0; i < surname.size();) {
-      auto c = static_cast<unsigned char>(surname[i]);
-      int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
-      char32_t cp = len == 1 ? c : c & (0xFF >> (len + 1));
-      for (int k = 1; k < len && i + static_cast<size_t>(k) < surname.size(); ++k)
-        cp = (cp << 6) | (static_cast<unsigned char>(surname[i + static_cast<size_t>(k)]) & 0x3F);
-      std::string_view py = CharPinyin(cp);
+      const size_t at = i;
+      const char32_t cp = NextCodePoint(surname, i);
+      std::string_view py = cp == kNotUtf8 ? std::string_view() : CharPinyin(cp);
       if (py.empty()) {
-        out.append(surname.substr(i, static_cast<size_t>(len)));
+        out.append(surname.substr(at, i - at));
       } else {
         out.append(py);
       }
-      i += static_cast<size_t>(len);
     }
     return out;
   }

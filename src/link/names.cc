@@ -75,19 +75,9 @@ struct Char {
 
 // The character at s[i] (i < s.size()); a malformed sequence is one kBadByte of length 1.
 Char DecodeAt(std::string_view s, size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) return {c, i, 1};
-  const size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-  if (c < 0xC2 || c > 0xF4 || s.size() - i < len) return {kBadByte, i, 1};
-  constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};  // shortest value for a length
-  char32_t cp = c & (0x7F >> len);
-  for (size_t k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) return {kBadByte, i, 1};
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return {kBadByte, i, 1};
-  return {cp, i, len};
+  size_t next = i;
+  const char32_t cp = NextCodePoint(s, next);
+  return {cp == kNotUtf8 ? kBadByte : cp, i, next - i};
 }
 
 std::vector<Char> Decode(std::string_view s) {
