@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/commands.h"
@@ -29,12 +30,6 @@ struct LinkArgs {
   int threads = 2;
   std::string user;
 };
-
-std::string OsUser() {
-  const char* u = getenv("USER");
-  if (u && *u) return u;
-  return "uid" + std::to_string(getuid());
-}
 
 Result<std::unique_ptr<store::Store>> OpenExisting(const std::string& db, bool zh) {
   if (!fs::exists(db))
@@ -64,7 +59,7 @@ int RunLink(const LinkArgs& args, Lang lang) {
   options.upper = args.upper;
   options.lower = args.lower;
   options.threads = args.threads;
-  options.user = args.user.empty() ? OsUser() : args.user;
+  options.user = args.user;
   bool tty = isatty(2);
   if (!args.quiet)
     options.progress = [&](std::string_view what, int64_t done, int64_t total) {
@@ -123,8 +118,6 @@ struct ExportArgs {
 // Writes through a temporary file renamed at the end, so a half-written export is never seen.
 int WriteCsv(const ExportArgs& args, bool zh, std::string_view header,
              const std::function<Status(std::FILE*)>& body) {
-  auto store = OpenExisting(args.db, zh);
-  if (!store) return Fail(store.error(), zh);
   std::string part = args.out + ".part";
   std::FILE* f = std::fopen(part.c_str(), "wb");
   if (!f) return Fail(Unavailable(fmt::format("cannot write {}", part)), zh);
@@ -196,12 +189,14 @@ int RunLinkFiles(const LinkFilesArgs& args, Lang lang) {
   auto s = link::LinkFiles(*config, options);
   if (!s) return Fail(s.error(), zh);
   if (args.json) {
-    fmt::print(
-        "{{\"left_records\":{},\"right_records\":{},\"candidate_pairs\":{},"
-        "\"pairs_written\":{},\"seconds\":{:.3f},\"blocking_keys\":[\"{}\"],"
-        "\"model\":{}}}\n",
-        s->left_records, s->right_records, s->candidate_pairs, s->pairs_written, s->seconds,
-        fmt::join(s->blocking_keys, "\",\""), s->model.ToJson());
+    nlohmann::json j = {{"left_records", s->left_records},
+                        {"right_records", s->right_records},
+                        {"candidate_pairs", s->candidate_pairs},
+                        {"pairs_written", s->pairs_written},
+                        {"seconds", s->seconds},
+                        {"blocking_keys", s->blocking_keys},
+                        {"model", nlohmann::json::parse(s->model.ToJson())}};
+    fmt::print("{}\n", j.dump());
     return kExitOk;
   }
   fmt::print("{}: {} / {}\n", zh ? "记录" : "records", s->left_records, s->right_records);

@@ -77,6 +77,23 @@ struct EmOptions {
 // (whose m should favour the agreeing levels, so that the first class is the matches).
 Model EstimateEm(const Model& start, const PatternCounts& counts, const EmOptions& options = {});
 
+// Random numbers for sampling pairs (splitmix64): a fixed seed, so a run is reproducible.
+class PairSampler {
+ public:
+  explicit PairSampler(uint64_t seed = 0x5eed) : state_(seed) {}
+  // Uniform in [0, n). REQUIRES: n > 0.
+  uint64_t Below(uint64_t n) { return Next() % n; }
+
+ private:
+  uint64_t Next() {
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  uint64_t state_;
+};
+
 // u for every field from comparisons of random pairs: `compare(i, levels)` fills the levels of
 // the i-th random pair. Add-one smoothing keeps every level possible.
 template <typename CompareFn>

@@ -467,19 +467,13 @@ Result<LinkFilesSummary> LinkFiles(const LinkFilesConfig& config, const LinkFile
 
   // Training.
   Model model = StartModel(config.fields);
-  uint64_t state = 0x5eed;
-  auto next = [&state] {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  };
+  PairSampler sample;
   const size_t nl = left.keys.size(), nr = right.keys.size();
   if (nl > 0 && nr > 0 && !(dedup && nl < 2)) {
     EstimateU(model, 1'000'000, [&](int64_t, uint8_t* lv) {
-      size_t a = next() % nl, b = next() % nr;
+      size_t a = sample.Below(nl), b = sample.Below(nr);
       if (dedup)
-        while (b == a) b = next() % nr;
+        while (b == a) b = sample.Below(nr);
       for (size_t f = 0; f < nf; ++f)
         lv[f] = Compare(config.fields[f].kind, left.cells[a][f], right.cells[b][f]);
     });

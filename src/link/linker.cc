@@ -1046,18 +1046,12 @@ class Linker {
               const std::vector<std::array<uint8_t, 4>>& pairs) {
     Model model = StartModel();
     if (reg_.size() == 0 || pending.empty() || pairs.empty()) return model;  // nothing to learn
-    uint64_t state = 0x5eed;
-    auto next = [&state] {  // splitmix64: a fixed seed makes runs reproducible
-      uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-      return z ^ (z >> 31);
-    };
+    PairSampler sample;
     const size_t n = reg_.size();
     EstimateU(model, 2'000'000, [&](int64_t, uint8_t* lv) {
-      const Pending& p = pending[next() % pending.size()];
-      CompareRow(reg_, static_cast<uint32_t>(next() % n), p.name, p.name_simplified, p.birth, p.sex,
-                 p.region, p.region_digits, lv);
+      const Pending& p = pending[sample.Below(pending.size())];
+      CompareRow(reg_, static_cast<uint32_t>(sample.Below(n)), p.name, p.name_simplified, p.birth,
+                 p.sex, p.region, p.region_digits, lv);
     });
     const Model random_u = model;
     // Session 1: pairs agreeing on county and birth date. Region's u is taken given the

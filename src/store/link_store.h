@@ -87,7 +87,7 @@ struct LinkFinding {
 };
 
 struct LinkRunInfo {
-  std::string user;
+  std::string user;  // empty: the OS user
   bool full = true;  // every row considered (else only new and changed rows)
 };
 

@@ -304,7 +304,7 @@ class SqliteLinkStore final : public LinkStore {
                                            "INSERT INTO link_runs (started_at, user_name, full) "
                                            "VALUES (?, ?, ?)"));
     s.Bind(1, NowUtc());
-    s.Bind(2, info.user);
+    s.Bind(2, info.user.empty() ? CurrentUser() : info.user);
     s.Bind(3, info.full ? 1 : 0);
     if (Status st = s.Run(db_); !st.ok()) {
       Exec(db_, "ROLLBACK").ok();

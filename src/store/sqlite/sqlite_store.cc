@@ -497,12 +497,6 @@ class DepartmentWriter final : public DatasetWriter {
 
 // ---- the store ---------------------------------------------------------------------------
 
-std::string CurrentUser() {
-  const char* u = getenv("USER");
-  if (u && *u) return u;
-  return "uid" + std::to_string(getuid());
-}
-
 class SqliteStore final : public Store {
  public:
   SqliteStore(sqlite3* db, const std::filesystem::path& path)

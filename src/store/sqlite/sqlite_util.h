@@ -3,7 +3,9 @@
 
 #include <fmt/format.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <ctime>
 #include <string>
 #include <string_view>
@@ -13,6 +15,13 @@
 #include "store/store.h"
 
 namespace fupin::store::sqlite_detail {
+
+// Who runs this process, for batches and link runs that were given no user.
+inline std::string CurrentUser() {
+  const char* u = getenv("USER");
+  if (u && *u) return u;
+  return "uid" + std::to_string(getuid());
+}
 
 inline std::string NowUtc() {
   std::time_t t = std::time(nullptr);
