@@ -110,8 +110,8 @@ namespace fupin {
 namespace {
 
 TEST(PackIdNumber, RoundTripsAndRejectsWhatIsNotAnId) {
-  for (std::string id : {"52010219800101002X", "110105194912310029", "000000000000000000",
-                         "999999999999999999"}) {
+  for (std::string id :
+       {"52010219800101002X", "110105194912310029", "000000000000000000", "999999999999999999"}) {
     uint64_t packed = PackIdNumber(id);
     EXPECT_NE(packed, 0u) << id;
     EXPECT_EQ(UnpackIdNumber(packed), id);
