@@ -1,0 +1,11 @@
+# Writes OUTPUT, a C++ file defining fupin::rules::DefaultRulesText() that returns INPUT's bytes.
+file(READ ${INPUT} content)
+string(LENGTH "${content}" length)
+set(chunks "")
+set(offset 0)
+while(offset LESS length)
+  string(SUBSTRING "${content}" ${offset} 12000 piece)
+  string(APPEND chunks "R\"fupin_rules(${piece})fupin_rules\"\n")
+  math(EXPR offset "${offset} + 12000")
+endwhile()
+file(WRITE ${OUTPUT} "// Generated from data/rules/default.toml; do not edit.\n#include \"rules/rule_set.h\"\nnamespace fupin::rules {\nstd::string_view DefaultRulesText() {\n  static const char kText[] =\n${chunks};\n  return std::string_view(kText, sizeof(kText) - 1);\n}\n}  // namespace fupin::rules\n")
