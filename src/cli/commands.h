@@ -24,5 +24,7 @@ void AddImportCommand(CLI::App& app, int& exit_code, const Lang& lang);
 void AddStatsCommand(CLI::App& app, int& exit_code, const Lang& lang);
 // link, export links, export findings
 void AddLinkCommands(CLI::App& app, int& exit_code, const Lang& lang);
+// rules check|run|default, flags set, export flags (after AddLinkCommands: adds to export)
+void AddRulesCommands(CLI::App& app, int& exit_code, const Lang& lang);
 
 }  // namespace fupin::cli

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "core/id_number.h"
 #include "core/text.h"
 #include "link/link_files.h"
@@ -30,19 +31,6 @@ struct LinkArgs {
   int threads = 2;
   std::string user;
 };
-
-Result<std::unique_ptr<store::Store>> OpenExisting(const std::string& db, bool zh) {
-  if (!fs::exists(db))
-    return Err(NotFound(fmt::format(
-        "{} {}", db,
-        zh ? "不存在（请先 fupin import）" : "does not exist (run fupin import first)")));
-  return store::OpenSqliteStore(db);
-}
-
-int Fail(const Status& st, bool zh) {
-  fmt::print(stderr, "{}: {}\n", zh ? "错误" : "error", st.message());
-  return kExitFailed;
-}
 
 int RunLink(const LinkArgs& args, Lang lang) {
   bool zh = lang == Lang::kZh;
@@ -115,22 +103,18 @@ struct ExportArgs {
   std::string out;
 };
 
-// Writes through a temporary file renamed at the end, so a half-written export is never seen.
 int WriteCsv(const ExportArgs& args, bool zh, std::string_view header,
              const std::function<Status(std::FILE*)>& body) {
-  std::string part = args.out + ".part";
-  std::FILE* f = std::fopen(part.c_str(), "wb");
-  if (!f) return Fail(Unavailable(fmt::format("cannot write {}", part)), zh);
-  std::fprintf(f, "%.*s\n", static_cast<int>(header.size()), header.data());
-  Status st = body(f);
-  if (std::fclose(f) != 0 && st.ok()) st = Unavailable(fmt::format("cannot write {}", part));
-  if (st.ok() && std::rename(part.c_str(), args.out.c_str()) != 0)
-    st = Unavailable(fmt::format("cannot rename {} to {}", part, args.out));
-  if (!st.ok()) {
-    std::remove(part.c_str());
-    return Fail(st, zh);
-  }
-  return kExitOk;
+  Status st = WriteAtomically(args.out, [&](const std::string& part) {
+    std::FILE* f = std::fopen(part.c_str(), "wb");
+    if (!f) return Unavailable(fmt::format("cannot write {}", part));
+    std::fprintf(f, "%.*s\n", static_cast<int>(header.size()), header.data());
+    Status written = body(f);
+    if (std::fclose(f) != 0 && written.ok())
+      written = Unavailable(fmt::format("cannot write {}", part));
+    return written;
+  });
+  return st.ok() ? kExitOk : Fail(st, zh);
 }
 
 int ExportLinks(const ExportArgs& args, Lang lang) {

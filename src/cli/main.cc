@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   AddImportCommand(app, exit_code, lang);
   AddStatsCommand(app, exit_code, lang);
   AddLinkCommands(app, exit_code, lang);
+  AddRulesCommands(app, exit_code, lang);
   AddGenCommand(app, exit_code);
   try {
     app.parse(argc, argv);

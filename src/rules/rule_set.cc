@@ -260,6 +260,10 @@ Status ParseRule(const Builder& b, const toml::node& node, RuleSet& set) {
       return b.ExprError(t->get(key), error, fmt::format("rule {} {}", r.id, key));
   }
   r.variables = compiler.variables();
+  r.slots = compiler.SlotCount();
+  // A witness record names its file row in the evidence.
+  for (const Variable& v : r.variables)
+    if (v.entity >= 2) set.usage.Use(v.entity, Schema::Get().FindField(v.entity, "source_row"));
   set.rules.push_back(std::move(r));
   return OkStatus();
 }

@@ -38,7 +38,8 @@ struct Rule {
   std::unique_ptr<Node> condition;
   Compiler::Template explain_zh;
   Compiler::Template explain_en;
-  std::vector<Variable> variables;  // slots of the condition and templates
+  std::vector<Variable> variables;  // the condition's variables (witnesses)
+  int slots = 0;                    // slots the condition and templates need
 };
 
 struct RuleSet {

@@ -22,6 +22,7 @@
 #include "core/datasets.h"
 #include "core/status.h"
 #include "store/link_store.h"
+#include "store/rules_store.h"
 
 namespace fupin::store {
 
@@ -184,6 +185,9 @@ class Store {
 
   // The person index's tables (link_store.h).
   virtual LinkStore& Links() = 0;
+
+  // Rule runs and flags (rules_store.h).
+  virtual RulesStore& Rules() = 0;
 };
 
 }  // namespace fupin::store

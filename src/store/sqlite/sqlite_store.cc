@@ -16,6 +16,7 @@
 #include "core/regions_data.h"
 #include "store/sqlite/sqlite_blocks.h"
 #include "store/sqlite/sqlite_links.h"
+#include "store/sqlite/sqlite_rules.h"
 #include "store/sqlite/sqlite_util.h"
 
 namespace fupin::store {
@@ -23,7 +24,7 @@ namespace {
 
 using namespace sqlite_detail;  // NOLINT: the backend's own helpers
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 // ---- schema ----------------------------------------------------------------------------
 
@@ -139,7 +140,8 @@ struct Migration {
   int version;
   std::string (*sql)();
 };
-constexpr Migration kMigrations[] = {{1, &Migration1}, {2, &LinkMigration}, {3, &BlocksMigration}};
+constexpr Migration kMigrations[] = {
+    {1, &Migration1}, {2, &LinkMigration}, {3, &BlocksMigration}, {4, &RulesMigration}};
 
 // ---- writers ---------------------------------------------------------------------------
 
@@ -500,14 +502,18 @@ class DepartmentWriter final : public DatasetWriter {
 class SqliteStore final : public Store {
  public:
   SqliteStore(sqlite3* db, const std::filesystem::path& path)
-      : db_(db), links_(MakeSqliteLinkStore(db, path)) {}
+      : db_(db),
+        links_(MakeSqliteLinkStore(db, path)),
+        rules_(MakeSqliteRulesStore(db, *links_, path)) {}
   ~SqliteStore() override {
     if (batch_id_) AbortBatch();
+    rules_.reset();
     links_.reset();
     sqlite3_close_v2(db_);
   }
 
   LinkStore& Links() override { return *links_; }
+  RulesStore& Rules() override { return *rules_; }
 
   Status Init(const SqliteOptions& options) {
     bulk_journal_ = options.bulk_journal;
@@ -851,6 +857,7 @@ class SqliteStore final : public Store {
 
   sqlite3* db_;
   std::unique_ptr<LinkStore> links_;
+  std::unique_ptr<RulesStore> rules_;
   int64_t batch_id_ = 0;
   bool bulk_journal_ = true;
   bool rollback_journal_ = false;  // the open batch runs with a rollback journal

@@ -1,0 +1,46 @@
+// Helpers the subcommands share: opening an existing database, failing with a message,
+// writing an output file through a temporary name.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "cli/commands.h"
+#include "core/status.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace fupin::cli {
+
+// Opens a database that `fupin import` made; a missing file is an error, not a new store.
+inline Result<std::unique_ptr<store::Store>> OpenExisting(const std::string& db, bool zh) {
+  if (!std::filesystem::exists(db))
+    return Err(NotFound(fmt::format(
+        "{} {}", db,
+        zh ? "不存在（请先 fupin import）" : "does not exist (run fupin import first)")));
+  return store::OpenSqliteStore(db);
+}
+
+inline int Fail(const Status& st, bool zh) {
+  fmt::print(stderr, "{}: {}\n", zh ? "错误" : "error", st.message());
+  return kExitFailed;
+}
+
+// Writes `out` through out + ".part", renamed at the end, so a half-written file is never
+// seen. `body` writes to the path it is given.
+inline Status WriteAtomically(const std::string& out,
+                              const std::function<Status(const std::string& part)>& body) {
+  const std::string part = out + ".part";
+  Status st = body(part);
+  if (st.ok() && std::rename(part.c_str(), out.c_str()) != 0)
+    st = Unavailable(fmt::format("cannot rename {} to {}", part, out));
+  if (!st.ok()) std::remove(part.c_str());
+  return st;
+}
+
+}  // namespace fupin::cli

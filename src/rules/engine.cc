@@ -1,0 +1,540 @@
+#include "rules/engine.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "core/date.h"
+#include "core/id_number.h"
+
+namespace fupin::rules {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+double CellNumber(const store::Cell& c, bool money) {
+  double v;
+  switch (c.kind) {
+    case store::Cell::Kind::kInt:
+      v = static_cast<double>(c.i);
+      break;
+    case store::Cell::Kind::kReal:
+      v = c.r;
+      break;
+    case store::Cell::Kind::kText: {
+      char* end = nullptr;
+      const std::string s(c.text);
+      v = std::strtod(s.c_str(), &end);
+      if (end == s.c_str()) return Column::Missing();
+      break;
+    }
+    default:
+      return Column::Missing();
+  }
+  return money ? v / 100.0 : v;
+}
+
+double CellDate(const store::Cell& c) {
+  if (c.kind != store::Cell::Kind::kText) return Column::Missing();
+  const std::optional<Date> d = ParseIsoDate(c.text);
+  return d ? static_cast<double>(DaysFromCivil(*d)) : Column::Missing();
+}
+
+// Appends a cell to a column of the field's type.
+void Push(Column& col, const Field& f, const store::Cell& c) {
+  switch (f.type) {
+    case VType::kText:
+    case VType::kCodes:
+      if (c.kind == store::Cell::Kind::kInt) {
+        col.PushText(std::to_string(c.i));
+      } else {
+        col.PushText(c.kind == store::Cell::Kind::kText ? c.text : std::string_view());
+      }
+      break;
+    case VType::kDate:
+      col.PushNum(CellDate(c));
+      break;
+    default:
+      col.PushNum(CellNumber(c, f.money));
+      break;
+  }
+}
+
+// The stored columns to read for an entity: its used column fields, plus `extra` fields.
+struct ColumnPlan {
+  std::vector<std::string> columns;
+  std::vector<int> fields;  // field index for each column
+};
+ColumnPlan PlanColumns(int entity, const Usage& usage,
+                       std::initializer_list<std::string_view> extra) {
+  const Schema& s = Schema::Get();
+  const Entity& e = s.entity(entity);
+  std::set<int> wanted;
+  for (size_t f = 0; f < e.fields.size(); ++f)
+    if (usage.Uses(entity, static_cast<int>(f)) && e.fields[f].source == FieldSource::kColumn)
+      wanted.insert(static_cast<int>(f));
+  for (std::string_view name : extra) wanted.insert(s.FindField(entity, name));
+  ColumnPlan p;
+  for (int f : wanted) {
+    p.columns.push_back(e.fields[static_cast<size_t>(f)].column);
+    p.fields.push_back(f);
+  }
+  return p;
+}
+
+int YearsBetween(long birth, long at) {
+  const Date b = CivilFromDays(birth);
+  const Date a = CivilFromDays(at);
+  int years = a.year - b.year;
+  if (a.month < b.month || (a.month == b.month && a.day < b.day)) --years;
+  return years;
+}
+
+struct DeptLoad {
+  int entity = -1;
+  Table table;
+  std::vector<uint64_t> persons;  // per record
+};
+
+Status LoadDepartment(store::Store& store, const Usage& usage, DeptLoad& out) {
+  const Schema& s = Schema::Get();
+  const Entity& e = s.entity(out.entity);
+  store::RulesStore& rs = store.Rules();
+  std::vector<int64_t> rows;
+  RETURN_IF_ERROR(
+      rs.ScanLinkedRows(*e.dataset, [&](std::span<const int64_t> r, std::span<const uint64_t> p) {
+        rows.insert(rows.end(), r.begin(), r.end());
+        out.persons.insert(out.persons.end(), p.begin(), p.end());
+      }));
+  out.table.cols.resize(e.fields.size());
+  out.table.rows = static_cast<uint32_t>(rows.size());
+  out.table.row_ids = rows;
+  bool any_field = false;
+  for (size_t f = 0; f < e.fields.size(); ++f)
+    any_field |= usage.Uses(out.entity, static_cast<int>(f));
+  if (!any_field || rows.empty()) return OkStatus();
+  ColumnPlan plan = PlanColumns(out.entity, usage, {});
+  const int source_row = s.FindField(out.entity, "source_row");
+  const bool want_source_row = usage.Uses(out.entity, source_row);
+  if (want_source_row) plan.columns.push_back("source_row");
+  size_t next = 0;
+  RETURN_IF_ERROR(rs.ScanColumns(
+      *e.dataset, plan.columns, [&](int64_t row_id, std::span<const store::Cell> cells) {
+        if (next >= rows.size() || rows[next] != row_id) return;  // not linked
+        ++next;
+        for (size_t i = 0; i < plan.fields.size(); ++i) {
+          const Field& f = e.fields[static_cast<size_t>(plan.fields[i])];
+          Push(out.table.cols[static_cast<size_t>(plan.fields[i])], f, cells[i]);
+        }
+        if (want_source_row)
+          out.table.cols[static_cast<size_t>(source_row)].PushNum(
+              CellNumber(cells[plan.fields.size()], false));
+      }));
+  if (next != rows.size())
+    return DataLoss(
+        fmt::format("{}: {} linked rows are missing from the table", e.name, rows.size() - next));
+  return OkStatus();
+}
+
+struct RegistryLoad {
+  Table households;
+  Table members;
+  std::vector<uint32_t> member_begin;
+  std::vector<uint64_t> persons;  // per member
+};
+
+Status LoadRegistry(store::Store& store, const Usage& usage, RegistryLoad& out) {
+  const Schema& s = Schema::Get();
+  const Entity& he = s.entity(kHousehold);
+  const Entity& me = s.entity(kMember);
+  store::RulesStore& rs = store.Rules();
+  out.households.cols.resize(he.fields.size());
+  out.members.cols.resize(me.fields.size());
+  const bool income = usage.Uses(kHousehold, s.FindField(kHousehold, "per_capita_income")) ||
+                      usage.Uses(kHousehold, s.FindField(kHousehold, "income_total"));
+  std::initializer_list<std::string_view> hh_income = {
+      "household_id",    "village_code",    "income_year",     "income_wage",
+      "income_business", "income_property", "income_transfer", "members"};
+  std::initializer_list<std::string_view> hh_basic = {"household_id", "village_code",
+                                                      "income_year"};
+  const ColumnPlan hp = PlanColumns(kHousehold, usage, income ? hh_income : hh_basic);
+  RETURN_IF_ERROR(
+      rs.ScanColumns(*he.dataset, hp.columns, [&](int64_t, std::span<const store::Cell> cells) {
+        for (size_t i = 0; i < hp.fields.size(); ++i) {
+          const Field& f = he.fields[static_cast<size_t>(hp.fields[i])];
+          Push(out.households.cols[static_cast<size_t>(hp.fields[i])], f, cells[i]);
+        }
+        ++out.households.rows;
+      }));
+  // Members arrive in household_id order, as households do: a merge gives each its household.
+  ColumnPlan mp = PlanColumns(kMember, usage, {"id_number", "birth_date"});
+  mp.columns.push_back("household_id");
+  const Column& hh_ids =
+      out.households.cols[static_cast<size_t>(s.FindField(kHousehold, "household_id"))];
+  const int id_field = s.FindField(kMember, "id_number");
+  uint32_t h = 0;
+  out.member_begin.assign(out.households.rows + 1, 0);
+  Status failure;
+  RETURN_IF_ERROR(
+      rs.ScanColumns(*me.dataset, mp.columns, [&](int64_t, std::span<const store::Cell> cells) {
+        const std::string_view hid = cells.back().text;
+        while (h < out.households.rows && hh_ids.Text(h) < hid)
+          out.member_begin[++h] = out.members.rows;
+        if (h >= out.households.rows || hh_ids.Text(h) != hid) {
+          if (failure.ok())
+            failure =
+                DataLoss(fmt::format("member of household {} which is not in the registry", hid));
+          return;
+        }
+        for (size_t i = 0; i < mp.fields.size(); ++i) {
+          const Field& f = me.fields[static_cast<size_t>(mp.fields[i])];
+          Push(out.members.cols[static_cast<size_t>(mp.fields[i])], f, cells[i]);
+          if (mp.fields[i] == id_field)
+            out.persons.push_back(
+                cells[i].kind == store::Cell::Kind::kText ? PackIdNumber(cells[i].text) : 0);
+        }
+        ++out.members.rows;
+      }));
+  RETURN_IF_ERROR(failure);
+  while (h < out.households.rows) out.member_begin[++h] = out.members.rows;
+  return OkStatus();
+}
+
+// Open addressing: person -> first member; `next` chains members with the same person.
+class PersonIndex {
+ public:
+  explicit PersonIndex(const std::vector<uint64_t>& persons) : next_(persons.size(), kNone) {
+    size_t cap = 16;
+    while (cap < persons.size() * 2) cap <<= 1;
+    keys_.assign(cap, 0);
+    heads_.assign(cap, kNone);
+    mask_ = cap - 1;
+    for (uint32_t m = static_cast<uint32_t>(persons.size()); m-- > 0;) {
+      const uint64_t p = persons[m];
+      if (p == 0) continue;
+      size_t i = Slot(p);
+      while (keys_[i] != 0 && keys_[i] != p) i = (i + 1) & mask_;
+      keys_[i] = p;
+      next_[m] = heads_[i];
+      heads_[i] = m;
+    }
+  }
+  template <typename F>
+  void ForEach(uint64_t person, F&& f) const {
+    size_t i = Slot(person);
+    while (keys_[i] != 0) {
+      if (keys_[i] == person) {
+        for (uint32_t m = heads_[i]; m != kNone; m = next_[m]) f(m);
+        return;
+      }
+      i = (i + 1) & mask_;
+    }
+  }
+
+ private:
+  static constexpr uint32_t kNone = 0xFFFFFFFFu;
+  size_t Slot(uint64_t p) const { return (p * 0x9E3779B97F4A7C15ull >> 20) & mask_; }
+  std::vector<uint64_t> keys_;
+  std::vector<uint32_t> heads_;
+  std::vector<uint32_t> next_;
+  size_t mask_ = 0;
+};
+
+void ComputeDerived(RuleData& d, const Usage& usage, const std::vector<uint64_t>& persons,
+                    const PersonIndex& index) {
+  const Schema& s = Schema::Get();
+  Table& hh = d.tables[kHousehold];
+  Table& mm = d.tables[kMember];
+  auto col = [&](Table& t, int entity, std::string_view name) -> Column& {
+    return t.cols[static_cast<size_t>(s.FindField(entity, name))];
+  };
+  const Entity& he = s.entity(kHousehold);
+  for (size_t f = 0; f < he.fields.size(); ++f) {
+    const Field& field = he.fields[f];
+    if (field.source == FieldSource::kColumn || !usage.Uses(kHousehold, static_cast<int>(f)))
+      continue;
+    Column& out = hh.cols[f];
+    for (uint32_t h = 0; h < hh.rows; ++h) {
+      switch (field.source) {
+        case FieldSource::kPerCapita:
+        case FieldSource::kIncomeTotal: {
+          double total = 0;
+          bool any = false;
+          for (std::string_view part :
+               {"income_wage", "income_business", "income_property", "income_transfer"}) {
+            const double v = col(hh, kHousehold, part).Num(h);
+            if (!std::isnan(v)) {
+              total += v;
+              any = true;
+            }
+          }
+          if (!any) {
+            out.PushNum(Column::Missing());
+          } else if (field.source == FieldSource::kIncomeTotal) {
+            out.PushNum(total);
+          } else {
+            const double n = col(hh, kHousehold, "members").Num(h);
+            out.PushNum(n > 0 ? std::round(total / n * 100) / 100 : Column::Missing());
+          }
+          break;
+        }
+        case FieldSource::kMemberRows:
+          out.PushNum(d.member_begin[h + 1] - d.member_begin[h]);
+          break;
+        case FieldSource::kRegionPrefix: {
+          std::string code(col(hh, kHousehold, "village_code")
+                               .Text(h)
+                               .substr(0, static_cast<size_t>(field.aux)));
+          if (!code.empty()) code.resize(12, '0');
+          out.PushText(code);
+          break;
+        }
+        default:
+          out.PushNum(Column::Missing());
+      }
+    }
+  }
+  const int age = s.FindField(kMember, "age");
+  if (usage.Uses(kMember, age)) {
+    Column& birth = col(mm, kMember, "birth_date");
+    Column& out = mm.cols[static_cast<size_t>(age)];
+    for (uint32_t m = 0; m < mm.rows; ++m) {
+      const double b = birth.Num(m);
+      out.PushNum(std::isnan(b) ? Column::Missing()
+                                : YearsBetween(static_cast<long>(b), d.as_of_days));
+    }
+  }
+  const int id_households = s.FindField(kMember, "id_households");
+  if (usage.Uses(kMember, id_households)) {
+    Column& out = mm.cols[static_cast<size_t>(id_households)];
+    std::vector<uint32_t> household_of(mm.rows);
+    for (uint32_t h = 0; h < hh.rows; ++h)
+      for (uint32_t m = d.member_begin[h]; m < d.member_begin[h + 1]; ++m) household_of[m] = h;
+    for (uint32_t m = 0; m < mm.rows; ++m) {
+      if (persons[m] == 0) {
+        out.PushNum(1);
+        continue;
+      }
+      std::set<uint32_t> households;
+      index.ForEach(persons[m], [&](uint32_t other) { households.insert(household_of[other]); });
+      out.PushNum(static_cast<double>(households.size()));
+    }
+  }
+}
+
+}  // namespace
+
+Result<RuleData> LoadRuleData(store::Store& store, const RuleSet& rules, const RunOptions& options,
+                              std::vector<std::string>* warnings) {
+  const Schema& s = Schema::Get();
+  RuleData d;
+  d.tables.resize(static_cast<size_t>(s.EntityCount()));
+  d.linked.resize(static_cast<size_t>(s.EntityCount()));
+  RegistryLoad registry;
+  std::vector<DeptLoad> depts;
+  for (int e = 2; e < s.EntityCount(); ++e)
+    if (rules.usage.records[static_cast<size_t>(e)]) depts.push_back(DeptLoad{e, {}, {}});
+  // Tasks: the registry, then each department data set, on `threads` threads.
+  const size_t tasks = 1 + depts.size();
+  std::atomic<size_t> next{0};
+  std::vector<Status> results(tasks);
+  auto worker = [&] {
+    for (size_t t; (t = next.fetch_add(1)) < tasks;)
+      results[t] = t == 0 ? LoadRegistry(store, rules.usage, registry)
+                          : LoadDepartment(store, rules.usage, depts[t - 1]);
+  };
+  std::vector<std::thread> pool;
+  for (int i = 1; i < std::max(1, options.threads); ++i) pool.emplace_back(worker);
+  worker();
+  for (std::thread& t : pool) t.join();
+  for (const Status& st : results) RETURN_IF_ERROR(st);
+
+  d.tables[kHousehold] = std::move(registry.households);
+  d.tables[kMember] = std::move(registry.members);
+  d.member_begin = std::move(registry.member_begin);
+  if (options.progress) {
+    options.progress("households", d.tables[kHousehold].rows, d.tables[kHousehold].rows);
+    options.progress("members", d.tables[kMember].rows, d.tables[kMember].rows);
+  }
+  // The data year: the latest income year; ages are counted on its last day.
+  const Column& income_year =
+      d.tables[kHousehold].cols[static_cast<size_t>(s.FindField(kHousehold, "income_year"))];
+  double year = 0;
+  std::set<int> years;
+  for (double y : income_year.num)
+    if (!std::isnan(y)) {
+      year = std::max(year, y);
+      years.insert(static_cast<int>(y));
+    }
+  d.data_year = static_cast<int>(year);
+  if (!rules.as_of.empty()) {
+    d.as_of_days = DaysFromCivil(*ParseIsoDate(rules.as_of));
+  } else {
+    d.as_of_days = DaysFromCivil(Date{d.data_year > 0 ? d.data_year : 2019, 12, 31});
+  }
+  if (warnings) {
+    for (int y : years)
+      for (LineKind k : {LineKind::kExit, LineKind::kMonitoring})
+        if (!rules.thresholds.Line(k, "520000000000", y) &&
+            !rules.thresholds.lines[static_cast<int>(k)].empty())
+          warnings->push_back(
+              fmt::format("no {} line for income year {}: rules that use it do "
+                          "not hold for those households",
+                          LineKindName(k), y));
+  }
+  const PersonIndex index(registry.persons);
+  ComputeDerived(d, rules.usage, registry.persons, index);
+  const uint32_t members = d.tables[kMember].rows;
+  for (DeptLoad& load : depts) {
+    Linked& l = d.linked[static_cast<size_t>(load.entity)];
+    l.begin.assign(members + 1, 0);
+    for (uint64_t p : load.persons) index.ForEach(p, [&](uint32_t m) { ++l.begin[m + 1]; });
+    for (uint32_t m = 0; m < members; ++m) l.begin[m + 1] += l.begin[m];
+    l.index.resize(l.begin[members]);
+    std::vector<uint32_t> fill(l.begin.begin(), l.begin.end() - 1);
+    for (uint32_t r = 0; r < load.persons.size(); ++r)
+      index.ForEach(load.persons[r], [&](uint32_t m) { l.index[fill[m]++] = r; });
+    if (options.progress)
+      options.progress(s.entity(load.entity).name, load.table.rows, load.table.rows);
+    d.tables[static_cast<size_t>(load.entity)] = std::move(load.table);
+  }
+  for (int e = 2; e < s.EntityCount(); ++e)
+    if (d.tables[static_cast<size_t>(e)].cols.empty())
+      d.tables[static_cast<size_t>(e)].cols.resize(s.entity(e).fields.size());
+  return d;
+}
+
+std::vector<store::RaisedFlag> Evaluate(const RuleSet& rules, const RuleData& data, int threads,
+                                        std::vector<int64_t>* flags_by_rule) {
+  const Schema& s = Schema::Get();
+  const uint32_t households = data.Households();
+  constexpr uint32_t kChunk = 2048;
+  const uint32_t chunks = (households + kChunk - 1) / kChunk;
+  std::vector<std::vector<store::RaisedFlag>> out(chunks);
+  std::vector<std::vector<int64_t>> counts(static_cast<size_t>(std::max(1, threads)),
+                                           std::vector<int64_t>(rules.rules.size(), 0));
+  const Table& hh = data.tables[kHousehold];
+  const Table& mm = data.tables[kMember];
+  const Column& hh_id = hh.cols[static_cast<size_t>(s.FindField(kHousehold, "household_id"))];
+  const Column& village = hh.cols[static_cast<size_t>(s.FindField(kHousehold, "village_code"))];
+  const Column& id_number = mm.cols[static_cast<size_t>(s.FindField(kMember, "id_number"))];
+  std::atomic<uint32_t> next{0};
+  auto worker = [&](int t) {
+    Env env;
+    env.data = &data;
+    env.thresholds = &rules.thresholds;
+    std::vector<int64_t>& count = counts[static_cast<size_t>(t)];
+    for (uint32_t c; (c = next.fetch_add(1)) < chunks;) {
+      std::vector<store::RaisedFlag>& flags = out[c];
+      const uint32_t end = std::min(households, (c + 1) * kChunk);
+      for (uint32_t h = c * kChunk; h < end; ++h) {
+        env.region = village.Text(h);
+        for (size_t r = 0; r < rules.rules.size(); ++r) {
+          const Rule& rule = rules.rules[r];
+          const int slots = rule.slots;
+          auto raise = [&](uint32_t member, bool person) {
+            store::RaisedFlag f;
+            f.rule = rule.id;
+            f.category = std::string(CategoryName(rule.category));
+            f.severity = std::string(SeverityName(rule.severity));
+            f.household_id = std::string(hh_id.Text(h));
+            if (person) f.id_number = std::string(id_number.Text(member));
+            f.village_code = std::string(env.region);
+            f.evidence_zh = Render(rule.explain_zh, env, Lang::kZh);
+            f.evidence_en = Render(rule.explain_en, env, Lang::kEn);
+            for (const Variable& v : rule.variables) {
+              if (v.entity < 2 || !env.bound[static_cast<size_t>(v.slot)]) continue;
+              const Table& t = data.tables[static_cast<size_t>(v.entity)];
+              const Column& sr = t.cols[static_cast<size_t>(s.FindField(v.entity, "source_row"))];
+              f.evidence_dataset = s.entity(v.entity).name;
+              const uint32_t row = env.slots[static_cast<size_t>(v.slot)];
+              if (!sr.num.empty()) f.evidence_row = static_cast<int64_t>(sr.Num(row));
+              break;
+            }
+            flags.push_back(std::move(f));
+            ++count[r];
+          };
+          if (!rule.person) {
+            env.Reset(slots, h);
+            if (EvalBool(*rule.condition, env)) raise(0, false);
+            continue;
+          }
+          for (uint32_t m = data.member_begin[h]; m < data.member_begin[h + 1]; ++m) {
+            env.Reset(slots, h);
+            env.slots[1] = m;
+            env.bound[1] = 1;
+            if (EvalBool(*rule.condition, env)) raise(m, true);
+          }
+        }
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < std::max(1, threads); ++t) pool.emplace_back(worker, t);
+  worker(0);
+  for (std::thread& t : pool) t.join();
+  if (flags_by_rule) {
+    flags_by_rule->assign(rules.rules.size(), 0);
+    for (const auto& c : counts)
+      for (size_t r = 0; r < c.size(); ++r) (*flags_by_rule)[r] += c[r];
+  }
+  std::vector<store::RaisedFlag> all;
+  size_t total = 0;
+  for (const auto& v : out) total += v.size();
+  all.reserve(total);
+  for (auto& v : out)
+    for (auto& f : v) all.push_back(std::move(f));
+  return all;
+}
+
+Result<RunReport> RunRules(store::Store& store, const RuleSet& rules, const RunOptions& options) {
+  RunReport report;
+  const auto t0 = Clock::now();
+  ASSIGN_OR_RETURN(RuleData data, LoadRuleData(store, rules, options, &report.warnings));
+  const auto t1 = Clock::now();
+  report.households = data.tables[kHousehold].rows;
+  report.members = data.tables[kMember].rows;
+  for (size_t e = 2; e < data.tables.size(); ++e) report.records += data.tables[e].rows;
+  report.data_year = data.data_year;
+  report.as_of = FormatDate(CivilFromDays(data.as_of_days));
+  if (options.progress) options.progress("rules", 0, static_cast<int64_t>(rules.rules.size()));
+  std::vector<store::RaisedFlag> flags =
+      Evaluate(rules, data, options.threads, &report.flags_by_rule);
+  const auto t2 = Clock::now();
+  std::map<std::pair<std::string, std::string>, int64_t> by_prefecture;
+  for (const store::RaisedFlag& f : flags) {
+    std::string pref = f.village_code.substr(0, 4);
+    pref.resize(12, '0');
+    ++by_prefecture[{f.rule, pref}];
+  }
+  for (const auto& [k, n] : by_prefecture) report.by_prefecture.push_back({k.first, k.second, n});
+  nlohmann::json summary;
+  summary["rules"] = nlohmann::json::array();
+  for (size_t r = 0; r < rules.rules.size(); ++r)
+    summary["rules"].push_back({{"rule", rules.rules[r].id}, {"flags", report.flags_by_rule[r]}});
+  summary["households"] = report.households;
+  summary["members"] = report.members;
+  summary["as_of"] = report.as_of;
+  store::RuleRunInfo info{options.user, rules.source, rules.sha256};
+  ASSIGN_OR_RETURN(report.outcome, store.Rules().ApplyRun(info, flags, summary.dump()));
+  const auto t3 = Clock::now();
+  report.load_seconds = Seconds(t0, t1);
+  report.eval_seconds = Seconds(t1, t2);
+  report.write_seconds = Seconds(t2, t3);
+  return report;
+}
+
+}  // namespace fupin::rules

@@ -1,0 +1,113 @@
+// What the rules engine reads and writes (规则存储): typed columns of any data set, the
+// final links of each department row, rule runs and flags with their life (open, verified,
+// dismissed, closed). Part of the Store (Store::Rules()); portable SQL for the PostgreSQL
+// backend to come.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/datasets.h"
+#include "core/status.h"
+
+namespace fupin::store {
+
+// One cell read from a table; text views live until the callback returns.
+struct Cell {
+  enum class Kind : uint8_t { kNull, kInt, kReal, kText };
+  Kind kind = Kind::kNull;
+  int64_t i = 0;
+  double r = 0;
+  std::string_view text;
+};
+
+enum class FlagState : uint8_t { kOpen, kVerified, kDismissed, kClosed };
+std::string_view FlagStateName(FlagState s);  // open, verified, dismissed, closed
+std::optional<FlagState> ParseFlagState(std::string_view name);
+
+// A flag as a rule run raises it. id_number is empty for household-scope rules. The key
+// (rule, household_id, id_number) identifies the flag across runs.
+struct RaisedFlag {
+  std::string rule;
+  std::string category;
+  std::string severity;
+  std::string household_id;
+  std::string id_number;
+  std::string village_code;
+  std::string evidence_zh;
+  std::string evidence_en;
+  std::string evidence_dataset;  // the department record that is the evidence, if any
+  int64_t evidence_row = 0;      // its data row number in the file; 0 when none
+};
+
+struct FlagRow {
+  int64_t flag_id = 0;
+  RaisedFlag flag;
+  FlagState state = FlagState::kOpen;
+  std::string note;
+  std::string decided_by;
+  std::string decided_at;
+  int64_t first_run = 0;
+  int64_t last_run = 0;
+};
+
+struct RuleRunInfo {
+  std::string user;  // empty: the OS user
+  std::string rules_source;
+  std::string rules_sha256;
+};
+
+struct RuleRunOutcome {
+  int64_t run_id = 0;
+  int64_t opened = 0;    // new flags
+  int64_t kept = 0;      // flags that still hold (state kept)
+  int64_t reopened = 0;  // closed flags that hold again
+  int64_t closed = 0;    // flags that no longer hold
+};
+
+struct FlagFilter {
+  std::string region;  // 12-digit code prefix of the household's village ("5201" + ...); empty: all
+  std::string rule;    // empty: all
+  std::optional<FlagState> state;
+};
+
+class RulesStore {
+ public:
+  virtual ~RulesStore() = default;
+
+  // Reads `columns` of the data set's table in storage order. row_id is the row's id for
+  // department data sets and 0 for the registry. Runs on a connection of its own, so scans
+  // may run on several threads at once.
+  virtual Status ScanColumns(
+      const DatasetSpec& dataset, std::span<const std::string> columns,
+      const std::function<void(int64_t row_id, std::span<const Cell>)>& fn) = 0;
+
+  // The department rows linked to a person (exact, repaired or probabilistic; not review),
+  // in row order, in pieces: rows[i] belongs to person persons[i] (PackIdNumber).
+  virtual Status ScanLinkedRows(
+      const DatasetSpec& dataset,
+      const std::function<void(std::span<const int64_t> rows, std::span<const uint64_t> persons)>&
+          fn) = 0;
+
+  // Records a run and replaces the set of holding flags in one transaction: new keys open,
+  // holding flags keep their state (closed ones reopen), flags not raised close.
+  virtual Result<RuleRunOutcome> ApplyRun(const RuleRunInfo& info,
+                                          std::span<const RaisedFlag> flags,
+                                          std::string_view summary_json) = 0;
+
+  // A person's verdict on a flag: verified (true) or dismissed (false positive), or open
+  // again, with a note. kNotFound when no such flag; closed flags cannot be decided.
+  virtual Status SetFlagState(std::string_view rule, std::string_view household_id,
+                              std::string_view id_number, FlagState state, std::string_view note,
+                              std::string_view user) = 0;
+
+  // Flags in (rule, household, id) order.
+  virtual Status ForEachFlag(const FlagFilter& filter,
+                             const std::function<Status(const FlagRow&)>& fn) = 0;
+};
+
+}  // namespace fupin::store

@@ -1,0 +1,472 @@
+#include "store/sqlite/sqlite_rules.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "store/sqlite/sqlite_util.h"
+
+namespace fupin::store {
+
+std::string_view FlagStateName(FlagState s) {
+  switch (s) {
+    case FlagState::kOpen:
+      return "open";
+    case FlagState::kVerified:
+      return "verified";
+    case FlagState::kDismissed:
+      return "dismissed";
+    case FlagState::kClosed:
+      return "closed";
+  }
+  return "?";
+}
+
+std::optional<FlagState> ParseFlagState(std::string_view name) {
+  for (FlagState s :
+       {FlagState::kOpen, FlagState::kVerified, FlagState::kDismissed, FlagState::kClosed})
+    if (FlagStateName(s) == name) return s;
+  return std::nullopt;
+}
+
+namespace sqlite_detail {
+namespace {
+
+std::string_view View(sqlite3_stmt* s, int col) {
+  const auto* p = sqlite3_column_text(s, col);
+  return p ? std::string_view(reinterpret_cast<const char*>(p),
+                              static_cast<size_t>(sqlite3_column_bytes(s, col)))
+           : std::string_view();
+}
+
+std::string FlagKey(std::string_view rule, std::string_view household, std::string_view id) {
+  std::string k;
+  k.reserve(rule.size() + household.size() + id.size() + 2);
+  k.append(rule).push_back('\x1f');
+  k.append(household).push_back('\x1f');
+  k.append(id);
+  return k;
+}
+
+class SqliteRulesStore final : public RulesStore {
+ public:
+  SqliteRulesStore(sqlite3* db, LinkStore& links, std::filesystem::path path)
+      : db_(db), links_(links), path_(std::move(path)) {}
+
+  Status ScanColumns(const DatasetSpec& d, std::span<const std::string> columns,
+                     const std::function<void(int64_t, std::span<const Cell>)>& fn) override {
+    sqlite3* reader = nullptr;
+    if (sqlite3_open_v2(path_.c_str(), &reader, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      Status st = SqliteError(reader, fmt::format("open {} to read", path_.string()));
+      sqlite3_close_v2(reader);
+      return st;
+    }
+    std::unique_ptr<sqlite3, int (*)(sqlite3*)> guard(reader, &sqlite3_close_v2);
+    sqlite3_busy_timeout(reader, 5000);
+    Exec(reader, "PRAGMA mmap_size = 8589934592").ok();
+    const bool department = d.kind == DatasetKind::kDepartment;
+    std::string sql = department ? "SELECT row_id" : "SELECT 0";
+    for (const std::string& c : columns) sql += ", " + c;
+    sql += fmt::format(" FROM {}", d.table);
+    if (department) sql += " ORDER BY row_id";
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(reader, sql));
+    std::vector<Cell> cells(columns.size());
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step(reader));
+      if (!row) break;
+      for (size_t i = 0; i < cells.size(); ++i) {
+        const int col = static_cast<int>(i) + 1;
+        Cell& c = cells[i];
+        switch (sqlite3_column_type(s.get(), col)) {
+          case SQLITE_INTEGER:
+            c.kind = Cell::Kind::kInt;
+            c.i = sqlite3_column_int64(s.get(), col);
+            break;
+          case SQLITE_FLOAT:
+            c.kind = Cell::Kind::kReal;
+            c.r = sqlite3_column_double(s.get(), col);
+            break;
+          case SQLITE_NULL:
+            c.kind = Cell::Kind::kNull;
+            break;
+          default:
+            c.kind = Cell::Kind::kText;
+            c.text = View(s.get(), col);
+            break;
+        }
+      }
+      fn(s.Int(0), cells);
+    }
+    return OkStatus();
+  }
+
+  Status ScanLinkedRows(
+      const DatasetSpec& d,
+      const std::function<void(std::span<const int64_t>, std::span<const uint64_t>)>& fn) override {
+    std::vector<int64_t> exact_rows;
+    std::vector<uint64_t> exact_persons;
+    RETURN_IF_ERROR(links_.ScanExactLinks(
+        d, [&](std::span<const int64_t> rows, std::span<const uint64_t> persons) {
+          exact_rows.insert(exact_rows.end(), rows.begin(), rows.end());
+          exact_persons.insert(exact_persons.end(), persons.begin(), persons.end());
+        }));
+    // Rows of the links table override the exact blocks (a later run's answer for a row).
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, fmt::format("SELECT row_id, person_id, stage "
+                                                            "FROM links_{} ORDER BY row_id",
+                                                            d.name)));
+    std::vector<int64_t> rows;
+    std::vector<uint64_t> persons;
+    constexpr size_t kPiece = 65536;
+    auto flush = [&](bool last) {
+      if (rows.size() >= kPiece || (last && !rows.empty())) {
+        fn(rows, persons);
+        rows.clear();
+        persons.clear();
+      }
+    };
+    size_t e = 0;
+    auto emit_exact_before = [&](int64_t row_id) {
+      for (; e < exact_rows.size() && exact_rows[e] < row_id; ++e) {
+        if (exact_persons[e] == 0) continue;
+        rows.push_back(exact_rows[e]);
+        persons.push_back(exact_persons[e]);
+        flush(false);
+      }
+    };
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step(db_));
+      if (!row) break;
+      const int64_t row_id = s.Int(0);
+      emit_exact_before(row_id);
+      if (e < exact_rows.size() && exact_rows[e] == row_id) ++e;  // overridden
+      const int64_t stage = s.Int(2);
+      const int64_t person = s.Int(1);
+      if (stage >= 1 && stage <= 3 && person != 0) {
+        rows.push_back(row_id);
+        persons.push_back(static_cast<uint64_t>(person));
+        flush(false);
+      }
+    }
+    emit_exact_before(INT64_MAX);
+    flush(true);
+    return OkStatus();
+  }
+
+  Result<RuleRunOutcome> ApplyRun(const RuleRunInfo& info, std::span<const RaisedFlag> flags,
+                                  std::string_view summary_json) override {
+    RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+    Result<RuleRunOutcome> out = ApplyInTransaction(info, flags, summary_json);
+    if (!out) {
+      Exec(db_, "ROLLBACK").ok();
+      return out;
+    }
+    Status st = Exec(db_, "COMMIT");
+    if (!st.ok()) {
+      Exec(db_, "ROLLBACK").ok();
+      return Err(st);
+    }
+    return out;
+  }
+
+  Status SetFlagState(std::string_view rule, std::string_view household_id,
+                      std::string_view id_number, FlagState state, std::string_view note,
+                      std::string_view user) override {
+    if (state == FlagState::kClosed)
+      return InvalidArgument("a flag is closed by a rule run, not by hand");
+    RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+    Status st = SetStateInTransaction(rule, household_id, id_number, state, note, user);
+    if (!st.ok()) {
+      Exec(db_, "ROLLBACK").ok();
+      return st;
+    }
+    st = Exec(db_, "COMMIT");
+    if (!st.ok()) Exec(db_, "ROLLBACK").ok();
+    return st;
+  }
+
+  Status ForEachFlag(const FlagFilter& filter,
+                     const std::function<Status(const FlagRow&)>& fn) override {
+    std::string sql =
+        "SELECT flag_id, rule, category, severity, household_id, id_number, village_code, "
+        "evidence_zh, evidence_en, coalesce(evidence_dataset, ''), coalesce(evidence_row, 0), "
+        "state, coalesce(note, ''), coalesce(decided_by, ''), coalesce(decided_at, ''), "
+        "first_run, last_run FROM flags WHERE 1 = 1";
+    if (!filter.region.empty()) sql += " AND substr(village_code, 1, ?1) = ?2";
+    if (!filter.rule.empty()) sql += " AND rule = ?3";
+    if (filter.state) sql += " AND state = ?4";
+    sql += " ORDER BY rule, household_id, id_number";
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, sql));
+    if (!filter.region.empty()) {
+      s.Bind(1, static_cast<int64_t>(filter.region.size()));
+      s.Bind(2, filter.region);
+    }
+    if (!filter.rule.empty()) s.Bind(3, filter.rule);
+    if (filter.state) s.Bind(4, FlagStateName(*filter.state));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step(db_));
+      if (!row) break;
+      FlagRow r;
+      r.flag_id = s.Int(0);
+      r.flag.rule = s.Text(1);
+      r.flag.category = s.Text(2);
+      r.flag.severity = s.Text(3);
+      r.flag.household_id = s.Text(4);
+      r.flag.id_number = s.Text(5);
+      r.flag.village_code = s.Text(6);
+      r.flag.evidence_zh = s.Text(7);
+      r.flag.evidence_en = s.Text(8);
+      r.flag.evidence_dataset = s.Text(9);
+      r.flag.evidence_row = s.Int(10);
+      r.state = ParseFlagState(View(s.get(), 11)).value_or(FlagState::kOpen);
+      r.note = s.Text(12);
+      r.decided_by = s.Text(13);
+      r.decided_at = s.Text(14);
+      r.first_run = s.Int(15);
+      r.last_run = s.Int(16);
+      Status st = fn(r);
+      if (!st.ok()) {
+        s.Reset();
+        return st;
+      }
+    }
+    return OkStatus();
+  }
+
+ private:
+  Result<RuleRunOutcome> ApplyInTransaction(const RuleRunInfo& info,
+                                            std::span<const RaisedFlag> flags,
+                                            std::string_view summary_json) {
+    RuleRunOutcome out;
+    const std::string now = NowUtc();
+    const std::string user = info.user.empty() ? CurrentUser() : info.user;
+    {
+      ASSIGN_OR_RETURN(Stmt ins, Stmt::Prepare(db_,
+                                               "INSERT INTO rule_runs (started_at, finished_at, "
+                                               "user_name, rules_source, rules_sha256, summary) "
+                                               "VALUES (?, ?, ?, ?, ?, ?)"));
+      ins.Bind(1, now);
+      ins.Bind(2, now);
+      ins.Bind(3, user);
+      ins.Bind(4, info.rules_source);
+      ins.Bind(5, info.rules_sha256);
+      ins.Bind(6, summary_json);
+      RETURN_IF_ERROR(ins.Run(db_));
+      out.run_id = sqlite3_last_insert_rowid(db_);
+    }
+    // The flags there are: key -> (flag_id, state, seen).
+    struct Existing {
+      int64_t flag_id;
+      FlagState state;
+      bool seen;
+    };
+    std::unordered_map<std::string, Existing> existing;
+    {
+      ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+                                             "SELECT flag_id, rule, household_id, id_number, "
+                                             "state FROM flags"));
+      for (;;) {
+        ASSIGN_OR_RETURN(bool row, s.Step(db_));
+        if (!row) break;
+        existing.emplace(
+            FlagKey(View(s.get(), 1), View(s.get(), 2), View(s.get(), 3)),
+            Existing{s.Int(0), ParseFlagState(View(s.get(), 4)).value_or(FlagState::kOpen), false});
+      }
+    }
+    ASSIGN_OR_RETURN(Stmt insert,
+                     Stmt::Prepare(db_,
+                                   "INSERT INTO flags (rule, category, severity, household_id, "
+                                   "id_number, village_code, state, evidence_zh, evidence_en, "
+                                   "evidence_dataset, evidence_row, first_run, last_run) VALUES "
+                                   "(?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)"));
+    ASSIGN_OR_RETURN(Stmt update, Stmt::Prepare(db_,
+                                                "UPDATE flags SET category = ?, severity = ?, "
+                                                "village_code = ?, evidence_zh = ?, evidence_en "
+                                                "= ?, evidence_dataset = ?, evidence_row = ?, "
+                                                "last_run = ?, state = ? WHERE flag_id = ?"));
+    ASSIGN_OR_RETURN(Stmt event, Stmt::Prepare(db_,
+                                               "INSERT INTO flag_events (flag_id, at, user_name, "
+                                               "run_id, from_state, to_state, note) VALUES (?, "
+                                               "?, ?, ?, ?, ?, ?)"));
+    auto log = [&](int64_t flag_id, FlagState from, FlagState to, std::string_view note) {
+      event.Reset();
+      event.Bind(1, flag_id);
+      event.Bind(2, now);
+      event.Bind(3, user);
+      event.Bind(4, out.run_id);
+      event.Bind(5, FlagStateName(from));
+      event.Bind(6, FlagStateName(to));
+      event.Bind(7, note);
+      return event.Run(db_);
+    };
+    auto bind_dataset = [](Stmt& s, int i, const RaisedFlag& f) {
+      if (f.evidence_dataset.empty()) {
+        sqlite3_bind_null(s.get(), i);
+        sqlite3_bind_null(s.get(), i + 1);
+      } else {
+        s.Bind(i, f.evidence_dataset);
+        s.Bind(i + 1, f.evidence_row);
+      }
+    };
+    for (const RaisedFlag& f : flags) {
+      auto it = existing.find(FlagKey(f.rule, f.household_id, f.id_number));
+      if (it == existing.end()) {
+        insert.Reset();
+        insert.Bind(1, f.rule);
+        insert.Bind(2, f.category);
+        insert.Bind(3, f.severity);
+        insert.Bind(4, f.household_id);
+        insert.Bind(5, f.id_number);
+        insert.Bind(6, f.village_code);
+        insert.Bind(7, f.evidence_zh);
+        insert.Bind(8, f.evidence_en);
+        bind_dataset(insert, 9, f);
+        insert.Bind(11, out.run_id);
+        insert.Bind(12, out.run_id);
+        RETURN_IF_ERROR(insert.Run(db_));
+        ++out.opened;
+        existing.emplace(FlagKey(f.rule, f.household_id, f.id_number),
+                         Existing{sqlite3_last_insert_rowid(db_), FlagState::kOpen, true});
+        continue;
+      }
+      Existing& e = it->second;
+      if (e.seen) continue;  // raised twice in one run: the first evidence stands
+      e.seen = true;
+      const FlagState state = e.state == FlagState::kClosed ? FlagState::kOpen : e.state;
+      update.Reset();
+      update.Bind(1, f.category);
+      update.Bind(2, f.severity);
+      update.Bind(3, f.village_code);
+      update.Bind(4, f.evidence_zh);
+      update.Bind(5, f.evidence_en);
+      bind_dataset(update, 6, f);
+      update.Bind(8, out.run_id);
+      update.Bind(9, FlagStateName(state));
+      update.Bind(10, e.flag_id);
+      RETURN_IF_ERROR(update.Run(db_));
+      if (e.state == FlagState::kClosed) {
+        ++out.reopened;
+        RETURN_IF_ERROR(log(e.flag_id, FlagState::kClosed, FlagState::kOpen, "holds again"));
+      } else {
+        ++out.kept;
+      }
+    }
+    ASSIGN_OR_RETURN(Stmt close,
+                     Stmt::Prepare(db_, "UPDATE flags SET state = 'closed' WHERE flag_id = ?"));
+    for (auto& [key, e] : existing) {
+      if (e.seen || e.state == FlagState::kClosed) continue;
+      close.Reset();
+      close.Bind(1, e.flag_id);
+      RETURN_IF_ERROR(close.Run(db_));
+      RETURN_IF_ERROR(log(e.flag_id, e.state, FlagState::kClosed, "no longer holds"));
+      ++out.closed;
+    }
+    return out;
+  }
+
+  Status SetStateInTransaction(std::string_view rule, std::string_view household_id,
+                               std::string_view id_number, FlagState state, std::string_view note,
+                               std::string_view user_in) {
+    ASSIGN_OR_RETURN(Stmt find, Stmt::Prepare(db_,
+                                              "SELECT flag_id, state FROM flags WHERE rule = ? "
+                                              "AND household_id = ? AND id_number = ?"));
+    find.Bind(1, rule);
+    find.Bind(2, household_id);
+    find.Bind(3, id_number);
+    ASSIGN_OR_RETURN(bool row, find.Step(db_));
+    if (!row)
+      return NotFound(fmt::format("no flag {} for household {}{}{}", rule, household_id,
+                                  id_number.empty() ? "" : " and ID ", id_number));
+    const int64_t flag_id = find.Int(0);
+    const FlagState from = ParseFlagState(View(find.get(), 1)).value_or(FlagState::kOpen);
+    find.Reset();
+    if (from == FlagState::kClosed)
+      return FailedPrecondition(
+          fmt::format("flag {} of household {} is closed: it no longer holds", rule, household_id));
+    const std::string user = user_in.empty() ? CurrentUser() : std::string(user_in);
+    const std::string now = NowUtc();
+    ASSIGN_OR_RETURN(Stmt update,
+                     Stmt::Prepare(db_,
+                                   "UPDATE flags SET state = ?, note = ?, "
+                                   "decided_by = ?, decided_at = ? WHERE flag_id = ?"));
+    update.Bind(1, FlagStateName(state));
+    update.Bind(2, note);
+    update.Bind(3, user);
+    update.Bind(4, now);
+    update.Bind(5, flag_id);
+    RETURN_IF_ERROR(update.Run(db_));
+    ASSIGN_OR_RETURN(Stmt event, Stmt::Prepare(db_,
+                                               "INSERT INTO flag_events (flag_id, at, user_name, "
+                                               "run_id, from_state, to_state, note) VALUES (?, "
+                                               "?, ?, NULL, ?, ?, ?)"));
+    event.Bind(1, flag_id);
+    event.Bind(2, now);
+    event.Bind(3, user);
+    event.Bind(4, FlagStateName(from));
+    event.Bind(5, FlagStateName(state));
+    event.Bind(6, note);
+    return event.Run(db_);
+  }
+
+  sqlite3* db_;
+  LinkStore& links_;
+  std::filesystem::path path_;
+};
+
+}  // namespace
+
+std::string RulesMigration() {
+  return R"sql(
+CREATE TABLE rule_runs (
+  run_id INTEGER PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  user_name TEXT NOT NULL,
+  rules_source TEXT NOT NULL,
+  rules_sha256 TEXT NOT NULL,
+  summary TEXT
+);
+CREATE TABLE flags (
+  flag_id INTEGER PRIMARY KEY,
+  rule TEXT NOT NULL,
+  category TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  household_id TEXT NOT NULL,
+  id_number TEXT NOT NULL,
+  village_code TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('open', 'verified', 'dismissed', 'closed')),
+  evidence_zh TEXT NOT NULL,
+  evidence_en TEXT NOT NULL,
+  evidence_dataset TEXT,
+  evidence_row INTEGER,
+  first_run INTEGER NOT NULL REFERENCES rule_runs(run_id),
+  last_run INTEGER NOT NULL REFERENCES rule_runs(run_id),
+  note TEXT,
+  decided_by TEXT,
+  decided_at TEXT,
+  UNIQUE (rule, household_id, id_number)
+);
+CREATE INDEX flags_by_village ON flags(village_code);
+CREATE TABLE flag_events (
+  flag_id INTEGER NOT NULL REFERENCES flags(flag_id),
+  at TEXT NOT NULL,
+  user_name TEXT NOT NULL,
+  run_id INTEGER REFERENCES rule_runs(run_id),
+  from_state TEXT NOT NULL,
+  to_state TEXT NOT NULL,
+  note TEXT
+);
+CREATE INDEX flag_events_by_flag ON flag_events(flag_id);
+)sql";
+}
+
+std::unique_ptr<RulesStore> MakeSqliteRulesStore(sqlite3* db, LinkStore& links,
+                                                 std::filesystem::path path) {
+  return std::make_unique<SqliteRulesStore>(db, links, std::move(path));
+}
+
+}  // namespace sqlite_detail
+}  // namespace fupin::store
