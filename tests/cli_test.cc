@@ -456,5 +456,119 @@ TEST_F(CliTest, LinkFilesReportsConfigErrorsWithTheLine) {
   EXPECT_FALSE(fs::exists(dir_ / "p.csv"));
 }
 
+TEST_F(CliTest, RulesCheckAcceptsTheDefaultAndRefusesABadFileWithItsLine) {
+  ChildRun def = Fupin({"rules", "default"});
+  ASSERT_EQ(def.exit_code, 0) << Show(def);
+  test::WriteFile(dir_ / "mine.toml", def.out);
+  ChildRun ok = Fupin({"--lang", "en", "rules", "check", (dir_ / "mine.toml").string()});
+  EXPECT_EQ(ok.exit_code, 0) << Show(ok);
+  EXPECT_NE(ok.out.find("no errors"), std::string::npos) << ok.out;
+  // One typo in one condition refuses the whole file, naming line and column.
+  std::string text = def.out;
+  const size_t at = text.find("household.status in [1, 2, 3] and any(member.deaths");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 16, "household.statsu");
+  const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + at, '\n'));
+  test::WriteFile(dir_ / "bad.toml", text);
+  ChildRun bad = Fupin({"--lang", "en", "rules", "check", (dir_ / "bad.toml").string()});
+  EXPECT_EQ(bad.exit_code, 1) << Show(bad);
+  EXPECT_NE(bad.err.find(fmt::format("bad.toml:{}:11: rule EXC_DECEASED condition: household has "
+                                     "no field 'statsu'",
+                                     line)),
+            std::string::npos)
+      << bad.err;
+  ChildRun missing = Fupin({"rules", "check", (dir_ / "none.toml").string()});
+  EXPECT_EQ(missing.exit_code, 1) << Show(missing);
+}
+
+TEST_F(CliTest, RulesRunThenExportAndDecideFlags) {
+  WriteCleanBatch(batch_);
+  Row car = test::DefaultRow("vehicles");
+  car["id_number"] = MakeId(kCounty, "19720202", 22);
+  car["name"] = "李四";
+  car["sex"] = "2";
+  car["birth_date"] = "1972-02-02";
+  car["plate"] = "贵A88888";
+  car["vehicle_type"] = "小型轿车";
+  test::WriteFile(batch_ / "vehicles.csv", Csv("vehicles", {car}));
+  ASSERT_EQ(Import(batch_).exit_code, 0);
+  ASSERT_EQ(Fupin({"link", "--db", db_.string(), "--quiet"}).exit_code, 0);
+
+  ChildRun run = Fupin({"rules", "run", "--db", db_.string(), "--json", "--quiet"});
+  ASSERT_EQ(run.exit_code, 0) << Show(run);
+  nlohmann::json j = nlohmann::json::parse(run.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << run.out;
+  std::map<std::string, int64_t> flags;
+  for (const auto& r : j["rules"]) flags[r["rule"]] = r["flags"];
+  EXPECT_EQ(flags["EXC_VEHICLE"], 1) << j.dump(2);
+  EXPECT_EQ(flags["DQ_MEMBER_COUNT"], 2) << j.dump(2);  // 3 declared, 2 and 1 listed
+  EXPECT_EQ(j["opened"], flags["EXC_VEHICLE"] + flags["DQ_MEMBER_COUNT"] + flags["GAP_UNINSURED"] +
+                             flags["RISK_UNSTABLE"] + flags["EXIT_READY"]);
+  EXPECT_EQ(j["households"], 2);
+
+  const fs::path csv = dir_ / "flags.csv";
+  ChildRun exp = Fupin(
+      {"export", "flags", "--db", db_.string(), "--out", csv.string(), "--rule", "EXC_VEHICLE"});
+  ASSERT_EQ(exp.exit_code, 0) << Show(exp);
+  const std::string id = MakeId(kCounty, "19720202", 22);
+  EXPECT_EQ(
+      test::ReadFile(csv),
+      "rule,category,household_id,id_number,state,evidence\n"
+      "EXC_VEHICLE,exclusion,H1," +
+          id + ",open,李四（" + id +
+          "）在公安车辆登记中有小型轿车，号牌贵A88888，登记于2017-05-06：公安 车辆（vehicles.csv "
+          "第1行）\n");
+
+  ChildRun set =
+      Fupin({"flags", "set", "--db", db_.string(), "--rule", "EXC_VEHICLE", "--household", "H1",
+             "--id", id, "--state", "verified", "--note", "入户核实", "--user", "cadre"});
+  ASSERT_EQ(set.exit_code, 0) << Show(set);
+  ChildRun wrong = Fupin({"flags", "set", "--db", db_.string(), "--rule", "EXC_VEHICLE",
+                          "--household", "H2", "--state", "verified"});
+  EXPECT_EQ(wrong.exit_code, 1) << Show(wrong);
+  ChildRun bad_state = Fupin({"flags", "set", "--db", db_.string(), "--rule", "EXC_VEHICLE",
+                              "--household", "H1", "--state", "closed"});
+  EXPECT_EQ(bad_state.exit_code, 2) << Show(bad_state);
+
+  // Running again keeps the verdict; English evidence on request; XLSX written whole.
+  ASSERT_EQ(Fupin({"rules", "run", "--db", db_.string(), "--quiet"}).exit_code, 0);
+  ChildRun en = Fupin({"--lang", "en", "export", "flags", "--db", db_.string(), "--out",
+                       csv.string(), "--state", "verified"});
+  ASSERT_EQ(en.exit_code, 0) << Show(en);
+  const std::string verified = test::ReadFile(csv);
+  EXPECT_NE(verified.find("EXC_VEHICLE,exclusion,H1," + id + ",verified,"), std::string::npos)
+      << verified;
+  EXPECT_NE(verified.find("has a 小型轿车 registered, plate 贵A88888"), std::string::npos)
+      << verified;
+  const fs::path xlsx = dir_ / "flags.xlsx";
+  ChildRun x = Fupin({"export", "flags", "--db", db_.string(), "--out", xlsx.string(), "--region",
+                      "520102016001"});
+  ASSERT_EQ(x.exit_code, 0) << Show(x);
+  EXPECT_EQ(test::ReadFile(xlsx).substr(0, 2), "PK");
+  EXPECT_FALSE(fs::exists(dir_ / "flags.xlsx.part"));
+  ChildRun bad_out = Fupin({"export", "flags", "--db", db_.string(), "--out", "f.txt"});
+  EXPECT_EQ(bad_out.exit_code, 2) << Show(bad_out);
+}
+
+TEST_F(CliTest, RulesRunWithABadRulesFileChangesNothing) {
+  WriteCleanBatch(batch_);
+  ASSERT_EQ(Import(batch_).exit_code, 0);
+  ASSERT_EQ(Fupin({"link", "--db", db_.string(), "--quiet"}).exit_code, 0);
+  ASSERT_EQ(Fupin({"rules", "run", "--db", db_.string(), "--quiet"}).exit_code, 0);
+  const int64_t runs = test::QueryInt(db_, "SELECT count(*) FROM rule_runs");
+  const int64_t flags = test::QueryInt(db_, "SELECT count(*) FROM flags");
+  ASSERT_EQ(runs, 1);
+  test::WriteFile(dir_ / "bad.toml",
+                  "version = 1\n[[rule]]\nid = 'R'\nname_zh = 'x'\nname_en = 'x'\n"
+                  "category = 'risk'\nseverity = 'low'\nscope = 'household'\n"
+                  "condition = 'household.status =='\nexplain_zh = 'x'\nexplain_en = 'x'\n");
+  ChildRun r =
+      Fupin({"rules", "run", "--db", db_.string(), "--rules", (dir_ / "bad.toml").string()});
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_NE(r.err.find("bad.toml:9:"), std::string::npos) << r.err;
+  EXPECT_EQ(test::QueryInt(db_, "SELECT count(*) FROM rule_runs"), runs);
+  EXPECT_EQ(test::QueryInt(db_, "SELECT count(*) FROM flags"), flags);
+}
+
 }  // namespace
 }  // namespace fupin
