@@ -230,7 +230,7 @@ TEST_F(RulesTest, FlagsKeepTheirStateCloseAndReopen) {
   EXPECT_EQ(state_of(verified).decided_by, "cadre1");
   EXPECT_EQ(state_of(dismissed).state, store::FlagState::kDismissed);
   EXPECT_EQ(state_of(verified).first_run, first.outcome.run_id);
-  EXPECT_EQ(state_of(verified).last_run, second.outcome.run_id);
+  EXPECT_EQ(state_of(verified).updated_run, first.outcome.run_id);  // unchanged since
 
   // A new vehicles snapshot without the verified flag's car: that flag closes, the other
   // keeps its verdict.

@@ -103,6 +103,20 @@ int YearsBetween(long birth, long at) {
   return years;
 }
 
+// Sizes the columns a scan fills, so that they do not grow (and copy) row by row.
+void Reserve(Table& t, const std::vector<int>& fields, const Entity& e, int64_t rows) {
+  for (int f : fields) {
+    Column& c = t.cols[static_cast<size_t>(f)];
+    const VType type = e.fields[static_cast<size_t>(f)].type;
+    if (type == VType::kText || type == VType::kCodes) {
+      c.text_end.reserve(static_cast<size_t>(rows));
+      c.text.reserve(static_cast<size_t>(rows) * 12);
+    } else {
+      c.num.reserve(static_cast<size_t>(rows));
+    }
+  }
+}
+
 struct DeptLoad {
   int entity = -1;
   Table table;
@@ -127,22 +141,30 @@ Status LoadDepartment(store::Store& store, const Usage& usage, DeptLoad& out) {
     any_field |= usage.Uses(out.entity, static_cast<int>(f));
   if (!any_field || rows.empty()) return OkStatus();
   ColumnPlan plan = PlanColumns(out.entity, usage, {});
+  Reserve(out.table, plan.fields, e, static_cast<int64_t>(rows.size()));
   const int source_row = s.FindField(out.entity, "source_row");
   const bool want_source_row = usage.Uses(out.entity, source_row);
   if (want_source_row) plan.columns.push_back("source_row");
   size_t next = 0;
-  RETURN_IF_ERROR(rs.ScanColumns(
-      *e.dataset, plan.columns, [&](int64_t row_id, std::span<const store::Cell> cells) {
-        if (next >= rows.size() || rows[next] != row_id) return;  // not linked
-        ++next;
-        for (size_t i = 0; i < plan.fields.size(); ++i) {
-          const Field& f = e.fields[static_cast<size_t>(plan.fields[i])];
-          Push(out.table.cols[static_cast<size_t>(plan.fields[i])], f, cells[i]);
-        }
-        if (want_source_row)
-          out.table.cols[static_cast<size_t>(source_row)].PushNum(
-              CellNumber(cells[plan.fields.size()], false));
-      }));
+  auto take = [&](int64_t row_id, std::span<const store::Cell> cells) {
+    if (next >= rows.size() || rows[next] != row_id) return;  // not linked
+    ++next;
+    for (size_t i = 0; i < plan.fields.size(); ++i) {
+      const Field& f = e.fields[static_cast<size_t>(plan.fields[i])];
+      Push(out.table.cols[static_cast<size_t>(plan.fields[i])], f, cells[i]);
+    }
+    if (want_source_row)
+      out.table.cols[static_cast<size_t>(source_row)].PushNum(
+          CellNumber(cells[plan.fields.size()], false));
+  };
+  // Few linked rows (vehicles, business, property: registry people are rare there): look
+  // them up; many: one pass over the table.
+  ASSIGN_OR_RETURN(const int64_t table_rows, rs.CountRows(*e.dataset));
+  if (static_cast<int64_t>(rows.size()) * 8 < table_rows) {
+    RETURN_IF_ERROR(rs.ReadRows(*e.dataset, plan.columns, rows, take));
+  } else {
+    RETURN_IF_ERROR(rs.ScanColumns(*e.dataset, plan.columns, take));
+  }
   if (next != rows.size())
     return DataLoss(
         fmt::format("{}: {} linked rows are missing from the table", e.name, rows.size() - next));
@@ -152,17 +174,16 @@ Status LoadDepartment(store::Store& store, const Usage& usage, DeptLoad& out) {
 struct RegistryLoad {
   Table households;
   Table members;
-  std::vector<uint32_t> member_begin;
+  HugeVector<uint32_t> member_begin;
   std::vector<uint64_t> persons;  // per member
+  Column member_household;        // household_id of each member, until the merge
 };
 
-Status LoadRegistry(store::Store& store, const Usage& usage, RegistryLoad& out) {
+Status LoadHouseholds(store::Store& store, const Usage& usage, RegistryLoad& out) {
   const Schema& s = Schema::Get();
   const Entity& he = s.entity(kHousehold);
-  const Entity& me = s.entity(kMember);
   store::RulesStore& rs = store.Rules();
   out.households.cols.resize(he.fields.size());
-  out.members.cols.resize(me.fields.size());
   const bool income = usage.Uses(kHousehold, s.FindField(kHousehold, "per_capita_income")) ||
                       usage.Uses(kHousehold, s.FindField(kHousehold, "income_total"));
   std::initializer_list<std::string_view> hh_income = {
@@ -171,45 +192,59 @@ Status LoadRegistry(store::Store& store, const Usage& usage, RegistryLoad& out) 
   std::initializer_list<std::string_view> hh_basic = {"household_id", "village_code",
                                                       "income_year"};
   const ColumnPlan hp = PlanColumns(kHousehold, usage, income ? hh_income : hh_basic);
-  RETURN_IF_ERROR(
-      rs.ScanColumns(*he.dataset, hp.columns, [&](int64_t, std::span<const store::Cell> cells) {
-        for (size_t i = 0; i < hp.fields.size(); ++i) {
-          const Field& f = he.fields[static_cast<size_t>(hp.fields[i])];
-          Push(out.households.cols[static_cast<size_t>(hp.fields[i])], f, cells[i]);
-        }
-        ++out.households.rows;
-      }));
-  // Members arrive in household_id order, as households do: a merge gives each its household.
+  ASSIGN_OR_RETURN(const int64_t rows, rs.CountRows(*he.dataset));
+  Reserve(out.households, hp.fields, he, rows);
+  return rs.ScanColumns(*he.dataset, hp.columns, [&](int64_t, std::span<const store::Cell> cells) {
+    for (size_t i = 0; i < hp.fields.size(); ++i) {
+      const Field& f = he.fields[static_cast<size_t>(hp.fields[i])];
+      Push(out.households.cols[static_cast<size_t>(hp.fields[i])], f, cells[i]);
+    }
+    ++out.households.rows;
+  });
+}
+
+// Members arrive in household_id order; each keeps its household_id for the merge with the
+// households (MergeMembers), which may load at the same time on another thread.
+Status LoadMembers(store::Store& store, const Usage& usage, RegistryLoad& out) {
+  const Schema& s = Schema::Get();
+  const Entity& me = s.entity(kMember);
+  store::RulesStore& rs = store.Rules();
+  out.members.cols.resize(me.fields.size());
   ColumnPlan mp = PlanColumns(kMember, usage, {"id_number", "birth_date"});
+  ASSIGN_OR_RETURN(const int64_t rows, rs.CountRows(*me.dataset));
+  Reserve(out.members, mp.fields, me, rows);
+  out.persons.reserve(static_cast<size_t>(rows));
+  out.member_household.text_end.reserve(static_cast<size_t>(rows));
+  out.member_household.text.reserve(static_cast<size_t>(rows) * 18);
   mp.columns.push_back("household_id");
-  const Column& hh_ids =
-      out.households.cols[static_cast<size_t>(s.FindField(kHousehold, "household_id"))];
   const int id_field = s.FindField(kMember, "id_number");
-  uint32_t h = 0;
+  return rs.ScanColumns(*me.dataset, mp.columns, [&](int64_t, std::span<const store::Cell> cells) {
+    out.member_household.PushText(cells.back().text);
+    for (size_t i = 0; i < mp.fields.size(); ++i) {
+      const Field& f = me.fields[static_cast<size_t>(mp.fields[i])];
+      Push(out.members.cols[static_cast<size_t>(mp.fields[i])], f, cells[i]);
+      if (mp.fields[i] == id_field)
+        out.persons.push_back(
+            cells[i].kind == store::Cell::Kind::kText ? PackIdNumber(cells[i].text) : 0);
+    }
+    ++out.members.rows;
+  });
+}
+
+// Gives each household its range of members: both are in household_id order.
+Status MergeMembers(RegistryLoad& out) {
+  const Column& hh_ids =
+      out.households.cols[static_cast<size_t>(Schema::Get().FindField(kHousehold, "household_id"))];
   out.member_begin.assign(out.households.rows + 1, 0);
-  Status failure;
-  RETURN_IF_ERROR(
-      rs.ScanColumns(*me.dataset, mp.columns, [&](int64_t, std::span<const store::Cell> cells) {
-        const std::string_view hid = cells.back().text;
-        while (h < out.households.rows && hh_ids.Text(h) < hid)
-          out.member_begin[++h] = out.members.rows;
-        if (h >= out.households.rows || hh_ids.Text(h) != hid) {
-          if (failure.ok())
-            failure =
-                DataLoss(fmt::format("member of household {} which is not in the registry", hid));
-          return;
-        }
-        for (size_t i = 0; i < mp.fields.size(); ++i) {
-          const Field& f = me.fields[static_cast<size_t>(mp.fields[i])];
-          Push(out.members.cols[static_cast<size_t>(mp.fields[i])], f, cells[i]);
-          if (mp.fields[i] == id_field)
-            out.persons.push_back(
-                cells[i].kind == store::Cell::Kind::kText ? PackIdNumber(cells[i].text) : 0);
-        }
-        ++out.members.rows;
-      }));
-  RETURN_IF_ERROR(failure);
+  uint32_t h = 0;
+  for (uint32_t m = 0; m < out.members.rows; ++m) {
+    const std::string_view hid = out.member_household.Text(m);
+    while (h < out.households.rows && hh_ids.Text(h) < hid) out.member_begin[++h] = m;
+    if (h >= out.households.rows || hh_ids.Text(h) != hid)
+      return DataLoss(fmt::format("a member of household {}, which is not in the registry", hid));
+  }
   while (h < out.households.rows) out.member_begin[++h] = out.members.rows;
+  out.member_household = Column();
   return OkStatus();
 }
 
@@ -323,16 +358,40 @@ void ComputeDerived(RuleData& d, const Usage& usage, const std::vector<uint64_t>
     std::vector<uint32_t> household_of(mm.rows);
     for (uint32_t h = 0; h < hh.rows; ++h)
       for (uint32_t m = d.member_begin[h]; m < d.member_begin[h + 1]; ++m) household_of[m] = h;
+    // Members whose ID cannot be packed (not 18 characters) are grouped by its text.
+    std::unordered_map<std::string_view, std::vector<uint32_t>> unpacked;
+    const Column& ids = col(mm, kMember, "id_number");
+    for (uint32_t m = 0; m < mm.rows; ++m)
+      if (persons[m] == 0 && !ids.Text(m).empty()) unpacked[ids.Text(m)].push_back(m);
+    std::vector<uint32_t> others;
     for (uint32_t m = 0; m < mm.rows; ++m) {
-      if (persons[m] == 0) {
-        out.PushNum(1);
-        continue;
+      others.clear();
+      if (persons[m] != 0) {
+        index.ForEach(persons[m], [&](uint32_t other) { others.push_back(household_of[other]); });
+      } else if (auto it = unpacked.find(ids.Text(m)); it != unpacked.end()) {
+        for (uint32_t other : it->second) others.push_back(household_of[other]);
       }
-      std::set<uint32_t> households;
-      index.ForEach(persons[m], [&](uint32_t other) { households.insert(household_of[other]); });
-      out.PushNum(static_cast<double>(households.size()));
+      std::sort(others.begin(), others.end());
+      others.erase(std::unique(others.begin(), others.end()), others.end());
+      out.PushNum(static_cast<double>(std::max<size_t>(1, others.size())));
     }
   }
+}
+
+// Runs tasks 0..n-1 on `threads` threads, each task once, lowest first; the first failure
+// is returned.
+Status RunTasks(size_t n, int threads, const std::function<Status(size_t)>& task) {
+  std::atomic<size_t> next{0};
+  std::vector<Status> results(n);
+  auto worker = [&] {
+    for (size_t t; (t = next.fetch_add(1)) < n;) results[t] = task(t);
+  };
+  std::vector<std::thread> pool;
+  for (int i = 1; i < std::max(1, threads); ++i) pool.emplace_back(worker);
+  worker();
+  for (std::thread& t : pool) t.join();
+  for (Status& st : results) RETURN_IF_ERROR(st);
+  return OkStatus();
 }
 
 }  // namespace
@@ -347,21 +406,19 @@ Result<RuleData> LoadRuleData(store::Store& store, const RuleSet& rules, const R
   std::vector<DeptLoad> depts;
   for (int e = 2; e < s.EntityCount(); ++e)
     if (rules.usage.records[static_cast<size_t>(e)]) depts.push_back(DeptLoad{e, {}, {}});
-  // Tasks: the registry, then each department data set, on `threads` threads.
-  const size_t tasks = 1 + depts.size();
-  std::atomic<size_t> next{0};
-  std::vector<Status> results(tasks);
-  auto worker = [&] {
-    for (size_t t; (t = next.fetch_add(1)) < tasks;)
-      results[t] = t == 0 ? LoadRegistry(store, rules.usage, registry)
-                          : LoadDepartment(store, rules.usage, depts[t - 1]);
-  };
-  std::vector<std::thread> pool;
-  for (int i = 1; i < std::max(1, options.threads); ++i) pool.emplace_back(worker);
-  worker();
-  for (std::thread& t : pool) t.join();
-  for (const Status& st : results) RETURN_IF_ERROR(st);
-
+  // Tasks on `threads` threads: members (the largest, with the person index after it),
+  // households, then each department data set.
+  std::optional<PersonIndex> index;
+  RETURN_IF_ERROR(RunTasks(2 + depts.size(), options.threads, [&](size_t t) -> Status {
+    if (t == 0) {
+      RETURN_IF_ERROR(LoadMembers(store, rules.usage, registry));
+      index.emplace(registry.persons);
+      return OkStatus();
+    }
+    if (t == 1) return LoadHouseholds(store, rules.usage, registry);
+    return LoadDepartment(store, rules.usage, depts[t - 2]);
+  }));
+  RETURN_IF_ERROR(MergeMembers(registry));
   d.tables[kHousehold] = std::move(registry.households);
   d.tables[kMember] = std::move(registry.members);
   d.member_begin = std::move(registry.member_begin);
@@ -395,18 +452,25 @@ Result<RuleData> LoadRuleData(store::Store& store, const RuleSet& rules, const R
                           "not hold for those households",
                           LineKindName(k), y));
   }
-  const PersonIndex index(registry.persons);
-  ComputeDerived(d, rules.usage, registry.persons, index);
+  // Derived fields and each data set's records per member, side by side.
   const uint32_t members = d.tables[kMember].rows;
-  for (DeptLoad& load : depts) {
+  RETURN_IF_ERROR(RunTasks(1 + depts.size(), options.threads, [&](size_t t) -> Status {
+    if (t == 0) {
+      ComputeDerived(d, rules.usage, registry.persons, *index);
+      return OkStatus();
+    }
+    DeptLoad& load = depts[t - 1];
     Linked& l = d.linked[static_cast<size_t>(load.entity)];
     l.begin.assign(members + 1, 0);
-    for (uint64_t p : load.persons) index.ForEach(p, [&](uint32_t m) { ++l.begin[m + 1]; });
+    for (uint64_t p : load.persons) index->ForEach(p, [&](uint32_t m) { ++l.begin[m + 1]; });
     for (uint32_t m = 0; m < members; ++m) l.begin[m + 1] += l.begin[m];
     l.index.resize(l.begin[members]);
     std::vector<uint32_t> fill(l.begin.begin(), l.begin.end() - 1);
     for (uint32_t r = 0; r < load.persons.size(); ++r)
-      index.ForEach(load.persons[r], [&](uint32_t m) { l.index[fill[m]++] = r; });
+      index->ForEach(load.persons[r], [&](uint32_t m) { l.index[fill[m]++] = r; });
+    return OkStatus();
+  }));
+  for (DeptLoad& load : depts) {
     if (options.progress)
       options.progress(s.entity(load.entity).name, load.table.rows, load.table.rows);
     d.tables[static_cast<size_t>(load.entity)] = std::move(load.table);

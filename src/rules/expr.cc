@@ -533,6 +533,7 @@ class Parser {
       n.num = std::nan("");
       return n;
     }
+    if (t.text == "as_of") return Make(Op::kAsOf, VType::kDate, t.pos);
     if (t.text == "members") {
       Node n = Make(Op::kMembers, VType::kCollection, t.pos);
       n.entity = kMember;
@@ -1043,6 +1044,8 @@ Val Eval(const Node& n, Env& env) {
           env.thresholds->Line(static_cast<LineKind>(n.aux), env.region, static_cast<int>(y.num));
       return line ? Num(*line) : Null();
     }
+    case Op::kAsOf:
+      return Num(static_cast<double>(env.data->as_of_days));
     case Op::kScalarMin:
     case Op::kScalarMax: {
       const Val a = Eval(n.kids[0], env);

@@ -44,6 +44,7 @@ enum class Op : uint8_t {
   kHasCode,   // has(codes, code)
   kContains,  // contains(text, part)
   kLine,      // aux = LineKind; kids[0] = year
+  kAsOf,      // the reference date of the run (as_of)
   kScalarMin,
   kScalarMax,
   kAny,  // kids[0] collection; kids[1] predicate (optional); slot = lambda variable

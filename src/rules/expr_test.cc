@@ -144,6 +144,8 @@ TEST_F(ExprTest, DatesAndArithmetic) {
   EXPECT_TRUE(Check("member.birth_date - date('1970-01-01') == 3650", 1));
   EXPECT_TRUE(Check("year(member.birth_date + 366) == 1971", 0));
   EXPECT_TRUE(Check("abs(-3) == 3 and min(2, 5) == 2 and max(2, 5) == 5"));
+  data_.as_of_days = 3650;
+  EXPECT_TRUE(Check("as_of == date('1979-12-30') and member.birth_date < as_of", 0));
 }
 
 TEST_F(ExprTest, TemplatesNameTheWitness) {

@@ -52,7 +52,7 @@ struct FlagRow {
   std::string decided_by;
   std::string decided_at;
   int64_t first_run = 0;
-  int64_t last_run = 0;
+  int64_t updated_run = 0;  // the last run that opened, reopened or changed it
 };
 
 struct RuleRunInfo {
@@ -64,7 +64,7 @@ struct RuleRunInfo {
 struct RuleRunOutcome {
   int64_t run_id = 0;
   int64_t opened = 0;    // new flags
-  int64_t kept = 0;      // flags that still hold (state kept)
+  int64_t kept = 0;      // flags that still hold (state kept; rewritten only if changed)
   int64_t reopened = 0;  // closed flags that hold again
   int64_t closed = 0;    // flags that no longer hold
 };
@@ -85,6 +85,16 @@ class RulesStore {
   virtual Status ScanColumns(
       const DatasetSpec& dataset, std::span<const std::string> columns,
       const std::function<void(int64_t row_id, std::span<const Cell>)>& fn) = 0;
+
+  // The same for the department rows `row_ids` only (ascending), looked up one by one:
+  // cheaper than a scan when they are few.
+  virtual Status ReadRows(const DatasetSpec& dataset, std::span<const std::string> columns,
+                          std::span<const int64_t> row_ids,
+                          const std::function<void(int64_t row_id, std::span<const Cell>)>& fn) = 0;
+
+  // The number of rows in the data set's table (to size memory before a scan); for a
+  // department data set, the largest row id (an upper bound, found at once).
+  virtual Result<int64_t> CountRows(const DatasetSpec& dataset) = 0;
 
   // The department rows linked to a person (exact, repaired or probabilistic; not review),
   // in row order, in pieces: rows[i] belongs to person persons[i] (PackIdNumber).

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/hash.h"
 #include "store/sqlite/sqlite_util.h"
 
 namespace fupin::store {
@@ -51,6 +52,17 @@ std::string FlagKey(std::string_view rule, std::string_view household, std::stri
   return k;
 }
 
+// What a flag says: a run rewrites a holding flag only when this changes.
+int64_t ContentHash(const RaisedFlag& f) {
+  Hasher h;
+  for (std::string_view v : {std::string_view(f.category), std::string_view(f.severity),
+                             std::string_view(f.village_code), std::string_view(f.evidence_zh),
+                             std::string_view(f.evidence_en), std::string_view(f.evidence_dataset)})
+    h.Add(v);
+  h.Add(f.evidence_row);
+  return static_cast<int64_t>(h.Finish());
+}
+
 class SqliteRulesStore final : public RulesStore {
  public:
   SqliteRulesStore(sqlite3* db, LinkStore& links, std::filesystem::path path)
@@ -58,50 +70,28 @@ class SqliteRulesStore final : public RulesStore {
 
   Status ScanColumns(const DatasetSpec& d, std::span<const std::string> columns,
                      const std::function<void(int64_t, std::span<const Cell>)>& fn) override {
-    sqlite3* reader = nullptr;
-    if (sqlite3_open_v2(path_.c_str(), &reader, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-                        nullptr) != SQLITE_OK) {
-      Status st = SqliteError(reader, fmt::format("open {} to read", path_.string()));
-      sqlite3_close_v2(reader);
-      return st;
-    }
-    std::unique_ptr<sqlite3, int (*)(sqlite3*)> guard(reader, &sqlite3_close_v2);
-    sqlite3_busy_timeout(reader, 5000);
-    Exec(reader, "PRAGMA mmap_size = 8589934592").ok();
-    const bool department = d.kind == DatasetKind::kDepartment;
-    std::string sql = department ? "SELECT row_id" : "SELECT 0";
-    for (const std::string& c : columns) sql += ", " + c;
-    sql += fmt::format(" FROM {}", d.table);
-    if (department) sql += " ORDER BY row_id";
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(reader, sql));
-    std::vector<Cell> cells(columns.size());
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, s.Step(reader));
-      if (!row) break;
-      for (size_t i = 0; i < cells.size(); ++i) {
-        const int col = static_cast<int>(i) + 1;
-        Cell& c = cells[i];
-        switch (sqlite3_column_type(s.get(), col)) {
-          case SQLITE_INTEGER:
-            c.kind = Cell::Kind::kInt;
-            c.i = sqlite3_column_int64(s.get(), col);
-            break;
-          case SQLITE_FLOAT:
-            c.kind = Cell::Kind::kReal;
-            c.r = sqlite3_column_double(s.get(), col);
-            break;
-          case SQLITE_NULL:
-            c.kind = Cell::Kind::kNull;
-            break;
-          default:
-            c.kind = Cell::Kind::kText;
-            c.text = View(s.get(), col);
-            break;
-        }
-      }
-      fn(s.Int(0), cells);
-    }
-    return OkStatus();
+    return Read(d, columns, nullptr, fn);
+  }
+
+  Status ReadRows(const DatasetSpec& d, std::span<const std::string> columns,
+                  std::span<const int64_t> row_ids,
+                  const std::function<void(int64_t, std::span<const Cell>)>& fn) override {
+    if (d.kind != DatasetKind::kDepartment)
+      return InvalidArgument(fmt::format("{} has no row ids", d.name));
+    return Read(d, columns, &row_ids, fn);
+  }
+
+  Result<int64_t> CountRows(const DatasetSpec& d) override {
+    const std::string sql = d.kind == DatasetKind::kDepartment
+                                ? fmt::format("SELECT coalesce(max(row_id), 0) FROM {}", d.table)
+                                : fmt::format("SELECT count(*) FROM {}", d.table);
+    // A connection of its own: loaders call this from several threads.
+    ASSIGN_OR_RETURN(auto reader, OpenReader());
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(reader.get(), sql));
+    ASSIGN_OR_RETURN(bool row, s.Step(reader.get()));
+    const int64_t n = row ? s.Int(0) : 0;
+    s.Reset();
+    return n;
   }
 
   Status ScanLinkedRows(
@@ -115,9 +105,11 @@ class SqliteRulesStore final : public RulesStore {
           exact_persons.insert(exact_persons.end(), persons.begin(), persons.end());
         }));
     // Rows of the links table override the exact blocks (a later run's answer for a row).
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, fmt::format("SELECT row_id, person_id, stage "
-                                                            "FROM links_{} ORDER BY row_id",
-                                                            d.name)));
+    ASSIGN_OR_RETURN(auto reader, OpenReader());
+    ASSIGN_OR_RETURN(Stmt s,
+                     Stmt::Prepare(reader.get(), fmt::format("SELECT row_id, person_id, stage "
+                                                             "FROM links_{} ORDER BY row_id",
+                                                             d.name)));
     std::vector<int64_t> rows;
     std::vector<uint64_t> persons;
     constexpr size_t kPiece = 65536;
@@ -138,7 +130,7 @@ class SqliteRulesStore final : public RulesStore {
       }
     };
     for (;;) {
-      ASSIGN_OR_RETURN(bool row, s.Step(db_));
+      ASSIGN_OR_RETURN(bool row, s.Step(reader.get()));
       if (!row) break;
       const int64_t row_id = s.Int(0);
       emit_exact_before(row_id);
@@ -194,7 +186,7 @@ class SqliteRulesStore final : public RulesStore {
         "SELECT flag_id, rule, category, severity, household_id, id_number, village_code, "
         "evidence_zh, evidence_en, coalesce(evidence_dataset, ''), coalesce(evidence_row, 0), "
         "state, coalesce(note, ''), coalesce(decided_by, ''), coalesce(decided_at, ''), "
-        "first_run, last_run FROM flags WHERE 1 = 1";
+        "first_run, updated_run FROM flags WHERE 1 = 1";
     if (!filter.region.empty()) sql += " AND substr(village_code, 1, ?1) = ?2";
     if (!filter.rule.empty()) sql += " AND rule = ?3";
     if (filter.state) sql += " AND state = ?4";
@@ -226,7 +218,7 @@ class SqliteRulesStore final : public RulesStore {
       r.decided_by = s.Text(13);
       r.decided_at = s.Text(14);
       r.first_run = s.Int(15);
-      r.last_run = s.Int(16);
+      r.updated_run = s.Int(16);
       Status st = fn(r);
       if (!st.ok()) {
         s.Reset();
@@ -237,6 +229,79 @@ class SqliteRulesStore final : public RulesStore {
   }
 
  private:
+  Result<std::unique_ptr<sqlite3, int (*)(sqlite3*)>> OpenReader() {
+    sqlite3* reader = nullptr;
+    if (sqlite3_open_v2(path_.c_str(), &reader, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      Status st = SqliteError(reader, fmt::format("open {} to read", path_.string()));
+      sqlite3_close_v2(reader);
+      return Err(st);
+    }
+    sqlite3_busy_timeout(reader, 5000);
+    Exec(reader, "PRAGMA cache_size = -65536").ok();
+    return std::unique_ptr<sqlite3, int (*)(sqlite3*)>(reader, &sqlite3_close_v2);
+  }
+
+  // Reads columns of every row (row_ids null) or of the given rows, on a connection of its own.
+  Status Read(const DatasetSpec& d, std::span<const std::string> columns,
+              const std::span<const int64_t>* row_ids,
+              const std::function<void(int64_t, std::span<const Cell>)>& fn) {
+    ASSIGN_OR_RETURN(auto guard, OpenReader());
+    sqlite3* reader = guard.get();
+    const bool department = d.kind == DatasetKind::kDepartment;
+    std::string sql = department ? "SELECT row_id" : "SELECT 0";
+    for (const std::string& c : columns) sql += ", " + c;
+    sql += fmt::format(" FROM {}", d.table);
+    if (row_ids) {
+      sql += " WHERE row_id = ?";
+    } else if (department) {
+      sql += " ORDER BY row_id";
+    }
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(reader, sql));
+    std::vector<Cell> cells(columns.size());
+    auto deliver = [&] {
+      for (size_t i = 0; i < cells.size(); ++i) {
+        const int col = static_cast<int>(i) + 1;
+        Cell& c = cells[i];
+        switch (sqlite3_column_type(s.get(), col)) {
+          case SQLITE_INTEGER:
+            c.kind = Cell::Kind::kInt;
+            c.i = sqlite3_column_int64(s.get(), col);
+            break;
+          case SQLITE_FLOAT:
+            c.kind = Cell::Kind::kReal;
+            c.r = sqlite3_column_double(s.get(), col);
+            break;
+          case SQLITE_NULL:
+            c.kind = Cell::Kind::kNull;
+            break;
+          default:
+            c.kind = Cell::Kind::kText;
+            c.text = View(s.get(), col);
+            break;
+        }
+      }
+      fn(s.Int(0), cells);
+    };
+    if (!row_ids) {
+      for (;;) {
+        ASSIGN_OR_RETURN(bool row, s.Step(reader));
+        if (!row) break;
+        deliver();
+      }
+      return OkStatus();
+    }
+    for (int64_t id : *row_ids) {
+      s.Reset();
+      s.Bind(1, id);
+      ASSIGN_OR_RETURN(bool row, s.Step(reader));
+      if (!row) continue;
+      deliver();
+      s.Reset();
+    }
+    return OkStatus();
+  }
+
   Result<RuleRunOutcome> ApplyInTransaction(const RuleRunInfo& info,
                                             std::span<const RaisedFlag> flags,
                                             std::string_view summary_json) {
@@ -262,31 +327,36 @@ class SqliteRulesStore final : public RulesStore {
       int64_t flag_id;
       FlagState state;
       bool seen;
+      int64_t hash;
     };
     std::unordered_map<std::string, Existing> existing;
     {
       ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
                                              "SELECT flag_id, rule, household_id, id_number, "
-                                             "state FROM flags"));
+                                             "state, content_hash FROM flags"));
       for (;;) {
         ASSIGN_OR_RETURN(bool row, s.Step(db_));
         if (!row) break;
         existing.emplace(
             FlagKey(View(s.get(), 1), View(s.get(), 2), View(s.get(), 3)),
-            Existing{s.Int(0), ParseFlagState(View(s.get(), 4)).value_or(FlagState::kOpen), false});
+            Existing{s.Int(0), ParseFlagState(View(s.get(), 4)).value_or(FlagState::kOpen), false,
+                     s.Int(5)});
       }
     }
     ASSIGN_OR_RETURN(Stmt insert,
                      Stmt::Prepare(db_,
                                    "INSERT INTO flags (rule, category, severity, household_id, "
                                    "id_number, village_code, state, evidence_zh, evidence_en, "
-                                   "evidence_dataset, evidence_row, first_run, last_run) VALUES "
-                                   "(?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)"));
-    ASSIGN_OR_RETURN(Stmt update, Stmt::Prepare(db_,
-                                                "UPDATE flags SET category = ?, severity = ?, "
-                                                "village_code = ?, evidence_zh = ?, evidence_en "
-                                                "= ?, evidence_dataset = ?, evidence_row = ?, "
-                                                "last_run = ?, state = ? WHERE flag_id = ?"));
+                                   "evidence_dataset, evidence_row, first_run, updated_run, "
+                                   "content_hash) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, "
+                                   "?, ?)"));
+    ASSIGN_OR_RETURN(Stmt update,
+                     Stmt::Prepare(db_,
+                                   "UPDATE flags SET category = ?, severity = ?, "
+                                   "village_code = ?, evidence_zh = ?, evidence_en "
+                                   "= ?, evidence_dataset = ?, evidence_row = ?, "
+                                   "updated_run = ?, state = ?, content_hash = ? WHERE "
+                                   "flag_id = ?"));
     ASSIGN_OR_RETURN(Stmt event, Stmt::Prepare(db_,
                                                "INSERT INTO flag_events (flag_id, at, user_name, "
                                                "run_id, from_state, to_state, note) VALUES (?, "
@@ -326,15 +396,21 @@ class SqliteRulesStore final : public RulesStore {
         bind_dataset(insert, 9, f);
         insert.Bind(11, out.run_id);
         insert.Bind(12, out.run_id);
+        insert.Bind(13, ContentHash(f));
         RETURN_IF_ERROR(insert.Run(db_));
         ++out.opened;
         existing.emplace(FlagKey(f.rule, f.household_id, f.id_number),
-                         Existing{sqlite3_last_insert_rowid(db_), FlagState::kOpen, true});
+                         Existing{sqlite3_last_insert_rowid(db_), FlagState::kOpen, true, 0});
         continue;
       }
       Existing& e = it->second;
       if (e.seen) continue;  // raised twice in one run: the first evidence stands
       e.seen = true;
+      const int64_t hash = ContentHash(f);
+      if (hash == e.hash && e.state != FlagState::kClosed) {
+        ++out.kept;  // holds as before: nothing to write
+        continue;
+      }
       const FlagState state = e.state == FlagState::kClosed ? FlagState::kOpen : e.state;
       update.Reset();
       update.Bind(1, f.category);
@@ -345,7 +421,8 @@ class SqliteRulesStore final : public RulesStore {
       bind_dataset(update, 6, f);
       update.Bind(8, out.run_id);
       update.Bind(9, FlagStateName(state));
-      update.Bind(10, e.flag_id);
+      update.Bind(10, hash);
+      update.Bind(11, e.flag_id);
       RETURN_IF_ERROR(update.Run(db_));
       if (e.state == FlagState::kClosed) {
         ++out.reopened;
@@ -443,7 +520,8 @@ CREATE TABLE flags (
   evidence_dataset TEXT,
   evidence_row INTEGER,
   first_run INTEGER NOT NULL REFERENCES rule_runs(run_id),
-  last_run INTEGER NOT NULL REFERENCES rule_runs(run_id),
+  updated_run INTEGER NOT NULL REFERENCES rule_runs(run_id),
+  content_hash INTEGER NOT NULL,
   note TEXT,
   decided_by TEXT,
   decided_at TEXT,
