@@ -536,6 +536,10 @@ std::vector<store::RaisedFlag> Evaluate(const RuleSet& rules, const RuleData& da
             if (EvalBool(*rule.condition, env)) raise(0, false);
             continue;
           }
+          if (rule.household_guard) {
+            env.Reset(slots, h);
+            if (!EvalBool(*rule.household_guard, env)) continue;
+          }
           for (uint32_t m = data.member_begin[h]; m < data.member_begin[h + 1]; ++m) {
             env.Reset(slots, h);
             env.slots[1] = m;

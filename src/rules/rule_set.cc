@@ -113,6 +113,59 @@ std::pair<uint32_t, uint32_t> ValuePosition(std::string_view file, toml::source_
   return {line, col};
 }
 
+// Whether a condition part reads the member or binds a variable (then it is evaluated per
+// member, where its witnesses are kept).
+bool PerMember(const Node& n) {
+  switch (n.op) {
+    case Op::kAny:
+    case Op::kAll:
+    case Op::kCount:
+    case Op::kSum:
+    case Op::kMinOf:
+    case Op::kMaxOf:
+    case Op::kMembers:
+    case Op::kHouseholdRecords:
+      return true;
+    case Op::kVar:
+    case Op::kField:
+    case Op::kMemberRecords:
+      if (n.slot != 0) return true;
+      break;
+    default:
+      break;
+  }
+  for (const Node& k : n.kids)
+    if (PerMember(k)) return true;
+  return false;
+}
+
+// The household-only conjuncts of a condition's top-level `and` chain, joined by `and`.
+std::unique_ptr<Node> HouseholdGuard(const Node& condition) {
+  std::vector<const Node*> parts;
+  std::vector<const Node*> stack = {&condition};
+  while (!stack.empty()) {
+    const Node* n = stack.back();
+    stack.pop_back();
+    if (n->op == Op::kAnd) {
+      stack.push_back(&n->kids[1]);
+      stack.push_back(&n->kids[0]);
+    } else if (!PerMember(*n)) {
+      parts.push_back(n);
+    }
+  }
+  if (parts.empty()) return nullptr;
+  auto guard = std::make_unique<Node>(*parts[0]);
+  for (size_t i = 1; i < parts.size(); ++i) {
+    Node both;
+    both.op = Op::kAnd;
+    both.type = VType::kBool;
+    both.kids.push_back(std::move(*guard));
+    both.kids.push_back(*parts[i]);
+    *guard = std::move(both);
+  }
+  return guard;
+}
+
 struct Builder {
   std::string_view text;
   std::string_view source;
@@ -259,6 +312,7 @@ Status ParseRule(const Builder& b, const toml::node& node, RuleSet& set) {
     if (!compiler.CompileTemplate(text, *out, error))
       return b.ExprError(t->get(key), error, fmt::format("rule {} {}", r.id, key));
   }
+  if (r.person) r.household_guard = HouseholdGuard(*r.condition);
   r.variables = compiler.variables();
   r.slots = compiler.SlotCount();
   // A witness record names its file row in the evidence.

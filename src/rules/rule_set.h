@@ -36,6 +36,9 @@ struct Rule {
   std::string risk_type;  // risk rules: a risk type of DOMAIN.md §3.4 (因病, ...)
   std::string condition_text;
   std::unique_ptr<Node> condition;
+  // Person rules: the conjuncts of the condition that depend on the household only (no
+  // member, no quantifier), checked once per household before its members; may be null.
+  std::unique_ptr<Node> household_guard;
   Compiler::Template explain_zh;
   Compiler::Template explain_en;
   std::vector<Variable> variables;  // the condition's variables (witnesses)

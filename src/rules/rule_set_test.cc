@@ -103,5 +103,33 @@ TEST(RuleSetTest, TemplateErrorsArePlaced) {
             "t.toml:18:28: rule R2 explain_zh: household has no field 'incom'");
 }
 
+TEST(RuleSetTest, PersonRulesGetAHouseholdGuard) {
+  Result<RuleSet> set = DefaultRuleSet();
+  ASSERT_TRUE(set.has_value()) << set.error().message();
+  for (const Rule& r : set->rules) {
+    if (r.id == "EXC_VEHICLE" || r.id == "EXC_DECEASED" || r.id == "RISK_JOB_LOSS") {
+      ASSERT_TRUE(r.household_guard) << r.id;
+      // The guard reads the household's status and nothing per member.
+      EXPECT_NE(r.household_guard->op, Op::kAny) << r.id;
+    }
+    if (r.id == "DQ_TWO_HOUSEHOLDS" || r.id == "DQ_AGE_RELATION" || !r.person) {
+      EXPECT_FALSE(r.household_guard) << r.id;
+    }
+  }
+  // Conjuncts that read the member or bind a witness stay out of the guard.
+  Result<RuleSet> one = ParseRuleSet(
+      RuleText("'household.status in [1, 2] and member.age > 3 and household.members > 2 and "
+               "any(members, m => m.age > 60)'"),
+      "t.toml");
+  ASSERT_TRUE(one.has_value()) << one.error().message();
+  const Node* guard = one->rules[0].household_guard.get();
+  ASSERT_TRUE(guard);
+  ASSERT_EQ(guard->op, Op::kAnd);
+  EXPECT_EQ(guard->kids[0].op, Op::kIn);
+  EXPECT_EQ(guard->kids[1].op, Op::kGt);
+  EXPECT_EQ(guard->kids[1].kids[0].op, Op::kField);
+  EXPECT_EQ(guard->kids[1].kids[0].slot, 0);
+}
+
 }  // namespace
 }  // namespace fupin::rules

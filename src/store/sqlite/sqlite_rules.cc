@@ -239,6 +239,8 @@ class SqliteRulesStore final : public RulesStore {
     }
     sqlite3_busy_timeout(reader, 5000);
     Exec(reader, "PRAGMA cache_size = -65536").ok();
+    // Reading through a memory map skips copying every page out of the OS cache.
+    Exec(reader, "PRAGMA mmap_size = 17179869184").ok();
     return std::unique_ptr<sqlite3, int (*)(sqlite3*)>(reader, &sqlite3_close_v2);
   }
 
