@@ -103,46 +103,59 @@ async function load(dir, linksCsv, dbFile) {
   instance.closeSync();
 }
 
-// Records of a data set with the registry member (household_id, id_number) they link to.
-function linked(table) {
-  return `(SELECT m.household_id, m.id_number, d.* FROM links l
-    JOIN "${table}" d ON l.dataset = '${table}' AND d.file_row = l.file_row
-    JOIN members m ON m.id_number = l.id_number)`;
-}
-
-// Every rule as one SELECT of (rule, household_id, id_number).
+// Every rule as one SELECT of (rule, household_id, id_number), over two tables built first
+// in the same statement: pm, one row per member with every per-member department fact the
+// rules need (one aggregate per data set over its linked records), and ph, one row per
+// household with its derived fields and household-wide facts.
 function rulesSql() {
+  // Per-member aggregate of one data set's linked records.
+  const agg = (table, columns) => `${table}_m AS (
+    SELECT m.household_id, m.id_number, ${columns}
+    FROM links l JOIN "${table}" d ON l.dataset = '${table}' AND d.file_row = l.file_row
+    JOIN members m ON m.id_number = l.id_number
+    GROUP BY m.household_id, m.id_number)`;
+  const aggs = [
+    agg('vehicles', "bool_or(d.vehicle_type NOT LIKE '%摩托车%') AS car"),
+    agg('business', 'bool_or(d.role IN (1, 2)) AS business'),
+    agg('property', 'true AS property'),
+    agg('public_servants', 'true AS servant'),
+    agg('deaths', 'true AS dead'),
+    agg('health_enrollment', 'true AS enrolled'),
+    agg('edu_students', 'count(*) AS school_records, bool_or(d.subsidy > 0) AS subsidised'),
+    agg('disability', 'true AS certified'),
+    agg(
+      'health_claims',
+      `sum(d.total_cost - d.basic_paid - d.critical_paid - d.aid_paid) AS out_of_pocket,
+       bool_or(d.aid_paid = 0 AND d.total_cost - d.basic_paid - d.critical_paid >= 100)
+         AS claim_without_aid`,
+    ),
+    agg('civil_dibao', 'bool_or(d.end_date IS NULL OR d.end_date >= (SELECT as_of FROM ref)) AS dibao_current'),
+    agg('hr_employment', 'count(*) AS jobs, sum(d.months) AS job_months'),
+    agg('relocation', 'list(d.from_village_code) AS from_villages'),
+  ];
+  const joins = [
+    'vehicles', 'business', 'property', 'public_servants', 'deaths', 'health_enrollment',
+    'edu_students', 'disability', 'health_claims', 'civil_dibao', 'hr_employment', 'relocation',
+  ]
+    .map((t) => `LEFT JOIN ${t}_m USING (household_id, id_number)`)
+    .join('\n    ');
   const person = (rule, where) =>
     `SELECT '${rule}' AS rule, m.household_id, m.id_number FROM pm m WHERE ${where}`;
   const household = (rule, where) =>
     `SELECT '${rule}' AS rule, h.household_id, '' AS id_number FROM ph h WHERE ${where}`;
-  const has = (table, cond = 'TRUE') =>
-    `EXISTS (SELECT 1 FROM ${linked(table)} r WHERE r.household_id = m.household_id
-       AND r.id_number = m.id_number AND (${cond}))`;
-  const hasAny = (table, cond = 'TRUE') =>
-    `EXISTS (SELECT 1 FROM ${linked(table)} r WHERE r.household_id = h.household_id AND (${cond}))`;
   const parts = [
-    person('EXC_VEHICLE', `m.status <> 9 AND ${has('vehicles', "r.vehicle_type NOT LIKE '%摩托车%'")}`),
-    person('EXC_BUSINESS', `m.status <> 9 AND ${has('business', 'r.role IN (1, 2)')}`),
-    person('EXC_PROPERTY', `m.status <> 9 AND ${has('property')}`),
-    person('EXC_PUBLIC_SERVANT', `m.status <> 9 AND ${has('public_servants')}`),
-    person('EXC_DECEASED', `m.status IN (1, 2, 3) AND ${has('deaths')}`),
+    person('EXC_VEHICLE', 'm.status <> 9 AND coalesce(m.car, FALSE)'),
+    person('EXC_BUSINESS', 'm.status <> 9 AND coalesce(m.business, FALSE)'),
+    person('EXC_PROPERTY', 'm.status <> 9 AND m.property'),
+    person('EXC_PUBLIC_SERVANT', 'm.status <> 9 AND m.servant'),
+    person('EXC_DECEASED', 'm.status IN (1, 2, 3) AND m.dead'),
     household(
       'EXIT_READY',
       `h.status IN (1, 3) AND h.per_capita > h.exit_line AND h.housing_safe = 1
-       AND h.water_safe = 1
-       AND NOT EXISTS (SELECT 1 FROM pm m WHERE m.household_id = h.household_id
-         AND NOT (coalesce(m.medical_insured = 1, FALSE) AND ${has('health_enrollment')}))
-       AND NOT EXISTS (SELECT 1 FROM pm m WHERE m.household_id = h.household_id
-         AND m.age BETWEEN 7 AND 15 AND m.in_school = 0)`,
+       AND h.water_safe = 1 AND h.all_insured AND NOT h.child_out_of_school`,
     ),
     household('RISK_UNSTABLE', 'h.status IN (2, 4) AND h.per_capita < h.monitoring_line'),
-    household(
-      'RISK_MEDICAL',
-      `h.status IN (2, 4) AND coalesce((SELECT sum(r.total_cost - r.basic_paid - r.critical_paid
-         - r.aid_paid) FROM ${linked('health_claims')} r WHERE r.household_id = h.household_id),
-         0) > h.income_total`,
-    ),
+    household('RISK_MEDICAL', 'h.status IN (2, 4) AND h.out_of_pocket > h.income_total'),
     household(
       'RISK_DISASTER',
       `h.status IN (2, 4) AND h.housing_safe = 0 AND (h.primary_cause = 4
@@ -150,73 +163,78 @@ function rulesSql() {
     ),
     person(
       'RISK_JOB_LOSS',
-      `m.status IN (2, 4) AND m.work_status IN (3, 4) AND (SELECT count(*) FROM ${linked('hr_employment')} r
-         WHERE r.household_id = m.household_id AND r.id_number = m.id_number) > 0
-       AND (SELECT sum(r.months) FROM ${linked('hr_employment')} r WHERE r.household_id = m.household_id
-         AND r.id_number = m.id_number) + 3 <= m.work_months`,
+      `m.status IN (2, 4) AND m.work_status IN (3, 4) AND m.jobs > 0
+       AND m.job_months + 3 <= m.work_months`,
     ),
     household('RISK_NOT_SECURED', 'h.status IN (2, 4) AND (h.housing_safe = 0 OR h.water_safe = 0)'),
-    person(
-      'GAP_STUDENT_AID',
-      `m.status <> 9 AND m.in_school > 0 AND NOT ${has('edu_students', 'r.subsidy > 0')}`,
-    ),
+    person('GAP_STUDENT_AID', 'm.status <> 9 AND m.in_school > 0 AND NOT coalesce(m.subsidised, FALSE)'),
     person(
       'GAP_SCHOOL',
-      `m.status <> 9 AND m.age BETWEEN 7 AND 15 AND m.in_school = 0 AND NOT ${has('edu_students')}`,
+      'm.status <> 9 AND m.age BETWEEN 7 AND 15 AND m.in_school = 0 AND m.school_records IS NULL',
     ),
-    person('GAP_DISABILITY_CERT', `m.status <> 9 AND m.health = 4 AND NOT ${has('disability')}`),
-    household(
-      'GAP_DIBAO',
-      `h.status <> 9 AND h.category IN (2, 3)
-       AND NOT ${hasAny('civil_dibao', 'r.end_date IS NULL OR r.end_date >= h.as_of')}`,
-    ),
+    person('GAP_DISABILITY_CERT', 'm.status <> 9 AND m.health = 4 AND m.certified IS NULL'),
+    household('GAP_DIBAO', 'h.status <> 9 AND h.category IN (2, 3) AND NOT h.dibao_current'),
     person(
       'GAP_UNINSURED',
-      `m.status <> 9 AND (coalesce(m.medical_insured <> 1, FALSE) OR NOT ${has('health_enrollment')})`,
+      'm.status <> 9 AND (coalesce(m.medical_insured <> 1, FALSE) OR m.enrolled IS NULL)',
     ),
-    person(
-      'GAP_MEDICAL_AID',
-      `m.status IN (1, 2, 3) AND ${has('health_claims', 'r.aid_paid = 0 AND r.total_cost - r.basic_paid - r.critical_paid >= 100')}`,
-    ),
+    person('GAP_MEDICAL_AID', 'm.status IN (1, 2, 3) AND coalesce(m.claim_without_aid, FALSE)'),
     person(
       'GAP_RELOCATION',
-      `m.status <> 9 AND ${has('relocation', 'r.from_village_code <> m.village_code')}`,
+      `m.status <> 9 AND len(list_filter(coalesce(m.from_villages, []), v -> v <> m.village_code)) > 0`,
     ),
     household('DQ_MEMBER_COUNT', 'h.members <> h.member_rows'),
     person('DQ_INVALID_ID', 'NOT m.id_valid'),
     person('DQ_TWO_HOUSEHOLDS', 'm.id_households > 1'),
     person(
       'DQ_AGE_RELATION',
-      `EXISTS (SELECT 1 FROM pm hd WHERE hd.household_id = m.household_id AND hd.relation = 1
-         AND ((m.relation IN (3, 4, 7, 8) AND m.birth_date - hd.birth_date < 12 * 365)
-           OR (m.relation = 9 AND hd.birth_date - m.birth_date < 12 * 365)))`,
+      `(m.relation IN (3, 4, 7, 8) AND m.birth_date - m.head_birth < 12 * 365)
+       OR (m.relation = 9 AND m.head_birth - m.birth_date < 12 * 365)`,
     ),
     person('DQ_IMPOSSIBLE_AGE', 'm.birth_date IS NULL OR m.age < 0 OR m.age > 110'),
   ];
   return `CREATE OR REPLACE TABLE flags AS
 WITH ref AS (SELECT make_date(max(income_year), 12, 31) AS as_of FROM households),
-ph AS (
-  SELECT h.*, a.as_of,
-    round((coalesce(income_wage, 0) + coalesce(income_business, 0) + coalesce(income_property, 0)
-      + coalesce(income_transfer, 0)) / nullif(h.members, 0), 2) AS per_capita,
-    coalesce(income_wage, 0) + coalesce(income_business, 0) + coalesce(income_property, 0)
-      + coalesce(income_transfer, 0) AS income_total,
-    (SELECT count(*) FROM members m WHERE m.household_id = h.household_id) AS member_rows,
-    CASE WHEN h.income_year = 2019 THEN 3747 WHEN h.income_year = 2020 THEN 4000 END AS exit_line,
-    CASE WHEN h.income_year = 2019 THEN 4827 WHEN h.income_year IN (2020, 2021) THEN 6000 END
-      AS monitoring_line
-  FROM households h, ref a),
+${aggs.join(',\n')},
+heads AS (SELECT household_id, min(birth_date) AS head_birth FROM members WHERE relation = 1
+  GROUP BY household_id),
 pm AS (
-  SELECT m.*, h.status, h.village_code,
-    date_sub('year', m.birth_date, a.as_of) AS age,
+  SELECT m.*, h.status, h.village_code, heads.head_birth,
+    date_sub('year', m.birth_date, (SELECT as_of FROM ref)) AS age,
     count(DISTINCT m.household_id) OVER (PARTITION BY m.id_number) AS id_households,
     length(m.id_number) = 18 AND regexp_full_match(m.id_number, '[0-9]{17}[0-9X]')
       AND try_strptime(substr(m.id_number, 7, 8), '%Y%m%d') IS NOT NULL
       AND substr('10X98765432', CAST(list_sum(list_transform(range(17),
         i -> CAST(substr(m.id_number, i + 1, 1) AS INT)
           * [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2][i + 1])) % 11 AS INT) + 1, 1)
-        = substr(m.id_number, 18, 1) AS id_valid
-  FROM members m JOIN households h USING (household_id), ref a)
+        = substr(m.id_number, 18, 1) AS id_valid,
+    vehicles_m.car, business_m.business, property_m.property, public_servants_m.servant,
+    deaths_m.dead, health_enrollment_m.enrolled, edu_students_m.school_records,
+    edu_students_m.subsidised, disability_m.certified, health_claims_m.out_of_pocket,
+    health_claims_m.claim_without_aid, civil_dibao_m.dibao_current, hr_employment_m.jobs,
+    hr_employment_m.job_months, relocation_m.from_villages
+  FROM members m JOIN households h USING (household_id)
+    LEFT JOIN heads USING (household_id)
+    ${joins}),
+ph AS (
+  SELECT h.*,
+    round((coalesce(income_wage, 0) + coalesce(income_business, 0) + coalesce(income_property, 0)
+      + coalesce(income_transfer, 0)) / nullif(h.members, 0), 2) AS per_capita,
+    coalesce(income_wage, 0) + coalesce(income_business, 0) + coalesce(income_property, 0)
+      + coalesce(income_transfer, 0) AS income_total,
+    CASE WHEN h.income_year = 2019 THEN 3747 WHEN h.income_year = 2020 THEN 4000 END AS exit_line,
+    CASE WHEN h.income_year = 2019 THEN 4827 WHEN h.income_year IN (2020, 2021) THEN 6000 END
+      AS monitoring_line,
+    coalesce(p.member_rows, 0) AS member_rows, coalesce(p.out_of_pocket, 0) AS out_of_pocket,
+    coalesce(p.all_insured, TRUE) AS all_insured,
+    coalesce(p.child_out_of_school, FALSE) AS child_out_of_school,
+    coalesce(p.dibao_current, FALSE) AS dibao_current
+  FROM households h LEFT JOIN (
+    SELECT household_id, count(*) AS member_rows, sum(out_of_pocket) AS out_of_pocket,
+      bool_and(coalesce(medical_insured = 1, FALSE) AND enrolled IS NOT NULL) AS all_insured,
+      bool_or(age BETWEEN 7 AND 15 AND in_school = 0) AS child_out_of_school,
+      bool_or(coalesce(dibao_current, FALSE)) AS dibao_current
+    FROM pm GROUP BY household_id) p USING (household_id))
 ${parts.join('\nUNION ALL\n')}`;
 }
 
