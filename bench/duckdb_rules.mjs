@@ -125,8 +125,10 @@ function rulesSql() {
     agg('disability', 'true AS certified'),
     agg(
       'health_claims',
-      `sum(d.total_cost - d.basic_paid - d.critical_paid - d.aid_paid) AS out_of_pocket,
-       bool_or(d.aid_paid = 0 AND d.total_cost - d.basic_paid - d.critical_paid >= 100)
+      `sum(d.total_cost - coalesce(d.basic_paid, 0) - coalesce(d.critical_paid, 0)
+         - coalesce(d.aid_paid, 0)) AS out_of_pocket,
+       bool_or(coalesce(d.aid_paid, 0) = 0
+         AND d.total_cost - coalesce(d.basic_paid, 0) - coalesce(d.critical_paid, 0) >= 100)
          AS claim_without_aid`,
     ),
     agg('civil_dibao', 'bool_or(d.end_date IS NULL OR d.end_date >= (SELECT as_of FROM ref)) AS dibao_current'),
@@ -188,8 +190,8 @@ function rulesSql() {
     person('DQ_TWO_HOUSEHOLDS', 'm.id_households > 1'),
     person(
       'DQ_AGE_RELATION',
-      `(m.relation IN (3, 4, 7, 8) AND m.birth_date - m.head_birth < 12 * 365)
-       OR (m.relation = 9 AND m.head_birth - m.birth_date < 12 * 365)`,
+      `(m.relation IN (3, 4, 7, 8) AND date_sub('year', m.head_birth, m.birth_date) < 12)
+       OR (m.relation = 9 AND date_sub('year', m.birth_date, m.head_birth) < 12)`,
     ),
     person('DQ_IMPOSSIBLE_AGE', 'm.birth_date IS NULL OR m.age < 0 OR m.age > 110'),
   ];

@@ -872,17 +872,17 @@ void DataQualityCases(Batch& b) {
   b.Expect("DQ_AGE_RELATION", "AGE-SON",
            b.Add("AGE-SON", {{"relation", "3"}, {"birth_date", "1980-01-01"}}));
 
-  b.House("AGE-EDGE");  // 4,379 days after the head: flagged; 4,380: not
+  b.House("AGE-EDGE");  // 11 whole years after the head: flagged; exactly 12: not
   b.Add("AGE-EDGE");
   b.Expect("DQ_AGE_RELATION", "AGE-EDGE",
-           b.Add("AGE-EDGE", {{"relation", "3"}, {"birth_date", "1981-12-28"}}));
-  b.Add("AGE-EDGE", {{"relation", "4"}, {"birth_date", "1981-12-29"}});
+           b.Add("AGE-EDGE", {{"relation", "3"}, {"birth_date", "1981-12-31"}}));
+  b.Add("AGE-EDGE", {{"relation", "4"}, {"birth_date", "1982-01-01"}});
 
-  b.House("AGE-PARENT");  // 4,379 days before the head: flagged; 4,380: not
+  b.House("AGE-PARENT");  // 11 whole years before the head: flagged; exactly 12: not
   b.Add("AGE-PARENT");
   b.Expect("DQ_AGE_RELATION", "AGE-PARENT",
-           b.Add("AGE-PARENT", {{"relation", "9"}, {"birth_date", "1958-01-05"}}));
-  b.Add("AGE-PARENT", {{"relation", "9"}, {"birth_date", "1958-01-04"}});
+           b.Add("AGE-PARENT", {{"relation", "9"}, {"birth_date", "1958-01-02"}}));
+  b.Add("AGE-PARENT", {{"relation", "9"}, {"birth_date", "1958-01-01"}});
 
   b.House("AGE-GRAND");  // a granddaughter 8 years younger; a young in-law and spouse are fine
   b.Add("AGE-GRAND");
@@ -1199,8 +1199,9 @@ TEST_F(RulesCasesTest, DqTwoHouseholds) {
 
 TEST_F(RulesCasesTest, DqAgeRelation) {
   ExpectRule("DQ_AGE_RELATION", {"CLEAN", "SCH-SEVEN", "OLD"});
-  EXPECT_EQ(Find("DQ_AGE_RELATION", "AGE-EDGE", M("AGE-EDGE", 2)), nullptr) << "4,380 days";
-  EXPECT_EQ(Find("DQ_AGE_RELATION", "AGE-PARENT", M("AGE-PARENT", 2)), nullptr) << "4,380 days";
+  EXPECT_EQ(Find("DQ_AGE_RELATION", "AGE-EDGE", M("AGE-EDGE", 2)), nullptr) << "exactly 12 years";
+  EXPECT_EQ(Find("DQ_AGE_RELATION", "AGE-PARENT", M("AGE-PARENT", 2)), nullptr)
+      << "exactly 12 years";
   EXPECT_EQ(Find("DQ_AGE_RELATION", "AGE-GRAND", M("AGE-GRAND", 2)), nullptr) << "in-law";
   EXPECT_EQ(Find("DQ_AGE_RELATION", "AGE-GRAND", M("AGE-GRAND", 3)), nullptr) << "spouse";
   EXPECT_EQ(Find("DQ_AGE_RELATION", "AGE-SON", M("AGE-SON", 0)), nullptr) << "the head";

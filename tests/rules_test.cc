@@ -277,5 +277,43 @@ TEST_F(RulesTest, RegionFilterSelectsHouseholdsUnderTheRegion) {
   EXPECT_EQ(guiyang.size(), expected);
 }
 
+TEST_F(RulesTest, ARunOfOtherRulesLeavesFlagsAloneAndGoneRowsWarn) {
+  const rules::RunReport first = Run();
+  const size_t before = Flags({"", "", store::FlagState::kOpen}).size();
+  ASSERT_GT(before, 0u);
+  // A rules file with one rule: only that rule's flags can close.
+  auto one = rules::ParseRuleSet(
+      "version = 1\n[[rule]]\nid = 'ONLY'\nname_zh = 'x'\nname_en = 'x'\n"
+      "category = 'data_quality'\nseverity = 'low'\nscope = 'household'\n"
+      "condition = 'household.members > 100'\nexplain_zh = 'x'\nexplain_en = 'x'\n",
+      "one.toml");
+  ASSERT_TRUE(one) << one.error().ToString();
+  rules::RunOptions o;
+  auto r = rules::RunRules(*store_, *one, o);
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->outcome.closed, 0);
+  EXPECT_EQ(Flags({"", "", store::FlagState::kOpen}).size(), before);
+
+  // A new vehicles snapshot imported but not linked yet: the run warns and leaves the gone
+  // rows out (their flags close).
+  const std::vector<store::FlagRow> vehicles = Flags({"", "EXC_VEHICLE", std::nullopt});
+  ASSERT_FALSE(vehicles.empty());
+  const std::string text = test::ReadFile(tmp_ / "batch" / "vehicles.csv");
+  std::istringstream lines(text);
+  std::string line, without;
+  int64_t row = 0;
+  while (std::getline(lines, line))
+    if (row++ != vehicles[0].flag.evidence_row) without += line + "\n";
+  test::WriteFile(tmp_ / "batch2" / "vehicles.csv", without);
+  Import(tmp_ / "batch2");
+  const rules::RunReport second = Run();
+  bool warned = false;
+  for (const std::string& w : second.warnings)
+    warned |= w.find("run fupin link") != std::string::npos;
+  EXPECT_TRUE(warned);
+  EXPECT_GE(second.outcome.closed, 1);
+  EXPECT_LT(second.outcome.closed, first.outcome.opened / 10);
+}
+
 }  // namespace
 }  // namespace fupin

@@ -121,6 +121,7 @@ struct DeptLoad {
   int entity = -1;
   Table table;
   std::vector<uint64_t> persons;  // per record
+  int64_t missing = 0;            // linked rows no longer in the table
 };
 
 Status LoadDepartment(store::Store& store, const Usage& usage, DeptLoad& out) {
@@ -145,10 +146,15 @@ Status LoadDepartment(store::Store& store, const Usage& usage, DeptLoad& out) {
   const int source_row = s.FindField(out.entity, "source_row");
   const bool want_source_row = usage.Uses(out.entity, source_row);
   if (want_source_row) plan.columns.push_back("source_row");
+  // Linked rows that are gone from the table (a newer snapshot imported, not linked yet)
+  // are left out, with a warning.
   size_t next = 0;
+  std::vector<uint32_t> kept;  // indices into rows of the records read
+  kept.reserve(rows.size());
   auto take = [&](int64_t row_id, std::span<const store::Cell> cells) {
+    while (next < rows.size() && rows[next] < row_id) ++next;
     if (next >= rows.size() || rows[next] != row_id) return;  // not linked
-    ++next;
+    kept.push_back(static_cast<uint32_t>(next++));
     for (size_t i = 0; i < plan.fields.size(); ++i) {
       const Field& f = e.fields[static_cast<size_t>(plan.fields[i])];
       Push(out.table.cols[static_cast<size_t>(plan.fields[i])], f, cells[i]);
@@ -165,9 +171,16 @@ Status LoadDepartment(store::Store& store, const Usage& usage, DeptLoad& out) {
   } else {
     RETURN_IF_ERROR(rs.ScanColumns(*e.dataset, plan.columns, take));
   }
-  if (next != rows.size())
-    return DataLoss(
-        fmt::format("{}: {} linked rows are missing from the table", e.name, rows.size() - next));
+  if (kept.size() != rows.size()) {
+    out.missing = static_cast<int64_t>(rows.size() - kept.size());
+    std::vector<uint64_t> persons;
+    persons.reserve(kept.size());
+    for (uint32_t k : kept) persons.push_back(out.persons[k]);
+    out.persons = std::move(persons);
+    out.table.row_ids.clear();
+    for (uint32_t k : kept) out.table.row_ids.push_back(rows[k]);
+    out.table.rows = static_cast<uint32_t>(kept.size());
+  }
   return OkStatus();
 }
 
@@ -405,7 +418,7 @@ Result<RuleData> LoadRuleData(store::Store& store, const RuleSet& rules, const R
   RegistryLoad registry;
   std::vector<DeptLoad> depts;
   for (int e = 2; e < s.EntityCount(); ++e)
-    if (rules.usage.records[static_cast<size_t>(e)]) depts.push_back(DeptLoad{e, {}, {}});
+    if (rules.usage.records[static_cast<size_t>(e)]) depts.push_back(DeptLoad{e, {}, {}, 0});
   // Tasks on `threads` threads: members (the largest, with the person index after it),
   // households, then each department data set.
   std::optional<PersonIndex> index;
@@ -430,11 +443,9 @@ Result<RuleData> LoadRuleData(store::Store& store, const RuleSet& rules, const R
   const Column& income_year =
       d.tables[kHousehold].cols[static_cast<size_t>(s.FindField(kHousehold, "income_year"))];
   double year = 0;
-  std::set<int> years;
   for (double y : income_year.num)
     if (!std::isnan(y)) {
       year = std::max(year, y);
-      years.insert(static_cast<int>(y));
     }
   d.data_year = static_cast<int>(year);
   if (!rules.as_of.empty()) {
@@ -443,14 +454,31 @@ Result<RuleData> LoadRuleData(store::Store& store, const RuleSet& rules, const R
     d.as_of_days = DaysFromCivil(Date{d.data_year > 0 ? d.data_year : 2019, 12, 31});
   }
   if (warnings) {
-    for (int y : years)
+    // Each province and income year in the data needs its exit and monitoring lines.
+    const Column& village =
+        d.tables[kHousehold].cols[static_cast<size_t>(s.FindField(kHousehold, "village_code"))];
+    std::set<std::pair<std::string, int>> seen;
+    for (uint32_t h = 0; h < d.tables[kHousehold].rows; ++h) {
+      const double y = income_year.Num(h);
+      if (std::isnan(y)) continue;
+      std::string province(village.Text(h).substr(0, 2));
+      province.resize(12, '0');
+      seen.insert({province, static_cast<int>(y)});
+    }
+    for (const auto& [province, y] : seen)
       for (LineKind k : {LineKind::kExit, LineKind::kMonitoring})
-        if (!rules.thresholds.Line(k, "520000000000", y) &&
+        if (!rules.thresholds.Line(k, province, y) &&
             !rules.thresholds.lines[static_cast<int>(k)].empty())
           warnings->push_back(
-              fmt::format("no {} line for income year {}: rules that use it do "
-                          "not hold for those households",
-                          LineKindName(k), y));
+              fmt::format("no {} line for province {} and income year {}: rules "
+                          "that use it do not hold for those households",
+                          LineKindName(k), province, y));
+    for (const DeptLoad& load : depts)
+      if (load.missing > 0)
+        warnings->push_back(
+            fmt::format("{} linked rows of {} are no longer in the table (a newer "
+                        "file was imported): run fupin link",
+                        load.missing, s.entity(load.entity).name));
   }
   // Derived fields and each data set's records per member, side by side.
   const uint32_t members = d.tables[kMember].rows;
@@ -520,7 +548,7 @@ std::vector<store::RaisedFlag> Evaluate(const RuleSet& rules, const RuleData& da
             f.evidence_zh = Render(rule.explain_zh, env, Lang::kZh);
             f.evidence_en = Render(rule.explain_en, env, Lang::kEn);
             for (const Variable& v : rule.variables) {
-              if (v.entity < 2 || !env.bound[static_cast<size_t>(v.slot)]) continue;
+              if (v.entity < 2 || !env.Bound(v.slot)) continue;
               const Table& t = data.tables[static_cast<size_t>(v.entity)];
               const Column& sr = t.cols[static_cast<size_t>(s.FindField(v.entity, "source_row"))];
               f.evidence_dataset = s.entity(v.entity).name;
@@ -543,7 +571,7 @@ std::vector<store::RaisedFlag> Evaluate(const RuleSet& rules, const RuleData& da
           for (uint32_t m = data.member_begin[h]; m < data.member_begin[h + 1]; ++m) {
             env.Reset(slots, h);
             env.slots[1] = m;
-            env.bound[1] = 1;
+            env.Bind(1, true);
             if (EvalBool(*rule.condition, env)) raise(m, true);
           }
         }
@@ -596,7 +624,8 @@ Result<RunReport> RunRules(store::Store& store, const RuleSet& rules, const RunO
   summary["households"] = report.households;
   summary["members"] = report.members;
   summary["as_of"] = report.as_of;
-  store::RuleRunInfo info{options.user, rules.source, rules.sha256};
+  store::RuleRunInfo info{options.user, rules.source, rules.sha256, {}};
+  for (const Rule& r : rules.rules) info.rules.push_back(r.id);
   ASSIGN_OR_RETURN(report.outcome, store.Rules().ApplyRun(info, flags, summary.dump()));
   const auto t3 = Clock::now();
   report.load_seconds = Seconds(t0, t1);

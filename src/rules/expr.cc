@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/date.h"
+#include "core/text.h"
 
 namespace fupin::rules {
 
@@ -85,7 +86,7 @@ std::vector<Token> Lex(std::string_view s) {
       const std::string digits(s.substr(i, j - i));
       char* end = nullptr;
       const double v = std::strtod(digits.c_str(), &end);
-      if (end != digits.c_str() + digits.size())
+      if (end != digits.c_str() + digits.size() || !std::isfinite(v) || v > 1e15)
         Throw(static_cast<uint32_t>(at), "bad number '" + digits + "'");
       Token t;
       t.kind = Tok::kNumber;
@@ -209,7 +210,20 @@ std::vector<Token> Lex(std::string_view s) {
       default:
         break;
     }
-    Throw(static_cast<uint32_t>(at), fmt::format("unexpected character '{}'", c));
+    size_t after = at;
+    const char32_t cp = NextCodePoint(s, after);
+    if (cp >= 0x80 && cp != kNotUtf8) {
+      const bool full_width = cp >= 0xFF01 && cp <= 0xFF5E;
+      const bool quote = cp == 0x201C || cp == 0x201D || cp == 0x2018 || cp == 0x2019;
+      Throw(static_cast<uint32_t>(at),
+            fmt::format("unexpected character '{}' (U+{:04X}){}", s.substr(at, after - at),
+                        static_cast<uint32_t>(cp),
+                        full_width ? ": a full-width form; write ASCII ( ) , = and quotes"
+                        : quote    ? ": write ASCII quotes \" or '"
+                                   : ""));
+    }
+    Throw(static_cast<uint32_t>(at), cp == kNotUtf8 ? std::string("bytes that are not UTF-8")
+                                                    : fmt::format("unexpected character '{}'", c));
   }
   Token end;
   end.pos = static_cast<uint32_t>(s.size());
@@ -224,6 +238,15 @@ bool Scalar(VType t) {
 
 }  // namespace
 
+// Sets Node::binds over a tree; returns it for the root.
+bool MarkBinds(Node& n) {
+  bool binds = n.slot >= 0 && (n.op == Op::kAny || n.op == Op::kAll || n.op == Op::kCount ||
+                               n.op == Op::kSum || n.op == Op::kMinOf || n.op == Op::kMaxOf);
+  for (Node& k : n.kids) binds |= MarkBinds(k);
+  n.binds = binds;
+  return binds;
+}
+
 // ---- parser and type checker -----------------------------------------------------------
 
 class Parser {
@@ -232,6 +255,9 @@ class Parser {
       : c_(c), toks_(Lex(text)), person_(person) {}
 
   Node ParseAll() {
+    if (toks_.size() > kMaxTokens)
+      Throw(toks_[kMaxTokens].pos,
+            fmt::format("the expression is too long (more than {} tokens)", kMaxTokens));
     Node n = Or();
     if (Peek().kind != Tok::kEnd) Throw(Peek().pos, "unexpected text after the expression");
     return n;
@@ -264,7 +290,21 @@ class Parser {
             fmt::format("{} needs a {}, not a {}", context, VTypeName(t), VTypeName(n.type)));
   }
 
+  static constexpr size_t kMaxTokens = 20000;
+  static constexpr int kMaxDepth = 200;
+  // Counts nesting (parentheses, not, unary minus, calls) so that a hostile file gets an
+  // error, not a stack overflow.
+  struct Depth {
+    Depth(Parser& p, uint32_t pos) : p_(p) {
+      if (++p_.depth_ > kMaxDepth)
+        Throw(pos, fmt::format("the expression nests too deeply (more than {} levels)", kMaxDepth));
+    }
+    ~Depth() { --p_.depth_; }
+    Parser& p_;
+  };
+
   Node Or() {
+    Depth guard(*this, Peek().pos);
     Node left = And();
     while (Peek().kind == Tok::kOr) {
       const uint32_t pos = Next().pos;
@@ -296,6 +336,7 @@ class Parser {
 
   Node NotExpr() {
     if (Peek().kind == Tok::kNot) {
+      Depth guard(*this, Peek().pos);
       const uint32_t pos = Next().pos;
       Node inner = NotExpr();
       RequireType(inner, VType::kBool, "'not'");
@@ -450,6 +491,7 @@ class Parser {
 
   Node Unary() {
     if (Peek().kind == Tok::kMinus) {
+      Depth guard(*this, Peek().pos);
       const uint32_t pos = Next().pos;
       Node inner = Unary();
       RequireType(inner, VType::kNumber, "'-'");
@@ -565,10 +607,14 @@ class Parser {
     if (Peek().kind == Tok::kIdent && Peek(1).kind == Tok::kArrow) {
       const Token name = Next();
       Next();
+      // Templates see every variable of the condition by name: names must be unique.
       for (const Variable& v : c_.variables_)
-        if (v.name == name.text && InScope(v.slot))
-          Throw(name.pos,
-                fmt::format("'{}' is already a variable here: choose another name", name.text));
+        if (v.name == name.text)
+          Throw(name.pos, fmt::format("'{}' is already a variable of this rule: choose another "
+                                      "name",
+                                      name.text));
+      if (c_.variables_.size() >= static_cast<size_t>(kMaxSlots))
+        Throw(name.pos, fmt::format("a rule may have at most {} variables", kMaxSlots - 2));
       if (name.text == "members" || name.text == "member" || name.text == "household")
         Throw(name.pos, fmt::format("'{}' is a reserved name", name.text));
       slot = static_cast<int>(c_.variables_.size());
@@ -659,6 +705,14 @@ class Parser {
       return n;
     }
     if (f == "abs") return unary(Op::kAbs, VType::kNumber, VType::kNumber);
+    if (f == "years_between") {
+      arity(2);
+      RequireType(args[0], VType::kDate, "years_between()");
+      RequireType(args[1], VType::kDate, "years_between()");
+      Node n = Make(Op::kYearsBetween, VType::kNumber, pos);
+      n.kids = std::move(args);
+      return n;
+    }
     if (f == "year") return unary(Op::kYearOf, VType::kDate, VType::kNumber);
     if (f == "min" || f == "max") {
       arity(2);
@@ -738,6 +792,7 @@ class Parser {
   std::vector<Token> toks_;
   size_t i_ = 0;
   bool person_;
+  int depth_ = 0;
   std::vector<bool> scope_;  // lambda variables currently in scope, by slot
 };
 
@@ -756,6 +811,7 @@ std::unique_ptr<Node> Compiler::Condition(std::string_view text, CompileError& e
   try {
     Parser p(*this, text, person_);
     Node n = p.ParseAll();
+    MarkBinds(n);
     if (n.type != VType::kBool)
       Throw(n.pos, fmt::format("a condition must be true or false, not a {}", VTypeName(n.type)));
     return std::make_unique<Node>(std::move(n));
@@ -809,7 +865,20 @@ bool Compiler::CompileTemplate(std::string_view text, Template& out, CompileErro
       ++i;
       continue;
     }
-    const size_t close = text.find('}', i + 1);
+    // The closing brace, skipping quoted text inside the expression.
+    size_t close = std::string_view::npos;
+    for (size_t j = i + 1; j < text.size(); ++j) {
+      if (text[j] == '"' || text[j] == '\'') {
+        const char q = text[j];
+        for (++j; j < text.size() && text[j] != q; ++j)
+          if (text[j] == '\\') ++j;
+        continue;
+      }
+      if (text[j] == '}') {
+        close = j;
+        break;
+      }
+    }
     if (close == std::string_view::npos) {
       error = {static_cast<uint32_t>(i), "'{' without '}' (write {{ for a brace)"};
       return false;
@@ -821,6 +890,7 @@ bool Compiler::CompileTemplate(std::string_view text, Template& out, CompileErro
     try {
       Parser p(*this, inner, person_);
       Node n = p.ParseAll();
+      MarkBinds(n);
       if (!Scalar(n.type) && n.type != VType::kEntity)
         Throw(n.pos, fmt::format("a {} cannot be shown in text", VTypeName(n.type)));
       UseForRender(n, usage_);
@@ -911,16 +981,41 @@ bool HasCode(std::string_view codes, double code) {
   return false;
 }
 
+// Days that make a date fupin can show (years 1 to 9999).
+bool InDateRange(double days) { return days > -719000 && days < 2932000; }
+
+// A member's records are only there when the member variable is bound.
+bool CollectionBound(const Node& coll, const Env& env) {
+  return coll.op != Op::kMemberRecords || env.Bound(coll.slot);
+}
+
 }  // namespace
 
 bool EvalBool(const Node& n, Env& env) {
   switch (n.op) {
-    case Op::kAnd:
-      return EvalBool(n.kids[0], env) && EvalBool(n.kids[1], env);
-    case Op::kOr:
-      return EvalBool(n.kids[0], env) || EvalBool(n.kids[1], env);
-    case Op::kNot:
-      return !EvalBool(n.kids[0], env);
+    case Op::kAnd: {
+      if (!n.binds) return EvalBool(n.kids[0], env) && EvalBool(n.kids[1], env);
+      // Witnesses bound by a part that did not make the whole true are dropped.
+      const uint64_t before = env.bound;
+      if (EvalBool(n.kids[0], env) && EvalBool(n.kids[1], env)) return true;
+      env.bound = before;
+      return false;
+    }
+    case Op::kOr: {
+      if (!n.binds) return EvalBool(n.kids[0], env) || EvalBool(n.kids[1], env);
+      const uint64_t before = env.bound;
+      if (EvalBool(n.kids[0], env)) return true;
+      env.bound = before;
+      if (EvalBool(n.kids[1], env)) return true;
+      env.bound = before;
+      return false;
+    }
+    case Op::kNot: {
+      const uint64_t before = env.bound;
+      const bool inner = EvalBool(n.kids[0], env);
+      env.bound = before;  // what made the inner part true or false is no evidence here
+      return !inner;
+    }
     default: {
       const Val v = Eval(n, env);
       return !v.null && v.num != 0;
@@ -943,13 +1038,13 @@ Val Eval(const Node& n, Env& env) {
     case Op::kVar: {
       Val v;
       v.row = env.slots[static_cast<size_t>(n.slot)];
-      v.null = !env.bound[static_cast<size_t>(n.slot)];
+      v.null = !env.Bound(n.slot);
       return v;
     }
     case Op::kField: {
       const Column& c =
           env.data->tables[static_cast<size_t>(n.entity)].cols[static_cast<size_t>(n.field)];
-      if (!env.bound[static_cast<size_t>(n.slot)]) return Null();  // no witness
+      if (!env.Bound(n.slot)) return Null();  // no witness
       const uint32_t row = env.slots[static_cast<size_t>(n.slot)];
       if (n.type == VType::kText || n.type == VType::kCodes) {
         Val v;
@@ -1022,9 +1117,20 @@ Val Eval(const Node& n, Env& env) {
     }
     case Op::kAbs:
       return Num(std::fabs(Eval(n.kids[0], env).num));
+    case Op::kYearsBetween: {
+      const Val a = Eval(n.kids[0], env);
+      const Val b = Eval(n.kids[1], env);
+      if (a.null || b.null || !InDateRange(a.num) || !InDateRange(b.num)) return Null();
+      const bool forward = a.num <= b.num;
+      const Date from = CivilFromDays(static_cast<long>(forward ? a.num : b.num));
+      const Date to = CivilFromDays(static_cast<long>(forward ? b.num : a.num));
+      int years = to.year - from.year;
+      if (to.month < from.month || (to.month == from.month && to.day < from.day)) --years;
+      return Num(forward ? years : -years);
+    }
     case Op::kYearOf: {
       const Val a = Eval(n.kids[0], env);
-      if (a.null) return Null();
+      if (a.null || !InDateRange(a.num)) return Null();
       return Num(CivilFromDays(static_cast<long>(a.num)).year);
     }
     case Op::kHasCode: {
@@ -1039,7 +1145,7 @@ Val Eval(const Node& n, Env& env) {
     }
     case Op::kLine: {
       const Val y = Eval(n.kids[0], env);
-      if (y.null) return Null();
+      if (y.null || y.num < 0 || y.num > 10000) return Null();
       const std::optional<double> line =
           env.thresholds->Line(static_cast<LineKind>(n.aux), env.region, static_cast<int>(y.num));
       return line ? Num(*line) : Null();
@@ -1055,6 +1161,7 @@ Val Eval(const Node& n, Env& env) {
       return Num(n.op == Op::kScalarMin ? std::min(a.num, b.num) : std::max(a.num, b.num));
     }
     case Op::kAny: {
+      if (!CollectionBound(n.kids[0], env)) return Null();
       bool found = false;
       if (n.kids.size() < 2) {
         ForEach(n.kids[0], env, [&](uint32_t) {
@@ -1063,29 +1170,34 @@ Val Eval(const Node& n, Env& env) {
         });
         return Bool(found);
       }
-      const size_t slot = static_cast<size_t>(n.slot);
-      env.bound[slot] = 1;
+      const uint64_t before = env.bound;
       ForEach(n.kids[0], env, [&](uint32_t row) {
-        env.slots[slot] = row;
+        env.bound = before;  // a failed element leaves no witness behind
+        env.slots[static_cast<size_t>(n.slot)] = row;
+        env.Bind(n.slot, true);
         found = EvalBool(n.kids[1], env);
         return !found;
       });
-      env.bound[slot] = found;  // the witness stays bound
+      if (!found) env.bound = before;  // the witness stays bound only when found
       return Bool(found);
     }
     case Op::kAll: {
+      if (!CollectionBound(n.kids[0], env)) return Null();
       bool all = true;
-      const size_t slot = static_cast<size_t>(n.slot);
-      env.bound[slot] = 1;
+      const uint64_t before = env.bound;
       ForEach(n.kids[0], env, [&](uint32_t row) {
-        env.slots[slot] = row;
+        env.bound = before;
+        env.slots[static_cast<size_t>(n.slot)] = row;
+        env.Bind(n.slot, true);
         all = EvalBool(n.kids[1], env);
         return all;
       });
-      env.bound[slot] = !all;  // the counterexample stays bound
+      // The counterexample stays bound when one was found.
+      if (all) env.bound = before;
       return Bool(all);
     }
     case Op::kCount: {
+      if (!CollectionBound(n.kids[0], env)) return Null();
       double count = 0;
       if (n.kids.size() < 2) {
         ForEach(n.kids[0], env, [&](uint32_t) {
@@ -1094,24 +1206,27 @@ Val Eval(const Node& n, Env& env) {
         });
         return Num(count);
       }
-      const size_t slot = static_cast<size_t>(n.slot);
-      env.bound[slot] = 1;
+      const uint64_t before = env.bound;
       ForEach(n.kids[0], env, [&](uint32_t row) {
-        env.slots[slot] = row;
+        env.bound = before;
+        env.slots[static_cast<size_t>(n.slot)] = row;
+        env.Bind(n.slot, true);
         if (EvalBool(n.kids[1], env)) ++count;
         return true;
       });
-      env.bound[slot] = 0;
+      env.bound = before;
       return Num(count);
     }
     case Op::kSum:
     case Op::kMinOf:
     case Op::kMaxOf: {
+      if (!CollectionBound(n.kids[0], env)) return Null();
       double acc = n.op == Op::kSum ? 0 : std::nan("");
-      const size_t slot = static_cast<size_t>(n.slot);
-      env.bound[slot] = 1;
+      const uint64_t before = env.bound;
       ForEach(n.kids[0], env, [&](uint32_t row) {
-        env.slots[slot] = row;
+        env.bound = before;
+        env.slots[static_cast<size_t>(n.slot)] = row;
+        env.Bind(n.slot, true);
         const Val v = Eval(n.kids[1], env);
         if (v.null) return true;
         if (n.op == Op::kSum) {
@@ -1121,7 +1236,7 @@ Val Eval(const Node& n, Env& env) {
         }
         return true;
       });
-      env.bound[slot] = 0;
+      env.bound = before;
       return Num(acc);
     }
     case Op::kMembers:
@@ -1164,7 +1279,7 @@ std::string Render(const Compiler::Template& t, Env& env, Lang lang) {
         out += FormatNumber(v.num);
         break;
       case VType::kDate:
-        out += FormatDate(CivilFromDays(static_cast<long>(v.num)));
+        out += InDateRange(v.num) ? FormatDate(CivilFromDays(static_cast<long>(v.num))) : "—";
         break;
       case VType::kBool:
         out += lang == Lang::kZh ? (v.num != 0 ? "是" : "否") : (v.num != 0 ? "yes" : "no");

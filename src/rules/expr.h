@@ -40,6 +40,7 @@ enum class Op : uint8_t {
   kIsNull,
   kCoalesce,
   kAbs,
+  kYearsBetween,  // whole years from kids[0] to kids[1]
   kYearOf,
   kHasCode,   // has(codes, code)
   kContains,  // contains(text, part)
@@ -70,7 +71,8 @@ struct Node {
   std::vector<double> list_num;
   std::vector<std::string> list_text;
   std::vector<Node> kids;
-  uint32_t pos = 0;  // byte offset in the source text
+  uint32_t pos = 0;    // byte offset in the source text
+  bool binds = false;  // the subtree binds a variable (holds a quantifier with one)
 };
 
 // A value during evaluation. Numbers, dates and bools in `num` (NaN = missing); text in
@@ -128,16 +130,24 @@ struct Env {
   const RuleData* data = nullptr;
   const Thresholds* thresholds = nullptr;
   std::vector<uint32_t> slots;
-  std::vector<uint8_t> bound;  // slot holds a value (a witness once its quantifier held)
-  std::string_view region;     // the household's village code, for lines
+  // Bit s: slot s holds a value (a witness once its quantifier held). A rule has at most
+  // kMaxSlots variables.
+  uint64_t bound = 0;
+  std::string_view region;  // the household's village code, for lines
 
+  bool Bound(int slot) const { return (bound >> slot) & 1u; }
+  void Bind(int slot, bool on) {
+    const uint64_t bit = uint64_t{1} << slot;
+    bound = on ? (bound | bit) : (bound & ~bit);
+  }
   void Reset(int slot_count, uint32_t household) {
-    slots.assign(static_cast<size_t>(slot_count), 0);
-    bound.assign(static_cast<size_t>(slot_count), 0);
+    if (slots.size() < static_cast<size_t>(slot_count))
+      slots.resize(static_cast<size_t>(slot_count));
     slots[0] = household;
-    bound[0] = 1;
+    bound = 1;
   }
 };
+inline constexpr int kMaxSlots = 64;
 
 Val Eval(const Node& node, Env& env);
 bool EvalBool(const Node& node, Env& env);

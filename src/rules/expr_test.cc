@@ -81,7 +81,7 @@ class ExprTest : public ::testing::Test {
     env.region = "520102001001";
     env.Reset(c.SlotCount(), 0);
     env.slots[1] = member;
-    env.bound[1] = 1;
+    env.Bind(1, true);
     return env;
   }
   CompileError Error(std::string_view text, bool person = true) {
@@ -129,7 +129,7 @@ TEST_F(ExprTest, QuantifiersOverMembersAndRecords) {
   EXPECT_TRUE(Check("count(members) == 3"));
   EXPECT_TRUE(Check("count(members, m => m.age >= 18) == 2"));
   EXPECT_TRUE(Check("sum(members, m => m.age) == 73"));
-  EXPECT_TRUE(Check("min(members, m => m.age) == 8 and max(members, m => m.age) == 45"));
+  EXPECT_TRUE(Check("min(members, m => m.age) == 8 and max(members, n => n.age) == 45"));
   EXPECT_TRUE(Check("all(members, m => m.age > 5)"));
   EXPECT_FALSE(Check("any(member.vehicles, v => true)", 0));
   EXPECT_TRUE(Check("count(member.vehicles) == 2", 1));
@@ -200,6 +200,81 @@ TEST_F(ExprTest, ErrorsNameThePlaceAndReason) {
   EXPECT_NE(e.message.find("not closed"), std::string::npos);
   e = Error("household.vehicles == 1");
   EXPECT_NE(e.message.find("collection cannot be compared"), std::string::npos) << e.message;
+}
+
+TEST_F(ExprTest, WitnessesOnlyFromWhatMadeTheConditionTrue) {
+  Usage usage;
+  Compiler c(thresholds_, usage, true);
+  CompileError e;
+  // The car binds v, but that branch fails (the member is 20): the other branch holds.
+  auto n =
+      c.Condition("(any(member.vehicles, v => true) and member.age < 18) or member.age > 0", e);
+  ASSERT_TRUE(n) << e.message;
+  Compiler::Template t;
+  ASSERT_TRUE(c.CompileTemplate("[{v.plate}] [{v}] [{count(household.vehicles)}]", t, e))
+      << e.message;
+  Env env = MakeEnv(c, 1);
+  ASSERT_TRUE(EvalBool(*n, env));
+  EXPECT_EQ(Render(t, env, Lang::kEn), "[—] [—] [2]");
+
+  // A collection of a member variable that is not bound is missing, not member row 0's.
+  Usage u2;
+  Compiler h(thresholds_, u2, false);
+  auto cond = h.Condition("household.status == 1 or any(members, m => count(m.vehicles) > 5)", e);
+  ASSERT_TRUE(cond) << e.message;
+  Compiler::Template t2;
+  ASSERT_TRUE(h.CompileTemplate("{m}:{count(m.vehicles)}", t2, e)) << e.message;
+  Env env2;
+  env2.data = &data_;
+  env2.thresholds = &thresholds_;
+  env2.Reset(h.SlotCount(), 0);
+  ASSERT_TRUE(EvalBool(*cond, env2));
+  EXPECT_EQ(Render(t2, env2, Lang::kEn), "—:—");
+
+  // not(...) binds nothing.
+  auto neg =
+      c.Condition("not any(member.business, b => true) and any(member.vehicles, w => true)", e);
+  ASSERT_TRUE(neg) << e.message;
+  Env env3 = MakeEnv(c, 1);
+  ASSERT_TRUE(EvalBool(*neg, env3));
+}
+
+TEST_F(ExprTest, HostileInputGetsAClearError) {
+  CompileError e = Error(std::string(500, '(') + "1 == 1" + std::string(500, ')'));
+  EXPECT_NE(e.message.find("nests too deeply"), std::string::npos) << e.message;
+  e = Error(std::string(300, '-') + "1 > 0");
+  EXPECT_NE(e.message.find("nests too deeply"), std::string::npos) << e.message;
+  std::string chain = "household.status == 1";
+  for (int i = 0; i < 6000; ++i) chain += " or household.status == 1";
+  e = Error(chain);
+  EXPECT_NE(e.message.find("too long"), std::string::npos) << e.message;
+  e = Error("household.status == （1）");
+  EXPECT_NE(e.message.find("U+FF08"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("full-width"), std::string::npos) << e.message;
+  e = Error("member.name == \xe2\x80\x9c张三\xe2\x80\x9d");
+  EXPECT_NE(e.message.find("ASCII quotes"), std::string::npos) << e.message;
+  e = Error("household.status == 1\xff");
+  EXPECT_NE(e.message.find("not UTF-8"), std::string::npos) << e.message;
+  e = Error("household.per_capita_income > 1" + std::string(400, '0'));
+  EXPECT_NE(e.message.find("bad number"), std::string::npos) << e.message;
+  e = Error("any(members, m => true) or any(members, m => false)");
+  EXPECT_NE(e.message.find("already a variable"), std::string::npos) << e.message;
+  // A closing brace inside a quoted text of a template is text.
+  Usage usage;
+  Compiler c(thresholds_, usage, true);
+  Compiler::Template t;
+  ASSERT_TRUE(c.CompileTemplate("{contains(member.name, \"}\")}!", t, e)) << e.message;
+  Env env = MakeEnv(c, 0);
+  EXPECT_EQ(Render(t, env, Lang::kEn), "no!");
+}
+
+TEST_F(ExprTest, YearsBetweenCountsWholeYears) {
+  EXPECT_TRUE(Check("years_between(date('1970-01-01'), date('1982-01-01')) == 12"));
+  EXPECT_TRUE(Check("years_between(date('1970-01-01'), date('1981-12-31')) == 11"));
+  EXPECT_TRUE(Check("years_between(date('1982-01-01'), date('1970-01-01')) == -12"));
+  EXPECT_TRUE(Check("years_between(date('1981-12-31'), date('1970-01-01')) == -11"));
+  EXPECT_TRUE(Check("years_between(date('2000-02-29'), date('2001-02-28')) == 0"));
+  EXPECT_TRUE(Check("is_null(years_between(member.birth_date, as_of))", 2));
 }
 
 }  // namespace

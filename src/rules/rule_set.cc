@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <toml++/toml.h>
 
+#include <cmath>
 #include <cstdio>
 #include <set>
 
@@ -225,7 +226,7 @@ Status ParseLine(const Builder& b, const toml::node& node, Thresholds& th) {
     return b.Error(t->get("year") ? t->get("year") : t, "year must be a whole number 1978..2100");
   e.year = static_cast<int>(*year);
   const auto yuan = t->get("yuan") ? t->get("yuan")->value<double>() : std::nullopt;
-  if (!yuan || *yuan <= 0)
+  if (!yuan || !std::isfinite(*yuan) || *yuan <= 0)
     return b.Error(t->get("yuan") ? t->get("yuan") : t, "yuan must be a positive number");
   e.yuan = *yuan;
   ASSIGN_OR_RETURN(e.province, b.String(*t, "province", false));
@@ -355,7 +356,8 @@ Result<RuleSet> ParseRuleSet(std::string_view text, std::string_view source) {
     if (!tt) return Err(b.Error(th, "[thresholds] must be a table"));
     for (const auto& [k, v] : *tt) {
       const auto value = v.value<double>();
-      if (!value) return Err(b.Error(&v, fmt::format("threshold '{}' must be a number", k.str())));
+      if (!value || !std::isfinite(*value))
+        return Err(b.Error(&v, fmt::format("threshold '{}' must be a finite number", k.str())));
       set.thresholds.values.emplace(std::string(k.str()), *value);
     }
   }

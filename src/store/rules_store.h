@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/datasets.h"
 #include "core/status.h"
@@ -59,6 +60,8 @@ struct RuleRunInfo {
   std::string user;  // empty: the OS user
   std::string rules_source;
   std::string rules_sha256;
+  // The rules the run evaluated: only their flags can close. Empty: every rule's.
+  std::vector<std::string> rules;
 };
 
 struct RuleRunOutcome {
@@ -104,7 +107,8 @@ class RulesStore {
           fn) = 0;
 
   // Records a run and replaces the set of holding flags in one transaction: new keys open,
-  // holding flags keep their state (closed ones reopen), flags not raised close.
+  // holding flags keep their state (closed ones reopen), flags of the run's rules that were
+  // not raised close (flags of rules the run did not evaluate are left alone).
   virtual Result<RuleRunOutcome> ApplyRun(const RuleRunInfo& info,
                                           std::span<const RaisedFlag> flags,
                                           std::string_view summary_json) = 0;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -435,8 +436,11 @@ class SqliteRulesStore final : public RulesStore {
     }
     ASSIGN_OR_RETURN(Stmt close,
                      Stmt::Prepare(db_, "UPDATE flags SET state = 'closed' WHERE flag_id = ?"));
+    std::unordered_set<std::string_view> evaluated(info.rules.begin(), info.rules.end());
     for (auto& [key, e] : existing) {
       if (e.seen || e.state == FlagState::kClosed) continue;
+      if (!evaluated.empty() && !evaluated.count(std::string_view(key).substr(0, key.find('\x1f'))))
+        continue;  // a rule this run did not evaluate
       close.Reset();
       close.Bind(1, e.flag_id);
       RETURN_IF_ERROR(close.Run(db_));
