@@ -87,6 +87,9 @@ Model EstimateEm(const Model& start, const PatternCounts& counts, const EmOption
   std::vector<char> active(nf, options.active.empty() ? 1 : 0);
   for (size_t f : options.active)
     if (f < nf) active[f] = 1;
+  std::vector<char> frozen(nf, 0);
+  for (size_t f : options.frozen_m)
+    if (f < nf) frozen[f] = 1;
   struct Pattern {
     uint8_t levels[kMaxFields];
     double count;
@@ -142,7 +145,7 @@ Model EstimateEm(const Model& start, const PatternCounts& counts, const EmOption
       for (double v : m_num[f]) ms += v;
       for (double v : u_num[f]) us += v;
       for (size_t l = 0; l < m_num[f].size(); ++l) {
-        double m = ms > 0 ? m_num[f][l] / ms : model.fields[f].m[l];
+        double m = ms > 0 && !frozen[f] ? m_num[f][l] / ms : model.fields[f].m[l];
         double u = us > 0 && !options.fix_u ? u_num[f][l] / us : model.fields[f].u[l];
         change = std::max(
             {change, std::abs(m - model.fields[f].m[l]), std::abs(u - model.fields[f].u[l])});

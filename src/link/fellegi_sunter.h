@@ -69,6 +69,9 @@ struct EmOptions {
   // Fields to use; a field not listed is treated as missing and keeps its m and u. Empty:
   // every field. A field a blocking key forces to agree must be left out of that session.
   std::vector<size_t> active;
+  // Active fields whose m is kept as given: they help tell matches apart but are not
+  // re-estimated (their m comes from a session that identifies it better).
+  std::vector<size_t> frozen_m;
   int max_iterations = 200;
   double tolerance = 1e-7;
 };

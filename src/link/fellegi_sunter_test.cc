@@ -136,6 +136,20 @@ TEST(FellegiSunter, EmWithFixedUAndActiveFieldsLeavesTheRestAlone) {
   EXPECT_NEAR(got.lambda, 0.15, 0.01);
 }
 
+TEST(FellegiSunter, EmWithFrozenMUsesTheFieldButKeepsItsM) {
+  Model truth = ThreeFieldTruth();
+  PatternCounts counts = Sample(truth, 200000, 3);
+  Model start = FlatStart(truth);
+  for (size_t f = 0; f < truth.fields.size(); ++f) start.fields[f].u = truth.fields[f].u;
+  start.fields[1].m = truth.fields[1].m;
+  start.fields[2].m = truth.fields[2].m;
+  Model got = EstimateEm(start, counts, {.fix_u = true, .active = {0, 1, 2}, .frozen_m = {1, 2}});
+  EXPECT_EQ(got.fields[1].m, truth.fields[1].m);  // frozen, yet it identifies the matches
+  EXPECT_EQ(got.fields[2].m, truth.fields[2].m);
+  EXPECT_NEAR(got.fields[0].m[0], truth.fields[0].m[0], 0.02);
+  EXPECT_NEAR(got.lambda, truth.lambda, 0.01);
+}
+
 TEST(FellegiSunter, EmIsReproducibleAndMergeAddsCounts) {
   Model truth = ThreeFieldTruth();
   PatternCounts a = Sample(truth, 5000, 3), b = Sample(truth, 5000, 4), all = a;

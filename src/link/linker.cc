@@ -1074,11 +1074,15 @@ class Linker {
     region.m = {0.5, 0.25, 0.25, 1e-9};
     const FieldModel region_in_county = region;
     s1 = EstimateEm(s1, session1, {.fix_u = true, .active = {0, 2, 3}});
-    // Session 2: pairs agreeing on name and county; region (within the county) keeps the
-    // session identifiable, birth date alone would not.
+    // Session 2: pairs agreeing on name and county give birth date's m. Sex and region
+    // (within the county) keep the session identifiable, with their m from session 1:
+    // left free, EM can take a cluster of namesakes in one village for the matches (at
+    // full scale it once put birth date's m(identical) at 0.09).
     Model s2 = model;
+    s2.fields[2].m = s1.fields[2].m;
     s2.fields[3] = region_in_county;
-    s2 = EstimateEm(s2, session2, {.fix_u = true, .active = {1, 2, 3}});
+    s2.fields[3].m = s1.fields[3].m;
+    s2 = EstimateEm(s2, session2, {.fix_u = true, .active = {1, 2, 3}, .frozen_m = {2, 3}});
     model.fields[0].m = s1.fields[0].m;
     model.fields[2].m = s1.fields[2].m;
     model.fields[1].m = s2.fields[1].m;
