@@ -570,5 +570,21 @@ TEST_F(CliTest, RulesRunWithABadRulesFileChangesNothing) {
   EXPECT_EQ(test::QueryInt(db_, "SELECT count(*) FROM flags"), flags);
 }
 
+TEST_F(CliTest, QueryGivesCsvAndJsonAndRefusesUnknownNames) {
+  WriteCleanBatch(batch_);
+  ASSERT_EQ(Import(batch_).exit_code, 0);
+  ChildRun q = Fupin(
+      {"query", "--db", db_.string(), "--measure", "persons,households", "--by", "village,status"});
+  ASSERT_EQ(q.exit_code, 0) << Show(q);
+  EXPECT_EQ(q.out, "village,status,persons,households\n520102016001,1,2,1\n520102016002,1,1,1\n");
+  ChildRun j = Fupin({"query", "--db", db_.string(), "--measure", "households", "--where",
+                      "village=520102016002", "--format", "json"});
+  ASSERT_EQ(j.exit_code, 0) << Show(j);
+  EXPECT_EQ(j.out, "[{\"households\":\"1\"}]\n");
+  ChildRun bad = Fupin({"query", "--db", db_.string(), "--measure", "peeple"});
+  EXPECT_EQ(bad.exit_code, 2) << Show(bad);
+  EXPECT_NE(bad.err.find("peeple"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace fupin

@@ -26,5 +26,7 @@ void AddStatsCommand(CLI::App& app, int& exit_code, const Lang& lang);
 void AddLinkCommands(CLI::App& app, int& exit_code, const Lang& lang);
 // rules check|run|default, flags set, export flags (after AddLinkCommands: adds to export)
 void AddRulesCommands(CLI::App& app, int& exit_code, const Lang& lang);
+// query: measures by dimensions (analytics/query.h)
+void AddQueryCommand(CLI::App& app, int& exit_code, const Lang& lang);
 
 }  // namespace fupin::cli

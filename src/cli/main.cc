@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   AddStatsCommand(app, exit_code, lang);
   AddLinkCommands(app, exit_code, lang);
   AddRulesCommands(app, exit_code, lang);
+  AddQueryCommand(app, exit_code, lang);
   AddGenCommand(app, exit_code);
   try {
     app.parse(argc, argv);
