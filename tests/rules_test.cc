@@ -43,6 +43,16 @@ std::vector<Planted> ReadPlanted(const fs::path& path) {
   return out;
 }
 
+// Writes the CSV `text` to `out` without its data row `row` (1 = the first after the header):
+// a department's next snapshot with one record gone.
+void WriteWithoutRow(const std::string& text, int64_t row, const fs::path& out) {
+  std::istringstream lines(text);
+  std::string line, without;
+  for (int64_t i = 0; std::getline(lines, line); ++i)
+    if (i != row) without += line + "\n";
+  test::WriteFile(out, without);
+}
+
 // The rule that must find each planted kind (docs/rules.md).
 const std::map<std::string, std::string>& RuleOfKind() {
   static const std::map<std::string, std::string> m = {
@@ -234,15 +244,8 @@ TEST_F(RulesTest, FlagsKeepTheirStateCloseAndReopen) {
 
   // A new vehicles snapshot without the verified flag's car: that flag closes, the other
   // keeps its verdict.
-  const fs::path original = tmp_ / "batch" / "vehicles.csv";
-  const std::string text = test::ReadFile(original);
-  std::istringstream lines(text);
-  std::string line, without;
-  int64_t row = 0;
-  while (std::getline(lines, line)) {
-    if (row++ != verified.flag.evidence_row) without += line + "\n";
-  }
-  test::WriteFile(tmp_ / "batch2" / "vehicles.csv", without);
+  const std::string text = test::ReadFile(tmp_ / "batch" / "vehicles.csv");
+  WriteWithoutRow(text, verified.flag.evidence_row, tmp_ / "batch2" / "vehicles.csv");
   Import(tmp_ / "batch2");
   Link();
   const rules::RunReport third = Run();
@@ -298,13 +301,8 @@ TEST_F(RulesTest, ARunOfOtherRulesLeavesFlagsAloneAndGoneRowsWarn) {
   // rows out (their flags close).
   const std::vector<store::FlagRow> vehicles = Flags({"", "EXC_VEHICLE", std::nullopt});
   ASSERT_FALSE(vehicles.empty());
-  const std::string text = test::ReadFile(tmp_ / "batch" / "vehicles.csv");
-  std::istringstream lines(text);
-  std::string line, without;
-  int64_t row = 0;
-  while (std::getline(lines, line))
-    if (row++ != vehicles[0].flag.evidence_row) without += line + "\n";
-  test::WriteFile(tmp_ / "batch2" / "vehicles.csv", without);
+  WriteWithoutRow(test::ReadFile(tmp_ / "batch" / "vehicles.csv"), vehicles[0].flag.evidence_row,
+                  tmp_ / "batch2" / "vehicles.csv");
   Import(tmp_ / "batch2");
   const rules::RunReport second = Run();
   bool warned = false;

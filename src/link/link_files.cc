@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <unordered_map>
 
+#include "core/file.h"
 #include "core/hash.h"
 #include "core/id_number.h"
 #include "core/text.h"
@@ -341,12 +342,7 @@ Result<LinkFilesConfig> ParseLinkFilesConfig(std::string_view text, std::string_
 }
 
 Result<LinkFilesConfig> ReadLinkFilesConfig(const fs::path& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return Err(NotFound(fmt::format("cannot read config {}", path.string())));
-  std::string text;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
-  std::fclose(f);
+  ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path, "config"));
   return ParseLinkFilesConfig(text, path.string());
 }
 

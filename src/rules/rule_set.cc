@@ -9,6 +9,7 @@
 #include <set>
 
 #include "core/date.h"
+#include "core/file.h"
 #include "core/text.h"
 
 namespace fupin::rules {
@@ -374,12 +375,7 @@ Result<RuleSet> ParseRuleSet(std::string_view text, std::string_view source) {
 }
 
 Result<RuleSet> LoadRuleSet(const std::filesystem::path& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return Err(NotFound(fmt::format("cannot read rules file {}", path.string())));
-  std::string text;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
-  std::fclose(f);
+  ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path, "rules file"));
   return ParseRuleSet(text, path.string());
 }
 

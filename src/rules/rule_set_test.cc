@@ -131,5 +131,17 @@ TEST(RuleSetTest, PersonRulesGetAHouseholdGuard) {
   EXPECT_EQ(guard->kids[1].kids[0].slot, 0);
 }
 
+TEST(RuleSetTest, AMissingFileOrADirectoryIsAClearError) {
+  Result<RuleSet> missing = LoadRuleSet("/nonexistent/rules.toml");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.error().message().find("rules file /nonexistent/rules.toml"),
+            std::string::npos);
+  Result<RuleSet> dir = LoadRuleSet(FUPIN_SOURCE_DIR);
+  ASSERT_FALSE(dir.has_value());
+  EXPECT_NE(dir.error().message().find("is not a file"), std::string::npos)
+      << dir.error().message();
+}
+
 }  // namespace
 }  // namespace fupin::rules

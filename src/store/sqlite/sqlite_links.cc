@@ -64,21 +64,7 @@ class SqliteLinkStore final : public LinkStore {
     if (run_id_) AbortRun();
   }
 
-  // A read-only connection of its own, so scans can run side by side.
-  Result<std::unique_ptr<sqlite3, int (*)(sqlite3*)>> OpenReader() {
-    sqlite3* reader = nullptr;
-    if (sqlite3_open_v2(path_.c_str(), &reader, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-                        nullptr) != SQLITE_OK) {
-      Status st = SqliteError(reader, fmt::format("open {} to read", path_.string()));
-      sqlite3_close_v2(reader);
-      return Err(st);
-    }
-    sqlite3_busy_timeout(reader, 5000);
-    Exec(reader, "PRAGMA cache_size = -16384").ok();
-    // Reading through a memory map skips a copy of every page from the OS cache.
-    Exec(reader, "PRAGMA mmap_size = 8589934592").ok();
-    return std::unique_ptr<sqlite3, int (*)(sqlite3*)>(reader, &sqlite3_close_v2);
-  }
+  Result<Reader> OpenReader() { return sqlite_detail::OpenReader(path_, 16384); }
 
   Status ScanHouseholds(
       const std::function<void(std::string_view, std::string_view)>& fn) override {

@@ -230,20 +230,7 @@ class SqliteRulesStore final : public RulesStore {
   }
 
  private:
-  Result<std::unique_ptr<sqlite3, int (*)(sqlite3*)>> OpenReader() {
-    sqlite3* reader = nullptr;
-    if (sqlite3_open_v2(path_.c_str(), &reader, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-                        nullptr) != SQLITE_OK) {
-      Status st = SqliteError(reader, fmt::format("open {} to read", path_.string()));
-      sqlite3_close_v2(reader);
-      return Err(st);
-    }
-    sqlite3_busy_timeout(reader, 5000);
-    Exec(reader, "PRAGMA cache_size = -65536").ok();
-    // Reading through a memory map skips copying every page out of the OS cache.
-    Exec(reader, "PRAGMA mmap_size = 17179869184").ok();
-    return std::unique_ptr<sqlite3, int (*)(sqlite3*)>(reader, &sqlite3_close_v2);
-  }
+  Result<Reader> OpenReader() { return sqlite_detail::OpenReader(path_, 65536); }
 
   // Reads columns of every row (row_ids null) or of the given rows, on a connection of its own.
   Status Read(const DatasetSpec& d, std::span<const std::string> columns,

@@ -7,6 +7,8 @@
 
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -138,6 +140,25 @@ inline Status Exec(sqlite3* db, const std::string& sql) {
     return s;
   }
   return OkStatus();
+}
+
+using Reader = std::unique_ptr<sqlite3, int (*)(sqlite3*)>;
+
+// A read-only connection of its own to the database at `path`, so that scans can run side
+// by side (on several threads) while the store's own connection writes. Reads go through a
+// memory map, which skips a copy of every page from the OS cache.
+inline Result<Reader> OpenReader(const std::filesystem::path& path, int cache_kib) {
+  sqlite3* reader = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &reader, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
+    Status st = SqliteError(reader, fmt::format("open {} to read", path.string()));
+    sqlite3_close_v2(reader);
+    return Err(st);
+  }
+  sqlite3_busy_timeout(reader, 5000);
+  Exec(reader, fmt::format("PRAGMA cache_size = -{}", cache_kib)).ok();
+  Exec(reader, "PRAGMA mmap_size = 17179869184").ok();
+  return Reader(reader, &sqlite3_close_v2);
 }
 
 }  // namespace fupin::store::sqlite_detail
