@@ -4,47 +4,48 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
+#include <numeric>
+#include <thread>
+#include <unordered_map>
 
 namespace fupin::analytics {
 
 namespace {
 
-using rules::Column;
-using rules::kHousehold;
-using rules::kMember;
-using rules::Schema;
+enum class DK : uint8_t { kRegion, kHousehold, kMember, kFlag, kLinked };
 
-// A dimension: a household or member field, shown as its code; regions cut the village code.
 struct Dimension {
   std::string_view name;
-  int entity;              // kHousehold or kMember
-  std::string_view field;  // schema field
-  int region_digits = 0;   // region dimensions: digits of the village code kept
-  bool age_band = false;
+  DK kind;
+  int index;  // region level, HouseholdDim or MemberDim
 };
 
 constexpr Dimension kDimensions[] = {
-    {"province", kHousehold, "village_code", 2},
-    {"prefecture", kHousehold, "village_code", 4},
-    {"county", kHousehold, "village_code", 6},
-    {"township", kHousehold, "village_code", 9},
-    {"village", kHousehold, "village_code", 12},
-    {"status", kHousehold, "status"},
-    {"category", kHousehold, "category"},
-    {"primary_cause", kHousehold, "primary_cause"},
-    {"year", kHousehold, "income_year"},
-    {"registered_year", kHousehold, "registered_year"},
-    {"exit_year", kHousehold, "exit_year"},
-    {"sex", kMember, "sex"},
-    {"relation", kMember, "relation"},
-    {"ethnicity", kMember, "ethnicity"},
-    {"education", kMember, "education"},
-    {"in_school", kMember, "in_school"},
-    {"health", kMember, "health"},
-    {"labor", kMember, "labor"},
-    {"work_status", kMember, "work_status"},
-    {"age_band", kMember, "age", 0, true},
+    {"province", DK::kRegion, 0},
+    {"prefecture", DK::kRegion, 1},
+    {"county", DK::kRegion, 2},
+    {"township", DK::kRegion, 3},
+    {"village", DK::kRegion, 4},
+    {"status", DK::kHousehold, kStatus},
+    {"category", DK::kHousehold, kCategory},
+    {"primary_cause", DK::kHousehold, kPrimaryCause},
+    {"year", DK::kHousehold, kIncomeYear},
+    {"registered_year", DK::kHousehold, kRegisteredYear},
+    {"exit_year", DK::kHousehold, kExitYear},
+    {"housing_safe", DK::kHousehold, kHousingSafe},
+    {"water_safe", DK::kHousehold, kWaterSafe},
+    {"electricity", DK::kHousehold, kElectricity},
+    {"sex", DK::kMember, kSex},
+    {"relation", DK::kMember, kRelation},
+    {"ethnicity", DK::kMember, kEthnicity},
+    {"education", DK::kMember, kEducation},
+    {"in_school", DK::kMember, kInSchool},
+    {"health", DK::kMember, kHealth},
+    {"labor", DK::kMember, kLabor},
+    {"work_status", DK::kMember, kWorkStatus},
+    {"age_band", DK::kMember, kAgeBand},
+    {"flag", DK::kFlag, 0},
+    {"linked", DK::kLinked, 0},
 };
 
 enum class M : uint8_t {
@@ -54,12 +55,15 @@ enum class M : uint8_t {
   kExitedPersons,
   kReturnedPersons,
   kPoorHouseholds,
+  kIncidence,
   kMeanIncome,
   kMedianIncome,
   kWage,
   kBusiness,
   kProperty,
   kTransfer,
+  kFlags,
+  kFlaggedHouseholds,
 };
 struct Measure {
   std::string_view name;
@@ -73,12 +77,15 @@ constexpr Measure kMeasures[] = {
     {"exited_persons", M::kExitedPersons, true},
     {"returned_persons", M::kReturnedPersons, true},
     {"poor_households", M::kPoorHouseholds, false},
+    {"incidence", M::kIncidence, true},
     {"mean_income", M::kMeanIncome, false},
     {"median_income", M::kMedianIncome, false},
     {"income_wage", M::kWage, false},
     {"income_business", M::kBusiness, false},
     {"income_property", M::kProperty, false},
     {"income_transfer", M::kTransfer, false},
+    {"flags", M::kFlags, false},
+    {"flagged_households", M::kFlaggedHouseholds, false},
 };
 
 const Dimension* FindDimension(std::string_view name) {
@@ -92,48 +99,326 @@ const Measure* FindMeasure(std::string_view name) {
   return nullptr;
 }
 
-std::string AgeBand(double age) {
-  if (std::isnan(age)) return "";
-  if (age <= 6) return "0-6";
-  if (age <= 15) return "7-15";
-  if (age <= 59) return "16-59";
-  return "60+";
-}
+bool Multi(const Dimension* d) { return d->kind == DK::kFlag || d->kind == DK::kLinked; }
 
-std::string NumberText(double v) {
-  if (std::isnan(v)) return "";
-  if (std::fabs(v - std::round(v)) < 1e-9 && std::fabs(v) < 1e15)
-    return fmt::format("{}", static_cast<int64_t>(std::llround(v)));
-  return fmt::format("{:.2f}", v);
-}
-
-// The value of a dimension for a household (and member, for member dimensions).
-struct Reader {
-  const Dimension* dim;
-  const Column* col;
-  bool text;
-  std::string Value(uint32_t household, uint32_t member) const {
-    const uint32_t row = dim->entity == kMember ? member : household;
-    if (dim->region_digits > 0) {
-      std::string code(col->Text(row).substr(0, static_cast<size_t>(dim->region_digits)));
-      if (!code.empty()) code.resize(12, '0');
-      return code;
-    }
-    if (dim->age_band) return AgeBand(col->Num(row));
-    if (text) return std::string(col->Text(row));
-    const double v = col->Num(row);
-    if (dim->field == "ethnicity" && !std::isnan(v))
-      return fmt::format("{:02}", static_cast<int>(v));
-    return NumberText(v);
+// Number of codes of a dimension (code 0 included) and the text of each.
+uint32_t Cardinality(const Snapshot& s, const Dimension* d) {
+  switch (d->kind) {
+    case DK::kRegion:
+      return static_cast<uint32_t>(s.region_codes[static_cast<size_t>(d->index)].size());
+    case DK::kHousehold:
+      return static_cast<uint32_t>(s.h_dicts[static_cast<size_t>(d->index)].values.size());
+    case DK::kMember:
+      return static_cast<uint32_t>(s.m_dicts[static_cast<size_t>(d->index)].values.size());
+    case DK::kFlag:
+      return static_cast<uint32_t>(s.rules.size() + 1);
+    case DK::kLinked:
+      return static_cast<uint32_t>(s.datasets.size() + 1);
   }
+  return 0;
+}
+std::string_view CodeText(const Snapshot& s, const Dimension* d, uint32_t code) {
+  switch (d->kind) {
+    case DK::kRegion:
+      return s.region_codes[static_cast<size_t>(d->index)][code];
+    case DK::kHousehold:
+      return s.h_dicts[static_cast<size_t>(d->index)].values[code];
+    case DK::kMember:
+      return s.m_dicts[static_cast<size_t>(d->index)].values[code];
+    case DK::kFlag:
+      return code ? std::string_view(s.rules[code - 1]) : std::string_view();
+    case DK::kLinked:
+      return code ? std::string_view(s.datasets[code - 1]) : std::string_view();
+  }
+  return {};
+}
+
+// A region value as given ("5201" or "520100000000") as the 12-digit code.
+std::string RegionValue(const std::string& v) {
+  if (v.empty() || v.size() >= 12 || v.find_first_not_of("0123456789") != std::string::npos)
+    return v;
+  std::string code = v;
+  code.resize(12, '0');
+  return code;
+}
+
+struct Filter {
+  const Dimension* dim;
+  std::vector<uint8_t> accept;  // per code
 };
 
-struct Group {
-  int64_t households = 0, persons = 0, poor = 0, exited = 0, returned = 0, poor_households = 0;
-  double wage = 0, business = 0, property = 0, transfer = 0;
-  std::vector<double> incomes;
-  int64_t last_household = -1;
+// Accumulators of one group.
+struct Acc {
+  uint32_t last_h = UINT32_MAX;
+  int32_t households = 0, persons = 0, poor = 0, exited = 0, returned = 0, poor_households = 0,
+          flags = 0, flagged = 0, incomes = 0;
+  double income = 0, wage = 0, business = 0, property = 0, transfer = 0;
+  void Merge(const Acc& o) {
+    households += o.households;
+    persons += o.persons;
+    poor += o.poor;
+    exited += o.exited;
+    returned += o.returned;
+    poor_households += o.poor_households;
+    flags += o.flags;
+    flagged += o.flagged;
+    incomes += o.incomes;
+    income += o.income;
+    wage += o.wage;
+    business += o.business;
+    property += o.property;
+    transfer += o.transfer;
+  }
+  bool Empty() const { return households == 0 && persons == 0; }
 };
+
+// Group accumulators: dense for a small key space, hashed beyond.
+class Groups {
+ public:
+  Groups(uint64_t space, bool medians) : medians_(medians) {
+    dense_ = space <= (uint64_t{1} << 21);
+    if (dense_) {
+      acc_.resize(space);
+      if (medians_) incomes_.resize(space);
+    }
+  }
+  Acc& At(uint64_t key) {
+    if (dense_) return acc_[key];
+    return map_[key];
+  }
+  std::vector<double>& Incomes(uint64_t key) {
+    if (dense_) return incomes_[key];
+    return income_map_[key];
+  }
+  void Merge(Groups& o) {
+    o.ForEach([&](uint64_t key, Acc& a) {
+      At(key).Merge(a);
+      if (medians_) {
+        auto& mine = Incomes(key);
+        auto& theirs = o.Incomes(key);
+        mine.insert(mine.end(), theirs.begin(), theirs.end());
+      }
+    });
+  }
+  template <typename F>
+  void ForEach(F&& f) {
+    if (dense_) {
+      for (uint64_t k = 0; k < acc_.size(); ++k)
+        if (!acc_[k].Empty()) f(k, acc_[k]);
+    } else {
+      for (auto& [k, a] : map_)
+        if (!a.Empty()) f(k, a);
+    }
+  }
+
+ private:
+  bool medians_;
+  bool dense_;
+  std::vector<Acc> acc_;
+  std::vector<std::vector<double>> incomes_;
+  std::unordered_map<uint64_t, Acc> map_;
+  std::unordered_map<uint64_t, std::vector<double>> income_map_;
+};
+
+struct Plan {
+  const Snapshot* s;
+  bool member_level = false;
+  std::vector<const Dimension*> by;
+  std::vector<uint64_t> stride;  // per `by`
+  uint64_t space = 1;
+  int multi = -1;               // the multi-valued dimension in `by`, if any
+  std::vector<Filter> filters;  // single-valued, not region
+  std::vector<Filter> regions;  // region filters (applied row by row in the appended part)
+  const Filter* flag_filter = nullptr;
+  const Filter* linked_filter = nullptr;
+  std::vector<Filter> multi_filters;
+  std::vector<uint8_t> poor_of, exited_of, returned_of;  // by status code
+  bool need_income = false, need_medians = false, need_flags = false;
+};
+
+// Code of dimension `d` for chunk rows: `hh` households, `rows` member rows (member level).
+void Codes(const Plan& p, const Dimension* d, const uint32_t* hh, uint32_t first_row, int n,
+           uint32_t* out) {
+  const Snapshot& s = *p.s;
+  switch (d->kind) {
+    case DK::kRegion: {
+      const uint32_t* vr = s.village_region[static_cast<size_t>(d->index)].data();
+      const uint32_t* hv = s.h_village.data();
+      for (int i = 0; i < n; ++i) out[i] = vr[hv[hh[i]]];
+      break;
+    }
+    case DK::kHousehold: {
+      const uint8_t* c = s.h_dims[static_cast<size_t>(d->index)].data();
+      for (int i = 0; i < n; ++i) out[i] = c[hh[i]];
+      break;
+    }
+    case DK::kMember: {
+      const uint8_t* c = s.m_dims[static_cast<size_t>(d->index)].data() + first_row;
+      for (int i = 0; i < n; ++i) out[i] = c[i];
+      break;
+    }
+    case DK::kFlag:
+    case DK::kLinked:
+      break;
+  }
+}
+
+constexpr int kChunk = 1024;
+
+// Scans rows [begin, end) (households, or members at member level) into `g`; `appended`
+// rows lie outside the village-sorted part and are checked against region filters.
+void Scan(const Plan& p, uint32_t begin, uint32_t end, bool appended, Groups& g) {
+  const Snapshot& s = *p.s;
+  uint32_t hh[kChunk], codes[kChunk];
+  uint64_t keys[kChunk];
+  uint8_t sel[kChunk];
+  const uint8_t* status = s.h_dims[kStatus].data();
+  for (uint32_t first = begin; first < end; first += kChunk) {
+    const int n = static_cast<int>(std::min<uint32_t>(kChunk, end - first));
+    if (p.member_level) {
+      std::copy_n(s.m_household.data() + first, n, hh);
+    } else {
+      std::iota(hh, hh + n, first);
+    }
+    for (int i = 0; i < n; ++i) sel[i] = s.h_alive[hh[i]];
+    auto apply = [&](const Filter& f) {
+      Codes(p, f.dim, hh, first, n, codes);
+      const uint8_t* a = f.accept.data();
+      for (int i = 0; i < n; ++i) sel[i] &= a[codes[i]];
+    };
+    for (const Filter& f : p.filters) apply(f);
+    if (appended)
+      for (const Filter& f : p.regions) apply(f);
+    if (p.flag_filter) {
+      const uint8_t* a = p.flag_filter->accept.data();
+      for (int i = 0; i < n; ++i) {
+        if (!sel[i]) continue;
+        const uint32_t b = s.flag_begin[hh[i]], e = s.flag_begin[hh[i] + 1];
+        bool ok = b == e && a[0];
+        for (uint32_t k = b; k < e && !ok; ++k) ok = a[s.flag_entries[k].rule + 1];
+        sel[i] = ok;
+      }
+    }
+    if (p.linked_filter) {
+      const uint8_t* a = p.linked_filter->accept.data();
+      uint32_t mask = 0;
+      for (size_t d = 0; d < s.datasets.size(); ++d)
+        if (a[d + 1]) mask |= 1u << d;
+      for (int i = 0; i < n; ++i) {
+        const uint16_t l = s.m_linked[first + static_cast<uint32_t>(i)];
+        sel[i] &= static_cast<uint8_t>((l & mask) != 0 || (l == 0 && a[0]));
+      }
+    }
+    std::fill_n(keys, n, 0);
+    for (size_t d = 0; d < p.by.size(); ++d) {
+      if (static_cast<int>(d) == p.multi) continue;
+      Codes(p, p.by[d], hh, first, n, codes);
+      const uint64_t st = p.stride[d];
+      for (int i = 0; i < n; ++i) keys[i] += codes[i] * st;
+    }
+    for (int i = 0; i < n; ++i) {
+      if (!sel[i]) continue;
+      const uint32_t h = hh[i];
+      const uint32_t fb = s.flag_begin[h], fe = s.flag_begin[h + 1];
+      // Adds the row to one group; `rule` limits the flag measures to one rule (multi flag).
+      auto add = [&](uint64_t key, int rule) {
+        Acc& a = g.At(key);
+        const uint8_t st = status[h];
+        if (p.member_level) {
+          ++a.persons;
+          a.poor += p.poor_of[st];
+          a.exited += p.exited_of[st];
+          a.returned += p.returned_of[st];
+        }
+        if (a.last_h == h) return;  // the household counted once per group
+        a.last_h = h;
+        ++a.households;
+        a.poor_households += p.poor_of[st];
+        if (p.need_income) {
+          auto sum = [](double& acc, double v) {
+            if (!std::isnan(v)) acc += v;
+          };
+          sum(a.wage, s.h_money[kWage][h]);
+          sum(a.business, s.h_money[kBusiness][h]);
+          sum(a.property, s.h_money[kProperty][h]);
+          sum(a.transfer, s.h_money[kTransfer][h]);
+          const double pc = s.h_money[kPerCapita][h];
+          if (!std::isnan(pc)) {
+            a.income += pc;
+            ++a.incomes;
+            if (p.need_medians) g.Incomes(key).push_back(pc);
+          }
+        }
+        if (p.need_flags && fb != fe) {
+          int count = 0;
+          for (uint32_t k = fb; k < fe; ++k) {
+            const auto& e = s.flag_entries[k];
+            if (rule >= 0 && e.rule != rule) continue;
+            if (p.flag_filter && !p.flag_filter->accept[e.rule + 1u]) continue;
+            count += e.count;
+          }
+          a.flags += count;
+          a.flagged += count > 0;
+        }
+      };
+      if (p.multi < 0) {
+        add(keys[i], -1);
+        continue;
+      }
+      const uint64_t st = p.stride[static_cast<size_t>(p.multi)];
+      if (p.by[static_cast<size_t>(p.multi)]->kind == DK::kFlag) {
+        if (fb == fe) add(keys[i], -1);
+        for (uint32_t k = fb; k < fe; ++k) {
+          const int rule = s.flag_entries[k].rule;
+          add(keys[i] + (static_cast<uint64_t>(rule) + 1) * st, rule);
+        }
+      } else {
+        const uint16_t l = s.m_linked[first + static_cast<uint32_t>(i)];
+        if (l == 0) add(keys[i], -1);
+        for (uint32_t d = 0; d < s.datasets.size(); ++d)
+          if (l >> d & 1) add(keys[i] + (d + 1ull) * st, -1);
+      }
+    }
+  }
+}
+
+Result<Filter> MakeFilter(const Snapshot& s, const Dimension* d,
+                          const std::vector<std::string>& values) {
+  Filter f{d, std::vector<uint8_t>(Cardinality(s, d), 0)};
+  for (const std::string& raw : values) {
+    const std::string v = d->kind == DK::kRegion ? RegionValue(raw) : raw;
+    for (uint32_t c = 0; c < f.accept.size(); ++c)
+      if (CodeText(s, d, c) == v) f.accept[c] = 1;
+  }
+  return f;
+}
+
+std::string MoneyText(double v) { return fmt::format("{:.2f}", v); }
+
+// Household ranges of the sorted part that pass the region filters: whole runs of villages.
+std::vector<std::pair<uint32_t, uint32_t>> HouseholdRanges(const Plan& p) {
+  const Snapshot& s = *p.s;
+  std::vector<std::pair<uint32_t, uint32_t>> out;
+  const size_t villages = s.region_codes[kRegionLevels - 1].size();
+  size_t v = 0;
+  while (v < villages) {
+    auto ok = [&](size_t village) {
+      for (const Filter& f : p.regions)
+        if (!f.accept[s.village_region[static_cast<size_t>(f.dim->index)][village]]) return false;
+      return true;
+    };
+    if (!ok(v)) {
+      ++v;
+      continue;
+    }
+    size_t w = v + 1;
+    while (w < villages && ok(w)) ++w;
+    if (s.village_begin[w] > s.village_begin[v])
+      out.emplace_back(s.village_begin[v], s.village_begin[w]);
+    v = w;
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -149,26 +434,23 @@ std::vector<std::string> MeasureNames() {
   return out;
 }
 
-rules::RuleSet QueryFields() {
-  rules::RuleSet set;
-  const Schema& s = Schema::Get();
-  for (const Dimension& d : kDimensions) set.usage.Use(d.entity, s.FindField(d.entity, d.field));
-  for (std::string_view f : {"household_id", "per_capita_income", "income_wage", "income_business",
-                             "income_property", "income_transfer", "status"})
-    set.usage.Use(kHousehold, s.FindField(kHousehold, f));
-  return set;
-}
-
 Status CheckQuery(const QuerySpec& spec) {
   if (spec.measures.empty()) return InvalidArgument("no measure: give --measure persons,...");
   for (const std::string& m : spec.measures)
     if (!FindMeasure(m))
       return InvalidArgument(
           fmt::format("unknown measure '{}' (measures: {})", m, fmt::join(MeasureNames(), ", ")));
-  for (const std::string& d : spec.by)
-    if (!FindDimension(d))
+  int multi = 0;
+  for (const std::string& d : spec.by) {
+    const Dimension* dim = FindDimension(d);
+    if (!dim)
       return InvalidArgument(fmt::format("unknown dimension '{}' (dimensions: {})", d,
                                          fmt::join(DimensionNames(), ", ")));
+    multi += Multi(dim);
+    if (std::count(spec.by.begin(), spec.by.end(), d) > 1)
+      return InvalidArgument(fmt::format("dimension '{}' is given twice", d));
+  }
+  if (multi > 1) return InvalidArgument("group by at most one of flag and linked");
   for (const auto& [d, values] : spec.where) {
     if (!FindDimension(d))
       return InvalidArgument(fmt::format("unknown dimension '{}' in --where", d));
@@ -177,136 +459,313 @@ Status CheckQuery(const QuerySpec& spec) {
   return OkStatus();
 }
 
-Result<QueryResult> RunQuery(const rules::RuleData& data, const QuerySpec& spec) {
-  RETURN_IF_ERROR(CheckQuery(spec));
-  const Schema& s = Schema::Get();
-  auto reader = [&](const Dimension* d) {
-    const int f = s.FindField(d->entity, d->field);
-    const Column* col = &data.tables[static_cast<size_t>(d->entity)].cols[static_cast<size_t>(f)];
-    const rules::VType t = s.entity(d->entity).fields[static_cast<size_t>(f)].type;
-    return Reader{d, col, t == rules::VType::kText || t == rules::VType::kCodes};
-  };
-  std::vector<Reader> by, filters;
-  std::vector<std::vector<std::string>> accepted;
-  bool per_member = false;
-  for (const std::string& name : spec.by) {
-    by.push_back(reader(FindDimension(name)));
-    per_member |= by.back().dim->entity == kMember;
-  }
-  for (const auto& [name, values] : spec.where) {
-    filters.push_back(reader(FindDimension(name)));
-    per_member |= filters.back().dim->entity == kMember;
-    accepted.push_back(values);
-  }
-  for (const std::string& m : spec.measures) per_member |= FindMeasure(m)->per_person;
+namespace {
 
-  const rules::Table& hh = data.tables[kHousehold];
-  auto hcol = [&](std::string_view f) -> const Column& {
-    return hh.cols[static_cast<size_t>(s.FindField(kHousehold, f))];
-  };
-  const Column& status = hcol("status");
-  const Column& income = hcol("per_capita_income");
-  const Column& wage = hcol("income_wage");
-  const Column& business = hcol("income_business");
-  const Column& property = hcol("income_property");
-  const Column& transfer = hcol("income_transfer");
-  std::map<std::vector<std::string>, Group> groups;
-  std::vector<std::string> key(by.size());
-  auto add = [&](uint32_t h, uint32_t m, bool member) {
-    for (size_t i = 0; i < filters.size(); ++i) {
-      const std::string v = filters[i].Value(h, m);
-      if (std::find(accepted[i].begin(), accepted[i].end(), v) == accepted[i].end()) return;
-    }
-    for (size_t i = 0; i < by.size(); ++i) key[i] = by[i].Value(h, m);
-    Group& g = groups[key];
-    const double st = status.Num(h);
-    if (member) {
-      ++g.persons;
-      g.poor += st == 1 || st == 3;
-      g.exited += st == 2 || st == 4;
-      g.returned += st == 3;
-    }
-    if (g.last_household == static_cast<int64_t>(h)) return;  // the household counted once
-    g.last_household = h;
-    ++g.households;
-    g.poor_households += st == 1 || st == 3;
-    auto sum = [](double& acc, double v) {
-      if (!std::isnan(v)) acc += v;
-    };
-    sum(g.wage, wage.Num(h));
-    sum(g.business, business.Num(h));
-    sum(g.property, property.Num(h));
-    sum(g.transfer, transfer.Num(h));
-    if (!std::isnan(income.Num(h))) g.incomes.push_back(income.Num(h));
-  };
-  for (uint32_t h = 0; h < hh.rows; ++h) {
-    if (!per_member) {
-      add(h, 0, false);
-      continue;
-    }
-    for (uint32_t m = data.member_begin[h]; m < data.member_begin[h + 1]; ++m) add(h, m, true);
+Result<Plan> MakePlan(const Snapshot& s, const std::vector<std::string>& by,
+                      const std::vector<std::pair<std::string, std::vector<std::string>>>& where) {
+  Plan p;
+  p.s = &s;
+  for (const std::string& name : by) {
+    const Dimension* d = FindDimension(name);
+    p.by.push_back(d);
+    p.member_level |= d->kind == DK::kMember || d->kind == DK::kLinked;
+    if (Multi(d)) p.multi = static_cast<int>(p.by.size()) - 1;
   }
+  p.stride.resize(p.by.size());
+  for (size_t i = p.by.size(); i-- > 0;) {
+    p.stride[i] = p.space;
+    p.space *= Cardinality(s, p.by[i]);
+  }
+  // Filters on the same dimension intersect.
+  p.multi_filters.reserve(where.size());
+  for (const auto& [name, values] : where) {
+    const Dimension* d = FindDimension(name);
+    ASSIGN_OR_RETURN(Filter f, MakeFilter(s, d, values));
+    p.member_level |= d->kind == DK::kMember || d->kind == DK::kLinked;
+    if (d->kind == DK::kRegion) {
+      p.regions.push_back(std::move(f));
+    } else if (Multi(d)) {
+      p.multi_filters.push_back(std::move(f));
+    } else {
+      p.filters.push_back(std::move(f));
+    }
+  }
+  for (const Filter& f : p.multi_filters) {
+    const Filter*& slot = f.dim->kind == DK::kFlag ? p.flag_filter : p.linked_filter;
+    if (slot)
+      return Err(
+          InvalidArgument(fmt::format("--where {} is given twice: give one list", f.dim->name)));
+    slot = &f;
+  }
+  const Dict& st = s.h_dicts[kStatus];
+  for (const std::string& v : st.values) {
+    p.poor_of.push_back(v == "1" || v == "3");
+    p.exited_of.push_back(v == "2" || v == "4");
+    p.returned_of.push_back(v == "3");
+  }
+  return p;
+}
+
+// Runs Scan over the plan's rows on up to `threads` threads, split at household boundaries.
+void Execute(const Plan& p, int threads, Groups& total, const std::function<Groups()>& make) {
+  const Snapshot& s = *p.s;
+  std::vector<std::pair<uint32_t, uint32_t>> ranges = HouseholdRanges(p);
+  uint64_t rows = 0;
+  for (auto [b, e] : ranges) rows += e - b;
+  // Cut into `parts` pieces of about equal households.
+  const int parts = rows < 200000 ? 1 : std::max(1, threads);
+  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> piece(static_cast<size_t>(parts));
+  const uint64_t per = (rows + static_cast<uint64_t>(parts) - 1) / static_cast<uint64_t>(parts);
+  size_t at = 0;
+  uint64_t filled = 0;
+  for (auto [b, e] : ranges) {
+    while (b < e) {
+      const uint64_t room = per * (at + 1) - filled;
+      const uint32_t take = static_cast<uint32_t>(std::min<uint64_t>(room, e - b));
+      piece[std::min(at, piece.size() - 1)].emplace_back(b, b + take);
+      b += take;
+      filled += take;
+      if (filled >= per * (at + 1)) ++at;
+    }
+  }
+  auto run = [&](const std::vector<std::pair<uint32_t, uint32_t>>& list, Groups& g) {
+    for (auto [b, e] : list) {
+      if (p.member_level) {
+        Scan(p, s.member_begin[b], s.member_begin[e], false, g);
+      } else {
+        Scan(p, b, e, false, g);
+      }
+    }
+  };
+  std::vector<Groups> partial;
+  for (int i = 1; i < parts; ++i) partial.push_back(make());
+  std::vector<std::thread> pool;
+  for (int i = 1; i < parts; ++i)
+    pool.emplace_back(
+        [&, i] { run(piece[static_cast<size_t>(i)], partial[static_cast<size_t>(i - 1)]); });
+  run(piece[0], total);
+  // The appended part, row by row against the region filters.
+  if (s.households > s.sorted_households) {
+    if (p.member_level) {
+      Scan(p, s.member_begin[s.sorted_households], s.members, true, total);
+    } else {
+      Scan(p, s.sorted_households, s.households, true, total);
+    }
+  }
+  for (std::thread& t : pool) t.join();
+  for (Groups& g : partial) total.Merge(g);
+}
+
+}  // namespace
+
+Result<QueryResult> RunQuery(const Snapshot& s, const QuerySpec& spec) {
+  RETURN_IF_ERROR(CheckQuery(spec));
+  ASSIGN_OR_RETURN(Plan p, MakePlan(s, spec.by, spec.where));
+  std::vector<M> measures;
+  for (const std::string& m : spec.measures) {
+    const Measure* me = FindMeasure(m);
+    measures.push_back(me->kind);
+    p.member_level |= me->per_person;
+    p.need_income |= me->kind == M::kMeanIncome || me->kind == M::kMedianIncome ||
+                     me->kind == M::kWage || me->kind == M::kBusiness || me->kind == M::kProperty ||
+                     me->kind == M::kTransfer;
+    p.need_medians |= me->kind == M::kMedianIncome;
+    p.need_flags |= me->kind == M::kFlags || me->kind == M::kFlaggedHouseholds;
+  }
+  auto make = [&] { return Groups(p.space, p.need_medians); };
+  Groups groups = make();
+  Execute(p, spec.threads, groups, make);
 
   QueryResult out;
   out.columns = spec.by;
   for (const std::string& m : spec.measures) out.columns.push_back(m);
-  for (auto& [k, g] : groups) {
-    std::vector<std::string> row = k;
-    for (const std::string& name : spec.measures) {
-      switch (FindMeasure(name)->kind) {
+  std::vector<std::pair<std::vector<std::string_view>, std::vector<double>>> rows;
+  groups.ForEach([&](uint64_t key, Acc& a) {
+    std::vector<std::string_view> dims;
+    for (size_t d = 0; d < p.by.size(); ++d)
+      dims.push_back(
+          CodeText(s, p.by[d], static_cast<uint32_t>(key / p.stride[d] % Cardinality(s, p.by[d]))));
+    std::vector<double> values;
+    for (M m : measures) {
+      const double nan = std::nan("");
+      switch (m) {
         case M::kHouseholds:
-          row.push_back(std::to_string(g.households));
+          values.push_back(a.households);
           break;
         case M::kPersons:
-          row.push_back(std::to_string(g.persons));
+          values.push_back(a.persons);
           break;
         case M::kPoorPersons:
-          row.push_back(std::to_string(g.poor));
+          values.push_back(a.poor);
           break;
         case M::kExitedPersons:
-          row.push_back(std::to_string(g.exited));
+          values.push_back(a.exited);
           break;
         case M::kReturnedPersons:
-          row.push_back(std::to_string(g.returned));
+          values.push_back(a.returned);
           break;
         case M::kPoorHouseholds:
-          row.push_back(std::to_string(g.poor_households));
+          values.push_back(a.poor_households);
           break;
-        case M::kMeanIncome: {
-          double sum = 0;
-          for (double v : g.incomes) sum += v;
-          row.push_back(g.incomes.empty()
-                            ? ""
-                            : fmt::format("{:.2f}", sum / static_cast<double>(g.incomes.size())));
+        case M::kIncidence:
+          values.push_back(a.persons ? static_cast<double>(a.poor) / a.persons : nan);
           break;
-        }
+        case M::kMeanIncome:
+          values.push_back(a.incomes ? a.income / a.incomes : nan);
+          break;
         case M::kMedianIncome: {
-          if (g.incomes.empty()) {
-            row.emplace_back();
+          std::vector<double>& v = groups.Incomes(key);
+          if (v.empty()) {
+            values.push_back(nan);
             break;
           }
-          std::sort(g.incomes.begin(), g.incomes.end());
-          const size_t n = g.incomes.size();
-          const double median =
-              n % 2 ? g.incomes[n / 2] : (g.incomes[n / 2 - 1] + g.incomes[n / 2]) / 2;
-          row.push_back(fmt::format("{:.2f}", median));
+          const size_t n = v.size();
+          std::nth_element(v.begin(), v.begin() + static_cast<long>(n / 2), v.end());
+          const double upper = v[n / 2];
+          if (n % 2) {
+            values.push_back(upper);
+          } else {
+            const double lower = *std::max_element(v.begin(), v.begin() + static_cast<long>(n / 2));
+            values.push_back((lower + upper) / 2);
+          }
           break;
         }
         case M::kWage:
-          row.push_back(fmt::format("{:.2f}", g.wage));
+          values.push_back(a.wage);
           break;
         case M::kBusiness:
-          row.push_back(fmt::format("{:.2f}", g.business));
+          values.push_back(a.business);
           break;
         case M::kProperty:
-          row.push_back(fmt::format("{:.2f}", g.property));
+          values.push_back(a.property);
           break;
         case M::kTransfer:
-          row.push_back(fmt::format("{:.2f}", g.transfer));
+          values.push_back(a.transfer);
+          break;
+        case M::kFlags:
+          values.push_back(a.flags);
+          break;
+        case M::kFlaggedHouseholds:
+          values.push_back(a.flagged);
           break;
       }
     }
+    rows.emplace_back(std::move(dims), std::move(values));
+  });
+  std::sort(rows.begin(), rows.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [dims, values] : rows) {
+    std::vector<std::string> row(dims.begin(), dims.end());
+    for (size_t i = 0; i < measures.size(); ++i) {
+      const double v = values[i];
+      switch (measures[i]) {
+        case M::kIncidence:
+          row.push_back(std::isnan(v) ? "" : fmt::format("{:.4f}", v));
+          break;
+        case M::kMeanIncome:
+        case M::kMedianIncome:
+        case M::kWage:
+        case M::kBusiness:
+        case M::kProperty:
+        case M::kTransfer:
+          row.push_back(std::isnan(v) ? "" : MoneyText(v));
+          break;
+        default:
+          row.push_back(fmt::format("{}", static_cast<int64_t>(v)));
+      }
+    }
     out.rows.push_back(std::move(row));
+    out.values.push_back(std::move(values));
+  }
+  return out;
+}
+
+Result<HouseholdList> ListHouseholds(
+    const Snapshot& s, const std::vector<std::pair<std::string, std::vector<std::string>>>& where,
+    int64_t offset, int64_t limit) {
+  RETURN_IF_ERROR(CheckQuery({{"households"}, {}, where}));
+  ASSIGN_OR_RETURN(Plan p, MakePlan(s, {}, where));
+  // Households passing every filter: a member-level filter keeps a household when any of
+  // its members passes.
+  HouseholdList out;
+  std::vector<uint8_t> pass(s.households, 0);
+  Groups unused(1, false);
+  auto mark = [&](uint32_t b, uint32_t e, bool appended) {
+    uint32_t hh[kChunk], codes[kChunk];
+    uint8_t sel[kChunk];
+    for (uint32_t first = b; first < e; first += kChunk) {
+      const int n = static_cast<int>(std::min<uint32_t>(kChunk, e - first));
+      if (p.member_level) {
+        std::copy_n(s.m_household.data() + first, n, hh);
+      } else {
+        std::iota(hh, hh + n, first);
+      }
+      for (int i = 0; i < n; ++i) sel[i] = s.h_alive[hh[i]];
+      auto apply = [&](const Filter& f) {
+        Codes(p, f.dim, hh, first, n, codes);
+        for (int i = 0; i < n; ++i) sel[i] &= f.accept[codes[i]];
+      };
+      for (const Filter& f : p.filters) apply(f);
+      if (appended)
+        for (const Filter& f : p.regions) apply(f);
+      for (int i = 0; i < n; ++i) {
+        if (!sel[i]) continue;
+        const uint32_t h = hh[i];
+        if (p.flag_filter) {
+          const uint32_t fb = s.flag_begin[h], fe = s.flag_begin[h + 1];
+          bool ok = fb == fe && p.flag_filter->accept[0];
+          for (uint32_t k = fb; k < fe && !ok; ++k)
+            ok = p.flag_filter->accept[s.flag_entries[k].rule + 1u];
+          if (!ok) continue;
+        }
+        if (p.linked_filter) {
+          const uint16_t l = s.m_linked[first + static_cast<uint32_t>(i)];
+          bool ok = l == 0 && p.linked_filter->accept[0];
+          for (uint32_t d = 0; d < s.datasets.size() && !ok; ++d)
+            ok = (l >> d & 1) && p.linked_filter->accept[d + 1];
+          if (!ok) continue;
+        }
+        pass[h] = 1;
+      }
+    }
+  };
+  for (auto [b, e] : HouseholdRanges(p)) {
+    if (p.member_level) {
+      mark(s.member_begin[b], s.member_begin[e], false);
+    } else {
+      mark(b, e, false);
+    }
+  }
+  if (s.households > s.sorted_households) {
+    if (p.member_level) {
+      mark(s.member_begin[s.sorted_households], s.members, true);
+    } else {
+      mark(s.sorted_households, s.households, true);
+    }
+  }
+  // Village order: the sorted part is, the appended part is sorted here.
+  std::vector<uint32_t> order;
+  for (uint32_t h = 0; h < s.households; ++h)
+    if (pass[h]) order.push_back(h);
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    if (s.h_village[a] != s.h_village[b]) return s.h_village[a] < s.h_village[b];
+    return s.HouseholdId(a) < s.HouseholdId(b);
+  });
+  out.total = static_cast<int64_t>(order.size());
+  for (int64_t i = std::max<int64_t>(0, offset);
+       i < out.total && static_cast<int64_t>(out.rows.size()) < limit; ++i) {
+    const uint32_t h = order[static_cast<size_t>(i)];
+    HouseholdRow r;
+    r.household_id = std::string(s.HouseholdId(h));
+    r.village_code = s.region_codes[kRegionLevels - 1][s.h_village[h]];
+    r.status = s.h_dicts[kStatus].values[s.h_dims[kStatus][h]];
+    r.category = s.h_dicts[kCategory].values[s.h_dims[kCategory][h]];
+    r.primary_cause = s.h_dicts[kPrimaryCause].values[s.h_dims[kPrimaryCause][h]];
+    r.members = static_cast<int>(s.member_begin[h + 1] - s.member_begin[h]);
+    r.per_capita_income = s.h_money[kPerCapita][h];
+    for (uint32_t k = s.flag_begin[h]; k < s.flag_begin[h + 1]; ++k)
+      r.flags.push_back(s.rules[s.flag_entries[k].rule]);
+    out.rows.push_back(std::move(r));
   }
   return out;
 }

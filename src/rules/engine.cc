@@ -15,6 +15,8 @@
 
 #include "core/date.h"
 #include "core/id_number.h"
+#include "core/parallel.h"
+#include "rules/person_index.h"
 
 namespace fupin::rules {
 
@@ -261,46 +263,6 @@ Status MergeMembers(RegistryLoad& out) {
   return OkStatus();
 }
 
-// Open addressing: person -> first member; `next` chains members with the same person.
-class PersonIndex {
- public:
-  explicit PersonIndex(const std::vector<uint64_t>& persons) : next_(persons.size(), kNone) {
-    size_t cap = 16;
-    while (cap < persons.size() * 2) cap <<= 1;
-    keys_.assign(cap, 0);
-    heads_.assign(cap, kNone);
-    mask_ = cap - 1;
-    for (uint32_t m = static_cast<uint32_t>(persons.size()); m-- > 0;) {
-      const uint64_t p = persons[m];
-      if (p == 0) continue;
-      size_t i = Slot(p);
-      while (keys_[i] != 0 && keys_[i] != p) i = (i + 1) & mask_;
-      keys_[i] = p;
-      next_[m] = heads_[i];
-      heads_[i] = m;
-    }
-  }
-  template <typename F>
-  void ForEach(uint64_t person, F&& f) const {
-    size_t i = Slot(person);
-    while (keys_[i] != 0) {
-      if (keys_[i] == person) {
-        for (uint32_t m = heads_[i]; m != kNone; m = next_[m]) f(m);
-        return;
-      }
-      i = (i + 1) & mask_;
-    }
-  }
-
- private:
-  static constexpr uint32_t kNone = 0xFFFFFFFFu;
-  size_t Slot(uint64_t p) const { return (p * 0x9E3779B97F4A7C15ull >> 20) & mask_; }
-  std::vector<uint64_t> keys_;
-  std::vector<uint32_t> heads_;
-  std::vector<uint32_t> next_;
-  size_t mask_ = 0;
-};
-
 void ComputeDerived(RuleData& d, const Usage& usage, const std::vector<uint64_t>& persons,
                     const PersonIndex& index) {
   const Schema& s = Schema::Get();
@@ -389,22 +351,6 @@ void ComputeDerived(RuleData& d, const Usage& usage, const std::vector<uint64_t>
       out.PushNum(static_cast<double>(std::max<size_t>(1, others.size())));
     }
   }
-}
-
-// Runs tasks 0..n-1 on `threads` threads, each task once, lowest first; the first failure
-// is returned.
-Status RunTasks(size_t n, int threads, const std::function<Status(size_t)>& task) {
-  std::atomic<size_t> next{0};
-  std::vector<Status> results(n);
-  auto worker = [&] {
-    for (size_t t; (t = next.fetch_add(1)) < n;) results[t] = task(t);
-  };
-  std::vector<std::thread> pool;
-  for (int i = 1; i < std::max(1, threads); ++i) pool.emplace_back(worker);
-  worker();
-  for (std::thread& t : pool) t.join();
-  for (Status& st : results) RETURN_IF_ERROR(st);
-  return OkStatus();
 }
 
 }  // namespace

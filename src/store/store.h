@@ -183,6 +183,16 @@ class Store {
   // The newest batch's id, or 0 when nothing was ever imported.
   virtual Result<int64_t> LatestBatchId() = 0;
 
+  // What the analytics snapshot was built from (analytics/snapshot.h), part by part: a part
+  // whose number changed must be read again. Each number only grows.
+  struct DataVersion {
+    int64_t registry = 0;  // the newest file of regions, households or members
+    int64_t links = 0;     // the newest finished link run
+    int64_t flags = 0;     // the newest rule run plus flag decisions
+    bool operator==(const DataVersion&) const = default;
+  };
+  virtual Result<DataVersion> GetDataVersion() = 0;
+
   // The person index's tables (link_store.h).
   virtual LinkStore& Links() = 0;
 

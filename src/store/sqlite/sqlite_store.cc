@@ -757,6 +757,20 @@ class SqliteStore final : public Store {
     return OkStatus();
   }
 
+  Result<DataVersion> GetDataVersion() override {
+    ASSIGN_OR_RETURN(
+        Stmt s,
+        Stmt::Prepare(
+            db_,
+            "SELECT (SELECT coalesce(max(file_id), 0) FROM dataset_state WHERE dataset IN "
+            "('regions', 'households', 'members')), (SELECT coalesce(max(run_id), 0) FROM "
+            "link_runs WHERE finished_at IS NOT NULL), (SELECT coalesce(max(run_id), 0) FROM "
+            "rule_runs) + (SELECT count(*) FROM flag_events)"));
+    ASSIGN_OR_RETURN(bool row, s.Step(db_));
+    if (!row) return DataVersion{};
+    return DataVersion{s.Int(0), s.Int(1), s.Int(2)};
+  }
+
   Result<int64_t> LatestBatchId() override {
     ASSIGN_OR_RETURN(Stmt s,
                      Stmt::Prepare(db_, "SELECT coalesce(max(batch_id), 0) FROM import_batches"));

@@ -1,0 +1,790 @@
+#include "analytics/snapshot.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "core/datasets.h"
+#include "core/id_number.h"
+#include "core/parallel.h"
+#include "rules/engine.h"
+#include "rules/person_index.h"
+#include "rules/schema.h"
+
+namespace fupin::analytics {
+
+namespace {
+
+using rules::Column;
+using rules::kHousehold;
+using rules::kMember;
+using rules::Schema;
+
+constexpr std::string_view kHouseholdFields[kHouseholdDims] = {
+    "status",    "category",     "primary_cause", "income_year", "registered_year",
+    "exit_year", "housing_safe", "water_safe",    "electricity"};
+constexpr std::string_view kMemberFields[kMemberDims] = {"sex",       "relation",    "ethnicity",
+                                                         "education", "in_school",   "health",
+                                                         "labor",     "work_status", "age"};
+constexpr std::string_view kMoneyFields[kMoneyColumns] = {
+    "per_capita_income", "income_wage", "income_business", "income_property", "income_transfer"};
+constexpr int kRegionDigits[kRegionLevels] = {2, 4, 6, 9, 12};
+
+std::string NumberText(double v) {
+  if (std::isnan(v)) return "";
+  if (std::fabs(v - std::round(v)) < 1e-9 && std::fabs(v) < 1e15)
+    return fmt::format("{}", static_cast<int64_t>(std::llround(v)));
+  return fmt::format("{:.2f}", v);
+}
+
+// A field's value as the exchange format writes it.
+struct FieldText {
+  const Column* col = nullptr;
+  bool text = false;
+  bool two_digits = false;  // ethnicity: GB 3304 "01"
+  bool age_band = false;
+  std::string operator()(uint32_t row) const {
+    if (text) return std::string(col->Text(row));
+    const double v = col->Num(row);
+    if (age_band) return AgeBand(v);
+    if (two_digits && !std::isnan(v)) return fmt::format("{:02}", static_cast<int>(v));
+    return NumberText(v);
+  }
+};
+
+FieldText MakeFieldText(const rules::RuleData& data, int entity, std::string_view name) {
+  const Schema& s = Schema::Get();
+  const int f = s.FindField(entity, name);
+  const rules::VType t = s.entity(entity).fields[static_cast<size_t>(f)].type;
+  FieldText out;
+  out.col = &data.tables[static_cast<size_t>(entity)].cols[static_cast<size_t>(f)];
+  out.text = t == rules::VType::kText || t == rules::VType::kCodes;
+  out.two_digits = name == "ethnicity";
+  out.age_band = name == "age";
+  return out;
+}
+
+std::string RegionAt(std::string_view village, int level) {
+  std::string code(village.substr(0, static_cast<size_t>(kRegionDigits[level])));
+  code.resize(12, '0');
+  return code;
+}
+
+Status BuildRegions(store::Store& store, Snapshot& snap) {
+  ASSIGN_OR_RETURN(std::vector<store::Region> regions, store.LoadRegions());
+  std::map<std::string, std::string> names;
+  std::vector<std::string> villages;
+  for (store::Region& r : regions) {
+    if (r.level == kRegionLevels) villages.push_back(r.code);
+    names[r.code] = r.name;
+  }
+  std::sort(villages.begin(), villages.end());
+  for (int l = 0; l < kRegionLevels; ++l) {
+    std::vector<std::string>& codes = snap.region_codes[static_cast<size_t>(l)];
+    codes.clear();
+    for (const std::string& v : villages) {
+      std::string c = RegionAt(v, l);
+      if (codes.empty() || codes.back() != c) codes.push_back(std::move(c));
+    }
+    std::vector<uint32_t>& of = snap.village_region[static_cast<size_t>(l)];
+    of.resize(villages.size());
+    uint32_t at = 0;
+    for (size_t v = 0; v < villages.size(); ++v) {
+      const std::string c = RegionAt(villages[v], l);
+      while (codes[at] != c) ++at;
+      of[v] = at;
+    }
+    snap.region_names[static_cast<size_t>(l)].clear();
+    for (const std::string& c : codes) {
+      auto it = names.find(c);
+      snap.region_names[static_cast<size_t>(l)].push_back(it == names.end() ? "" : it->second);
+    }
+  }
+  return OkStatus();
+}
+
+uint32_t VillageIndex(const Snapshot& snap, std::string_view code) {
+  const auto& v = snap.region_codes[kRegionLevels - 1];
+  auto it = std::lower_bound(v.begin(), v.end(), code);
+  if (it == v.end() || *it != code) return UINT32_MAX;
+  return static_cast<uint32_t>(it - v.begin());
+}
+
+// The registry, sorted by village: households and members with coded dimensions.
+// `persons` gets each member's packed ID number, for BuildLinks.
+Status BuildRegistry(store::Store& store, Snapshot& snap, const BuildOptions& options,
+                     std::vector<uint64_t>& persons) {
+  const Schema& s = Schema::Get();
+  rules::RuleSet fields;
+  for (std::string_view f : kHouseholdFields)
+    fields.usage.Use(kHousehold, s.FindField(kHousehold, f));
+  for (std::string_view f : kMoneyFields) fields.usage.Use(kHousehold, s.FindField(kHousehold, f));
+  for (std::string_view f : {"household_id", "village_code"})
+    fields.usage.Use(kHousehold, s.FindField(kHousehold, f));
+  for (std::string_view f : kMemberFields) fields.usage.Use(kMember, s.FindField(kMember, f));
+  fields.usage.Use(kMember, s.FindField(kMember, "id_number"));
+  rules::RunOptions load;
+  load.threads = options.threads;
+  ASSIGN_OR_RETURN(rules::RuleData data, rules::LoadRuleData(store, fields, load));
+  if (options.progress) options.progress("registry read");
+  snap.as_of_days = data.as_of_days;
+  snap.data_year = data.data_year;
+
+  const rules::Table& hh = data.tables[kHousehold];
+  const rules::Table& mm = data.tables[kMember];
+  const Column& village_col = hh.cols[static_cast<size_t>(s.FindField(kHousehold, "village_code"))];
+  const Column& id_col = hh.cols[static_cast<size_t>(s.FindField(kHousehold, "household_id"))];
+  const size_t villages = snap.region_codes[kRegionLevels - 1].size();
+
+  // Village of each household, then a stable counting sort (households stay in id order
+  // within their village).
+  std::vector<uint32_t> village_of(hh.rows);
+  for (uint32_t h = 0; h < hh.rows; ++h) {
+    village_of[h] = VillageIndex(snap, village_col.Text(h));
+    if (village_of[h] == UINT32_MAX)
+      return DataLoss(fmt::format("household {} is in village {}, which is not in the regions",
+                                  id_col.Text(h), village_col.Text(h)));
+  }
+  snap.village_begin.assign(villages + 1, 0);
+  for (uint32_t v : village_of) ++snap.village_begin[v + 1];
+  for (size_t v = 0; v < villages; ++v) snap.village_begin[v + 1] += snap.village_begin[v];
+  std::vector<uint32_t> order(hh.rows);  // order[new] = old
+  {
+    std::vector<uint32_t> fill(snap.village_begin.begin(), snap.village_begin.end() - 1);
+    for (uint32_t h = 0; h < hh.rows; ++h) order[fill[village_of[h]]++] = h;
+  }
+  const uint32_t H = hh.rows;
+  snap.households = snap.sorted_households = H;
+  snap.h_village.resize(H);
+  snap.h_alive.assign(H, 1);
+  snap.member_begin.resize(H + 1);
+  snap.id_end.resize(H);
+  snap.id_text.clear();
+  uint32_t members = 0;
+  for (uint32_t n = 0; n < H; ++n) {
+    const uint32_t h = order[n];
+    snap.h_village[n] = village_of[h];
+    snap.member_begin[n] = members;
+    members += data.member_begin[h + 1] - data.member_begin[h];
+    snap.id_text += id_col.Text(h);
+    snap.id_end[n] = static_cast<uint32_t>(snap.id_text.size());
+  }
+  snap.member_begin[H] = members;
+  snap.members = members;
+  std::vector<uint32_t> member_order(members);  // member_order[new] = old
+  snap.m_household.resize(members);
+  for (uint32_t n = 0; n < H; ++n) {
+    const uint32_t h = order[n];
+    uint32_t at = snap.member_begin[n];
+    for (uint32_t m = data.member_begin[h]; m < data.member_begin[h + 1]; ++m, ++at) {
+      member_order[at] = m;
+      snap.m_household[at] = n;
+    }
+  }
+  for (int k = 0; k < kMoneyColumns; ++k) {
+    const Column& c = hh.cols[static_cast<size_t>(s.FindField(kHousehold, kMoneyFields[k]))];
+    auto& out = snap.h_money[static_cast<size_t>(k)];
+    out.resize(H);
+    for (uint32_t n = 0; n < H; ++n) out[n] = c.Num(order[n]);
+  }
+  // Coded dimensions, one task per column.
+  RETURN_IF_ERROR(
+      RunTasks(size_t{kHouseholdDims} + kMemberDims, options.threads, [&](size_t t) -> Status {
+        const bool household = t < kHouseholdDims;
+        const size_t k = household ? t : t - kHouseholdDims;
+        const FieldText text = household ? MakeFieldText(data, kHousehold, kHouseholdFields[k])
+                                         : MakeFieldText(data, kMember, kMemberFields[k]);
+        Dict& dict = household ? snap.h_dicts[k] : snap.m_dicts[k];
+        dict = Dict();
+        auto& out = household ? snap.h_dims[k] : snap.m_dims[k];
+        const std::vector<uint32_t>& ord = household ? order : member_order;
+        out.resize(ord.size());
+        // Numbers repeat: remember the code of each distinct value seen.
+        std::unordered_map<uint64_t, uint8_t> by_bits;
+        for (size_t n = 0; n < ord.size(); ++n) {
+          uint8_t code;
+          if (text.text) {
+            ASSIGN_OR_RETURN(code, dict.Code(text(ord[n])));
+          } else {
+            double v = text.col->Num(ord[n]);
+            uint64_t bits;
+            std::memcpy(&bits, &v, sizeof bits);
+            auto it = by_bits.find(bits);
+            if (it == by_bits.end()) {
+              ASSIGN_OR_RETURN(code, dict.Code(text(ord[n])));
+              by_bits.emplace(bits, code);
+            } else {
+              code = it->second;
+            }
+          }
+          out[n] = code;
+        }
+        return OkStatus();
+      }));
+  for (size_t k = 0; k < kHouseholdDims; ++k)
+    if (snap.h_dicts[k].values.size() > 255)
+      return FailedPrecondition(fmt::format("too many values of {}", kHouseholdFields[k]));
+  snap.m_linked.assign(members, 0);
+  const Column& ids = mm.cols[static_cast<size_t>(s.FindField(kMember, "id_number"))];
+  persons.resize(members);
+  for (uint32_t n = 0; n < members; ++n) persons[n] = PackIdNumber(ids.Text(member_order[n]));
+  if (options.progress) options.progress("registry coded");
+  return OkStatus();
+}
+
+// The packed ID number of each member of the snapshot, read again from the store.
+Status ReadPersons(store::Store& store, const Snapshot& snap, std::vector<uint64_t>& persons) {
+  persons.assign(snap.members, 0);
+  {
+    const Schema& s = Schema::Get();
+    const DatasetSpec* members = s.entity(kMember).dataset;
+    std::vector<std::string> cols = {"household_id", "id_number"};
+    // Members are stored in (household_id, id_number) order: match them to their households.
+    std::vector<uint32_t> by_id(snap.households);
+    for (uint32_t h = 0; h < snap.households; ++h) by_id[h] = h;
+    std::sort(by_id.begin(), by_id.end(),
+              [&](uint32_t a, uint32_t b) { return snap.HouseholdId(a) < snap.HouseholdId(b); });
+    size_t at = 0;
+    uint32_t next = 0;  // the next member slot of the current household
+    std::string current;
+    Status st =
+        store.Rules().ScanColumns(*members, cols, [&](int64_t, std::span<const store::Cell> cells) {
+          if (cells[0].text != current) {
+            current = std::string(cells[0].text);
+            while (at < by_id.size() &&
+                   (!snap.h_alive[by_id[at]] || snap.HouseholdId(by_id[at]) < current))
+              ++at;
+            next = at < by_id.size() && snap.HouseholdId(by_id[at]) == current
+                       ? snap.member_begin[by_id[at]]
+                       : UINT32_MAX;
+          }
+          if (next == UINT32_MAX || next >= snap.member_begin[by_id[at] + 1]) return;
+          persons[next++] =
+              cells[1].kind == store::Cell::Kind::kText ? PackIdNumber(cells[1].text) : 0;
+        });
+    RETURN_IF_ERROR(st);
+  }
+  return OkStatus();
+}
+
+// Which department data sets each member has linked records in.
+Status BuildLinks(store::Store& store, Snapshot& snap, const BuildOptions& options,
+                  const std::vector<uint64_t>& persons) {
+  snap.datasets.clear();
+  std::vector<const DatasetSpec*> depts;
+  for (const DatasetSpec& d : AllDatasets())
+    if (d.kind == DatasetKind::kDepartment) {
+      depts.push_back(&d);
+      snap.datasets.emplace_back(d.name);
+    }
+  if (depts.size() > 16) return Internal("more than 16 department data sets");
+  const rules::PersonIndex index(persons);
+  std::fill(snap.m_linked.begin(), snap.m_linked.end(), 0);
+  RETURN_IF_ERROR(RunTasks(depts.size(), options.threads, [&](size_t t) -> Status {
+    const uint16_t bit = static_cast<uint16_t>(1u << t);
+    return store.Rules().ScanLinkedRows(
+        *depts[t], [&](std::span<const int64_t>, std::span<const uint64_t> ps) {
+          for (uint64_t p : ps)
+            index.ForEach(p, [&](uint32_t m) {
+              std::atomic_ref<uint16_t>(snap.m_linked[m]).fetch_or(bit, std::memory_order_relaxed);
+            });
+        });
+  }));
+  if (options.progress) options.progress("links read");
+  return OkStatus();
+}
+
+// Active flags (open or verified) per household.
+Status BuildFlags(store::Store& store, Snapshot& snap, const BuildOptions& options) {
+  std::vector<std::pair<uint32_t, std::string>> raw;  // household, rule
+  std::map<std::string, uint8_t> rule_index;
+  // Households by id for the lookup.
+  std::vector<uint32_t> by_id;
+  for (uint32_t h = 0; h < snap.households; ++h)
+    if (snap.h_alive[h]) by_id.push_back(h);
+  std::sort(by_id.begin(), by_id.end(),
+            [&](uint32_t a, uint32_t b) { return snap.HouseholdId(a) < snap.HouseholdId(b); });
+  auto find = [&](std::string_view id) -> uint32_t {
+    auto it = std::lower_bound(by_id.begin(), by_id.end(), id, [&](uint32_t h, std::string_view k) {
+      return snap.HouseholdId(h) < k;
+    });
+    return it != by_id.end() && snap.HouseholdId(*it) == id ? *it : UINT32_MAX;
+  };
+  RETURN_IF_ERROR(store.Rules().ForEachFlag({}, [&](const store::FlagRow& f) -> Status {
+    if (f.state != store::FlagState::kOpen && f.state != store::FlagState::kVerified)
+      return OkStatus();
+    const uint32_t h = find(f.flag.household_id);
+    if (h == UINT32_MAX) return OkStatus();  // a household no longer in the registry
+    rule_index.emplace(f.flag.rule, 0);
+    raw.emplace_back(h, f.flag.rule);
+    return OkStatus();
+  }));
+  if (rule_index.size() > 255) return FailedPrecondition("more than 255 rules with flags");
+  snap.rules.clear();
+  for (auto& [rule, i] : rule_index) {
+    i = static_cast<uint8_t>(snap.rules.size());
+    snap.rules.push_back(rule);
+  }
+  std::vector<std::pair<uint32_t, uint8_t>> pairs;
+  pairs.reserve(raw.size());
+  for (const auto& [h, rule] : raw) pairs.emplace_back(h, rule_index[rule]);
+  std::sort(pairs.begin(), pairs.end());
+  snap.flag_begin.assign(snap.households + 1, 0);
+  snap.flag_entries.clear();
+  size_t i = 0;
+  for (uint32_t h = 0; h < snap.households; ++h) {
+    snap.flag_begin[h] = static_cast<uint32_t>(snap.flag_entries.size());
+    while (i < pairs.size() && pairs[i].first == h) {
+      if (snap.flag_entries.size() > snap.flag_begin[h] &&
+          snap.flag_entries.back().rule == pairs[i].second) {
+        ++snap.flag_entries.back().count;
+      } else {
+        snap.flag_entries.push_back({pairs[i].second, 1});
+      }
+      ++i;
+    }
+  }
+  snap.flag_begin[snap.households] = static_cast<uint32_t>(snap.flag_entries.size());
+  if (options.progress) options.progress("flags read");
+  return OkStatus();
+}
+
+// ---- the snapshot file ----
+
+constexpr char kMagic[8] = {'F', 'U', 'P', 'I', 'N', 'S', 'N', 'P'};
+constexpr uint32_t kFormat = 1;
+
+class Writer {
+ public:
+  explicit Writer(std::FILE* f) : f_(f) {}
+  void Raw(const void* p, size_t n) {
+    if (ok_ && n && std::fwrite(p, 1, n, f_) != n) ok_ = false;
+  }
+  template <typename T>
+  void Pod(const T& v) {
+    Raw(&v, sizeof v);
+  }
+  template <typename V>
+  void Vec(const V& v) {
+    Pod(static_cast<uint64_t>(v.size()));
+    Raw(v.data(), v.size() * sizeof(v[0]));
+  }
+  void Str(std::string_view s) {
+    Pod(static_cast<uint64_t>(s.size()));
+    Raw(s.data(), s.size());
+  }
+  void Strs(const std::vector<std::string>& v) {
+    Pod(static_cast<uint64_t>(v.size()));
+    for (const std::string& s : v) Str(s);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  std::FILE* f_;
+  bool ok_ = true;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::FILE* f) : f_(f) {}
+  void Raw(void* p, size_t n) {
+    if (ok_ && n && std::fread(p, 1, n, f_) != n) ok_ = false;
+  }
+  template <typename T>
+  void Pod(T& v) {
+    Raw(&v, sizeof v);
+  }
+  template <typename V>
+  void Vec(V& v) {
+    uint64_t n = 0;
+    Pod(n);
+    if (!ok_ || n > (uint64_t{1} << 36)) {
+      ok_ = false;
+      return;
+    }
+    v.resize(n);
+    Raw(v.data(), n * sizeof(v[0]));
+  }
+  void Str(std::string& s) {
+    uint64_t n = 0;
+    Pod(n);
+    if (!ok_ || n > (uint64_t{1} << 36)) {
+      ok_ = false;
+      return;
+    }
+    s.resize(n);
+    Raw(s.data(), n);
+  }
+  void Strs(std::vector<std::string>& v) {
+    uint64_t n = 0;
+    Pod(n);
+    if (!ok_ || n > (uint64_t{1} << 28)) {
+      ok_ = false;
+      return;
+    }
+    v.resize(n);
+    for (std::string& s : v) Str(s);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  std::FILE* f_;
+  bool ok_ = true;
+};
+
+template <typename IO, typename S>
+void Columns(IO& io, S& snap) {
+  io.Pod(snap.version.registry);
+  io.Pod(snap.version.links);
+  io.Pod(snap.version.flags);
+  io.Pod(snap.as_of_days);
+  io.Pod(snap.data_year);
+  for (int l = 0; l < kRegionLevels; ++l) {
+    io.Strs(snap.region_codes[static_cast<size_t>(l)]);
+    io.Strs(snap.region_names[static_cast<size_t>(l)]);
+    io.Vec(snap.village_region[static_cast<size_t>(l)]);
+  }
+  io.Pod(snap.households);
+  io.Pod(snap.sorted_households);
+  io.Vec(snap.village_begin);
+  io.Vec(snap.h_village);
+  io.Vec(snap.h_alive);
+  for (auto& c : snap.h_dims) io.Vec(c);
+  for (auto& d : snap.h_dicts) io.Strs(d.values);
+  for (auto& c : snap.h_money) io.Vec(c);
+  io.Vec(snap.member_begin);
+  io.Vec(snap.id_end);
+  io.Str(snap.id_text);
+  io.Pod(snap.members);
+  for (auto& c : snap.m_dims) io.Vec(c);
+  for (auto& d : snap.m_dicts) io.Strs(d.values);
+  io.Vec(snap.m_household);
+  io.Vec(snap.m_linked);
+  io.Strs(snap.datasets);
+  io.Vec(snap.flag_begin);
+  io.Vec(snap.flag_entries);
+  io.Strs(snap.rules);
+}
+
+void IndexDicts(Snapshot& snap) {
+  for (auto* dicts : {&snap.h_dicts, &snap.m_dicts})
+    for (Dict& d : *dicts) {
+      d.index.clear();
+      for (size_t i = 1; i < d.values.size(); ++i)
+        d.index.emplace(d.values[i], static_cast<uint8_t>(i));
+    }
+}
+
+// Checks that the loaded arrays agree in size (a truncated or foreign file must not be
+// trusted as a snapshot).
+bool Consistent(const Snapshot& s) {
+  const size_t H = s.households, M = s.members;
+  if (s.sorted_households > H || s.h_village.size() != H || s.h_alive.size() != H ||
+      s.member_begin.size() != H + 1 || s.id_end.size() != H || s.m_household.size() != M ||
+      s.m_linked.size() != M || s.flag_begin.size() != H + 1 ||
+      s.village_begin.size() != s.region_codes[kRegionLevels - 1].size() + 1)
+    return false;
+  if (H && (s.member_begin[H] != M || s.id_end[H - 1] != s.id_text.size())) return false;
+  if (s.flag_begin[H] != s.flag_entries.size()) return false;
+  for (size_t k = 0; k < kHouseholdDims; ++k)
+    if (s.h_dims[k].size() != H) return false;
+  for (size_t k = 0; k < kMoneyColumns; ++k)
+    if (s.h_money[k].size() != H) return false;
+  for (size_t k = 0; k < kMemberDims; ++k)
+    if (s.m_dims[k].size() != M) return false;
+  for (int l = 0; l < kRegionLevels; ++l)
+    if (s.village_region[static_cast<size_t>(l)].size() !=
+            s.region_codes[kRegionLevels - 1].size() ||
+        s.region_names[static_cast<size_t>(l)].size() !=
+            s.region_codes[static_cast<size_t>(l)].size())
+      return false;
+  const size_t villages = s.region_codes[kRegionLevels - 1].size();
+  for (uint32_t v : s.h_village)
+    if (v >= villages) return false;
+  for (uint32_t h : s.m_household)
+    if (h >= H) return false;
+  for (size_t h = 0; h < H; ++h)
+    if (s.member_begin[h] > s.member_begin[h + 1] || s.flag_begin[h] > s.flag_begin[h + 1] ||
+        (h && s.id_end[h - 1] > s.id_end[h]))
+      return false;
+  for (const auto& e : s.flag_entries)
+    if (e.rule >= s.rules.size()) return false;
+  for (size_t k = 0; k < kHouseholdDims; ++k)
+    for (uint8_t c : s.h_dims[k])
+      if (c >= s.h_dicts[k].values.size()) return false;
+  for (size_t k = 0; k < kMemberDims; ++k)
+    for (uint8_t c : s.m_dims[k])
+      if (c >= s.m_dicts[k].values.size()) return false;
+  return true;
+}
+
+}  // namespace
+
+namespace {
+size_t IdHash(std::string_view id) { return std::hash<std::string_view>()(id); }
+}  // namespace
+
+Result<uint8_t> Dict::Code(const std::string& value) {
+  if (value.empty()) return uint8_t{0};
+  auto it = index.find(value);
+  if (it != index.end()) return it->second;
+  if (values.size() >= 255)
+    return Err(FailedPrecondition(fmt::format("more than 254 distinct values (at '{}')", value)));
+  const auto code = static_cast<uint8_t>(values.size());
+  values.push_back(value);
+  index.emplace(value, code);
+  return code;
+}
+
+std::string AgeBand(double age) {
+  if (std::isnan(age)) return "";
+  if (age <= 6) return "0-6";
+  if (age <= 15) return "7-15";
+  if (age <= 59) return "16-59";
+  return "60+";
+}
+
+int64_t Snapshot::LiveHouseholds() const {
+  int64_t n = 0;
+  for (uint8_t a : h_alive) n += a;
+  return n;
+}
+
+size_t Snapshot::MemoryBytes() const {
+  size_t n = 0;
+  auto add = [&](const auto& v) { n += v.capacity() * sizeof(v[0]); };
+  add(h_village);
+  add(h_alive);
+  for (const auto& c : h_dims) add(c);
+  for (const auto& c : h_money) add(c);
+  add(member_begin);
+  add(id_end);
+  n += id_text.capacity();
+  for (const auto& c : m_dims) add(c);
+  add(m_household);
+  add(m_linked);
+  add(flag_begin);
+  add(flag_entries);
+  add(village_begin);
+  for (const auto& c : village_region) add(c);
+  add(id_slots);
+  return n;
+}
+
+Status Snapshot::UpsertHousehold(const HouseholdRecord& r) {
+  const uint32_t village = VillageIndex(*this, r.village_code);
+  if (village == UINT32_MAX)
+    return InvalidArgument(fmt::format("household {}: village {} is not in the regions",
+                                       r.household_id, r.village_code));
+  if (r.household_id.empty()) return InvalidArgument("a household needs its household_id");
+  // Code every value first: a full dictionary fails before anything changes.
+  std::array<Dict, kHouseholdDims> hd = h_dicts;
+  std::array<Dict, kMemberDims> md = m_dicts;
+  std::array<uint8_t, kHouseholdDims> hcodes{};
+  for (size_t k = 0; k < kHouseholdDims; ++k) {
+    ASSIGN_OR_RETURN(hcodes[k], hd[k].Code(r.dims[k]));
+  }
+  std::vector<std::array<uint8_t, kMemberDims>> mcodes(r.members.size());
+  for (size_t i = 0; i < r.members.size(); ++i)
+    for (size_t k = 0; k < kMemberDims; ++k) {
+      ASSIGN_OR_RETURN(mcodes[i][k], md[k].Code(r.members[i].dims[k]));
+    }
+  h_dicts = std::move(hd);
+  m_dicts = std::move(md);
+
+  const uint32_t found = Find(r.household_id);
+  if (found != UINT32_MAX) {
+    const uint32_t h = found;
+    const uint32_t mb = member_begin[h];
+    if (h_village[h] == village && member_begin[h + 1] - mb == r.members.size()) {
+      for (size_t k = 0; k < kHouseholdDims; ++k) h_dims[k][h] = hcodes[k];
+      for (size_t k = 0; k < kMoneyColumns; ++k) h_money[k][h] = r.money[k];
+      for (size_t i = 0; i < r.members.size(); ++i) {
+        for (size_t k = 0; k < kMemberDims; ++k) m_dims[k][mb + i] = mcodes[i][k];
+        m_linked[mb + i] = r.members[i].linked;
+      }
+      return OkStatus();
+    }
+  }
+  // Appended after the sorted part; the old rows, if any, die.
+  std::vector<FlagEntry> flags;
+  if (found != UINT32_MAX) {
+    h_alive[found] = 0;
+    flags.assign(flag_entries.begin() + flag_begin[found],
+                 flag_entries.begin() + flag_begin[found + 1]);
+  }
+  const uint32_t h = households++;
+  h_village.push_back(village);
+  h_alive.push_back(1);
+  for (size_t k = 0; k < kHouseholdDims; ++k) h_dims[k].push_back(hcodes[k]);
+  for (size_t k = 0; k < kMoneyColumns; ++k) h_money[k].push_back(r.money[k]);
+  id_text += r.household_id;
+  id_end.push_back(static_cast<uint32_t>(id_text.size()));
+  for (size_t i = 0; i < r.members.size(); ++i) {
+    for (size_t k = 0; k < kMemberDims; ++k) m_dims[k].push_back(mcodes[i][k]);
+    m_linked.push_back(r.members[i].linked);
+    m_household.push_back(h);
+  }
+  members += static_cast<uint32_t>(r.members.size());
+  member_begin.push_back(members);
+  flag_entries.insert(flag_entries.end(), flags.begin(), flags.end());
+  flag_begin.push_back(static_cast<uint32_t>(flag_entries.size()));
+  if (id_slots.size() < size_t{households} * 2) {
+    IndexIds();
+  } else {
+    const size_t mask = id_slots.size() - 1;
+    size_t i = IdHash(r.household_id) & mask;
+    while (id_slots[i] != UINT32_MAX) i = (i + 1) & mask;
+    id_slots[i] = h;
+  }
+  return OkStatus();
+}
+
+HouseholdRecord Snapshot::Record(uint32_t h) const {
+  HouseholdRecord r;
+  r.household_id = std::string(HouseholdId(h));
+  r.village_code = region_codes[kRegionLevels - 1][h_village[h]];
+  for (size_t k = 0; k < kHouseholdDims; ++k) r.dims[k] = h_dicts[k].values[h_dims[k][h]];
+  for (size_t k = 0; k < kMoneyColumns; ++k) r.money[k] = h_money[k][h];
+  for (uint32_t m = member_begin[h]; m < member_begin[h + 1]; ++m) {
+    HouseholdRecord::Member mr;
+    for (size_t k = 0; k < kMemberDims; ++k) mr.dims[k] = m_dicts[k].values[m_dims[k][m]];
+    mr.linked = m_linked[m];
+    r.members.push_back(std::move(mr));
+  }
+  return r;
+}
+
+void Snapshot::IndexIds() {
+  size_t cap = 16;
+  while (cap < size_t{households} * 2) cap <<= 1;
+  id_slots.assign(cap, UINT32_MAX);
+  for (uint32_t h = 0; h < households; ++h) {
+    if (!h_alive[h]) continue;
+    size_t i = IdHash(HouseholdId(h)) & (cap - 1);
+    while (id_slots[i] != UINT32_MAX) i = (i + 1) & (cap - 1);
+    id_slots[i] = h;
+  }
+}
+
+uint32_t Snapshot::Find(std::string_view household_id) const {
+  if (id_slots.empty()) return UINT32_MAX;
+  const size_t mask = id_slots.size() - 1;
+  for (size_t i = IdHash(household_id) & mask; id_slots[i] != UINT32_MAX; i = (i + 1) & mask) {
+    const uint32_t h = id_slots[i];
+    if (h_alive[h] && HouseholdId(h) == household_id) return h;
+  }
+  return UINT32_MAX;
+}
+
+bool Snapshot::RemoveHousehold(std::string_view household_id) {
+  const uint32_t h = Find(household_id);
+  if (h == UINT32_MAX) return false;
+  h_alive[h] = 0;
+  return true;
+}
+
+Result<Snapshot> BuildSnapshot(store::Store& store, const BuildOptions& options) {
+  Snapshot snap;
+  ASSIGN_OR_RETURN(snap.version, store.GetDataVersion());
+  RETURN_IF_ERROR(BuildRegions(store, snap));
+  std::vector<uint64_t> persons;
+  RETURN_IF_ERROR(BuildRegistry(store, snap, options, persons));
+  RETURN_IF_ERROR(BuildLinks(store, snap, options, persons));
+  RETURN_IF_ERROR(BuildFlags(store, snap, options));
+  snap.IndexIds();
+  return snap;
+}
+
+Result<std::vector<std::string>> Refresh(store::Store& store, Snapshot& snap,
+                                         const BuildOptions& options) {
+  ASSIGN_OR_RETURN(const store::Store::DataVersion v, store.GetDataVersion());
+  std::vector<std::string> read;
+  if (v.registry != snap.version.registry) {
+    ASSIGN_OR_RETURN(snap, BuildSnapshot(store, options));
+    return std::vector<std::string>{"registry", "links", "flags"};
+  }
+  if (v.links != snap.version.links) {
+    std::vector<uint64_t> persons;
+    RETURN_IF_ERROR(ReadPersons(store, snap, persons));
+    RETURN_IF_ERROR(BuildLinks(store, snap, options, persons));
+    read.push_back("links");
+  }
+  if (v.flags != snap.version.flags) {
+    RETURN_IF_ERROR(BuildFlags(store, snap, options));
+    read.push_back("flags");
+  }
+  snap.version = v;
+  return read;
+}
+
+Status SaveSnapshot(const Snapshot& snap, const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) return Unavailable(fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
+  Writer w(f);
+  w.Raw(kMagic, sizeof kMagic);
+  w.Pod(kFormat);
+  Columns(w, snap);
+  const bool flushed = std::fflush(f) == 0;
+  const bool closed = std::fclose(f) == 0;
+  if (!w.ok() || !flushed || !closed) {
+    std::remove(tmp.c_str());
+    return Unavailable(fmt::format("cannot write {}", tmp));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::remove(tmp.c_str());
+    return Unavailable(fmt::format("cannot rename {} to {}: {}", tmp, path, ec.message()));
+  }
+  return OkStatus();
+}
+
+Result<Snapshot> LoadSnapshot(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return Err(NotFound(fmt::format("cannot read {}: {}", path, std::strerror(errno))));
+  Reader r(f);
+  char magic[sizeof kMagic] = {};
+  uint32_t format = 0;
+  r.Raw(magic, sizeof magic);
+  r.Pod(format);
+  if (!r.ok() || std::memcmp(magic, kMagic, sizeof kMagic) != 0 || format != kFormat) {
+    std::fclose(f);
+    return Err(DataLoss(fmt::format("{} is not a fupin snapshot of format {}", path, kFormat)));
+  }
+  Snapshot snap;
+  Columns(r, snap);
+  const bool at_end = std::fgetc(f) == EOF;
+  std::fclose(f);
+  if (!r.ok() || !at_end || !Consistent(snap))
+    return Err(DataLoss(fmt::format("{} is damaged or cut short", path)));
+  IndexDicts(snap);
+  snap.IndexIds();
+  return snap;
+}
+
+Result<Snapshot> OpenSnapshot(store::Store& store, const std::string& db_path,
+                              const BuildOptions& options, std::string* how) {
+  const std::string path = db_path + ".snapshot";
+  auto loaded = LoadSnapshot(path);
+  if (loaded) {
+    ASSIGN_OR_RETURN(std::vector<std::string> read, Refresh(store, *loaded, options));
+    if (how) *how = read.empty() ? "loaded" : fmt::format("refreshed {}", fmt::join(read, ", "));
+    if (!read.empty()) RETURN_IF_ERROR(SaveSnapshot(*loaded, path));
+    return loaded;
+  }
+  ASSIGN_OR_RETURN(Snapshot snap, BuildSnapshot(store, options));
+  if (how) *how = "built";
+  RETURN_IF_ERROR(SaveSnapshot(snap, path));
+  return snap;
+}
+
+}  // namespace fupin::analytics

@@ -1,0 +1,174 @@
+// The analytics snapshot (分析快照): the registry, the link results and the flags held in
+// memory as dictionary-coded columns, for queries in milliseconds (query.h).
+//
+// Layout. Households are sorted by village code, so every region at every level is one range
+// of villages and one range of households; members follow their households. A household
+// changed after the build (UpsertHousehold) is patched in place when it keeps its village
+// and member count; otherwise the old rows are marked dead and the new ones appended after
+// the sorted part, where queries test the region row by row. Nothing is rebuilt for one
+// household's change.
+//
+// Keeping current. The snapshot records the store's DataVersion it was built from. Refresh()
+// reads again only the parts that changed: flags after a rule run or a flag decision (less
+// than a second at full scale), the link bits after a link run, everything after an import
+// of registry files. Save()/Load() keep it in one file next to the database, so a process
+// starts in well under a second instead of reading the store.
+//
+// Thread-safety: const methods may run on any number of threads at once; a writer (Upsert,
+// Refresh) needs exclusive access.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/status.h"
+#include "rules/rule_data.h"
+#include "store/store.h"
+
+namespace fupin::analytics {
+
+// Values of one coded dimension: code 0 is the missing value (""), others index `values`.
+struct Dict {
+  std::vector<std::string> values{""};
+  std::unordered_map<std::string, uint8_t> index;
+  // The code of `value`, added when new; fails past 255 values.
+  Result<uint8_t> Code(const std::string& value);
+};
+
+// Coded household and member dimensions, in column order.
+enum HouseholdDim : uint8_t {
+  kStatus,
+  kCategory,
+  kPrimaryCause,
+  kIncomeYear,
+  kRegisteredYear,
+  kExitYear,
+  kHousingSafe,
+  kWaterSafe,
+  kElectricity,
+  kHouseholdDims
+};
+enum MemberDim : uint8_t {
+  kSex,
+  kRelation,
+  kEthnicity,
+  kEducation,
+  kInSchool,
+  kHealth,
+  kLabor,
+  kWorkStatus,
+  kAgeBand,
+  kMemberDims
+};
+enum Money : uint8_t { kPerCapita, kWage, kBusiness, kProperty, kTransfer, kMoneyColumns };
+
+inline constexpr int kRegionLevels = 5;  // province .. village
+
+// One household as a writer hands it to the snapshot: codes as the exchange format writes
+// them ("1", "02"); money NaN when missing.
+struct HouseholdRecord {
+  std::string household_id;
+  std::string village_code;
+  std::array<std::string, kHouseholdDims> dims;
+  std::array<double, kMoneyColumns> money;
+  struct Member {
+    std::array<std::string, kMemberDims> dims;  // the age band as AgeBand() gives it
+    uint16_t linked = 0;                        // bit i: linked to Snapshot::datasets[i]
+  };
+  std::vector<Member> members;
+};
+
+// The age band of an age in whole years ("0-6", "7-15", "16-59", "60+"; "" when unknown).
+std::string AgeBand(double age);
+
+struct Snapshot {
+  store::Store::DataVersion version;
+  long as_of_days = 0;  // ages are counted on this day
+  int data_year = 0;
+
+  // Regions: every village of the store, by code; a village's region at each level.
+  std::array<std::vector<std::string>, kRegionLevels> region_codes;  // [level] sorted
+  std::array<std::vector<std::string>, kRegionLevels> region_names;
+  std::array<std::vector<uint32_t>, kRegionLevels> village_region;  // [level][village]
+
+  // Households; [0, sorted_households) in village order, the rest appended by upserts.
+  uint32_t households = 0;
+  uint32_t sorted_households = 0;
+  std::vector<uint32_t> village_begin;  // households of village v: [begin[v], begin[v+1])
+  rules::HugeVector<uint32_t> h_village;
+  rules::HugeVector<uint8_t> h_alive;
+  std::array<rules::HugeVector<uint8_t>, kHouseholdDims> h_dims;
+  std::array<Dict, kHouseholdDims> h_dicts;
+  std::array<rules::HugeVector<double>, kMoneyColumns> h_money;
+  rules::HugeVector<uint32_t> member_begin;  // members of h: [member_begin[h], member_begin[h+1])
+  rules::HugeVector<uint32_t> id_end;        // household ids, one buffer
+  std::string id_text;
+  // Open addressing over household indices by id (copy-safe: no views into id_text);
+  // dead households are skipped on lookup.
+  std::vector<uint32_t> id_slots;
+
+  // Members.
+  uint32_t members = 0;
+  std::array<rules::HugeVector<uint8_t>, kMemberDims> m_dims;
+  std::array<Dict, kMemberDims> m_dicts;
+  rules::HugeVector<uint32_t> m_household;
+  rules::HugeVector<uint16_t> m_linked;  // bit i: linked to a record of datasets[i]
+  std::vector<std::string> datasets;     // department data sets, in exchange order
+
+  // Active flags (open or verified) per household: entries [flag_begin[h], flag_begin[h+1]).
+  struct FlagEntry {
+    uint8_t rule;    // index into `rules`
+    uint16_t count;  // flags of that rule on the household (person-scope rules: per member)
+  };
+  std::vector<uint32_t> flag_begin;
+  std::vector<FlagEntry> flag_entries;
+  std::vector<std::string> rules;  // rule ids seen, sorted
+
+  std::string_view HouseholdId(uint32_t h) const {
+    const uint32_t b = h ? id_end[h - 1] : 0;
+    return std::string_view(id_text).substr(b, id_end[h] - b);
+  }
+  int64_t LiveHouseholds() const;
+  size_t MemoryBytes() const;
+
+  // Household h as a record (to change and upsert); h must be live.
+  HouseholdRecord Record(uint32_t h) const;
+  // The live household with this id, or UINT32_MAX.
+  uint32_t Find(std::string_view household_id) const;
+  void IndexIds();  // rebuilds id_slots
+
+  // Adds or replaces one household and its members (a cadre's update, once committed to the
+  // store). Fails, changing nothing, on an unknown village or a dictionary that is full.
+  Status UpsertHousehold(const HouseholdRecord& record);
+  // Drops a household; false when it is not in the snapshot.
+  bool RemoveHousehold(std::string_view household_id);
+};
+
+struct BuildOptions {
+  int threads = 2;
+  std::function<void(std::string_view phase)> progress;
+};
+
+// Reads everything from the store.
+Result<Snapshot> BuildSnapshot(store::Store& store, const BuildOptions& options = {});
+
+// Brings `snap` up to the store's current DataVersion, reading only the parts that changed.
+// Returns which parts it read ("flags", "links", "registry"), empty when it was current.
+Result<std::vector<std::string>> Refresh(store::Store& store, Snapshot& snap,
+                                         const BuildOptions& options = {});
+
+// The snapshot file: a header with a format version, then the columns. Written atomically.
+Status SaveSnapshot(const Snapshot& snap, const std::string& path);
+Result<Snapshot> LoadSnapshot(const std::string& path);
+
+// The snapshot for `db_path`'s store: loaded from `db_path + ".snapshot"` when that file
+// exists, then refreshed; built when it does not exist or cannot be read. Saved again when
+// anything changed. `how` says what happened ("loaded", "refreshed flags", "built").
+Result<Snapshot> OpenSnapshot(store::Store& store, const std::string& db_path,
+                              const BuildOptions& options = {}, std::string* how = nullptr);
+
+}  // namespace fupin::analytics
