@@ -175,11 +175,37 @@ struct Acc {
 // Group accumulators: dense for a small key space, hashed beyond.
 class Groups {
  public:
-  Groups(uint64_t space, bool medians) : medians_(medians) {
+  // `statuses` > 0: counts only, per group and household status (Plan::counts_only).
+  Groups(uint64_t space, bool medians, uint32_t statuses = 0)
+      : medians_(medians), statuses_(statuses) {
     dense_ = space <= (uint64_t{1} << 21);
     if (dense_) {
       acc_.resize(space);
       if (medians_) incomes_.resize(space);
+      if (statuses_) {
+        persons_.assign(space * statuses_, 0);
+        households_.assign(space * statuses_, 0);
+      }
+    }
+  }
+  // Counts-only scans add here: [key * statuses + status].
+  int32_t* Persons() { return persons_.data(); }
+  int32_t* Households() { return households_.data(); }
+  // Turns the counts into accumulators.
+  void FinishCounts(const std::vector<uint8_t>& poor_of, const std::vector<uint8_t>& exited_of,
+                    const std::vector<uint8_t>& returned_of) {
+    if (!statuses_) return;
+    for (uint64_t k = 0; k < acc_.size(); ++k) {
+      Acc& a = acc_[k];
+      for (uint32_t st = 0; st < statuses_; ++st) {
+        const int32_t n = persons_[k * statuses_ + st];
+        a.persons += n;
+        a.poor += n * poor_of[st];
+        a.exited += n * exited_of[st];
+        a.returned += n * returned_of[st];
+        a.households += households_[k * statuses_ + st];
+        a.poor_households += households_[k * statuses_ + st] * poor_of[st];
+      }
     }
   }
   Acc& At(uint64_t key) {
@@ -191,6 +217,10 @@ class Groups {
     return income_map_[key];
   }
   void Merge(Groups& o) {
+    for (size_t i = 0; i < persons_.size(); ++i) {
+      persons_[i] += o.persons_[i];
+      households_[i] += o.households_[i];
+    }
     o.ForEach([&](uint64_t key, Acc& a) {
       At(key).Merge(a);
       if (medians_) {
@@ -213,7 +243,9 @@ class Groups {
 
  private:
   bool medians_;
+  uint32_t statuses_;
   bool dense_;
+  std::vector<int32_t> persons_, households_;
   std::vector<Acc> acc_;
   std::vector<std::vector<double>> incomes_;
   std::unordered_map<uint64_t, Acc> map_;
@@ -234,6 +266,14 @@ struct Plan {
   std::vector<Filter> multi_filters;
   std::vector<uint8_t> poor_of, exited_of, returned_of;  // by status code
   bool need_income = false, need_medians = false, need_flags = false;
+  // Person measures without any member dimension: households are scanned and count their
+  // members (a third of the rows of a member scan).
+  bool weighted = false;
+  // Only counts by status are needed (persons, poor/exited/returned persons, households
+  // and poor households when rows are households): one add per row (Groups::Persons).
+  bool counts_only = false;
+  // Medians collect income ranks (Snapshot::h_income_rank) instead of values when valid.
+  bool ranks = false;
 };
 
 // Code of dimension `d` for chunk rows: `hh` households, `rows` member rows (member level).
@@ -316,10 +356,28 @@ void Scan(const Plan& p, uint32_t begin, uint32_t end, bool appended, Groups& g)
       const uint64_t st = p.stride[d];
       for (int i = 0; i < n; ++i) keys[i] += codes[i] * st;
     }
+    if (p.counts_only) {
+      const uint64_t statuses = p.poor_of.size();
+      int32_t* persons = g.Persons();
+      int32_t* households = g.Households();
+      if (p.member_level) {
+        for (int i = 0; i < n; ++i) persons[keys[i] * statuses + status[hh[i]]] += sel[i];
+      } else {
+        const uint32_t* mb = s.member_begin.data();
+        for (int i = 0; i < n; ++i) {
+          const uint64_t k = keys[i] * statuses + status[hh[i]];
+          households[k] += sel[i];
+          persons[k] += sel[i] ? static_cast<int32_t>(mb[hh[i] + 1] - mb[hh[i]]) : 0;
+        }
+      }
+      continue;
+    }
     for (int i = 0; i < n; ++i) {
       if (!sel[i]) continue;
       const uint32_t h = hh[i];
-      const uint32_t fb = s.flag_begin[h], fe = s.flag_begin[h + 1];
+      const bool flags_needed = p.need_flags || p.multi >= 0;
+      const uint32_t fb = flags_needed ? s.flag_begin[h] : 0;
+      const uint32_t fe = flags_needed ? s.flag_begin[h + 1] : 0;
       // Adds the row to one group; `rule` limits the flag measures to one rule (multi flag).
       auto add = [&](uint64_t key, int rule) {
         Acc& a = g.At(key);
@@ -329,6 +387,12 @@ void Scan(const Plan& p, uint32_t begin, uint32_t end, bool appended, Groups& g)
           a.poor += p.poor_of[st];
           a.exited += p.exited_of[st];
           a.returned += p.returned_of[st];
+        } else if (p.weighted) {
+          const int32_t n = static_cast<int32_t>(s.member_begin[h + 1] - s.member_begin[h]);
+          a.persons += n;
+          a.poor += n * p.poor_of[st];
+          a.exited += n * p.exited_of[st];
+          a.returned += n * p.returned_of[st];
         }
         if (a.last_h == h) return;  // the household counted once per group
         a.last_h = h;
@@ -346,7 +410,8 @@ void Scan(const Plan& p, uint32_t begin, uint32_t end, bool appended, Groups& g)
           if (!std::isnan(pc)) {
             a.income += pc;
             ++a.incomes;
-            if (p.need_medians) g.Incomes(key).push_back(pc);
+            if (p.need_medians)
+              g.Incomes(key).push_back(p.ranks ? static_cast<double>(s.h_income_rank[h]) : pc);
           }
         }
         if (p.need_flags && fb != fe) {
@@ -373,10 +438,9 @@ void Scan(const Plan& p, uint32_t begin, uint32_t end, bool appended, Groups& g)
           add(keys[i] + (static_cast<uint64_t>(rule) + 1) * st, rule);
         }
       } else {
-        const uint16_t l = s.m_linked[first + static_cast<uint32_t>(i)];
+        uint32_t l = s.m_linked[first + static_cast<uint32_t>(i)];
         if (l == 0) add(keys[i], -1);
-        for (uint32_t d = 0; d < s.datasets.size(); ++d)
-          if (l >> d & 1) add(keys[i] + (d + 1ull) * st, -1);
+        for (; l; l &= l - 1) add(keys[i] + (static_cast<uint64_t>(__builtin_ctz(l)) + 1) * st, -1);
       }
     }
   }
@@ -562,19 +626,29 @@ Result<QueryResult> RunQuery(const Snapshot& s, const QuerySpec& spec) {
   RETURN_IF_ERROR(CheckQuery(spec));
   ASSIGN_OR_RETURN(Plan p, MakePlan(s, spec.by, spec.where));
   std::vector<M> measures;
+  bool per_person = false;
   for (const std::string& m : spec.measures) {
     const Measure* me = FindMeasure(m);
     measures.push_back(me->kind);
-    p.member_level |= me->per_person;
+    per_person |= me->per_person;
     p.need_income |= me->kind == M::kMeanIncome || me->kind == M::kMedianIncome ||
                      me->kind == M::kWage || me->kind == M::kBusiness || me->kind == M::kProperty ||
                      me->kind == M::kTransfer;
     p.need_medians |= me->kind == M::kMedianIncome;
     p.need_flags |= me->kind == M::kFlags || me->kind == M::kFlaggedHouseholds;
   }
-  auto make = [&] { return Groups(p.space, p.need_medians); };
+  p.weighted = per_person && !p.member_level;
+  p.ranks = s.ranks_valid;
+  bool households_measure = false;
+  for (M m : measures) households_measure |= m == M::kHouseholds || m == M::kPoorHouseholds;
+  p.counts_only = p.multi < 0 && !p.need_income && !p.need_flags &&
+                  p.space <= (uint64_t{1} << 21) / p.poor_of.size() &&
+                  !(p.member_level && households_measure);
+  const uint32_t statuses = p.counts_only ? static_cast<uint32_t>(p.poor_of.size()) : 0;
+  auto make = [&] { return Groups(p.space, p.need_medians, statuses); };
   Groups groups = make();
   Execute(p, spec.threads, groups, make);
+  groups.FinishCounts(p.poor_of, p.exited_of, p.returned_of);
 
   QueryResult out;
   out.columns = spec.by;
@@ -621,11 +695,15 @@ Result<QueryResult> RunQuery(const Snapshot& s, const QuerySpec& spec) {
           }
           const size_t n = v.size();
           std::nth_element(v.begin(), v.begin() + static_cast<long>(n / 2), v.end());
-          const double upper = v[n / 2];
+          auto value = [&](double x) {
+            return p.ranks ? s.income_sorted[static_cast<size_t>(x)] : x;
+          };
+          const double upper = value(v[n / 2]);
           if (n % 2) {
             values.push_back(upper);
           } else {
-            const double lower = *std::max_element(v.begin(), v.begin() + static_cast<long>(n / 2));
+            const double lower =
+                value(*std::max_element(v.begin(), v.begin() + static_cast<long>(n / 2)));
             values.push_back((lower + upper) / 2);
           }
           break;

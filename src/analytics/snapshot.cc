@@ -359,7 +359,7 @@ Status BuildFlags(store::Store& store, Snapshot& snap, const BuildOptions& optio
 // ---- the snapshot file ----
 
 constexpr char kMagic[8] = {'F', 'U', 'P', 'I', 'N', 'S', 'N', 'P'};
-constexpr uint32_t kFormat = 1;
+constexpr uint32_t kFormat = 2;
 
 class Writer {
  public:
@@ -471,6 +471,9 @@ void Columns(IO& io, S& snap) {
   io.Vec(snap.flag_begin);
   io.Vec(snap.flag_entries);
   io.Strs(snap.rules);
+  io.Vec(snap.income_sorted);
+  io.Vec(snap.h_income_rank);
+  io.Pod(snap.ranks_valid);
 }
 
 void IndexDicts(Snapshot& snap) {
@@ -493,6 +496,11 @@ bool Consistent(const Snapshot& s) {
     return false;
   if (H && (s.member_begin[H] != M || s.id_end[H - 1] != s.id_text.size())) return false;
   if (s.flag_begin[H] != s.flag_entries.size()) return false;
+  if (s.ranks_valid) {
+    if (s.h_income_rank.size() != H) return false;
+    for (uint32_t r : s.h_income_rank)
+      if (r != UINT32_MAX && r >= s.income_sorted.size()) return false;
+  }
   for (size_t k = 0; k < kHouseholdDims; ++k)
     if (s.h_dims[k].size() != H) return false;
   for (size_t k = 0; k < kMoneyColumns; ++k)
@@ -551,6 +559,22 @@ std::string AgeBand(double age) {
   return "60+";
 }
 
+void Snapshot::IndexIncomes() {
+  const auto& pc = h_money[kPerCapita];
+  std::vector<uint32_t> order;
+  order.reserve(households);
+  for (uint32_t h = 0; h < households; ++h)
+    if (h_alive[h] && !std::isnan(pc[h])) order.push_back(h);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return pc[a] < pc[b]; });
+  income_sorted.resize(order.size());
+  h_income_rank.assign(households, UINT32_MAX);
+  for (size_t i = 0; i < order.size(); ++i) {
+    income_sorted[i] = pc[order[i]];
+    h_income_rank[order[i]] = static_cast<uint32_t>(i);
+  }
+  ranks_valid = true;
+}
+
 int64_t Snapshot::LiveHouseholds() const {
   int64_t n = 0;
   for (uint8_t a : h_alive) n += a;
@@ -573,6 +597,8 @@ size_t Snapshot::MemoryBytes() const {
   add(flag_begin);
   add(flag_entries);
   add(village_begin);
+  add(income_sorted);
+  add(h_income_rank);
   for (const auto& c : village_region) add(c);
   add(id_slots);
   return n;
@@ -598,6 +624,7 @@ Status Snapshot::UpsertHousehold(const HouseholdRecord& r) {
     }
   h_dicts = std::move(hd);
   m_dicts = std::move(md);
+  ranks_valid = false;  // incomes may have changed; medians use the values until reindexed
 
   const uint32_t found = Find(r.household_id);
   if (found != UINT32_MAX) {
@@ -697,6 +724,7 @@ Result<Snapshot> BuildSnapshot(store::Store& store, const BuildOptions& options)
   RETURN_IF_ERROR(BuildRegions(store, snap));
   std::vector<uint64_t> persons;
   RETURN_IF_ERROR(BuildRegistry(store, snap, options, persons));
+  snap.IndexIncomes();
   RETURN_IF_ERROR(BuildLinks(store, snap, options, persons));
   RETURN_IF_ERROR(BuildFlags(store, snap, options));
   snap.IndexIds();
@@ -769,6 +797,74 @@ Result<Snapshot> LoadSnapshot(const std::string& path) {
   IndexDicts(snap);
   snap.IndexIds();
   return snap;
+}
+
+Status ExportSnapshotCsv(const Snapshot& snap, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Unavailable(fmt::format("cannot create {}: {}", dir, ec.message()));
+  auto write = [&](const std::string& name, const std::function<void(std::string&)>& body) {
+    const std::string path = dir + "/" + name;
+    std::string text;
+    body(text);
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+    out.close();
+    if (!out) return Unavailable(fmt::format("cannot write {}", path));
+    return OkStatus();
+  };
+  auto money = [](std::string& t, double v) {
+    if (!std::isnan(v)) t += fmt::format("{:.2f}", v);
+  };
+  RETURN_IF_ERROR(write("households.csv", [&](std::string& t) {
+    t += "household_id,village,township,county,prefecture,province";
+    for (std::string_view f : kHouseholdFields) t += fmt::format(",{}", f);
+    for (std::string_view f : kMoneyFields) t += fmt::format(",{}", f);
+    t += "\n";
+    for (uint32_t h = 0; h < snap.households; ++h) {
+      if (!snap.h_alive[h]) continue;
+      t += snap.HouseholdId(h);
+      for (int l = kRegionLevels; l-- > 0;)
+        t +=
+            "," + snap.region_codes[static_cast<size_t>(l)]
+                                   [snap.village_region[static_cast<size_t>(l)][snap.h_village[h]]];
+      for (size_t k = 0; k < kHouseholdDims; ++k)
+        t += "," + snap.h_dicts[k].values[snap.h_dims[k][h]];
+      for (size_t k = 0; k < kMoneyColumns; ++k) {
+        t += ",";
+        money(t, snap.h_money[k][h]);
+      }
+      t += "\n";
+    }
+  }));
+  RETURN_IF_ERROR(write("members.csv", [&](std::string& t) {
+    t += "household_id";
+    for (std::string_view f : kMemberFields) t += fmt::format(",{}", f == "age" ? "age_band" : f);
+    t += ",linked\n";
+    for (uint32_t m = 0; m < snap.members; ++m) {
+      const uint32_t h = snap.m_household[m];
+      if (!snap.h_alive[h]) continue;
+      t += snap.HouseholdId(h);
+      for (size_t k = 0; k < kMemberDims; ++k) t += "," + snap.m_dicts[k].values[snap.m_dims[k][m]];
+      t += ",";
+      bool first = true;
+      for (size_t d = 0; d < snap.datasets.size(); ++d)
+        if (snap.m_linked[m] >> d & 1) {
+          t += (first ? "" : ";") + snap.datasets[d];
+          first = false;
+        }
+      t += "\n";
+    }
+  }));
+  return write("flags.csv", [&](std::string& t) {
+    t += "household_id,rule,flags\n";
+    for (uint32_t h = 0; h < snap.households; ++h) {
+      if (!snap.h_alive[h]) continue;
+      for (uint32_t k = snap.flag_begin[h]; k < snap.flag_begin[h + 1]; ++k)
+        t += fmt::format("{},{},{}\n", snap.HouseholdId(h), snap.rules[snap.flag_entries[k].rule],
+                         snap.flag_entries[k].count);
+    }
+  });
 }
 
 Result<Snapshot> OpenSnapshot(store::Store& store, const std::string& db_path,

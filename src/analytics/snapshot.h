@@ -20,6 +20,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -111,6 +112,14 @@ struct Snapshot {
   // dead households are skipped on lookup.
   std::vector<uint32_t> id_slots;
 
+  // Per-capita incomes in ascending order (live households with an income) and each
+  // household's position there (UINT32_MAX when it has none), for medians: valid until an
+  // upsert changes incomes (then queries fall back to the values themselves).
+  std::vector<double> income_sorted;
+  rules::HugeVector<uint32_t> h_income_rank;
+  bool ranks_valid = false;
+  void IndexIncomes();
+
   // Members.
   uint32_t members = 0;
   std::array<rules::HugeVector<uint8_t>, kMemberDims> m_dims;
@@ -164,6 +173,10 @@ Result<std::vector<std::string>> Refresh(store::Store& store, Snapshot& snap,
 // The snapshot file: a header with a format version, then the columns. Written atomically.
 Status SaveSnapshot(const Snapshot& snap, const std::string& path);
 Result<Snapshot> LoadSnapshot(const std::string& path);
+
+// The snapshot's tables as CSV in `dir` (households.csv, members.csv, flags.csv), codes as
+// the query model shows them: for checking and for peers in benchmarks (bench/query-peers).
+Status ExportSnapshotCsv(const Snapshot& snap, const std::string& dir);
 
 // The snapshot for `db_path`'s store: loaded from `db_path + ".snapshot"` when that file
 // exists, then refreshed; built when it does not exist or cannot be read. Saved again when

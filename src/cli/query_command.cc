@@ -135,7 +135,8 @@ int RunQueryCommand(const QueryArgs& args, Lang lang) {
   return kExitOk;
 }
 
-int RunSnapshotCommand(const std::string& db, bool rebuild, int threads, Lang lang) {
+int RunSnapshotCommand(const std::string& db, bool rebuild, int threads,
+                       const std::string& export_dir, Lang lang) {
   const bool zh = lang == Lang::kZh;
   if (rebuild) std::remove((db + ".snapshot").c_str());
   const auto start = std::chrono::steady_clock::now();
@@ -149,6 +150,11 @@ int RunSnapshotCommand(const std::string& db, bool rebuild, int threads, Lang la
                "{:.1f} MiB in memory, {:.2f} s\n"),
       db, snap->LiveHouseholds(), snap->members, snap->flag_entries.size(),
       static_cast<double>(snap->MemoryBytes()) / (1 << 20), s);
+  if (!export_dir.empty()) {
+    if (Status st = analytics::ExportSnapshotCsv(*snap, export_dir); !st.ok()) return Fail(st, zh);
+    fmt::print("{} {}/households.csv, members.csv, flags.csv\n", zh ? "已导出" : "wrote",
+               export_dir);
+  }
   return kExitOk;
 }
 
@@ -184,13 +190,16 @@ void AddQueryCommand(CLI::App& app, int& exit_code, const Lang& lang) {
   auto db = std::make_shared<std::string>();
   auto rebuild = std::make_shared<bool>(false);
   auto threads = std::make_shared<int>(2);
+  auto export_dir = std::make_shared<std::string>();
   CLI::App* s = app.add_subcommand(
       "snapshot", "Build or refresh the analytics snapshot (DB.snapshot) / 分析快照");
   s->add_option("--db", *db, "SQLite database file")->required();
   s->add_flag("--rebuild", *rebuild, "read everything from the store again");
   s->add_option("--threads", *threads)->capture_default_str();
-  s->callback([db, rebuild, threads, &exit_code, &lang] {
-    exit_code = RunSnapshotCommand(*db, *rebuild, *threads, lang);
+  s->add_option("--export", *export_dir,
+                "also write the snapshot's tables as CSV into this folder (for peers)");
+  s->callback([db, rebuild, threads, export_dir, &exit_code, &lang] {
+    exit_code = RunSnapshotCommand(*db, *rebuild, *threads, *export_dir, lang);
   });
 }
 
