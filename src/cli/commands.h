@@ -28,5 +28,7 @@ void AddLinkCommands(CLI::App& app, int& exit_code, const Lang& lang);
 void AddRulesCommands(CLI::App& app, int& exit_code, const Lang& lang);
 // query: measures by dimensions (analytics/query.h)
 void AddQueryCommand(CLI::App& app, int& exit_code, const Lang& lang);
+// report: standard report templates as XLSX or PDF (reports/templates.h)
+void AddReportCommand(CLI::App& app, int& exit_code, const Lang& lang);
 
 }  // namespace fupin::cli

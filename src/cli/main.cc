@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   AddLinkCommands(app, exit_code, lang);
   AddRulesCommands(app, exit_code, lang);
   AddQueryCommand(app, exit_code, lang);
+  AddReportCommand(app, exit_code, lang);
   AddGenCommand(app, exit_code);
   try {
     app.parse(argc, argv);

@@ -126,4 +126,10 @@ std::string UnpackIdNumber(uint64_t packed) {
   return out;
 }
 
+std::string MaskIdNumber(std::string_view id) {
+  if (id.size() <= 10) return std::string(id.size(), '*');
+  return std::string(id.substr(0, 6)) + std::string(id.size() - 10, '*') +
+         std::string(id.substr(id.size() - 4));
+}
+
 }  // namespace fupin

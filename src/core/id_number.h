@@ -53,6 +53,10 @@ std::string_view IdCountyCode(std::string_view id18);  // first 6 digits
 // person index's person id. Distinct IDs give distinct values; 0 when `id18` is not shaped
 // like an ID (the check character is not verified).
 uint64_t PackIdNumber(std::string_view id18);
+
+// An ID number as shown to whoever may not see it whole (脱敏): the first 6 and the last 4
+// characters kept, the rest as '*' ("520102********123X"); shorter text all '*'.
+std::string MaskIdNumber(std::string_view id);
 // REQUIRES: packed was returned non-zero by PackIdNumber.
 std::string UnpackIdNumber(uint64_t packed);
 

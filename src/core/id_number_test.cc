@@ -123,5 +123,12 @@ TEST(PackIdNumber, RoundTripsAndRejectsWhatIsNotAnId) {
   EXPECT_EQ(PackIdNumber(""), 0u);
 }
 
+TEST(MaskIdNumber, KeepsCountyAndLastFour) {
+  EXPECT_EQ(MaskIdNumber("52010219800101123X"), "520102********123X");
+  EXPECT_EQ(MaskIdNumber("520102800101123"), "520102*****1123");
+  EXPECT_EQ(MaskIdNumber("12345"), "*****");
+  EXPECT_EQ(MaskIdNumber(""), "");
+}
+
 }  // namespace
 }  // namespace fupin

@@ -1,0 +1,481 @@
+#include "reports/templates.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <map>
+#include <set>
+
+#include "analytics/query.h"
+#include "core/code_lists.h"
+#include "core/id_number.h"
+#include "store/rules_store.h"
+
+namespace fupin::reports {
+
+// GCC 12 warns of a moved-from std::string inside std::variant when a row of cells grows
+// (a known false positive, GCC bug 105593 and kin); the code here copies plain values.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace {
+
+using analytics::QuerySpec;
+using analytics::Snapshot;
+
+constexpr std::string_view kLevels[analytics::kRegionLevels] = {"province", "prefecture", "county",
+                                                                "township", "village"};
+
+struct Ctx {
+  const Snapshot& snap;
+  const ReportRequest& req;
+  std::string region;  // 12 digits
+  int level = 0;       // of the region
+  int child = 0;       // level of the rows
+  int year = 0;
+  std::string T(std::string_view zh, std::string_view en) const {
+    return std::string(req.english ? en : zh);
+  }
+  std::pair<std::string, std::vector<std::string>> RegionFilter() const {
+    return {std::string(kLevels[level]), {region}};
+  }
+  std::pair<std::string, std::vector<std::string>> YearFilter() const {
+    return {"year", {std::to_string(year)}};
+  }
+  std::string RegionName(int l, const std::string& code) const {
+    const auto& codes = snap.region_codes[static_cast<size_t>(l)];
+    auto it = std::lower_bound(codes.begin(), codes.end(), code);
+    if (it == codes.end() || *it != code) return code;
+    const std::string& name =
+        snap.region_names[static_cast<size_t>(l)][static_cast<size_t>(it - codes.begin())];
+    return name.empty() ? code : name;
+  }
+  // The region's sub-regions (its children; the region itself when it is a village).
+  std::vector<std::string> Children() const {
+    std::vector<std::string> out;
+    const size_t digits[] = {2, 4, 6, 9, 12};
+    const std::string prefix = region.substr(0, digits[level]);
+    for (const std::string& c : snap.region_codes[static_cast<size_t>(child)])
+      if (c.starts_with(prefix)) out.push_back(c);
+    return out;
+  }
+};
+
+Result<analytics::QueryResult> Ask(
+    const Ctx& c, std::vector<std::string> measures, std::vector<std::string> by,
+    std::vector<std::pair<std::string, std::vector<std::string>>> where) {
+  QuerySpec q;
+  q.measures = std::move(measures);
+  q.by = std::move(by);
+  q.where = std::move(where);
+  return analytics::RunQuery(c.snap, q);
+}
+
+// Query rows keyed by their dimension values joined with '|'.
+std::map<std::string, std::vector<double>> ByKey(const analytics::QueryResult& r, size_t dims) {
+  std::map<std::string, std::vector<double>> out;
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    std::string key;
+    for (size_t d = 0; d < dims; ++d) key += (d ? "|" : "") + r.rows[i][d];
+    out[key] = r.values[i];
+  }
+  return out;
+}
+
+double Get(const std::map<std::string, std::vector<double>>& m, const std::string& key,
+           size_t i = 0) {
+  auto it = m.find(key);
+  return it == m.end() ? 0 : it->second[i];
+}
+
+std::string Label(const Ctx& c, std::string_view list, const std::string& code) {
+  const CodeList* l = FindCodeList(list);
+  const CodeEntry* e = l && !code.empty() ? l->Find(std::atoi(code.c_str())) : nullptr;
+  if (!e) return code.empty() ? c.T("未填", "blank") : code;
+  return std::string(c.req.english ? e->label_en : e->label_zh);
+}
+
+// The codes of a household dimension present in the snapshot, in numeric order.
+std::vector<std::string> Codes(const Snapshot& s, analytics::HouseholdDim d) {
+  std::vector<std::string> out(s.h_dicts[d].values.begin() + 1, s.h_dicts[d].values.end());
+  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+    return std::atoi(a.c_str()) < std::atoi(b.c_str());
+  });
+  return out;
+}
+
+Column Col(std::string header, NumberFormat f, double width = 10) {
+  return Column{std::move(header), f, width};
+}
+
+// The first two columns of a sub-region table.
+void RegionColumns(const Ctx& c, Table& t) {
+  t.columns.push_back(Col(c.T("区划代码", "Code"), NumberFormat::kText, 14));
+  t.columns.push_back(Col(c.T("名称", "Name"), NumberFormat::kText, 16));
+}
+
+std::vector<Cell> RegionCells(const Ctx& c, const std::string& code) {
+  return {code, c.RegionName(c.child, code)};
+}
+
+std::vector<Cell> TotalsFrom(const Table& t, const Ctx& c) {
+  std::vector<Cell> totals(t.columns.size());
+  totals[0] = c.T("合计", "Total");
+  for (size_t col = 0; col < t.columns.size(); ++col) {
+    if (t.columns[col].format != NumberFormat::kInteger) continue;
+    double sum = 0;
+    for (const auto& row : t.rows)
+      if (const double* v = std::get_if<double>(&row[col])) sum += *v;
+    totals[col] = sum;
+  }
+  return totals;
+}
+
+// ---- 建档立卡贫困人口统计表 ----
+Status Registry(const Ctx& c, Document& doc) {
+  const std::vector<std::string> statuses = Codes(c.snap, analytics::kStatus);
+  ASSIGN_OR_RETURN(analytics::QueryResult r,
+                   Ask(c, {"households", "persons"}, {std::string(kLevels[c.child]), "status"},
+                       {c.RegionFilter(), c.YearFilter()}));
+  const auto by = ByKey(r, 2);
+  Table t;
+  t.title = c.T("按区划和脱贫状态", "By sub-region and status");
+  RegionColumns(c, t);
+  const int s = static_cast<int>(statuses.size());
+  t.groups.push_back({{c.T("区划", "Region"), 0, 2},
+                      {c.T("户数（户）", "Households"), 2, s + 1},
+                      {c.T("人数（人）", "Persons"), 3 + s, s + 1}});
+  for (int pass = 0; pass < 2; ++pass) {
+    t.columns.push_back(Col(c.T("合计", "Total"), NumberFormat::kInteger));
+    for (const std::string& st : statuses)
+      t.columns.push_back(Col(Label(c, "status", st), NumberFormat::kInteger, 12));
+  }
+  Chart chart;
+  chart.title = c.T("各区划人数（按脱贫状态）", "Persons by sub-region and status");
+  chart.value_axis = c.T("人", "persons");
+  for (const std::string& st : statuses) chart.series.push_back({Label(c, "status", st), {}});
+  for (const std::string& code : c.Children()) {
+    std::vector<Cell> row = RegionCells(c, code);
+    for (size_t m = 0; m < 2; ++m) {
+      double total = 0;
+      for (const std::string& st : statuses) total += Get(by, code + "|" + st, m);
+      row.push_back(total);
+      for (const std::string& st : statuses) row.push_back(Get(by, code + "|" + st, m));
+    }
+    t.rows.push_back(std::move(row));
+    chart.categories.push_back(c.RegionName(c.child, code));
+    for (size_t i = 0; i < statuses.size(); ++i)
+      chart.series[i].values.push_back(Get(by, code + "|" + statuses[i], 1));
+  }
+  t.totals = TotalsFrom(t, c);
+  t.note = c.T("数据年度 ", "Data year ") + std::to_string(c.year) +
+           c.T("；人数为家庭成员记录数。", "; persons are member rows of the registry.");
+  doc.sections.push_back({std::move(t)});
+  doc.sections.push_back({std::move(chart)});
+  return OkStatus();
+}
+
+// ---- 致贫原因分析表 ----
+Status Causes(const Ctx& c, Document& doc) {
+  const std::vector<std::string> causes = Codes(c.snap, analytics::kPrimaryCause);
+  ASSIGN_OR_RETURN(analytics::QueryResult r,
+                   Ask(c, {"households", "persons", "poor_households"}, {"primary_cause"},
+                       {c.RegionFilter(), c.YearFilter()}));
+  const auto by = ByKey(r, 1);
+  double all = 0;
+  for (const auto& [k, v] : by) all += v[0];
+  Table t;
+  t.title = c.T("按主要致贫原因", "By primary cause");
+  t.columns = {Col(c.T("致贫原因", "Cause"), NumberFormat::kText, 18),
+               Col(c.T("户数", "Households"), NumberFormat::kInteger),
+               Col(c.T("占比", "Share"), NumberFormat::kPercent),
+               Col(c.T("人数", "Persons"), NumberFormat::kInteger),
+               Col(c.T("未脱贫户数", "Poor households"), NumberFormat::kInteger, 12)};
+  Chart chart;
+  chart.title = c.T("各致贫原因户数", "Households by primary cause");
+  chart.value_axis = c.T("户", "households");
+  chart.series.push_back({c.T("户数", "Households"), {}});
+  for (const std::string& cause : causes) {
+    const double h = Get(by, cause, 0);
+    t.rows.push_back({Label(c, "cause", cause), h, all > 0 ? h / all : 0.0, Get(by, cause, 1),
+                      Get(by, cause, 2)});
+    chart.categories.push_back(Label(c, "cause", cause));
+    chart.series[0].values.push_back(h);
+  }
+  t.totals = TotalsFrom(t, c);
+  t.totals[2] = all > 0 ? 1.0 : 0.0;
+  doc.sections.push_back({std::move(t)});
+  doc.sections.push_back({std::move(chart)});
+
+  // Sub-region by cause.
+  ASSIGN_OR_RETURN(analytics::QueryResult m,
+                   Ask(c, {"households"}, {std::string(kLevels[c.child]), "primary_cause"},
+                       {c.RegionFilter(), c.YearFilter()}));
+  const auto cells = ByKey(m, 2);
+  Table x;
+  x.title = c.T("各区划致贫原因户数", "Households by sub-region and primary cause");
+  RegionColumns(c, x);
+  x.groups.push_back({{c.T("区划", "Region"), 0, 2},
+                      {c.T("主要致贫原因（户）", "Primary cause (households)"), 2,
+                       static_cast<int>(causes.size()) + 1}});
+  x.columns.push_back(Col(c.T("合计", "Total"), NumberFormat::kInteger));
+  for (const std::string& cause : causes)
+    x.columns.push_back(Col(Label(c, "cause", cause), NumberFormat::kInteger, 9));
+  for (const std::string& code : c.Children()) {
+    std::vector<Cell> row = RegionCells(c, code);
+    double total = 0;
+    for (const std::string& cause : causes) total += Get(cells, code + "|" + cause);
+    row.push_back(total);
+    for (const std::string& cause : causes) row.push_back(Get(cells, code + "|" + cause));
+    x.rows.push_back(std::move(row));
+  }
+  x.totals = TotalsFrom(x, c);
+  doc.sections.push_back({std::move(x)});
+  return OkStatus();
+}
+
+// ---- 脱贫进度表 ----
+Status Progress(const Ctx& c, Document& doc) {
+  ASSIGN_OR_RETURN(analytics::QueryResult reg,
+                   Ask(c, {"households", "persons"}, {"registered_year"}, {c.RegionFilter()}));
+  ASSIGN_OR_RETURN(analytics::QueryResult ex,
+                   Ask(c, {"households", "persons"}, {"exit_year"}, {c.RegionFilter()}));
+  const auto registered = ByKey(reg, 1), exited = ByKey(ex, 1);
+  int first = c.year;
+  for (const auto& [y, v] : registered)
+    if (!y.empty()) first = std::min(first, std::atoi(y.c_str()));
+  Table t;
+  t.title = c.T("历年识别与脱贫", "Registered and exited by year");
+  t.columns = {Col(c.T("年度", "Year"), NumberFormat::kText, 8),
+               Col(c.T("识别户数", "Registered households"), NumberFormat::kInteger, 12),
+               Col(c.T("识别人数", "Registered persons"), NumberFormat::kInteger, 12),
+               Col(c.T("脱贫户数", "Exited households"), NumberFormat::kInteger, 12),
+               Col(c.T("脱贫人数", "Exited persons"), NumberFormat::kInteger, 12),
+               Col(c.T("累计脱贫人数", "Exited persons, cumulative"), NumberFormat::kInteger, 14),
+               Col(c.T("年末剩余贫困人口", "Remaining at year end"), NumberFormat::kInteger, 14),
+               Col(c.T("累计脱贫率", "Exited share"), NumberFormat::kPercent, 10)};
+  t.groups.push_back({{c.T("年度", "Year"), 0, 1},
+                      {c.T("识别", "Registered"), 1, 2},
+                      {c.T("脱贫", "Exited"), 3, 3},
+                      {c.T("进度", "Progress"), 6, 2}});
+  Chart chart;
+  chart.title = c.T("历年脱贫人数与剩余贫困人口", "Exited and remaining persons by year");
+  chart.value_axis = c.T("人", "persons");
+  chart.series = {{c.T("脱贫人数", "Exited"), {}}, {c.T("年末剩余", "Remaining"), {}}};
+  double reg_cum = 0, exit_cum = 0;
+  for (int y = first; y <= c.year; ++y) {
+    const std::string key = std::to_string(y);
+    reg_cum += Get(registered, key, 1);
+    exit_cum += Get(exited, key, 1);
+    const double remaining = reg_cum - exit_cum;
+    t.rows.push_back({key, Get(registered, key, 0), Get(registered, key, 1), Get(exited, key, 0),
+                      Get(exited, key, 1), exit_cum, remaining,
+                      reg_cum > 0 ? exit_cum / reg_cum : 0.0});
+    chart.categories.push_back(key);
+    chart.series[0].values.push_back(Get(exited, key, 1));
+    chart.series[1].values.push_back(remaining);
+  }
+  t.note = c.T("人数按户的当前成员计；返贫户计入剩余。",
+               "Persons are the households' current members; returned households count as "
+               "remaining.");
+  doc.sections.push_back({std::move(t)});
+  doc.sections.push_back({std::move(chart)});
+  return OkStatus();
+}
+
+// ---- 政策落实情况表 ----
+struct Policy {
+  std::string_view dataset, zh, en;
+};
+constexpr Policy kPolicies[] = {
+    {"health_enrollment", "医保参保", "Health insurance"},
+    {"health_claims", "医疗报销救助", "Medical claims"},
+    {"civil_dibao", "低保", "Dibao"},
+    {"disability", "残疾人证", "Disability cert."},
+    {"edu_students", "教育资助", "Student aid"},
+    {"hr_employment", "就业", "Employment"},
+    {"relocation", "易地搬迁", "Relocation"},
+};
+
+Status PolicyReport(const Ctx& c, Document& doc) {
+  const std::string level(kLevels[c.child]);
+  ASSIGN_OR_RETURN(analytics::QueryResult all, Ask(c, {"persons", "poor_persons"}, {level},
+                                                   {c.RegionFilter(), c.YearFilter()}));
+  ASSIGN_OR_RETURN(analytics::QueryResult linked,
+                   Ask(c, {"persons"}, {level, "linked"}, {c.RegionFilter(), c.YearFilter()}));
+  const auto persons = ByKey(all, 1), reached = ByKey(linked, 2);
+  Table t;
+  t.title = c.T("各部门政策覆盖人数与覆盖率", "Persons reached by each policy");
+  RegionColumns(c, t);
+  t.columns.push_back(Col(c.T("人数", "Persons"), NumberFormat::kInteger));
+  t.columns.push_back(Col(c.T("未脱贫人数", "Poor persons"), NumberFormat::kInteger));
+  t.groups.push_back({{c.T("区划", "Region"), 0, 2}, {c.T("建档立卡", "Registry"), 2, 2}});
+  int at = 4;
+  for (const Policy& p : kPolicies) {
+    t.groups.back().push_back({c.T(p.zh, p.en), at, 2});
+    t.columns.push_back(Col(c.T("人数", "Persons"), NumberFormat::kInteger, 9));
+    t.columns.push_back(Col(c.T("覆盖率", "Rate"), NumberFormat::kPercent, 9));
+    at += 2;
+  }
+  for (const std::string& code : c.Children()) {
+    std::vector<Cell> row = RegionCells(c, code);
+    const double n = Get(persons, code, 0);
+    row.push_back(n);
+    row.push_back(Get(persons, code, 1));
+    for (const Policy& p : kPolicies) {
+      const double k = Get(reached, code + "|" + std::string(p.dataset));
+      row.push_back(k);
+      row.push_back(n > 0 ? k / n : 0.0);
+    }
+    t.rows.push_back(std::move(row));
+  }
+  t.totals = TotalsFrom(t, c);
+  Chart chart;
+  chart.title = c.T("各项政策覆盖率", "Coverage of each policy");
+  chart.value_axis = "%";
+  chart.series.push_back({c.T("覆盖率", "Coverage"), {}});
+  const double total = std::get<double>(t.totals[2]);
+  for (size_t i = 0; i < std::size(kPolicies); ++i) {
+    const double k = std::get<double>(t.totals[4 + 2 * i]);
+    t.totals[5 + 2 * i] = total > 0 ? k / total : 0.0;
+    chart.categories.push_back(c.T(kPolicies[i].zh, kPolicies[i].en));
+    chart.series[0].values.push_back(total > 0 ? std::round(k / total * 1000) / 10 : 0);
+  }
+  t.note = c.T("覆盖：在该部门数据中有关联记录的建档立卡人员。",
+               "Reached: registered persons with a linked record in the department's data.");
+  doc.sections.push_back({std::move(t)});
+  doc.sections.push_back({std::move(chart)});
+
+  // Policy gaps flagged by the rules, by sub-region.
+  ASSIGN_OR_RETURN(analytics::QueryResult gaps,
+                   Ask(c, {"flags"}, {level, "flag"}, {c.RegionFilter(), c.YearFilter()}));
+  std::vector<std::string> rules;
+  for (const std::string& r : c.snap.rules)
+    if (r.starts_with("GAP_")) rules.push_back(r);
+  if (!rules.empty()) {
+    const auto g = ByKey(gaps, 2);
+    Table x;
+    x.title = c.T("政策落实疑点（规则 GAP_*，未核查与已核实）",
+                  "Policy gaps flagged by the rules (GAP_*, open and verified)");
+    RegionColumns(c, x);
+    for (const std::string& r : rules) x.columns.push_back(Col(r, NumberFormat::kInteger, 12));
+    for (const std::string& code : c.Children()) {
+      std::vector<Cell> row = RegionCells(c, code);
+      for (const std::string& r : rules) row.push_back(Get(g, code + "|" + r));
+      x.rows.push_back(std::move(row));
+    }
+    x.totals = TotalsFrom(x, c);
+    doc.sections.push_back({std::move(x)});
+  }
+  return OkStatus();
+}
+
+// ---- 疑点核查清单 ----
+Status FlagList(const Ctx& c, store::Store& store, Document& doc) {
+  const size_t digits[] = {2, 4, 6, 9, 12};
+  store::FlagFilter filter;
+  filter.region = c.region.substr(0, digits[c.level]);
+  filter.state = store::FlagState::kOpen;
+  Table list;
+  list.title = c.T("待核查疑点（身份证号已脱敏）", "Flags to verify (ID numbers masked)");
+  list.columns = {Col(c.T("序号", "No."), NumberFormat::kInteger, 6),
+                  Col(c.T("规则", "Rule"), NumberFormat::kText, 18),
+                  Col(c.T("类别", "Category"), NumberFormat::kText, 10),
+                  Col(c.T("村", "Village"), NumberFormat::kText, 16),
+                  Col(c.T("户编号", "Household"), NumberFormat::kText, 18),
+                  Col(c.T("身份证号", "ID number"), NumberFormat::kText, 20),
+                  Col(c.T("疑点说明", "Evidence"), NumberFormat::kText, 48),
+                  Col(c.T("核查结果", "Result"), NumberFormat::kText, 12)};
+  std::map<std::string, double> by_rule;
+  RETURN_IF_ERROR(store.Rules().ForEachFlag(filter, [&](const store::FlagRow& f) -> Status {
+    list.rows.push_back({static_cast<double>(list.rows.size() + 1), f.flag.rule, f.flag.category,
+                         c.RegionName(4, f.flag.village_code), f.flag.household_id,
+                         f.flag.id_number.empty() ? std::string() : MaskIdNumber(f.flag.id_number),
+                         c.req.english ? f.flag.evidence_en : f.flag.evidence_zh, std::string()});
+    ++by_rule[f.flag.rule];
+    return OkStatus();
+  }));
+  Table summary;
+  summary.title = c.T("疑点汇总", "Summary");
+  summary.columns = {Col(c.T("规则", "Rule"), NumberFormat::kText, 24),
+                     Col(c.T("待核查条数", "Open flags"), NumberFormat::kInteger, 12)};
+  for (const auto& [rule, n] : by_rule) summary.rows.push_back({rule, n});
+  summary.totals = TotalsFrom(summary, c);
+  list.note = c.T("请逐条核查并在“核查结果”栏填写：属实 / 不属实，再以 fupin flags set 录入。",
+                  "Check each flag and write verified / dismissed under Result, then record it "
+                  "with fupin flags set.");
+  doc.sections.push_back({std::move(summary)});
+  doc.sections.push_back({std::move(list)});
+  return OkStatus();
+}
+
+std::string Today() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+}  // namespace
+
+const std::vector<TemplateInfo>& Templates() {
+  static const std::vector<TemplateInfo> t = {
+      {"registry", "建档立卡贫困人口统计表", "Registered poor population"},
+      {"causes", "致贫原因分析表", "Causes of poverty"},
+      {"progress", "脱贫进度表", "Progress out of poverty"},
+      {"policy", "政策落实情况表", "Policy coverage"},
+      {"flags", "疑点核查清单", "Flags to verify"},
+  };
+  return t;
+}
+
+Result<Document> BuildReport(const Snapshot& snap, store::Store& store, const ReportRequest& req) {
+  const TemplateInfo* info = nullptr;
+  for (const TemplateInfo& t : Templates())
+    if (t.name == req.template_name) info = &t;
+  if (!info) {
+    std::vector<std::string> names;
+    for (const TemplateInfo& t : Templates()) names.push_back(t.name);
+    return Err(InvalidArgument(fmt::format("unknown template '{}' (templates: {})",
+                                           req.template_name, fmt::join(names, ", "))));
+  }
+  Ctx c{snap, req};
+  c.region = req.region.empty() ? (snap.region_codes[0].empty() ? "" : snap.region_codes[0][0])
+                                : req.region;
+  if (c.region.size() < 12 && c.region.find_first_not_of("0123456789") == std::string::npos)
+    c.region.resize(12, '0');
+  c.level = -1;
+  for (int l = 0; l < analytics::kRegionLevels && c.level < 0; ++l) {
+    const auto& codes = snap.region_codes[static_cast<size_t>(l)];
+    if (std::binary_search(codes.begin(), codes.end(), c.region)) c.level = l;
+  }
+  if (c.level < 0) return Err(InvalidArgument(fmt::format("unknown region '{}'", req.region)));
+  c.child = std::min(c.level + 1, analytics::kRegionLevels - 1);
+  c.year = req.year ? req.year : snap.data_year;
+  if (req.template_name != "flags" && req.template_name != "progress") {
+    const auto& years = snap.h_dicts[analytics::kIncomeYear].values;
+    if (std::find(years.begin(), years.end(), std::to_string(c.year)) == years.end())
+      return Err(InvalidArgument(
+          fmt::format("no income data for year {} (years in the data: {})", c.year,
+                      fmt::join(std::vector<std::string>(years.begin() + 1, years.end()), ", "))));
+  }
+  Document doc;
+  doc.english = req.english;
+  doc.title = req.english ? info->title_en : info->title_zh;
+  doc.region_code = c.region;
+  doc.region_name = c.RegionName(c.level, c.region);
+  doc.year = c.year;
+  doc.date = req.date.empty() ? Today() : req.date;
+  doc.sheet_name = doc.title;  // at most 12 characters (Excel allows 31)
+  if (req.english) doc.sheet_name = req.template_name;
+  if (req.template_name == "registry") RETURN_IF_ERROR(Registry(c, doc));
+  if (req.template_name == "causes") RETURN_IF_ERROR(Causes(c, doc));
+  if (req.template_name == "progress") RETURN_IF_ERROR(Progress(c, doc));
+  if (req.template_name == "policy") RETURN_IF_ERROR(PolicyReport(c, doc));
+  if (req.template_name == "flags") RETURN_IF_ERROR(FlagList(c, store, doc));
+  return doc;
+}
+
+}  // namespace fupin::reports

@@ -1,0 +1,38 @@
+// XLSX writer (Excel 报表): renders a report Document (reports/document.h) as one worksheet
+// with merged title and header cells, formatted numbers and native Excel column charts.
+// Thread-safe: calls share no state, so separate documents may be written in parallel.
+#pragma once
+
+#include <string>
+
+#include "core/status.h"
+#include "reports/document.h"
+
+namespace fupin::reports {
+
+// Writes `doc` to `path` as an Excel 2007+ workbook holding one worksheet named
+// doc.sheet_name. The sheet holds, top to bottom: the title (bold, larger, merged over the
+// widest section), a line with region name and code, year and date, then each section after
+// a blank row:
+//   a Table: its title; its HeaderGroup rows as merged cells, a group with no group above it
+//     reaching up to the top of the band and a column's own header reaching up to just
+//     under the lowest group over it, so no header cell is blank; the column headers (bold,
+//     centred, wrapped, bordered); the body, numbers stored as numbers with the column's
+//     format (#,##0 / #,##0.00 / 0.00% / 0.0000); the totals row in bold; the note. Panes
+//     are frozen under the header of the first section when it is a table.
+//   a Chart: its title, its data as a small table (categories, one column per series) and a
+//     native column chart right of it whose series refer to those cells.
+// Column widths are Column::width (the largest over sections sharing a column). NaN and
+// infinite numbers are written as empty cells.
+// The file appears whole or not at all: it is written to path + ".tmp" and renamed; two calls
+// must not write the same path at once.
+// Fails with kInvalidArgument when the sheet name is empty, longer than 31 characters,
+// starts or ends with ' or holds one of []:*?/\, when a table's rows, totals or header
+// groups do not match its columns, a chart series does not have one value per category, any
+// text is not UTF-8 or is longer than Excel's 32,767 characters, or the sheet would exceed
+// Excel's 1,048,576 rows or 16,384 columns; with kUnavailable naming the path when the file
+// cannot be written (missing directory, permissions, disk full). After a failure `path` is
+// as it was and no .tmp file is left.
+Status WriteXlsx(const Document& doc, const std::string& path);
+
+}  // namespace fupin::reports
