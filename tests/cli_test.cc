@@ -586,5 +586,51 @@ TEST_F(CliTest, QueryGivesCsvAndJsonAndRefusesUnknownNames) {
   EXPECT_NE(bad.err.find("peeple"), std::string::npos) << bad.err;
 }
 
+TEST_F(CliTest, SnapshotListReportAndPortrait) {
+  WriteCleanBatch(batch_);
+  ASSERT_EQ(Import(batch_).exit_code, 0);
+  ChildRun snap = Fupin({"snapshot", "--db", db_.string()});
+  ASSERT_EQ(snap.exit_code, 0) << Show(snap);
+  EXPECT_TRUE(fs::exists(db_.string() + ".snapshot"));
+  // Drill-down to the households of a village.
+  ChildRun list =
+      Fupin({"query", "--db", db_.string(), "--list", "--where", "village=520102016001"});
+  ASSERT_EQ(list.exit_code, 0) << Show(list);
+  EXPECT_EQ(list.out.substr(0, list.out.find('\n')),
+            "household_id,village,status,category,primary_cause,members,per_capita_income,flags");
+  EXPECT_NE(list.out.find(",520102016001,"), std::string::npos) << list.out;
+  // Reports: XLSX and PDF, and a clear error for an unknown template or region.
+  for (const char* ext : {".xlsx", ".pdf"}) {
+    const std::string out = (dir_ / (std::string("r") + ext)).string();
+    ChildRun r = Fupin({"report", "--db", db_.string(), "--template", "registry", "--out", out});
+    ASSERT_EQ(r.exit_code, 0) << Show(r);
+    EXPECT_GT(fs::file_size(out), 1000u);
+  }
+  ChildRun bad = Fupin(
+      {"report", "--db", db_.string(), "--template", "nope", "--out", (dir_ / "x.pdf").string()});
+  EXPECT_EQ(bad.exit_code, 1) << Show(bad);
+  EXPECT_NE(bad.err.find("registry"), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(dir_ / "x.pdf"));
+  ChildRun region = Fupin({"report", "--db", db_.string(), "--template", "causes", "--region",
+                           "529999000000", "--out", (dir_ / "y.xlsx").string()});
+  EXPECT_EQ(region.exit_code, 1) << Show(region);
+  ChildRun ext = Fupin(
+      {"report", "--db", db_.string(), "--template", "causes", "--out", (dir_ / "y.txt").string()});
+  EXPECT_EQ(ext.exit_code, 2) << Show(ext);
+  // Portraits: a village and a household, personal data masked.
+  ChildRun v =
+      Fupin({"portrait", "--db", db_.string(), "--village", "520102016001", "--format", "json"});
+  ASSERT_EQ(v.exit_code, 0) << Show(v);
+  EXPECT_NE(v.out.find("\"code\":\"520102016001\""), std::string::npos) << v.out;
+  const auto hh = test::Query(db_, "SELECT household_id FROM households ORDER BY 1 LIMIT 1");
+  ASSERT_EQ(hh.size(), 1u);
+  ChildRun h = Fupin({"portrait", "--db", db_.string(), "--household", hh[0][0]});
+  ASSERT_EQ(h.exit_code, 0) << Show(h);
+  for (const auto& m : test::Query(db_, "SELECT id_number, name FROM members"))
+    EXPECT_EQ(h.out.find(m[0]), std::string::npos) << "unmasked ID " << m[0];
+  ChildRun none = Fupin({"portrait", "--db", db_.string(), "--household", "nope"});
+  EXPECT_EQ(none.exit_code, 1) << Show(none);
+}
+
 }  // namespace
 }  // namespace fupin

@@ -9,8 +9,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
+#include "analytics/portrait.h"
 #include "exchange/import.h"
 #include "gen/generator.h"
 #include "link/linker.h"
@@ -420,6 +422,70 @@ TEST_F(QueryTest, OneHouseholdChangeEqualsARebuild) {
   analytics::HouseholdRecord bad = snap->Record(snap->Find(b[col("household_id")]));
   bad.village_code = "529999999999";
   EXPECT_FALSE(snap->UpsertHousehold(bad).ok());
+}
+
+TEST_F(QueryTest, HouseholdPortraitHasEverythingMasked) {
+  auto store = store::OpenSqliteStore(Db());
+  ASSERT_TRUE(store);
+  // A household with flags and linked records.
+  const auto pick = test::Query(Db(),
+                                "SELECT household_id FROM flags WHERE rule = "
+                                "'DQ_MEMBER_COUNT' ORDER BY household_id LIMIT 1");
+  ASSERT_EQ(pick.size(), 1u);
+  const std::string id = pick[0][0];
+  auto p = analytics::ReadHouseholdPortrait(**store, id);
+  ASSERT_TRUE(p) << p.error().ToString();
+  const auto members = test::Query(
+      Db(), "SELECT id_number, name FROM members WHERE household_id = '" + id + "' ORDER BY 1");
+  ASSERT_EQ(p->members.size(), members.size());
+  bool saw_flag = false;
+  for (const auto& f : p->flags) saw_flag |= f.flag.rule == "DQ_MEMBER_COUNT";
+  EXPECT_TRUE(saw_flag);
+  // No full ID number or name anywhere in the portrait.
+  std::string all;
+  for (const auto& f : p->household) all += f.value + "|";
+  for (const auto& m : p->members)
+    for (const auto& f : m) all += f.value + "|";
+  for (const auto& r : p->records) {
+    all += r.member_id + "|";
+    for (const auto& f : r.fields) all += f.value + "|";
+  }
+  for (const auto& m : members) {
+    EXPECT_EQ(all.find(m[0]), std::string::npos) << m[0];
+    EXPECT_EQ(all.find("|" + m[1] + "|"), std::string::npos) << m[1];
+  }
+  EXPECT_NE(all.find("********"), std::string::npos);
+  // The linked records are those of the snapshot's link bits for this household.
+  const uint32_t h = snap_->Find(id);
+  ASSERT_NE(h, UINT32_MAX);
+  std::set<std::string> want, got;
+  for (uint32_t m = snap_->member_begin[h]; m < snap_->member_begin[h + 1]; ++m)
+    for (size_t d = 0; d < snap_->datasets.size(); ++d)
+      if (snap_->m_linked[m] >> d & 1) want.insert(snap_->datasets[d]);
+  for (const auto& r : p->records) got.insert(r.dataset);
+  EXPECT_EQ(got, want);
+  EXPECT_FALSE(analytics::ReadHouseholdPortrait(**store, "no-such-household"));
+}
+
+TEST_F(QueryTest, VillagePortraitAddsUpToTheVillage) {
+  const auto villages = Rows(*snap_, {{"households", "persons"}, {"village"}, {}});
+  ASSERT_FALSE(villages.empty());
+  const auto& v = villages[villages.size() / 2];
+  auto p = analytics::BuildVillagePortrait(*snap_, v[0]);
+  ASSERT_TRUE(p) << p.error().ToString();
+  EXPECT_FALSE(p->name.empty());
+  EXPECT_EQ(p->households.total, std::stoll(v[1]));
+  for (const auto& [title, r] : p->sections) {
+    if (title != "status") continue;
+    int64_t households = 0, persons = 0;
+    for (const auto& row : r.rows) {
+      households += std::stoll(row[1]);
+      persons += std::stoll(row[2]);
+    }
+    EXPECT_EQ(households, std::stoll(v[1]));
+    EXPECT_EQ(persons, std::stoll(v[2]));
+  }
+  EXPECT_FALSE(analytics::BuildVillagePortrait(*snap_, "529999999999"));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "analytics/portrait.h"
 #include "analytics/query.h"
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -158,6 +159,127 @@ int RunSnapshotCommand(const std::string& db, bool rebuild, int threads,
   return kExitOk;
 }
 
+nlohmann::json FieldsJson(const std::vector<analytics::PortraitField>& fields) {
+  nlohmann::json o = nlohmann::json::object();
+  for (const auto& f : fields) o[f.name] = f.value;
+  return o;
+}
+
+void PrintFields(const std::vector<analytics::PortraitField>& fields, bool zh) {
+  for (const auto& f : fields)
+    if (!f.value.empty()) fmt::print("  {}: {}\n", zh ? f.label : f.name, f.value);
+}
+
+int RunHouseholdPortrait(const std::string& db, const std::string& id, bool json, int threads,
+                         bool zh) {
+  auto store = OpenExisting(db, zh);
+  if (!store) return Fail(store.error(), zh);
+  auto p = analytics::ReadHouseholdPortrait(**store, id, threads);
+  if (!p) return Fail(p.error(), zh);
+  if (json) {
+    nlohmann::json o;
+    o["household"] = FieldsJson(p->household);
+    o["per_capita_income"] =
+        std::isnan(p->per_capita_income) ? nlohmann::json() : nlohmann::json(p->per_capita_income);
+    o["members"] = nlohmann::json::array();
+    for (const auto& m : p->members) o["members"].push_back(FieldsJson(m));
+    o["records"] = nlohmann::json::array();
+    for (const auto& r : p->records)
+      o["records"].push_back({{"dataset", r.dataset},
+                              {"source_row", r.source_row},
+                              {"member", r.member_id},
+                              {"fields", FieldsJson(r.fields)}});
+    o["flags"] = nlohmann::json::array();
+    for (const auto& f : p->flags)
+      o["flags"].push_back({{"rule", f.flag.rule},
+                            {"state", store::FlagStateName(f.state)},
+                            {"id_number", f.flag.id_number},
+                            {"evidence", zh ? f.flag.evidence_zh : f.flag.evidence_en},
+                            {"note", f.note}});
+    o["history"] = nlohmann::json::array();
+    for (const auto& h : p->history)
+      o["history"].push_back({{"batch", h.batch_id},
+                              {"at", h.at},
+                              {"entity", h.entity_key},
+                              {"field", h.field},
+                              {"old", h.old_value},
+                              {"new", h.new_value}});
+    fmt::print("{}\n", o.dump());
+    return kExitOk;
+  }
+  fmt::print("{} {}\n", zh ? "户画像" : "Household", id);
+  PrintFields(p->household, zh);
+  if (!std::isnan(p->per_capita_income))
+    fmt::print("  {}: {:.2f}\n", zh ? "人均纯收入" : "per_capita_income", p->per_capita_income);
+  for (size_t i = 0; i < p->members.size(); ++i) {
+    fmt::print("{} {}\n", zh ? "成员" : "Member", i + 1);
+    PrintFields(p->members[i], zh);
+  }
+  fmt::print("{} ({})\n", zh ? "关联的部门记录" : "Linked department records", p->records.size());
+  for (const auto& r : p->records) {
+    std::string line;
+    for (const auto& f : r.fields)
+      if (!f.value.empty() && f.name != "name" && f.name != "id_number" && f.name != "sex" &&
+          f.name != "birth_date" && f.name != "region_code")
+        line += fmt::format(" {}={}", zh ? f.label : f.name, f.value);
+    fmt::print("  [{} {}:{}] {}{}\n", r.member_id, zh ? r.title_zh : r.dataset, r.source_row,
+               zh ? "" : "", line);
+  }
+  fmt::print("{} ({})\n", zh ? "疑点" : "Flags", p->flags.size());
+  for (const auto& f : p->flags)
+    fmt::print("  {} [{}] {}\n", f.flag.rule, store::FlagStateName(f.state),
+               zh ? f.flag.evidence_zh : f.flag.evidence_en);
+  fmt::print("{} ({})\n", zh ? "变更历史" : "History", p->history.size());
+  for (const auto& h : p->history)
+    fmt::print("  {} #{} {} {}: {} -> {}\n", h.at, h.batch_id, h.entity_key, h.field, h.old_value,
+               h.new_value);
+  return kExitOk;
+}
+
+int RunVillagePortrait(const std::string& db, const std::string& village, bool json, int threads,
+                       bool zh) {
+  auto snap = Snapshot(db, threads, zh);
+  if (!snap) return Fail(snap.error(), zh);
+  std::string code = village;
+  if (code.size() < 12) code.resize(12, '0');
+  auto p = analytics::BuildVillagePortrait(*snap, code);
+  if (!p) return Fail(p.error(), zh);
+  if (json) {
+    nlohmann::json o;
+    o["village"] = {
+        {"code", p->code}, {"name", p->name}, {"township", p->township}, {"county", p->county}};
+    for (const auto& [title, r] : p->sections) {
+      nlohmann::json rows = nlohmann::json::array();
+      for (const auto& row : r.rows) {
+        nlohmann::json x;
+        for (size_t i = 0; i < row.size(); ++i) x[r.columns[i]] = row[i];
+        rows.push_back(std::move(x));
+      }
+      o[title] = std::move(rows);
+    }
+    o["households"] = nlohmann::json::array();
+    for (const auto& h : p->households.rows)
+      o["households"].push_back({{"household_id", h.household_id},
+                                 {"status", h.status},
+                                 {"primary_cause", h.primary_cause},
+                                 {"members", h.members},
+                                 {"flags", h.flags}});
+    fmt::print("{}\n", o.dump());
+    return kExitOk;
+  }
+  fmt::print("{} {} {}（{} {}）\n", zh ? "村画像" : "Village", p->code, p->name, p->county,
+             p->township);
+  for (const auto& [title, r] : p->sections) {
+    fmt::print("[{}]\n  {}\n", title, fmt::join(r.columns, " | "));
+    for (const auto& row : r.rows) fmt::print("  {}\n", fmt::join(row, " | "));
+  }
+  fmt::print("[{}] {}\n", zh ? "户清单" : "households", p->households.total);
+  for (const auto& h : p->households.rows)
+    fmt::print("  {} status={} cause={} members={} flags={}\n", h.household_id, h.status,
+               h.primary_cause, h.members, fmt::join(h.flags, ";"));
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddQueryCommand(CLI::App& app, int& exit_code, const Lang& lang) {
@@ -185,6 +307,37 @@ void AddQueryCommand(CLI::App& app, int& exit_code, const Lang& lang) {
       return;
     }
     exit_code = RunQueryCommand(*args, lang);
+  });
+
+  struct PortraitArgs {
+    std::string db, household, village, format = "text";
+    int threads = 2;
+  };
+  auto pa = std::make_shared<PortraitArgs>();
+  CLI::App* p = app.add_subcommand(
+      "portrait",
+      "One household or one village, everything known (IDs and names masked) / 精准画像");
+  p->add_option("--db", pa->db, "SQLite database file")->required();
+  auto* hh = p->add_option("--household", pa->household, "household_id");
+  auto* vv = p->add_option("--village", pa->village, "12-digit village code");
+  hh->excludes(vv);
+  p->add_option("--format", pa->format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  p->add_option("--threads", pa->threads)->capture_default_str();
+  p->callback([pa, &exit_code, &lang] {
+    const bool zh = lang == Lang::kZh;
+    if (pa->household.empty() == pa->village.empty()) {
+      fmt::print(
+          stderr, "{}\n",
+          zh ? "错误: 需要 --household 或 --village 之一" : "error: give --household or --village");
+      exit_code = kExitUsage;
+      return;
+    }
+    exit_code =
+        pa->household.empty()
+            ? RunVillagePortrait(pa->db, pa->village, pa->format == "json", pa->threads, zh)
+            : RunHouseholdPortrait(pa->db, pa->household, pa->format == "json", pa->threads, zh);
   });
 
   auto db = std::make_shared<std::string>();

@@ -95,6 +95,24 @@ class RulesStore {
                           std::span<const int64_t> row_ids,
                           const std::function<void(int64_t row_id, std::span<const Cell>)>& fn) = 0;
 
+  // The rows of households or members with this household_id (the registry's key), as
+  // ScanColumns gives them (row_id 0); looked up by the key, for portraits.
+  virtual Status ReadHousehold(
+      const DatasetSpec& dataset, std::span<const std::string> columns,
+      std::string_view household_id,
+      const std::function<void(int64_t row_id, std::span<const Cell>)>& fn) = 0;
+
+  // Every recorded change to a household and its members, oldest first.
+  struct HistoryRow {
+    int64_t batch_id = 0;
+    std::string at;          // when the batch started (UTC)
+    std::string entity;      // household or member
+    std::string entity_key;  // household_id, or household_id/id_number
+    std::string field, old_value, new_value;
+  };
+  virtual Status ForEachHistory(std::string_view household_id,
+                                const std::function<void(const HistoryRow&)>& fn) = 0;
+
   // The number of rows in the data set's table (to size memory before a scan); for a
   // department data set, the largest row id (an upper bound, found at once).
   virtual Result<int64_t> CountRows(const DatasetSpec& dataset) = 0;

@@ -74,6 +74,34 @@ class SqliteRulesStore final : public RulesStore {
     return Read(d, columns, nullptr, fn);
   }
 
+  Status ReadHousehold(const DatasetSpec& d, std::span<const std::string> columns,
+                       std::string_view household_id,
+                       const std::function<void(int64_t, std::span<const Cell>)>& fn) override {
+    if (d.kind != DatasetKind::kHousehold && d.kind != DatasetKind::kMember)
+      return InvalidArgument(fmt::format("{} is not registry data", d.name));
+    return Read(d, columns, nullptr, fn, household_id);
+  }
+
+  Status ForEachHistory(std::string_view household_id,
+                        const std::function<void(const HistoryRow&)>& fn) override {
+    ASSIGN_OR_RETURN(auto reader, OpenReader());
+    ASSIGN_OR_RETURN(
+        Stmt s, Stmt::Prepare(reader.get(),
+                              "SELECT h.batch_id, b.started_at, h.entity, h.entity_key, h.field, "
+                              "coalesce(h.old_value, ''), coalesce(h.new_value, '') FROM history h "
+                              "JOIN import_batches b USING (batch_id) WHERE (h.entity = "
+                              "'household' AND h.entity_key = ?1) OR (h.entity = 'member' AND "
+                              "h.entity_key > ?1 || '/' AND h.entity_key < ?1 || '0') ORDER BY "
+                              "h.history_id"));
+    s.Bind(1, household_id);
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step(reader.get()));
+      if (!row) break;
+      fn(HistoryRow{s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6)});
+    }
+    return OkStatus();
+  }
+
   Status ReadRows(const DatasetSpec& d, std::span<const std::string> columns,
                   std::span<const int64_t> row_ids,
                   const std::function<void(int64_t, std::span<const Cell>)>& fn) override {
@@ -235,14 +263,17 @@ class SqliteRulesStore final : public RulesStore {
   // Reads columns of every row (row_ids null) or of the given rows, on a connection of its own.
   Status Read(const DatasetSpec& d, std::span<const std::string> columns,
               const std::span<const int64_t>* row_ids,
-              const std::function<void(int64_t, std::span<const Cell>)>& fn) {
+              const std::function<void(int64_t, std::span<const Cell>)>& fn,
+              std::optional<std::string_view> household_id = std::nullopt) {
     ASSIGN_OR_RETURN(auto guard, OpenReader());
     sqlite3* reader = guard.get();
     const bool department = d.kind == DatasetKind::kDepartment;
     std::string sql = department ? "SELECT row_id" : "SELECT 0";
     for (const std::string& c : columns) sql += ", " + c;
     sql += fmt::format(" FROM {}", d.table);
-    if (row_ids) {
+    if (household_id) {
+      sql += " WHERE household_id = ?";
+    } else if (row_ids) {
       sql += " WHERE row_id = ?";
     } else if (department) {
       sql += " ORDER BY row_id";
@@ -273,6 +304,7 @@ class SqliteRulesStore final : public RulesStore {
       }
       fn(s.Int(0), cells);
     };
+    if (household_id) s.Bind(1, *household_id);
     if (!row_ids) {
       for (;;) {
         ASSIGN_OR_RETURN(bool row, s.Step(reader));

@@ -1,0 +1,209 @@
+#include "analytics/portrait.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <set>
+
+#include "core/datasets.h"
+#include "core/id_number.h"
+#include "core/parallel.h"
+#include "core/text.h"
+
+namespace fupin::analytics {
+
+namespace {
+
+// The first character of a name, the rest as '*'.
+std::string MaskName(std::string_view name) {
+  size_t at = 0;
+  if (!NextCodePoint(name, at)) return std::string(name.size() ? 1 : 0, '*');
+  size_t chars = 0;
+  for (size_t i = at; i < name.size();) {
+    if (!NextCodePoint(name, i)) break;
+    ++chars;
+  }
+  return std::string(name.substr(0, at)) + std::string(chars, '*');
+}
+
+std::string CellText(const store::Cell& c, const FieldSpec& f) {
+  switch (c.kind) {
+    case store::Cell::Kind::kNull:
+      return "";
+    case store::Cell::Kind::kInt:
+      if (f.type == FieldType::kMoney) return fmt::format("{:.2f}", static_cast<double>(c.i) / 100);
+      return std::to_string(c.i);
+    case store::Cell::Kind::kReal:
+      return fmt::format("{}", c.r);
+    case store::Cell::Kind::kText:
+      break;
+  }
+  std::string v(c.text);
+  if (f.type == FieldType::kIdNumber) return MaskIdNumber(v);
+  if (f.name == "name") return MaskName(v);
+  return v;
+}
+
+// The spec's fields as stored columns.
+std::vector<std::string> FieldColumns(const DatasetSpec& d) {
+  std::vector<std::string> out;
+  for (const FieldSpec& f : d.fields) out.push_back(StoredColumnName(f));
+  return out;
+}
+
+std::vector<PortraitField> Fields(const DatasetSpec& d, std::span<const store::Cell> cells) {
+  std::vector<PortraitField> out;
+  for (size_t i = 0; i < d.fields.size(); ++i)
+    out.push_back({std::string(d.fields[i].name), std::string(d.fields[i].label_zh),
+                   CellText(cells[i], d.fields[i])});
+  return out;
+}
+
+}  // namespace
+
+Result<HouseholdPortrait> ReadHouseholdPortrait(store::Store& store, std::string_view household_id,
+                                                int threads) {
+  store::RulesStore& rs = store.Rules();
+  HouseholdPortrait p;
+  const DatasetSpec* households = FindDataset("households");
+  const DatasetSpec* members = FindDataset("members");
+  std::string village;
+  RETURN_IF_ERROR(rs.ReadHousehold(*households, FieldColumns(*households), household_id,
+                                   [&](int64_t, std::span<const store::Cell> cells) {
+                                     p.household = Fields(*households, cells);
+                                   }));
+  if (p.household.empty())
+    return Err(NotFound(fmt::format("no household {} in the registry", household_id)));
+  double income = 0;
+  bool any = false;
+  int64_t size = 0;
+  for (const PortraitField& f : p.household) {
+    if (f.name == "village_code") village = f.value;
+    if (f.name.starts_with("income_") && f.name != "income_year" && !f.value.empty()) {
+      income += std::stod(f.value);
+      any = true;
+    }
+  }
+  std::set<uint64_t> persons;
+  std::vector<std::string> member_ids;
+  const size_t id_slot = StoredSlot(*members, "id_number");
+  (void)id_slot;
+  std::vector<std::string> mcols = FieldColumns(*members);
+  mcols.push_back("id_number");  // unmasked, to find the linked records
+  RETURN_IF_ERROR(rs.ReadHousehold(*members, mcols, household_id,
+                                   [&](int64_t, std::span<const store::Cell> cells) {
+                                     p.members.push_back(Fields(*members, cells));
+                                     const std::string id(cells.back().text);
+                                     if (const uint64_t packed = PackIdNumber(id))
+                                       persons.insert(packed);
+                                     ++size;
+                                   }));
+  p.per_capita_income = any && size > 0 ? income / static_cast<double>(size) : std::nan("");
+
+  // Linked records: each department's links, then its rows for this household's persons.
+  std::vector<const DatasetSpec*> depts;
+  for (const DatasetSpec& d : AllDatasets())
+    if (d.kind == DatasetKind::kDepartment) depts.push_back(&d);
+  std::vector<std::vector<LinkedRecord>> found(depts.size());
+  RETURN_IF_ERROR(RunTasks(depts.size(), threads, [&](size_t t) -> Status {
+    const DatasetSpec& d = *depts[t];
+    std::vector<int64_t> rows;
+    std::vector<uint64_t> of;
+    RETURN_IF_ERROR(
+        rs.ScanLinkedRows(d, [&](std::span<const int64_t> r, std::span<const uint64_t> ps) {
+          for (size_t i = 0; i < r.size(); ++i)
+            if (persons.count(ps[i])) {
+              rows.push_back(r[i]);
+              of.push_back(ps[i]);
+            }
+        }));
+    if (rows.empty()) return OkStatus();
+    std::vector<size_t> order(rows.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rows[a] < rows[b]; });
+    std::vector<int64_t> sorted;
+    for (size_t i : order) sorted.push_back(rows[i]);
+    std::vector<std::string> cols = FieldColumns(d);
+    cols.push_back("source_row");
+    size_t next = 0;
+    return rs.ReadRows(d, cols, sorted, [&](int64_t row_id, std::span<const store::Cell> cells) {
+      while (next < sorted.size() && sorted[next] < row_id) ++next;
+      LinkedRecord r;
+      r.dataset = std::string(d.name);
+      r.title_zh = std::string(d.title_zh);
+      r.source_row = cells.back().kind == store::Cell::Kind::kInt ? cells.back().i : 0;
+      r.member_id = next < sorted.size() ? MaskIdNumber(UnpackIdNumber(of[order[next]])) : "";
+      r.fields = Fields(d, cells.first(d.fields.size()));
+      found[t].push_back(std::move(r));
+    });
+  }));
+  for (auto& f : found)
+    for (LinkedRecord& r : f) p.records.push_back(std::move(r));
+
+  store::FlagFilter filter;
+  filter.region = village;
+  RETURN_IF_ERROR(rs.ForEachFlag(filter, [&](const store::FlagRow& f) -> Status {
+    if (f.flag.household_id == household_id) {
+      p.flags.push_back(f);
+      if (!p.flags.back().flag.id_number.empty())
+        p.flags.back().flag.id_number = MaskIdNumber(p.flags.back().flag.id_number);
+    }
+    return OkStatus();
+  }));
+  RETURN_IF_ERROR(rs.ForEachHistory(household_id, [&](const store::RulesStore::HistoryRow& h) {
+    p.history.push_back(h);
+    // Member keys carry the ID number.
+    const size_t slash = p.history.back().entity_key.find('/');
+    if (slash != std::string::npos)
+      p.history.back().entity_key = p.history.back().entity_key.substr(0, slash + 1) +
+                                    MaskIdNumber(p.history.back().entity_key.substr(slash + 1));
+    if (p.history.back().field.starts_with("id_number") || p.history.back().field == "name") {
+      p.history.back().old_value = "***";
+      p.history.back().new_value = "***";
+    }
+  }));
+  return p;
+}
+
+Result<VillagePortrait> BuildVillagePortrait(const Snapshot& snap, const std::string& village) {
+  const auto& codes = snap.region_codes[kRegionLevels - 1];
+  auto it = std::lower_bound(codes.begin(), codes.end(), village);
+  if (it == codes.end() || *it != village)
+    return Err(NotFound(fmt::format("no village {} in the regions", village)));
+  VillagePortrait p;
+  const size_t v = static_cast<size_t>(it - codes.begin());
+  p.code = village;
+  p.name = snap.region_names[4][v];
+  p.township = snap.region_names[3][snap.village_region[3][v]];
+  p.county = snap.region_names[2][snap.village_region[2][v]];
+  const std::pair<std::string, std::vector<std::string>> here{"village", {village}};
+  struct Section {
+    std::string title;
+    QuerySpec spec;
+  };
+  const std::vector<Section> sections = {
+      {"status", {{"households", "persons"}, {"status"}, {here}}},
+      {"primary_cause", {{"households", "persons"}, {"primary_cause"}, {here}}},
+      {"income",
+       {{"households", "mean_income", "median_income", "income_wage", "income_business",
+         "income_property", "income_transfer"},
+        {},
+        {here}}},
+      {"housing_safe", {{"households"}, {"housing_safe"}, {here}}},
+      {"water_safe", {{"households"}, {"water_safe"}, {here}}},
+      {"electricity", {{"households"}, {"electricity"}, {here}}},
+      {"labor", {{"persons"}, {"labor"}, {here}}},
+      {"linked", {{"persons"}, {"linked"}, {here}}},
+      {"flags", {{"flagged_households", "flags"}, {"flag"}, {here}}},
+  };
+  for (const Section& s : sections) {
+    ASSIGN_OR_RETURN(QueryResult r, RunQuery(snap, s.spec));
+    p.sections.emplace_back(s.title, std::move(r));
+  }
+  ASSIGN_OR_RETURN(p.households, ListHouseholds(snap, {here}, 0, 100000));
+  return p;
+}
+
+}  // namespace fupin::analytics

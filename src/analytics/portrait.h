@@ -1,0 +1,53 @@
+// Portraits (精准画像): one household with everything known about it, and one village in
+// figures. Personal data is masked here (ID numbers keep their first 6 and last 4
+// characters, names their first character): a portrait is for looking at, not for export.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "analytics/query.h"
+#include "analytics/snapshot.h"
+#include "core/status.h"
+#include "store/rules_store.h"
+#include "store/store.h"
+
+namespace fupin::analytics {
+
+struct PortraitField {
+  std::string name;   // exchange-format column
+  std::string label;  // Chinese label
+  std::string value;  // masked where personal
+};
+
+struct LinkedRecord {
+  std::string dataset;   // e.g. health_claims
+  std::string title_zh;  // 医疗救助
+  int64_t source_row = 0;
+  std::string member_id;  // the member it is linked to, masked
+  std::vector<PortraitField> fields;
+};
+
+struct HouseholdPortrait {
+  std::vector<PortraitField> household;
+  std::vector<std::vector<PortraitField>> members;
+  double per_capita_income = 0;  // NaN when the income is not known
+  std::vector<LinkedRecord> records;
+  std::vector<store::FlagRow> flags;  // every state, newest decision included
+  std::vector<store::RulesStore::HistoryRow> history;
+};
+
+// kNotFound when there is no such household. Reads the household, its members and history by
+// key, its flags through its village, and its members' linked records from every department.
+Result<HouseholdPortrait> ReadHouseholdPortrait(store::Store& store, std::string_view household_id,
+                                                int threads = 2);
+
+// A village in figures: named sections, each a query answer over the snapshot.
+struct VillagePortrait {
+  std::string code, name, township, county;
+  std::vector<std::pair<std::string, QueryResult>> sections;
+  HouseholdList households;
+};
+Result<VillagePortrait> BuildVillagePortrait(const Snapshot& snap, const std::string& village);
+
+}  // namespace fupin::analytics
