@@ -427,13 +427,16 @@ TEST_F(ReportsTest, ProgressExitedPersonsPerYearAndCumulativeEqualSql) {
   const std::string join = " FROM members m JOIN households h USING (household_id) ";
   const auto registered_h = SqlCounts(
       "SELECT registered_year, count(*) FROM households WHERE registered_year IS NOT NULL "
-      "GROUP BY 1");
+      "AND status IN (1, 2, 3, 4) GROUP BY 1");
   const auto registered_p = SqlCounts("SELECT h.registered_year, count(*)" + join +
-                                      "WHERE h.registered_year IS NOT NULL GROUP BY 1");
+                                      "WHERE h.registered_year IS NOT NULL AND h.status IN (1, 2, "
+                                      "3, 4) GROUP BY 1");
   const auto exited_h = SqlCounts(
-      "SELECT exit_year, count(*) FROM households WHERE exit_year IS NOT NULL GROUP BY 1");
+      "SELECT exit_year, count(*) FROM households WHERE exit_year IS NOT NULL AND status IN (2, "
+      "4) GROUP BY 1");
   const auto exited_p =
-      SqlCounts("SELECT h.exit_year, count(*)" + join + "WHERE h.exit_year IS NOT NULL GROUP BY 1");
+      SqlCounts("SELECT h.exit_year, count(*)" + join +
+                "WHERE h.exit_year IS NOT NULL AND h.status IN (2, 4) GROUP BY 1");
   const int64_t first = test::QueryInt(Db(), "SELECT min(registered_year) FROM households");
   const int64_t last = snap_->data_year;
   ASSERT_GT(first, 2000);

@@ -147,6 +147,8 @@ Result<HouseholdPortrait> ReadHouseholdPortrait(store::Store& store, std::string
   RETURN_IF_ERROR(rs.ForEachFlag(filter, [&](const store::FlagRow& f) -> Status {
     if (f.flag.household_id == household_id) {
       p.flags.push_back(f);
+      p.flags.back().flag.evidence_zh = MaskIdNumbersIn(f.flag.evidence_zh);
+      p.flags.back().flag.evidence_en = MaskIdNumbersIn(f.flag.evidence_en);
       if (!p.flags.back().flag.id_number.empty())
         p.flags.back().flag.id_number = MaskIdNumber(p.flags.back().flag.id_number);
     }

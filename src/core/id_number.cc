@@ -1,5 +1,7 @@
 #include "core/id_number.h"
 
+#include <algorithm>
+
 #include "core/text.h"
 
 namespace fupin {
@@ -130,6 +132,29 @@ std::string MaskIdNumber(std::string_view id) {
   if (id.size() <= 10) return std::string(id.size(), '*');
   return std::string(id.substr(0, 6)) + std::string(id.size() - 10, '*') +
          std::string(id.substr(id.size() - 4));
+}
+
+std::string MaskIdNumbersIn(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = i;
+    while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j;
+    size_t run = j - i;
+    if ((run == 17 || run == 14) && j < text.size() && (text[j] == 'X' || text[j] == 'x')) {
+      ++j;
+      ++run;
+    }
+    if (run == 15 || run == 18) {
+      out += MaskIdNumber(text.substr(i, run));
+    } else {
+      out += text.substr(i, std::max<size_t>(run, 1));
+      if (run == 0) j = i + 1;
+    }
+    i = j;
+  }
+  return out;
 }
 
 }  // namespace fupin

@@ -57,6 +57,9 @@ uint64_t PackIdNumber(std::string_view id18);
 // An ID number as shown to whoever may not see it whole (脱敏): the first 6 and the last 4
 // characters kept, the rest as '*' ("520102********123X"); shorter text all '*'.
 std::string MaskIdNumber(std::string_view id);
+// `text` with every run of 15 or 18 ID characters (digits, the last may be X) masked as
+// MaskIdNumber does: for evidence texts that quote an ID number.
+std::string MaskIdNumbersIn(std::string_view text);
 // REQUIRES: packed was returned non-zero by PackIdNumber.
 std::string UnpackIdNumber(uint64_t packed);
 

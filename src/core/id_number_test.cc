@@ -123,6 +123,14 @@ TEST(PackIdNumber, RoundTripsAndRejectsWhatIsNotAnId) {
   EXPECT_EQ(PackIdNumber(""), 0u);
 }
 
+TEST(MaskIdNumber, MasksEveryIdNumberInAText) {
+  EXPECT_EQ(MaskIdNumbersIn("李诺依（52028120030303154X）登记在2个户中"),
+            "李诺依（520281********154X）登记在2个户中");
+  EXPECT_EQ(MaskIdNumbersIn("a 520102800101123 b 5201021980010112345"),
+            "a 520102*****1123 b 5201021980010112345");  // 19 digits: not an ID number
+  EXPECT_EQ(MaskIdNumbersIn("车牌 贵A12345，2019年"), "车牌 贵A12345，2019年");
+}
+
 TEST(MaskIdNumber, KeepsCountyAndLastFour) {
   EXPECT_EQ(MaskIdNumber("52010219800101123X"), "520102********123X");
   EXPECT_EQ(MaskIdNumber("520102800101123"), "520102*****1123");

@@ -238,10 +238,14 @@ Status Causes(const Ctx& c, Document& doc) {
 
 // ---- 脱贫进度表 ----
 Status Progress(const Ctx& c, Document& doc) {
-  ASSIGN_OR_RETURN(analytics::QueryResult reg,
-                   Ask(c, {"households", "persons"}, {"registered_year"}, {c.RegionFilter()}));
+  // Removed households (status 9, 注销) left the registry: they are neither exited nor
+  // remaining. Returned households (3) count as remaining, not as exited.
+  const std::pair<std::string, std::vector<std::string>> kept{"status", {"1", "2", "3", "4"}};
+  const std::pair<std::string, std::vector<std::string>> out{"status", {"2", "4"}};
+  ASSIGN_OR_RETURN(analytics::QueryResult reg, Ask(c, {"households", "persons"},
+                                                   {"registered_year"}, {c.RegionFilter(), kept}));
   ASSIGN_OR_RETURN(analytics::QueryResult ex,
-                   Ask(c, {"households", "persons"}, {"exit_year"}, {c.RegionFilter()}));
+                   Ask(c, {"households", "persons"}, {"exit_year"}, {c.RegionFilter(), out}));
   const auto registered = ByKey(reg, 1), exited = ByKey(ex, 1);
   int first = c.year;
   for (const auto& [y, v] : registered)
@@ -277,9 +281,9 @@ Status Progress(const Ctx& c, Document& doc) {
     chart.series[0].values.push_back(Get(exited, key, 1));
     chart.series[1].values.push_back(remaining);
   }
-  t.note = c.T("人数按户的当前成员计；返贫户计入剩余。",
+  t.note = c.T("人数按户的当前成员计；返贫户计入剩余；已注销户不计。",
                "Persons are the households' current members; returned households count as "
-               "remaining.");
+               "remaining; removed households are left out.");
   doc.sections.push_back({std::move(t)});
   doc.sections.push_back({std::move(chart)});
   return OkStatus();
@@ -393,7 +397,8 @@ Status FlagList(const Ctx& c, store::Store& store, Document& doc) {
     list.rows.push_back({static_cast<double>(list.rows.size() + 1), f.flag.rule, f.flag.category,
                          c.RegionName(4, f.flag.village_code), f.flag.household_id,
                          f.flag.id_number.empty() ? std::string() : MaskIdNumber(f.flag.id_number),
-                         c.req.english ? f.flag.evidence_en : f.flag.evidence_zh, std::string()});
+                         MaskIdNumbersIn(c.req.english ? f.flag.evidence_en : f.flag.evidence_zh),
+                         std::string()});
     ++by_rule[f.flag.rule];
     return OkStatus();
   }));
