@@ -305,6 +305,48 @@ void Codes(const Plan& p, const Dimension* d, const uint32_t* hh, uint32_t first
 
 constexpr int kChunk = 1024;
 
+// The chunk of rows [first, first + n): each row's household into `hh`, and in `sel` whether
+// it passes every filter (live household, coded filters, region filters in the appended
+// part, flag and linked filters).
+void Select(const Plan& p, uint32_t first, int n, bool appended, uint32_t* hh, uint8_t* sel) {
+  const Snapshot& s = *p.s;
+  uint32_t codes[kChunk];
+  if (p.member_level) {
+    std::copy_n(s.m_household.data() + first, n, hh);
+  } else {
+    std::iota(hh, hh + n, first);
+  }
+  for (int i = 0; i < n; ++i) sel[i] = s.h_alive[hh[i]];
+  auto apply = [&](const Filter& f) {
+    Codes(p, f.dim, hh, first, n, codes);
+    const uint8_t* a = f.accept.data();
+    for (int i = 0; i < n; ++i) sel[i] &= a[codes[i]];
+  };
+  for (const Filter& f : p.filters) apply(f);
+  if (appended)
+    for (const Filter& f : p.regions) apply(f);
+  if (p.flag_filter) {
+    const uint8_t* a = p.flag_filter->accept.data();
+    for (int i = 0; i < n; ++i) {
+      if (!sel[i]) continue;
+      const uint32_t b = s.flag_begin[hh[i]], e = s.flag_begin[hh[i] + 1];
+      bool ok = b == e && a[0];
+      for (uint32_t k = b; k < e && !ok; ++k) ok = a[s.flag_entries[k].rule + 1];
+      sel[i] = ok;
+    }
+  }
+  if (p.linked_filter) {
+    const uint8_t* a = p.linked_filter->accept.data();
+    uint32_t mask = 0;
+    for (size_t d = 0; d < s.datasets.size(); ++d)
+      if (a[d + 1]) mask |= 1u << d;
+    for (int i = 0; i < n; ++i) {
+      const uint16_t l = s.m_linked[first + static_cast<uint32_t>(i)];
+      sel[i] &= static_cast<uint8_t>((l & mask) != 0 || (l == 0 && a[0]));
+    }
+  }
+}
+
 // Scans rows [begin, end) (households, or members at member level) into `g`; `appended`
 // rows lie outside the village-sorted part and are checked against region filters.
 void Scan(const Plan& p, uint32_t begin, uint32_t end, bool appended, Groups& g) {
@@ -315,40 +357,7 @@ void Scan(const Plan& p, uint32_t begin, uint32_t end, bool appended, Groups& g)
   const uint8_t* status = s.h_dims[kStatus].data();
   for (uint32_t first = begin; first < end; first += kChunk) {
     const int n = static_cast<int>(std::min<uint32_t>(kChunk, end - first));
-    if (p.member_level) {
-      std::copy_n(s.m_household.data() + first, n, hh);
-    } else {
-      std::iota(hh, hh + n, first);
-    }
-    for (int i = 0; i < n; ++i) sel[i] = s.h_alive[hh[i]];
-    auto apply = [&](const Filter& f) {
-      Codes(p, f.dim, hh, first, n, codes);
-      const uint8_t* a = f.accept.data();
-      for (int i = 0; i < n; ++i) sel[i] &= a[codes[i]];
-    };
-    for (const Filter& f : p.filters) apply(f);
-    if (appended)
-      for (const Filter& f : p.regions) apply(f);
-    if (p.flag_filter) {
-      const uint8_t* a = p.flag_filter->accept.data();
-      for (int i = 0; i < n; ++i) {
-        if (!sel[i]) continue;
-        const uint32_t b = s.flag_begin[hh[i]], e = s.flag_begin[hh[i] + 1];
-        bool ok = b == e && a[0];
-        for (uint32_t k = b; k < e && !ok; ++k) ok = a[s.flag_entries[k].rule + 1];
-        sel[i] = ok;
-      }
-    }
-    if (p.linked_filter) {
-      const uint8_t* a = p.linked_filter->accept.data();
-      uint32_t mask = 0;
-      for (size_t d = 0; d < s.datasets.size(); ++d)
-        if (a[d + 1]) mask |= 1u << d;
-      for (int i = 0; i < n; ++i) {
-        const uint16_t l = s.m_linked[first + static_cast<uint32_t>(i)];
-        sel[i] &= static_cast<uint8_t>((l & mask) != 0 || (l == 0 && a[0]));
-      }
-    }
+    Select(p, first, n, appended, hh, sel);
     std::fill_n(keys, n, 0);
     for (size_t d = 0; d < p.by.size(); ++d) {
       if (static_cast<int>(d) == p.multi) continue;
@@ -767,44 +776,13 @@ Result<HouseholdList> ListHouseholds(
   // its members passes.
   HouseholdList out;
   std::vector<uint8_t> pass(s.households, 0);
-  Groups unused(1, false);
   auto mark = [&](uint32_t b, uint32_t e, bool appended) {
-    uint32_t hh[kChunk], codes[kChunk];
+    uint32_t hh[kChunk];
     uint8_t sel[kChunk];
     for (uint32_t first = b; first < e; first += kChunk) {
       const int n = static_cast<int>(std::min<uint32_t>(kChunk, e - first));
-      if (p.member_level) {
-        std::copy_n(s.m_household.data() + first, n, hh);
-      } else {
-        std::iota(hh, hh + n, first);
-      }
-      for (int i = 0; i < n; ++i) sel[i] = s.h_alive[hh[i]];
-      auto apply = [&](const Filter& f) {
-        Codes(p, f.dim, hh, first, n, codes);
-        for (int i = 0; i < n; ++i) sel[i] &= f.accept[codes[i]];
-      };
-      for (const Filter& f : p.filters) apply(f);
-      if (appended)
-        for (const Filter& f : p.regions) apply(f);
-      for (int i = 0; i < n; ++i) {
-        if (!sel[i]) continue;
-        const uint32_t h = hh[i];
-        if (p.flag_filter) {
-          const uint32_t fb = s.flag_begin[h], fe = s.flag_begin[h + 1];
-          bool ok = fb == fe && p.flag_filter->accept[0];
-          for (uint32_t k = fb; k < fe && !ok; ++k)
-            ok = p.flag_filter->accept[s.flag_entries[k].rule + 1u];
-          if (!ok) continue;
-        }
-        if (p.linked_filter) {
-          const uint16_t l = s.m_linked[first + static_cast<uint32_t>(i)];
-          bool ok = l == 0 && p.linked_filter->accept[0];
-          for (uint32_t d = 0; d < s.datasets.size() && !ok; ++d)
-            ok = (l >> d & 1) && p.linked_filter->accept[d + 1];
-          if (!ok) continue;
-        }
-        pass[h] = 1;
-      }
+      Select(p, first, n, appended, hh, sel);
+      for (int i = 0; i < n; ++i) pass[hh[i]] |= sel[i];
     }
   };
   for (auto [b, e] : HouseholdRanges(p)) {
