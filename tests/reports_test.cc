@@ -34,13 +34,6 @@
 #include "store/sqlite/sqlite_store.h"
 #include "test_files.h"
 
-// For LeakSanitizer (the ASan pass of scripts/test), as in src/reports/writers_test.cc:
-// fontconfig keeps its configuration for the life of the process, and cairo 1.16 loses 768
-// bytes per font subset when it finishes a PDF.
-extern "C" const char* __lsan_default_suppressions() {  // NOLINT(bugprone-reserved-identifier)
-  return "leak:libfontconfig.so\nleak:libcairo.so\n";
-}
-
 namespace fupin::reports {
 namespace {
 

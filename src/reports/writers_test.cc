@@ -17,14 +17,6 @@
 #include "reports/pdf_writer.h"
 #include "reports/xlsx_writer.h"
 
-// For LeakSanitizer (the ASan pass of scripts/test): fontconfig keeps its configuration for
-// the life of the process, and cairo 1.16 loses 768 bytes per font subset when it finishes a
-// PDF (a cairo bug, seen with plain pango text too). Leaks whose allocation is in pango, glib
-// or our code are still reported.
-extern "C" const char* __lsan_default_suppressions() {  // NOLINT(bugprone-reserved-identifier)
-  return "leak:libfontconfig.so\nleak:libcairo.so\n";
-}
-
 namespace fupin::reports {
 namespace {
 
