@@ -584,6 +584,39 @@ TEST_F(CliTest, QueryGivesCsvAndJsonAndRefusesUnknownNames) {
   ChildRun bad = Fupin({"query", "--db", db_.string(), "--measure", "peeple"});
   EXPECT_EQ(bad.exit_code, 2) << Show(bad);
   EXPECT_NE(bad.err.find("peeple"), std::string::npos) << bad.err;
+  // Poverty measures: a line above every income makes everyone poor, one below no one; the
+  // rules' exit line by income year is the default.
+  ChildRun all =
+      Fupin({"query", "--db", db_.string(), "--measure", "fgt_p0,persons", "--line", "1000000"});
+  ASSERT_EQ(all.exit_code, 0) << Show(all);
+  EXPECT_EQ(all.out, "fgt_p0,persons\n1.000000,3\n");
+  ChildRun none =
+      Fupin({"query", "--db", db_.string(), "--measure", "fgt_p0,fgt_p1,fgt_p2", "--line", "0.01"});
+  ASSERT_EQ(none.exit_code, 0) << Show(none);
+  EXPECT_EQ(none.out, "fgt_p0,fgt_p1,fgt_p2\n0.000000,0.000000,0.000000\n");
+  ChildRun nbs = Fupin({"query", "--db", db_.string(), "--measure", "fgt_p0,mpi_m0", "--by",
+                        "village", "--line", "nbs"});
+  ASSERT_EQ(nbs.exit_code, 0) << Show(nbs);
+  EXPECT_TRUE(nbs.out.starts_with("village,fgt_p0,mpi_m0\n520102016001,")) << nbs.out;
+  // The default rules have exit lines for 2017-2020 only; the batch's incomes are of 2015.
+  ChildRun exit_line = Fupin({"query", "--db", db_.string(), "--measure", "fgt_p0"});
+  EXPECT_EQ(exit_line.exit_code, 1) << Show(exit_line);
+  EXPECT_NE(exit_line.err.find("收入年度 2015 的 exit 贫困线"), std::string::npos) << exit_line.err;
+  ChildRun mpi = Fupin({"query", "--db", db_.string(), "--measure", "mpi_h,mpi_ch_income", "--line",
+                        "1000000", "--mpi-indicators", "income:1,housing:1", "--mpi-k", "0.5"});
+  ASSERT_EQ(mpi.exit_code, 0) << Show(mpi);
+  EXPECT_EQ(mpi.out, "mpi_h,mpi_ch_income\n1.000000,1.000000\n");
+  for (std::vector<std::string> args : {std::vector<std::string>{"--line", "lots"},
+                                        {"--line", "-5"},
+                                        {"--mpi-indicators", "income:heavy"},
+                                        {"--mpi-indicators", "roads"},
+                                        {"--mpi-k", "2"}}) {
+    std::vector<std::string> cmd = {"query", "--db", db_.string(), "--measure", "mpi_h"};
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    ChildRun r = Fupin(cmd);
+    EXPECT_EQ(r.exit_code, 2) << args[0] << " " << args[1] << Show(r);
+    EXPECT_NE(r.err.find("错误"), std::string::npos) << r.err;
+  }
 }
 
 TEST_F(CliTest, SnapshotListReportAndPortrait) {

@@ -3,6 +3,7 @@
 // round-trips; a one-household change gives what a rebuild from the store gives.
 #include "analytics/query.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,6 +14,7 @@
 #include <sstream>
 
 #include "analytics/portrait.h"
+#include "analytics/poverty_measures.h"
 #include "exchange/import.h"
 #include "gen/generator.h"
 #include "link/linker.h"
@@ -258,6 +260,212 @@ TEST_F(QueryTest, DrillDownListsTheHouseholdsOfAVillage) {
   if (!page->rows.empty()) {
     EXPECT_EQ(page->rows[0].household_id, want[1][0]);
   }
+}
+
+// Per-capita income as the rules engine derives it (rules/engine.cc: missing parts left out,
+// the yuan total over the members, rounded to the fen), in the same floating-point steps.
+const std::string kPerCapita =
+    "CASE WHEN coalesce(income_wage_fen, income_business_fen, income_property_fen, "
+    "income_transfer_fen) IS NULL OR members <= 0 THEN NULL ELSE round((coalesce(income_wage_fen "
+    "/ 100.0, 0) + coalesce(income_business_fen / 100.0, 0) + coalesce(income_property_fen / "
+    "100.0, 0) + coalesce(income_transfer_fen / 100.0, 0)) / members * 100) / 100 END";
+
+// FGT P0, P1, P2 by county against SQL over the households table (per-capita income as the
+// rules engine derives it; each household weighted by its member rows) and, for the province,
+// against the poverty-measures library (DOMAIN.md §7.1).
+TEST_F(QueryTest, FgtByCountyEqualsSqlAndTheLibrary) {
+  QuerySpec spec{{"fgt_p0", "fgt_p1", "fgt_p2"}, {"county"}, {}};
+  spec.poverty.line = 3000;
+  auto got = analytics::RunQuery(*snap_, spec);
+  ASSERT_TRUE(got) << got.error().ToString();
+  const auto want = test::Query(
+      Db(),
+      "WITH h AS (SELECT substr(village_code, 1, 6) || '000000' AS c, (SELECT count(*) FROM "
+      "members m WHERE m.household_id = households.household_id) AS w, " +
+          kPerCapita +
+          " AS y FROM households WHERE members > 0), g AS (SELECT c, w, CASE WHEN y < 3000 THEN "
+          "(3000 - y) / 3000.0 ELSE 0 END AS gap FROM h WHERE y IS NOT NULL) SELECT c, "
+          "1.0 * sum(w * (gap > 0)) / sum(w), sum(w * gap) / sum(w), sum(w * gap * gap) / sum(w) "
+          "FROM g GROUP BY c ORDER BY c");
+  ASSERT_EQ(got->rows.size(), want.size());
+  double poor = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got->rows[i][0], want[i][0]);
+    for (size_t c = 0; c < 3; ++c)
+      EXPECT_NEAR(got->values[i][c], std::stod(want[i][c + 1]), 1e-9) << want[i][0] << " " << c;
+    poor += got->values[i][0];
+  }
+  EXPECT_GT(poor, 0);  // some county has people below the line
+
+  // The province through the library: incomes per household, weights its members.
+  const auto rows = test::Query(
+      Db(), "SELECT " + kPerCapita +
+                ", (SELECT count(*) FROM members m WHERE "
+                "m.household_id = households.household_id) FROM households WHERE members > 0");
+  std::vector<double> incomes, weights;
+  for (const auto& r : rows) {
+    if (r[0] == "NULL") continue;
+    incomes.push_back(std::stod(r[0]));
+    weights.push_back(std::stod(r[1]));
+  }
+  auto fgt = analytics::ComputeFgt(incomes, 3000, weights);
+  ASSERT_TRUE(fgt);
+  spec.by.clear();
+  auto province = analytics::RunQuery(*snap_, spec);
+  ASSERT_TRUE(province);
+  ASSERT_EQ(province->values.size(), 1u);
+  EXPECT_NEAR(province->values[0][0], fgt->p0, 1e-9);
+  EXPECT_NEAR(province->values[0][1], fgt->p1, 1e-9);
+  EXPECT_NEAR(province->values[0][2], fgt->p2, 1e-9);
+  EXPECT_EQ(province->rows[0][0], fmt::format("{:.6f}", fgt->p0));
+}
+
+// Alkire–Foster by prefecture against the library (DOMAIN.md §7.2) on a deprivation matrix
+// built from the rules engine's loader, a path apart from the snapshot: one row per member,
+// the household's deprivations repeated (income below the line, unsafe housing, unsafe water,
+// a member aged 7-15 out of school, a member uninsured or missing from the enrolment data).
+TEST_F(QueryTest, AlkireFosterByPrefectureEqualsTheLibraryOnTheLoadersData) {
+  auto store = store::OpenSqliteStore(Db());
+  ASSERT_TRUE(store);
+  const rules::Schema& schema = rules::Schema::Get();
+  const int enrolment = schema.DatasetEntity("health_enrollment");
+  ASSERT_GT(enrolment, 1);
+  rules::RuleSet use;
+  for (const char* f : {"village_code", "per_capita_income", "housing_safe", "water_safe"})
+    use.usage.Use(rules::kHousehold, schema.FindField(rules::kHousehold, f));
+  for (const char* f : {"age", "in_school", "medical_insured"})
+    use.usage.Use(rules::kMember, schema.FindField(rules::kMember, f));
+  use.usage.records[static_cast<size_t>(enrolment)] = true;
+  auto data = rules::LoadRuleData(**store, use, {});
+  ASSERT_TRUE(data) << data.error().ToString();
+  auto col = [&](int entity, const char* f) -> const rules::Column& {
+    return data->tables[static_cast<size_t>(entity)]
+        .cols[static_cast<size_t>(schema.FindField(entity, f))];
+  };
+  const auto& village = col(rules::kHousehold, "village_code");
+  const auto& income = col(rules::kHousehold, "per_capita_income");
+  const auto& housing = col(rules::kHousehold, "housing_safe");
+  const auto& water = col(rules::kHousehold, "water_safe");
+  const auto& age = col(rules::kMember, "age");
+  const auto& in_school = col(rules::kMember, "in_school");
+  const auto& insured = col(rules::kMember, "medical_insured");
+  const auto& enrolled = data->linked[static_cast<size_t>(enrolment)];
+
+  constexpr double kLine = 3000;
+  std::vector<std::string> prefectures;
+  std::vector<double> achievements;  // 1 = not deprived, 0 = deprived; cutoffs 1
+  std::vector<int64_t> group;
+  for (uint32_t h = 0; h < data->Households(); ++h) {
+    const double y = income.Num(h);
+    if (std::isnan(y)) continue;
+    bool school = false, medical = false;
+    const uint32_t mb = data->member_begin[h], me = data->member_begin[h + 1];
+    for (uint32_t m = mb; m < me; ++m) {
+      school |= age.Num(m) > 6 && age.Num(m) <= 15 && in_school.Num(m) == 0;
+      medical |= insured.Num(m) == 0 || enrolled.Of(m).empty();
+    }
+    const std::string pref = std::string(village.Text(h).substr(0, 4)) + "00000000";
+    auto it = std::find(prefectures.begin(), prefectures.end(), pref);
+    if (it == prefectures.end()) it = prefectures.insert(prefectures.end(), pref);
+    for (uint32_t m = mb; m < me; ++m) {
+      achievements.insert(achievements.end(),
+                          {y < kLine ? 0.0 : 1.0, housing.Num(h) == 0 ? 0.0 : 1.0,
+                           water.Num(h) == 0 ? 0.0 : 1.0, school ? 0.0 : 1.0, medical ? 0.0 : 1.0});
+      group.push_back(it - prefectures.begin());
+    }
+  }
+  const std::vector<double> cutoffs(5, 1), weights(5, 0.2);
+  auto want = analytics::ComputeAlkireFosterByGroup(achievements, cutoffs, weights, 1.0 / 3, group);
+  ASSERT_TRUE(want) << want.error().ToString();
+
+  const std::vector<std::string> names = {"income", "housing", "water", "schooling",
+                                          "medical_insurance"};
+  QuerySpec spec{{"mpi_h", "mpi_a", "mpi_m0", "mpi_poor_persons"}, {"prefecture"}, {}};
+  for (const auto& n : names) spec.measures.push_back("mpi_ch_" + n);
+  for (const auto& n : names) spec.measures.push_back("mpi_contrib_" + n);
+  spec.poverty.line = kLine;
+  auto got = analytics::RunQuery(*snap_, spec);
+  ASSERT_TRUE(got) << got.error().ToString();
+  ASSERT_EQ(got->rows.size(), want->size());
+  double m0 = 0;
+  for (const auto& [g, r] : *want) {
+    const std::string& pref = prefectures[static_cast<size_t>(g)];
+    auto row = std::find_if(got->rows.begin(), got->rows.end(),
+                            [&](const auto& x) { return x[0] == pref; });
+    ASSERT_NE(row, got->rows.end()) << pref;
+    const auto& v = got->values[static_cast<size_t>(row - got->rows.begin())];
+    EXPECT_NEAR(v[0], r.h, 1e-9) << pref;
+    if (r.poor) {
+      EXPECT_NEAR(v[1], r.a, 1e-9) << pref;
+    }
+    EXPECT_NEAR(v[2], r.m0, 1e-9) << pref;
+    EXPECT_EQ(v[3], static_cast<double>(r.poor)) << pref;
+    for (size_t j = 0; j < 5; ++j) {
+      EXPECT_NEAR(v[4 + j], r.censored_headcount[j], 1e-9) << pref << " " << names[j];
+      if (r.m0 > 0) {
+        EXPECT_NEAR(v[9 + j], r.contribution[j], 1e-9) << pref << " " << names[j];
+      }
+    }
+    m0 += r.m0;
+  }
+  EXPECT_GT(m0, 0);  // someone is multidimensionally poor
+
+  // Weights and k as given: income counted twice over housing, k = 1/2 (income alone).
+  QuerySpec two{{"mpi_h", "fgt_p0"}, {}, {}};
+  two.poverty.line = kLine;
+  two.poverty.indicators = {{"income", 2}, {"housing", 1}, {"water", 1}};
+  two.poverty.k = 0.5;
+  auto r2 = analytics::RunQuery(*snap_, two);
+  ASSERT_TRUE(r2) << r2.error().ToString();
+  // With income weighing half, exactly the income-poor plus those deprived in both others.
+  int64_t n = 0, poor = 0;
+  for (size_t i = 0; i < group.size(); ++i) {
+    const double* a = &achievements[i * 5];
+    ++n;
+    poor += a[0] == 0 || (a[1] == 0 && a[2] == 0);
+  }
+  EXPECT_NEAR(r2->values[0][0], static_cast<double>(poor) / static_cast<double>(n), 1e-9);
+  EXPECT_GE(r2->values[0][0], r2->values[0][1] - 1e-9);
+}
+
+TEST_F(QueryTest, PovertyParametersAreChecked) {
+  QuerySpec spec{{"fgt_p0"}, {}, {}};
+  auto r = analytics::RunQuery(*snap_, spec);  // no line
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("--line"), std::string::npos);
+  // Lines per income year from the default rules: the exit line of the data year.
+  auto rules = rules::DefaultRuleSet();
+  ASSERT_TRUE(rules);
+  spec.poverty.lines = analytics::LinesByYear(*snap_, rules->thresholds, rules::LineKind::kExit);
+  ASSERT_TRUE(spec.poverty.lines.contains(snap_->data_year));
+  r = analytics::RunQuery(*snap_, spec);
+  ASSERT_TRUE(r) << r.error().ToString();
+  QuerySpec fixed = spec;
+  fixed.poverty.lines.clear();
+  fixed.poverty.line = spec.poverty.lines.at(snap_->data_year);
+  fixed.where = {{"year", {std::to_string(snap_->data_year)}}};
+  spec.where = fixed.where;
+  EXPECT_EQ(Rows(*snap_, spec), Rows(*snap_, fixed));
+
+  QuerySpec bad{{"mpi_ch_electricity"}, {}, {}};
+  r = analytics::RunQuery(*snap_, bad);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("not among the MPI indicators"), std::string::npos);
+  bad.measures = {"mpi_ch_roads"};
+  r = analytics::RunQuery(*snap_, bad);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("unknown MPI indicator 'roads'"), std::string::npos);
+  bad.measures = {"mpi_h"};
+  bad.poverty.k = 0;
+  EXPECT_FALSE(analytics::RunQuery(*snap_, bad));
+  bad.poverty.k = 0.5;
+  bad.poverty.indicators = {{"housing", -1}};
+  EXPECT_FALSE(analytics::RunQuery(*snap_, bad));
+  bad.poverty.indicators = {{"housing", 1}, {"housing", 2}};
+  EXPECT_FALSE(analytics::RunQuery(*snap_, bad));
+  // Without the income indicator no line is needed.
+  bad.poverty.indicators = {{"housing", 1}, {"water", 1}};
+  EXPECT_TRUE(analytics::RunQuery(*snap_, bad));
 }
 
 TEST_F(QueryTest, UnknownNamesAreRefusedWithTheList) {

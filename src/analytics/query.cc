@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdlib>
 #include <numeric>
 #include <thread>
 #include <unordered_map>
@@ -44,6 +46,7 @@ constexpr Dimension kDimensions[] = {
     {"labor", DK::kMember, kLabor},
     {"work_status", DK::kMember, kWorkStatus},
     {"age_band", DK::kMember, kAgeBand},
+    {"medical_insured", DK::kMember, kMedicalInsured},
     {"flag", DK::kFlag, 0},
     {"linked", DK::kLinked, 0},
 };
@@ -64,6 +67,15 @@ enum class M : uint8_t {
   kTransfer,
   kFlags,
   kFlaggedHouseholds,
+  kFgtP0,
+  kFgtP1,
+  kFgtP2,
+  kMpiH,
+  kMpiA,
+  kMpiM0,
+  kMpiPoorPersons,
+  kMpiCensored,      // mpi_ch_<indicator>
+  kMpiContribution,  // mpi_contrib_<indicator>
 };
 struct Measure {
   std::string_view name;
@@ -86,7 +98,42 @@ constexpr Measure kMeasures[] = {
     {"income_transfer", M::kTransfer, false},
     {"flags", M::kFlags, false},
     {"flagged_households", M::kFlaggedHouseholds, false},
+    {"fgt_p0", M::kFgtP0, true},
+    {"fgt_p1", M::kFgtP1, true},
+    {"fgt_p2", M::kFgtP2, true},
+    {"mpi_h", M::kMpiH, true},
+    {"mpi_a", M::kMpiA, true},
+    {"mpi_m0", M::kMpiM0, true},
+    {"mpi_poor_persons", M::kMpiPoorPersons, true},
+    {"mpi_ch_<indicator>", M::kMpiCensored, true},
+    {"mpi_contrib_<indicator>", M::kMpiContribution, true},
 };
+
+constexpr std::string_view kIndicators[] = {"income",      "housing",   "water",
+                                            "electricity", "schooling", "medical_insurance"};
+enum Indicator : uint8_t { kIncome, kHousing, kWater, kElectricityOff, kSchooling, kMedical };
+constexpr int kMaxIndicators = std::size(kIndicators);
+
+int FindIndicator(std::string_view name) {
+  for (int i = 0; i < kMaxIndicators; ++i)
+    if (kIndicators[i] == name) return i;
+  return -1;
+}
+
+// A measure as asked: its kind and, for the per-indicator ones, the position of the
+// indicator in PovertyParams::indicators.
+struct Wanted {
+  M kind;
+  bool per_person;
+  int indicator = -1;
+};
+
+const std::vector<MpiIndicator>& Indicators(const PovertyParams& p) {
+  static const std::vector<MpiIndicator> defaults = DefaultMpiIndicators();
+  return p.indicators.empty() ? defaults : p.indicators;
+}
+
+Result<Wanted> ParseMeasure(std::string_view name, const PovertyParams& poverty);
 
 const Dimension* FindDimension(std::string_view name) {
   for (const Dimension& d : kDimensions)
@@ -95,8 +142,30 @@ const Dimension* FindDimension(std::string_view name) {
 }
 const Measure* FindMeasure(std::string_view name) {
   for (const Measure& m : kMeasures)
-    if (m.name == name) return &m;
+    if (m.name == name && m.name.find('<') == std::string_view::npos) return &m;
   return nullptr;
+}
+
+Result<Wanted> ParseMeasure(std::string_view name, const PovertyParams& poverty) {
+  if (const Measure* m = FindMeasure(name)) return Wanted{m->kind, m->per_person};
+  for (auto [prefix, kind] : {std::pair{std::string_view("mpi_ch_"), M::kMpiCensored},
+                              std::pair{std::string_view("mpi_contrib_"), M::kMpiContribution}}) {
+    if (!name.starts_with(prefix)) continue;
+    const std::string_view indicator = name.substr(prefix.size());
+    if (FindIndicator(indicator) < 0)
+      return Err(InvalidArgument(fmt::format("unknown MPI indicator '{}' in '{}' (indicators: {})",
+                                             indicator, name, fmt::join(kIndicators, ", "))));
+    const auto& list = Indicators(poverty);
+    for (size_t i = 0; i < list.size(); ++i)
+      if (list[i].name == indicator) return Wanted{kind, true, static_cast<int>(i)};
+    return Err(InvalidArgument(
+        fmt::format("'{}' asks for the indicator '{}', which is not among the MPI indicators", name,
+                    indicator)));
+  }
+  std::vector<std::string> names;
+  for (const Measure& m : kMeasures) names.emplace_back(m.name);
+  return Err(InvalidArgument(
+      fmt::format("unknown measure '{}' (measures: {})", name, fmt::join(names, ", "))));
 }
 
 bool Multi(const Dimension* d) { return d->kind == DK::kFlag || d->kind == DK::kLinked; }
@@ -172,16 +241,35 @@ struct Acc {
   bool Empty() const { return households == 0 && persons == 0; }
 };
 
+// Poverty accumulators of one group, in persons: FGT sums over persons with a known income
+// and line; Alkire–Foster sums over persons whose deprivations are all known.
+struct PovAcc {
+  double fgt_n = 0, fgt_poor = 0, fgt_gap = 0, fgt_gap2 = 0;
+  double af_n = 0, af_poor = 0, af_score = 0;
+  std::array<double, kMaxIndicators> af_censored{};  // poor and deprived in indicator j
+  void Merge(const PovAcc& o) {
+    fgt_n += o.fgt_n;
+    fgt_poor += o.fgt_poor;
+    fgt_gap += o.fgt_gap;
+    fgt_gap2 += o.fgt_gap2;
+    af_n += o.af_n;
+    af_poor += o.af_poor;
+    af_score += o.af_score;
+    for (int j = 0; j < kMaxIndicators; ++j) af_censored[j] += o.af_censored[j];
+  }
+};
+
 // Group accumulators: dense for a small key space, hashed beyond.
 class Groups {
  public:
   // `statuses` > 0: counts only, per group and household status (Plan::counts_only).
-  Groups(uint64_t space, bool medians, uint32_t statuses = 0)
-      : medians_(medians), statuses_(statuses) {
+  Groups(uint64_t space, bool medians, uint32_t statuses = 0, bool poverty = false)
+      : medians_(medians), poverty_(poverty), statuses_(statuses) {
     dense_ = space <= (uint64_t{1} << 21);
     if (dense_) {
       acc_.resize(space);
       if (medians_) incomes_.resize(space);
+      if (poverty_) pov_.resize(space);
       if (statuses_) {
         persons_.assign(space * statuses_, 0);
         households_.assign(space * statuses_, 0);
@@ -216,6 +304,10 @@ class Groups {
     if (dense_) return incomes_[key];
     return income_map_[key];
   }
+  PovAcc& Pov(uint64_t key) {
+    if (dense_) return pov_[key];
+    return pov_map_[key];
+  }
   void Merge(Groups& o) {
     for (size_t i = 0; i < persons_.size(); ++i) {
       persons_[i] += o.persons_[i];
@@ -228,6 +320,7 @@ class Groups {
         auto& theirs = o.Incomes(key);
         mine.insert(mine.end(), theirs.begin(), theirs.end());
       }
+      if (poverty_) Pov(key).Merge(o.Pov(key));
     });
   }
   template <typename F>
@@ -243,6 +336,7 @@ class Groups {
 
  private:
   bool medians_;
+  bool poverty_;
   uint32_t statuses_;
   bool dense_;
   std::vector<int32_t> persons_, households_;
@@ -250,6 +344,8 @@ class Groups {
   std::vector<std::vector<double>> incomes_;
   std::unordered_map<uint64_t, Acc> map_;
   std::unordered_map<uint64_t, std::vector<double>> income_map_;
+  std::vector<PovAcc> pov_;
+  std::unordered_map<uint64_t, PovAcc> pov_map_;
 };
 
 struct Plan {
@@ -274,7 +370,96 @@ struct Plan {
   bool counts_only = false;
   // Medians collect income ranks (Snapshot::h_income_rank) instead of values when valid.
   bool ranks = false;
+  // Poverty measures: the line per income-year code (NaN: none), the indicators (Indicator
+  // and normalised weight), k, and per-code deprivation of the household dimensions.
+  bool need_fgt = false, need_mpi = false;
+  std::vector<double> line_of_year;
+  std::vector<std::pair<int, double>> indicators;
+  double k = 0;
+  std::vector<uint8_t> housing_bad, water_bad, power_bad;     // by code
+  std::vector<uint8_t> school_age, out_of_school, uninsured;  // by member code
+  uint16_t enrolment_bit = 0;  // link bit of health_enrollment (0: not linked at all)
 };
+
+// One household's poverty facts, computed once per household in a scan.
+struct HouseholdPoverty {
+  bool fgt_known = false;
+  double gap = 0;  // (z - y) / z when below the line, else 0
+  bool af_known = false;
+  bool af_poor = false;
+  double score = 0;
+  uint8_t deprived = 0;  // bit j: deprived in indicator j of Plan::indicators
+};
+
+HouseholdPoverty PovertyOf(const Plan& p, uint32_t h) {
+  const Snapshot& s = *p.s;
+  HouseholdPoverty out;
+  const double income = s.h_money[kPerCapita][h];
+  const double line = p.line_of_year[s.h_dims[kIncomeYear][h]];
+  const bool income_known = !std::isnan(income) && !std::isnan(line);
+  if (income_known) {
+    out.fgt_known = true;
+    out.gap = income < line ? (line - income) / line : 0;
+  }
+  if (!p.need_mpi) return out;
+  bool school = false, medical = false;
+  for (uint32_t m = s.member_begin[h]; m < s.member_begin[h + 1]; ++m) {
+    school |= p.school_age[s.m_dims[kAgeBand][m]] && p.out_of_school[s.m_dims[kInSchool][m]];
+    medical |= p.uninsured[s.m_dims[kMedicalInsured][m]] ||
+               (p.enrolment_bit && !(s.m_linked[m] & p.enrolment_bit));
+  }
+  out.af_known = true;
+  for (size_t j = 0; j < p.indicators.size(); ++j) {
+    bool d = false;
+    switch (p.indicators[j].first) {
+      case kIncome:
+        if (!income_known) out.af_known = false;
+        d = income_known && income < line;
+        break;
+      case kHousing:
+        d = p.housing_bad[s.h_dims[kHousingSafe][h]];
+        break;
+      case kWater:
+        d = p.water_bad[s.h_dims[kWaterSafe][h]];
+        break;
+      case kElectricityOff:
+        d = p.power_bad[s.h_dims[kElectricity][h]];
+        break;
+      case kSchooling:
+        d = school;
+        break;
+      case kMedical:
+        d = medical;
+        break;
+    }
+    if (d) {
+      out.deprived |= static_cast<uint8_t>(1u << j);
+      out.score += p.indicators[j].second;
+    }
+  }
+  out.af_poor = out.af_known && out.score >= p.k - 1e-9;
+  return out;
+}
+
+void AddPoverty(const Plan& p, const HouseholdPoverty& hp, double w, PovAcc& a) {
+  if (p.need_fgt && hp.fgt_known) {
+    a.fgt_n += w;
+    if (hp.gap > 0) {
+      a.fgt_poor += w;
+      a.fgt_gap += w * hp.gap;
+      a.fgt_gap2 += w * hp.gap * hp.gap;
+    }
+  }
+  if (p.need_mpi && hp.af_known) {
+    a.af_n += w;
+    if (hp.af_poor) {
+      a.af_poor += w;
+      a.af_score += w * hp.score;
+      for (size_t j = 0; j < p.indicators.size(); ++j)
+        if (hp.deprived >> j & 1) a.af_censored[j] += w;
+    }
+  }
+}
 
 // Code of dimension `d` for chunk rows: `hh` households, `rows` member rows (member level).
 void Codes(const Plan& p, const Dimension* d, const uint32_t* hh, uint32_t first_row, int n,
@@ -355,6 +540,9 @@ void Scan(const Plan& p, uint32_t begin, uint32_t end, bool appended, Groups& g)
   uint64_t keys[kChunk];
   uint8_t sel[kChunk];
   const uint8_t* status = s.h_dims[kStatus].data();
+  const bool poverty = p.need_fgt || p.need_mpi;
+  uint32_t poverty_h = UINT32_MAX;  // the household `hp` describes
+  HouseholdPoverty hp;
   for (uint32_t first = begin; first < end; first += kChunk) {
     const int n = static_cast<int>(std::min<uint32_t>(kChunk, end - first));
     Select(p, first, n, appended, hh, sel);
@@ -387,6 +575,10 @@ void Scan(const Plan& p, uint32_t begin, uint32_t end, bool appended, Groups& g)
       const bool flags_needed = p.need_flags || p.multi >= 0;
       const uint32_t fb = flags_needed ? s.flag_begin[h] : 0;
       const uint32_t fe = flags_needed ? s.flag_begin[h + 1] : 0;
+      if (poverty && poverty_h != h) {
+        hp = PovertyOf(p, h);
+        poverty_h = h;
+      }
       // Adds the row to one group; `rule` limits the flag measures to one rule (multi flag).
       auto add = [&](uint64_t key, int rule) {
         Acc& a = g.At(key);
@@ -396,12 +588,14 @@ void Scan(const Plan& p, uint32_t begin, uint32_t end, bool appended, Groups& g)
           a.poor += p.poor_of[st];
           a.exited += p.exited_of[st];
           a.returned += p.returned_of[st];
+          if (poverty) AddPoverty(p, hp, 1, g.Pov(key));
         } else if (p.weighted) {
           const int32_t n = static_cast<int32_t>(s.member_begin[h + 1] - s.member_begin[h]);
           a.persons += n;
           a.poor += n * p.poor_of[st];
           a.exited += n * p.exited_of[st];
           a.returned += n * p.returned_of[st];
+          if (poverty) AddPoverty(p, hp, n, g.Pov(key));
         }
         if (a.last_h == h) return;  // the household counted once per group
         a.last_h = h;
@@ -507,12 +701,53 @@ std::vector<std::string> MeasureNames() {
   return out;
 }
 
+std::vector<std::string> MpiIndicatorNames() {
+  return std::vector<std::string>(std::begin(kIndicators), std::end(kIndicators));
+}
+
+std::map<int, double> LinesByYear(const Snapshot& s, const rules::Thresholds& thresholds,
+                                  rules::LineKind kind) {
+  std::map<int, double> out;
+  const std::string province = s.region_codes[0].empty() ? "" : s.region_codes[0][0];
+  for (const std::string& year : s.h_dicts[kIncomeYear].values) {
+    if (year.empty()) continue;
+    const int y = std::atoi(year.c_str());
+    if (auto line = thresholds.Line(kind, province, y)) out[y] = *line;
+  }
+  return out;
+}
+
+std::vector<MpiIndicator> DefaultMpiIndicators() {
+  return {{"income", 1}, {"housing", 1}, {"water", 1}, {"schooling", 1}, {"medical_insurance", 1}};
+}
+
 Status CheckQuery(const QuerySpec& spec) {
   if (spec.measures.empty()) return InvalidArgument("no measure: give --measure persons,...");
-  for (const std::string& m : spec.measures)
-    if (!FindMeasure(m))
+  const PovertyParams& pov = spec.poverty;
+  if (!(pov.line >= 0) || !std::isfinite(pov.line))
+    return InvalidArgument(fmt::format("the poverty line must be a positive number of yuan"));
+  for (const auto& [year, line] : pov.lines)
+    if (!(line > 0) || !std::isfinite(line))
+      return InvalidArgument(fmt::format("the poverty line of {} is not positive", year));
+  for (const MpiIndicator& ind : pov.indicators) {
+    if (FindIndicator(ind.name) < 0)
+      return InvalidArgument(fmt::format("unknown MPI indicator '{}' (indicators: {})", ind.name,
+                                         fmt::join(kIndicators, ", ")));
+    if (!(ind.weight > 0) || !std::isfinite(ind.weight))
       return InvalidArgument(
-          fmt::format("unknown measure '{}' (measures: {})", m, fmt::join(MeasureNames(), ", ")));
+          fmt::format("the weight of MPI indicator '{}' must be positive", ind.name));
+    if (std::count_if(pov.indicators.begin(), pov.indicators.end(),
+                      [&](const MpiIndicator& o) { return o.name == ind.name; }) > 1)
+      return InvalidArgument(fmt::format("MPI indicator '{}' is given twice", ind.name));
+  }
+  if (!(pov.k > 0 && pov.k <= 1))
+    return InvalidArgument(fmt::format(
+        "the MPI cutoff k is a share of the weights: give a number above 0 and at most 1, not {}",
+        pov.k));
+  for (const std::string& m : spec.measures) {
+    Result<Wanted> w = ParseMeasure(m, pov);
+    if (!w) return w.error();
+  }
   int multi = 0;
   for (const std::string& d : spec.by) {
     const Dimension* dim = FindDimension(d);
@@ -579,6 +814,53 @@ Result<Plan> MakePlan(const Snapshot& s, const std::vector<std::string>& by,
   return p;
 }
 
+// The poverty part of a plan: lines per income year, indicators with normalised weights,
+// the deprived codes of each dimension the indicators read.
+Status PlanPoverty(const Snapshot& s, const PovertyParams& pov, Plan& p) {
+  const auto& list = Indicators(pov);
+  double total = 0;
+  for (const MpiIndicator& ind : list) total += ind.weight;
+  bool income = p.need_fgt;
+  for (const MpiIndicator& ind : list) {
+    p.indicators.emplace_back(FindIndicator(ind.name), ind.weight / total);
+    income |= p.need_mpi && ind.name == "income";
+  }
+  p.k = pov.k;
+  if (income && pov.line <= 0 && pov.lines.empty())
+    return InvalidArgument(
+        "the FGT measures and the MPI income indicator need a poverty line (--line)");
+  for (const std::string& year : s.h_dicts[kIncomeYear].values) {
+    double line = pov.line > 0 ? pov.line : std::nan("");
+    if (pov.line <= 0 && !year.empty()) {
+      auto it = pov.lines.find(std::atoi(year.c_str()));
+      if (it != pov.lines.end()) line = it->second;
+    }
+    p.line_of_year.push_back(line);
+  }
+  auto zero = [](const Dict& d) {
+    std::vector<uint8_t> out;
+    for (const std::string& v : d.values) out.push_back(v == "0");
+    return out;
+  };
+  p.housing_bad = zero(s.h_dicts[kHousingSafe]);
+  p.water_bad = zero(s.h_dicts[kWaterSafe]);
+  p.power_bad = zero(s.h_dicts[kElectricity]);
+  p.out_of_school = zero(s.m_dicts[kInSchool]);
+  p.uninsured = zero(s.m_dicts[kMedicalInsured]);
+  for (const std::string& v : s.m_dicts[kAgeBand].values) p.school_age.push_back(v == "7-15");
+  // The enrolment data counts only when it was linked at all.
+  for (size_t d = 0; d < s.datasets.size(); ++d) {
+    if (s.datasets[d] != "health_enrollment") continue;
+    const auto bit = static_cast<uint16_t>(1u << d);
+    for (uint32_t m = 0; m < s.members; ++m)
+      if (s.m_linked[m] & bit) {
+        p.enrolment_bit = bit;
+        break;
+      }
+  }
+  return OkStatus();
+}
+
 // Runs Scan over the plan's rows on up to `threads` threads, split at household boundaries.
 void Execute(const Plan& p, int threads, Groups& total, const std::function<Groups()>& make) {
   const Snapshot& s = *p.s;
@@ -634,27 +916,32 @@ void Execute(const Plan& p, int threads, Groups& total, const std::function<Grou
 Result<QueryResult> RunQuery(const Snapshot& s, const QuerySpec& spec) {
   RETURN_IF_ERROR(CheckQuery(spec));
   ASSIGN_OR_RETURN(Plan p, MakePlan(s, spec.by, spec.where));
+  std::vector<Wanted> wanted;
   std::vector<M> measures;
   bool per_person = false;
   for (const std::string& m : spec.measures) {
-    const Measure* me = FindMeasure(m);
-    measures.push_back(me->kind);
-    per_person |= me->per_person;
-    p.need_income |= me->kind == M::kMeanIncome || me->kind == M::kMedianIncome ||
-                     me->kind == M::kWage || me->kind == M::kBusiness || me->kind == M::kProperty ||
-                     me->kind == M::kTransfer;
-    p.need_medians |= me->kind == M::kMedianIncome;
-    p.need_flags |= me->kind == M::kFlags || me->kind == M::kFlaggedHouseholds;
+    ASSIGN_OR_RETURN(Wanted w, ParseMeasure(m, spec.poverty));
+    wanted.push_back(w);
+    measures.push_back(w.kind);
+    per_person |= w.per_person;
+    p.need_income |= w.kind == M::kMeanIncome || w.kind == M::kMedianIncome || w.kind == M::kWage ||
+                     w.kind == M::kBusiness || w.kind == M::kProperty || w.kind == M::kTransfer;
+    p.need_medians |= w.kind == M::kMedianIncome;
+    p.need_flags |= w.kind == M::kFlags || w.kind == M::kFlaggedHouseholds;
+    p.need_fgt |= w.kind == M::kFgtP0 || w.kind == M::kFgtP1 || w.kind == M::kFgtP2;
+    p.need_mpi |= w.kind >= M::kMpiH;
   }
+  const bool poverty = p.need_fgt || p.need_mpi;
+  if (poverty) RETURN_IF_ERROR(PlanPoverty(s, spec.poverty, p));
   p.weighted = per_person && !p.member_level;
   p.ranks = s.ranks_valid;
   bool households_measure = false;
   for (M m : measures) households_measure |= m == M::kHouseholds || m == M::kPoorHouseholds;
-  p.counts_only = p.multi < 0 && !p.need_income && !p.need_flags &&
+  p.counts_only = p.multi < 0 && !p.need_income && !p.need_flags && !poverty &&
                   p.space <= (uint64_t{1} << 21) / p.poor_of.size() &&
                   !(p.member_level && households_measure);
   const uint32_t statuses = p.counts_only ? static_cast<uint32_t>(p.poor_of.size()) : 0;
-  auto make = [&] { return Groups(p.space, p.need_medians, statuses); };
+  auto make = [&] { return Groups(p.space, p.need_medians, statuses, poverty); };
   Groups groups = make();
   Execute(p, spec.threads, groups, make);
   groups.FinishCounts(p.poor_of, p.exited_of, p.returned_of);
@@ -669,9 +956,43 @@ Result<QueryResult> RunQuery(const Snapshot& s, const QuerySpec& spec) {
       dims.push_back(
           CodeText(s, p.by[d], static_cast<uint32_t>(key / p.stride[d] % Cardinality(s, p.by[d]))));
     std::vector<double> values;
-    for (M m : measures) {
+    const PovAcc* pa = poverty ? &groups.Pov(key) : nullptr;
+    auto ratio = [](double a, double b) { return b > 0 ? a / b : std::nan(""); };
+    for (const Wanted& w : wanted) {
       const double nan = std::nan("");
-      switch (m) {
+      switch (w.kind) {
+        case M::kFgtP0:
+          values.push_back(ratio(pa->fgt_poor, pa->fgt_n));
+          break;
+        case M::kFgtP1:
+          values.push_back(ratio(pa->fgt_gap, pa->fgt_n));
+          break;
+        case M::kFgtP2:
+          values.push_back(ratio(pa->fgt_gap2, pa->fgt_n));
+          break;
+        case M::kMpiH:
+          values.push_back(ratio(pa->af_poor, pa->af_n));
+          break;
+        case M::kMpiA:
+          values.push_back(ratio(pa->af_score, pa->af_poor));
+          break;
+        case M::kMpiM0:
+          values.push_back(ratio(pa->af_score, pa->af_n));
+          break;
+        case M::kMpiPoorPersons:
+          values.push_back(pa->af_poor);
+          break;
+        case M::kMpiCensored:
+          values.push_back(ratio(pa->af_censored[static_cast<size_t>(w.indicator)], pa->af_n));
+          break;
+        case M::kMpiContribution: {
+          const double weight = p.indicators[static_cast<size_t>(w.indicator)].second;
+          values.push_back(pa->af_score > 0
+                               ? weight * pa->af_censored[static_cast<size_t>(w.indicator)] /
+                                     pa->af_score
+                               : nan);
+          break;
+        }
         case M::kHouseholds:
           values.push_back(a.households);
           break;
@@ -748,6 +1069,16 @@ Result<QueryResult> RunQuery(const Snapshot& s, const QuerySpec& spec) {
       switch (measures[i]) {
         case M::kIncidence:
           row.push_back(std::isnan(v) ? "" : fmt::format("{:.4f}", v));
+          break;
+        case M::kFgtP0:
+        case M::kFgtP1:
+        case M::kFgtP2:
+        case M::kMpiH:
+        case M::kMpiA:
+        case M::kMpiM0:
+        case M::kMpiCensored:
+        case M::kMpiContribution:
+          row.push_back(std::isnan(v) ? "" : fmt::format("{:.6f}", v));
           break;
         case M::kMeanIncome:
         case M::kMedianIncome:

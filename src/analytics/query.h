@@ -7,14 +7,41 @@
 // dense group arrays, on two threads.
 #pragma once
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "analytics/snapshot.h"
 #include "core/status.h"
+#include "rules/thresholds.h"
 
 namespace fupin::analytics {
+
+// Parameters of the poverty measures (fgt_*, mpi_*; DOMAIN.md §7, docs/query.md).
+// Incomes are households' per-capita net incomes; the unit is the person (a household
+// counts once per member, and its members share its deprivations, as in the global MPI).
+struct MpiIndicator {
+  std::string name;  // one of MpiIndicatorNames()
+  double weight = 1;
+};
+struct PovertyParams {
+  double line = 0;              // yuan per person per year; 0: `lines` by the income year
+  std::map<int, double> lines;  // income year -> line (households of other years are left out)
+  std::vector<MpiIndicator> indicators;  // empty: DefaultMpiIndicators()
+  double k = 1.0 / 3;  // poor when the weighted share of one's deprivations is at least k
+};
+// income (below the line), housing (unsafe), water (unsafe), electricity (none), schooling (a
+// member aged 7-15 out of school), medical_insurance (a member not insured, or not in the
+// health department's enrolment data when that data set is linked).
+std::vector<std::string> MpiIndicatorNames();
+// Income plus 两不愁三保障: income, housing, water, schooling, medical_insurance, equal weights.
+std::vector<MpiIndicator> DefaultMpiIndicators();
+
+// The lines of `kind` for every income year of the snapshot, for its province, from the
+// rules' thresholds (rules/thresholds.h); years without a line are left out.
+std::map<int, double> LinesByYear(const Snapshot& snap, const rules::Thresholds& thresholds,
+                                  rules::LineKind kind);
 
 struct QuerySpec {
   std::vector<std::string> measures;  // persons, households, ...
@@ -23,6 +50,7 @@ struct QuerySpec {
   // significant prefix, "5201" for 520100000000; "" accepts the missing value)
   std::vector<std::pair<std::string, std::vector<std::string>>> where;
   int threads = 2;
+  PovertyParams poverty;  // for the fgt_* and mpi_* measures
 };
 
 struct QueryResult {
@@ -56,7 +84,8 @@ Result<HouseholdList> ListHouseholds(
     const std::vector<std::pair<std::string, std::vector<std::string>>>& where, int64_t offset,
     int64_t limit);
 
-// Every dimension and measure name, for help texts.
+// Every dimension and measure name, for help texts (mpi_ch_<indicator> and
+// mpi_contrib_<indicator> stand for one measure per indicator).
 std::vector<std::string> DimensionNames();
 std::vector<std::string> MeasureNames();
 

@@ -30,9 +30,9 @@ using rules::Schema;
 constexpr std::string_view kHouseholdFields[kHouseholdDims] = {
     "status",    "category",     "primary_cause", "income_year", "registered_year",
     "exit_year", "housing_safe", "water_safe",    "electricity"};
-constexpr std::string_view kMemberFields[kMemberDims] = {"sex",       "relation",    "ethnicity",
-                                                         "education", "in_school",   "health",
-                                                         "labor",     "work_status", "age"};
+constexpr std::string_view kMemberFields[kMemberDims] = {
+    "sex",    "relation", "ethnicity",   "education", "in_school",
+    "health", "labor",    "work_status", "age",       "medical_insured"};
 constexpr std::string_view kMoneyFields[kMoneyColumns] = {
     "per_capita_income", "income_wage", "income_business", "income_property", "income_transfer"};
 constexpr int kRegionDigits[kRegionLevels] = {2, 4, 6, 9, 12};
@@ -359,7 +359,7 @@ Status BuildFlags(store::Store& store, Snapshot& snap, const BuildOptions& optio
 // ---- the snapshot file ----
 
 constexpr char kMagic[8] = {'F', 'U', 'P', 'I', 'N', 'S', 'N', 'P'};
-constexpr uint32_t kFormat = 2;
+constexpr uint32_t kFormat = 3;
 
 class Writer {
  public:
@@ -477,12 +477,13 @@ void Columns(IO& io, S& snap) {
 }
 
 void IndexDicts(Snapshot& snap) {
-  for (auto* dicts : {&snap.h_dicts, &snap.m_dicts})
-    for (Dict& d : *dicts) {
-      d.index.clear();
-      for (size_t i = 1; i < d.values.size(); ++i)
-        d.index.emplace(d.values[i], static_cast<uint8_t>(i));
-    }
+  auto index = [](Dict& d) {
+    d.index.clear();
+    for (size_t i = 1; i < d.values.size(); ++i)
+      d.index.emplace(d.values[i], static_cast<uint8_t>(i));
+  };
+  for (Dict& d : snap.h_dicts) index(d);
+  for (Dict& d : snap.m_dicts) index(d);
 }
 
 // Checks that the loaded arrays agree in size (a truncated or foreign file must not be

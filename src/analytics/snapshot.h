@@ -63,6 +63,7 @@ enum MemberDim : uint8_t {
   kLabor,
   kWorkStatus,
   kAgeBand,
+  kMedicalInsured,
   kMemberDims
 };
 enum Money : uint8_t { kPerCapita, kWage, kBusiness, kProperty, kTransfer, kMoneyColumns };

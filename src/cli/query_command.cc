@@ -7,6 +7,7 @@
 #include <cmath>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -15,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/text.h"
+#include "rules/rule_set.h"
 
 namespace fupin::cli {
 namespace {
@@ -25,6 +27,10 @@ struct QueryArgs {
   bool list = false;
   int64_t limit = 100, offset = 0;
   int threads = 2;
+  // Poverty measures: the line (yuan, or exit|nbs|monitoring from the rules), the rules
+  // file the named lines come from (empty: the built-in default), MPI indicators and k.
+  std::string line = "exit", rules, mpi_indicators;
+  double mpi_k = 1.0 / 3;
 };
 
 std::vector<std::string> SplitComma(const std::string& s) {
@@ -70,6 +76,44 @@ int RunQueryCommand(const QueryArgs& args, Lang lang) {
       return kExitUsage;
     }
     spec.where.emplace_back(w.substr(0, eq), SplitComma(w.substr(eq + 1)));
+  }
+  spec.poverty.k = args.mpi_k;
+  for (const std::string& item : SplitComma(args.mpi_indicators)) {
+    analytics::MpiIndicator ind;
+    const size_t colon = item.find(':');
+    ind.name = item.substr(0, colon);
+    if (colon != std::string::npos) {
+      char* end = nullptr;
+      const std::string w = item.substr(colon + 1);
+      ind.weight = std::strtod(w.c_str(), &end);
+      if (w.empty() || *end != '\0') {
+        fmt::print(stderr, "{}: --mpi-indicators {}\n",
+                   zh ? "错误: 权重须为数字（指标:权重）"
+                      : "error: a weight must be a number (name:weight)",
+                   item);
+        return kExitUsage;
+      }
+    }
+    spec.poverty.indicators.push_back(std::move(ind));
+  }
+  std::optional<rules::LineKind> line_kind;
+  if (args.line == "exit") {
+    line_kind = rules::LineKind::kExit;
+  } else if (args.line == "nbs") {
+    line_kind = rules::LineKind::kNbs;
+  } else if (args.line == "monitoring") {
+    line_kind = rules::LineKind::kMonitoring;
+  } else {
+    char* end = nullptr;
+    spec.poverty.line = std::strtod(args.line.c_str(), &end);
+    if (args.line.empty() || *end != '\0' || !(spec.poverty.line > 0)) {
+      fmt::print(stderr, "{}: --line {}\n",
+                 zh ? "错误: 贫困线须为正数（元/人·年）或 exit、nbs、monitoring"
+                    : "error: the line is a positive number of yuan per person per year, or exit, "
+                      "nbs, monitoring",
+                 args.line);
+      return kExitUsage;
+    }
   }
   if (args.list) {
     if (spec.measures.empty()) spec.measures = {"households"};
@@ -118,6 +162,36 @@ int RunQueryCommand(const QueryArgs& args, Lang lang) {
                  list->total, args.offset + 1,
                  args.offset + static_cast<int64_t>(list->rows.size()));
     return kExitOk;
+  }
+  if (line_kind) {
+    auto rule_set = args.rules.empty() ? rules::DefaultRuleSet() : rules::LoadRuleSet(args.rules);
+    if (!rule_set) return Fail(rule_set.error(), zh);
+    spec.poverty.lines = analytics::LinesByYear(*snap, rule_set->thresholds, *line_kind);
+    bool poverty = false;
+    for (const std::string& m : spec.measures)
+      poverty |= m.starts_with("fgt_") || m.starts_with("mpi_");
+    std::vector<std::string> missing;
+    for (const std::string& y : snap->h_dicts[analytics::kIncomeYear].values)
+      if (!y.empty() && !spec.poverty.lines.contains(std::atoi(y.c_str()))) missing.push_back(y);
+    if (poverty && !missing.empty()) {
+      const std::string years = fmt::format("{}", fmt::join(missing, ", "));
+      if (spec.poverty.lines.empty()) {
+        fmt::print(
+            stderr,
+            fmt::runtime(zh ? "错误: 规则中没有收入年度 {} 的 {} 贫困线：请给出 --line 元数，"
+                              "或 --line exit|nbs|monitoring 中有该年度的一种\n"
+                            : "error: the rules have no {1} line for income year {0}: give "
+                              "--line YUAN, or the one of exit|nbs|monitoring that has it\n"),
+            years, args.line);
+        return kExitFailed;
+      }
+      fmt::print(stderr,
+                 fmt::runtime(
+                     zh ? "注意: 规则中没有收入年度 {} 的 {} 贫困线，这些户不计入 fgt_/mpi_ 指标\n"
+                        : "note: the rules have no {1} line for income year {0}: those "
+                          "households are left out of the fgt_ and mpi_ measures\n"),
+                 years, args.line);
+    }
   }
   auto result = analytics::RunQuery(*snap, spec);
   if (!result) return Fail(result.error(), zh);
@@ -295,6 +369,16 @@ void AddQueryCommand(CLI::App& app, int& exit_code, const Lang& lang) {
       ->capture_default_str();
   q->add_option("--offset", args->offset, "--list: skip this many first")->capture_default_str();
   q->add_option("--threads", args->threads)->capture_default_str();
+  q->add_option("--line", args->line,
+                "poverty line of fgt_* and the MPI income indicator: yuan per person per year, "
+                "or exit|nbs|monitoring (the rules' line of each household's income year)")
+      ->capture_default_str();
+  q->add_option("--rules", args->rules, "rules file the named lines come from (default: built in)");
+  q->add_option("--mpi-indicators", args->mpi_indicators,
+                "MPI indicators with weights, e.g. income:2,housing:1,water:1 (default: income, "
+                "housing, water, schooling, medical_insurance, equal weights)");
+  q->add_option("--mpi-k", args->mpi_k, "MPI poverty cutoff: a share of the weights (0 < k <= 1)")
+      ->capture_default_str();
   q->add_option("--format", args->format, "csv or json")
       ->check(CLI::IsMember({"csv", "json"}))
       ->capture_default_str();
