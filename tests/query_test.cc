@@ -102,6 +102,14 @@ analytics::Snapshot* QueryTest::snap_ = nullptr;
 
 const std::string kMembersJoin = " FROM members m JOIN households h USING (household_id) ";
 
+// Per-capita income as the rules engine derives it (rules/engine.cc: missing parts left out,
+// the yuan total over the members, rounded to the fen), in the same floating-point steps.
+const std::string kPerCapita =
+    "CASE WHEN coalesce(income_wage_fen, income_business_fen, income_property_fen, "
+    "income_transfer_fen) IS NULL OR members <= 0 THEN NULL ELSE round((coalesce(income_wage_fen "
+    "/ 100.0, 0) + coalesce(income_business_fen / 100.0, 0) + coalesce(income_property_fen / "
+    "100.0, 0) + coalesce(income_transfer_fen / 100.0, 0)) / members * 100) / 100 END";
+
 TEST_F(QueryTest, PersonsAndHouseholdsByCountyForPoorHouseholds) {
   ExpectSame({{"persons", "households"}, {"county"}, {{"status", {"1", "3"}}}},
              "SELECT substr(h.village_code, 1, 6) || '000000', count(*), "
@@ -183,6 +191,40 @@ TEST_F(QueryTest, MedianIncomeByCounty) {
   }
 }
 
+// Medians through both paths: a few groups use the rank histogram, many groups (villages)
+// collect the ranks; a member dimension puts a household in each group of its members, and a
+// region filter applies inside the histogram's walk.
+TEST_F(QueryTest, MedianIncomeBySexInAPrefectureAndByVillage) {
+  auto medians = [](const std::vector<std::vector<std::string>>& rows) {
+    std::map<std::string, std::vector<double>> by;
+    for (const auto& r : rows)
+      if (r[1] != "NULL") by[r[0]].push_back(std::stod(r[1]));
+    std::map<std::string, double> out;
+    for (auto& [k, v] : by) {
+      std::sort(v.begin(), v.end());
+      const size_t n = v.size();
+      out[k] = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    }
+    return out;
+  };
+  auto check = [&](const QuerySpec& spec, const std::string& sql) {
+    const auto want = medians(test::Query(Db(), sql));
+    const auto got = Rows(*snap_, spec);
+    ASSERT_EQ(got.size(), want.size()) << sql;
+    ASSERT_GT(got.size(), 1u);
+    for (const auto& r : got) {
+      ASSERT_TRUE(want.contains(r[0])) << r[0];
+      EXPECT_NEAR(std::stod(r[1]), want.at(r[0]), 0.0051) << r[0];
+    }
+  };
+  check({{"median_income"}, {"sex"}, {{"prefecture", {"5203"}}}},
+        "SELECT sex, y FROM (SELECT DISTINCT m.sex, h.household_id, " + kPerCapita +
+            " AS y FROM households h JOIN members m USING (household_id) WHERE "
+            "substr(h.village_code, 1, 4) = '5203')");
+  check({{"median_income"}, {"village"}, {}},
+        "SELECT village_code, " + kPerCapita + " FROM households");
+}
+
 TEST_F(QueryTest, FlagsByRuleAndByCountyMatchTheFlagsTable) {
   const std::string active = " state IN ('open', 'verified') ";
   auto got = Rows(*snap_, {{"flagged_households", "flags"}, {"flag"}, {}});
@@ -261,14 +303,6 @@ TEST_F(QueryTest, DrillDownListsTheHouseholdsOfAVillage) {
     EXPECT_EQ(page->rows[0].household_id, want[1][0]);
   }
 }
-
-// Per-capita income as the rules engine derives it (rules/engine.cc: missing parts left out,
-// the yuan total over the members, rounded to the fen), in the same floating-point steps.
-const std::string kPerCapita =
-    "CASE WHEN coalesce(income_wage_fen, income_business_fen, income_property_fen, "
-    "income_transfer_fen) IS NULL OR members <= 0 THEN NULL ELSE round((coalesce(income_wage_fen "
-    "/ 100.0, 0) + coalesce(income_business_fen / 100.0, 0) + coalesce(income_property_fen / "
-    "100.0, 0) + coalesce(income_transfer_fen / 100.0, 0)) / members * 100) / 100 END";
 
 // FGT P0, P1, P2 by county against SQL over the households table (per-capita income as the
 // rules engine derives it; each household weighted by its member rows) and, for the province,

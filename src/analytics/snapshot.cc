@@ -574,6 +574,24 @@ void Snapshot::IndexIncomes() {
     h_income_rank[order[i]] = static_cast<uint32_t>(i);
   }
   ranks_valid = true;
+  IndexIncomeOrder();
+}
+
+void Snapshot::IndexIncomeOrder() {
+  income_order.assign(income_sorted.size(), UINT32_MAX);
+  if (!ranks_valid) return;
+  size_t placed = 0;
+  for (uint32_t h = 0; h < households; ++h) {
+    const uint32_t r = h_income_rank[h];
+    if (r == UINT32_MAX) continue;
+    if (r >= income_order.size() || income_order[r] != UINT32_MAX) {
+      ranks_valid = false;
+      return;
+    }
+    income_order[r] = h;
+    ++placed;
+  }
+  if (placed != income_order.size()) ranks_valid = false;
 }
 
 int64_t Snapshot::LiveHouseholds() const {
@@ -600,6 +618,7 @@ size_t Snapshot::MemoryBytes() const {
   add(village_begin);
   add(income_sorted);
   add(h_income_rank);
+  add(income_order);
   for (const auto& c : village_region) add(c);
   add(id_slots);
   return n;
@@ -796,6 +815,7 @@ Result<Snapshot> LoadSnapshot(const std::string& path) {
   if (!r.ok() || !at_end || !Consistent(snap))
     return Err(DataLoss(fmt::format("{} is damaged or cut short", path)));
   IndexDicts(snap);
+  snap.IndexIncomeOrder();
   snap.IndexIds();
   return snap;
 }

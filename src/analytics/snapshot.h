@@ -118,8 +118,10 @@ struct Snapshot {
   // upsert changes incomes (then queries fall back to the values themselves).
   std::vector<double> income_sorted;
   rules::HugeVector<uint32_t> h_income_rank;
+  rules::HugeVector<uint32_t> income_order;  // rank -> household (not saved: derived on load)
   bool ranks_valid = false;
   void IndexIncomes();
+  void IndexIncomeOrder();  // income_order from h_income_rank; ranks_valid false if not a bijection
 
   // Members.
   uint32_t members = 0;
