@@ -179,11 +179,13 @@ Status Registry(const Ctx& c, Document& doc) {
 
 // ---- 致贫原因分析表 ----
 Status Causes(const Ctx& c, Document& doc) {
-  const std::vector<std::string> causes = Codes(c.snap, analytics::kPrimaryCause);
+  std::vector<std::string> causes = Codes(c.snap, analytics::kPrimaryCause);
   ASSIGN_OR_RETURN(analytics::QueryResult r,
                    Ask(c, {"households", "persons", "poor_households"}, {"primary_cause"},
                        {c.RegionFilter(), c.YearFilter()}));
   const auto by = ByKey(r, 1);
+  // Households without a recorded cause get their own row (未填), so the shares add up.
+  if (Get(by, "", 0) > 0) causes.push_back("");
   double all = 0;
   for (const auto& [k, v] : by) all += v[0];
   Table t;
