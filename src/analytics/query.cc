@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <numeric>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -966,6 +967,101 @@ Status PlanPoverty(const Snapshot& s, const PovertyParams& pov, Plan& p) {
   return OkStatus();
 }
 
+// Answers the plan from the cube when it can: household rows only, at most one region
+// dimension, at most one household dimension besides status across by and where, no flag,
+// linked, median or poverty measure, and income measures only without a household dimension.
+// Makes `g` and fills it, or returns false and leaves `g` empty.
+bool FromCube(const Plan& p, std::optional<Groups>& g) {
+  const Snapshot& s = *p.s;
+  const Cube& c = s.cube;
+  if (!c.valid || p.member_level || p.multi >= 0 || !p.multi_filters.empty() || p.need_flags ||
+      p.need_medians || p.need_fgt || p.need_mpi)
+    return false;
+  if (c.statuses != s.h_dicts[kStatus].values.size()) return false;
+  int dim = -1;  // the household dimension besides status, if any
+  int region_by = -1;
+  auto use = [&](const Dimension* d) {
+    if (d->kind == DK::kRegion) return true;
+    if (d->kind != DK::kHousehold) return false;
+    if (d->index == kStatus) return true;
+    if (dim >= 0 && dim != d->index) return false;
+    dim = d->index;
+    return true;
+  };
+  for (size_t i = 0; i < p.by.size(); ++i) {
+    if (!use(p.by[i])) return false;
+    if (p.by[i]->kind == DK::kRegion) {
+      if (region_by >= 0) return false;
+      region_by = static_cast<int>(i);
+    }
+  }
+  for (const Filter& f : p.filters)
+    if (!use(f.dim)) return false;
+  if (dim >= 0 && p.need_income) return false;
+  const size_t slot = dim >= 0 ? static_cast<size_t>(dim) : size_t{kHouseholdDims};
+  if (dim >= 0 && c.cards[slot] != s.h_dicts[slot].values.size()) return false;
+  g.emplace(p.space, false);
+
+  // The cube's level: the finest of the grouping region and the region filters.
+  int level = region_by >= 0 ? p.by[static_cast<size_t>(region_by)]->index : 0;
+  for (const Filter& f : p.regions) level = std::max(level, f.dim->index);
+  const auto L = static_cast<size_t>(level);
+  const uint32_t cards = c.cards[slot], statuses = c.statuses;
+  // Accepted codes of the dimension and of status.
+  std::vector<uint8_t> code_ok(cards, 1), status_ok(statuses, 1);
+  for (const Filter& f : p.filters) {
+    auto& ok = f.dim->index == kStatus ? status_ok : code_ok;
+    for (size_t i = 0; i < ok.size(); ++i) ok[i] &= f.accept[i];
+  }
+  const size_t regions = s.region_codes[L].size();
+  std::array<uint32_t, kRegionLevels> at{};  // the region's code at every level up to L
+  const std::vector<uint32_t>& hh = c.households[L][slot];
+  const std::vector<uint32_t>& pp = c.persons[L][slot];
+  const std::vector<double>& money = c.money[L];
+  for (size_t r = 0; r < regions; ++r) {
+    at[L] = static_cast<uint32_t>(r);
+    for (size_t l = L; l > 0; --l) at[l - 1] = c.parent[l][at[l]];
+    bool pass = true;
+    for (const Filter& f : p.regions)
+      pass = pass && f.accept[at[static_cast<size_t>(f.dim->index)]];
+    if (!pass) continue;
+    for (uint32_t code = 0; code < cards; ++code) {
+      if (!code_ok[code]) continue;
+      for (uint32_t st = 0; st < statuses; ++st) {
+        const size_t i = (r * cards + code) * statuses + st;
+        const uint32_t n_h = hh[i];
+        if (!status_ok[st] || n_h == 0) continue;
+        uint64_t key = 0;
+        for (size_t d = 0; d < p.by.size(); ++d) {
+          const Dimension* by = p.by[d];
+          const uint32_t v = by->kind == DK::kRegion ? at[static_cast<size_t>(by->index)]
+                             : by->index == kStatus  ? st
+                                                     : code;
+          key += v * p.stride[d];
+        }
+        Acc& a = g->At(key);
+        const auto n_p = static_cast<int32_t>(pp[i]);
+        a.households += static_cast<int32_t>(n_h);
+        a.poor_households += static_cast<int32_t>(n_h) * p.poor_of[st];
+        a.persons += n_p;
+        a.poor += n_p * p.poor_of[st];
+        a.exited += n_p * p.exited_of[st];
+        a.returned += n_p * p.returned_of[st];
+        if (p.need_income) {
+          const double* m = &money[(r * statuses + st) * kCubeMoneyColumns];
+          a.income += m[kCubePcSum];
+          a.incomes += static_cast<int32_t>(std::lround(m[kCubePcCount]));
+          a.wage += m[kCubeWage];
+          a.business += m[kCubeBusiness];
+          a.property += m[kCubeProperty];
+          a.transfer += m[kCubeTransfer];
+        }
+      }
+    }
+  }
+  return true;
+}
+
 // Runs Scan over the plan's rows on up to `threads` threads, split at household boundaries.
 void Execute(const Plan& p, int threads, Groups& total, const std::function<Groups()>& make) {
   const Snapshot& s = *p.s;
@@ -1059,14 +1155,20 @@ Result<QueryResult> RunQuery(const Snapshot& s, const QuerySpec& spec) {
     p.rank_shift = std::min(p.rank_shift, 10);
     p.buckets = static_cast<uint32_t>((s.income_order.size() >> p.rank_shift) + 1);
   }
-  auto make = [&] { return Groups(p.space, p.need_medians, statuses, poverty, p.buckets); };
-  Groups groups = make();
-  Execute(p, spec.threads, groups, make);
+  std::optional<Groups> cube;
+  const bool from_cube = spec.use_cube && FromCube(p, cube);
+  if (!from_cube) {
+    auto make = [&] { return Groups(p.space, p.need_medians, statuses, poverty, p.buckets); };
+    cube.emplace(make());
+    Execute(p, spec.threads, *cube, make);
+  }
+  Groups& groups = *cube;
   const std::vector<double> hist_medians =
       p.buckets ? MediansFromHistograms(p, groups) : std::vector<double>();
   groups.FinishCounts(p.poor_of, p.exited_of, p.returned_of);
 
   QueryResult out;
+  out.from_cube = from_cube;
   out.columns = spec.by;
   for (const std::string& m : spec.measures) out.columns.push_back(m);
   std::vector<std::pair<std::vector<std::string_view>, std::vector<double>>> rows;

@@ -51,6 +51,9 @@ struct QuerySpec {
   std::vector<std::pair<std::string, std::vector<std::string>>> where;
   int threads = 2;
   PovertyParams poverty;  // for the fgt_* and mpi_* measures
+  // Answer from the snapshot's cube when the question allows (Snapshot::Cube); false scans
+  // (tests compare the two).
+  bool use_cube = true;
 };
 
 struct QueryResult {
@@ -58,6 +61,7 @@ struct QueryResult {
   std::vector<std::vector<std::string>> rows;  // sorted by the dimension values
   // The measures as numbers (NaN when empty), row by row, for reports and charts.
   std::vector<std::vector<double>> values;
+  bool from_cube = false;  // answered from Snapshot::Cube rather than a scan
 };
 
 // Checks names; kInvalidArgument names an unknown dimension or measure, or a bad filter.

@@ -577,6 +577,66 @@ void Snapshot::IndexIncomes() {
   IndexIncomeOrder();
 }
 
+void Snapshot::BuildCube() {
+  Cube& c = cube;
+  c = Cube();
+  c.statuses = static_cast<uint32_t>(h_dicts[kStatus].values.size());
+  for (size_t k = 0; k < kHouseholdDims; ++k)
+    c.cards[k] = static_cast<uint32_t>(h_dicts[k].values.size());
+  c.cards[kHouseholdDims] = 1;
+  const size_t villages = region_codes[kRegionLevels - 1].size();
+  for (int l = 0; l < kRegionLevels; ++l) {
+    const size_t regions = region_codes[static_cast<size_t>(l)].size();
+    for (int k = 0; k < kCubeSlots; ++k) {
+      const size_t n = regions * c.cards[static_cast<size_t>(k)] * c.statuses;
+      c.households[static_cast<size_t>(l)][static_cast<size_t>(k)].assign(n, 0);
+      c.persons[static_cast<size_t>(l)][static_cast<size_t>(k)].assign(n, 0);
+    }
+    c.money[static_cast<size_t>(l)].assign(regions * c.statuses * kCubeMoneyColumns, 0);
+    c.parent[static_cast<size_t>(l)].assign(regions, 0);
+    if (l > 0)
+      for (size_t v = 0; v < villages; ++v)
+        c.parent[static_cast<size_t>(l)][village_region[static_cast<size_t>(l)][v]] =
+            village_region[static_cast<size_t>(l) - 1][v];
+  }
+  // Every live household at every level; households are in village order, so the counters
+  // it touches stay in cache.
+  c.valid = true;
+  for (uint32_t h = 0; h < households; ++h)
+    if (h_alive[h]) CubeAdd(h, 1);
+}
+
+void Snapshot::CubeAdd(uint32_t h, int sign) {
+  Cube& c = cube;
+  if (!c.valid || !h_alive[h]) return;
+  const uint32_t st = h_dims[kStatus][h];
+  const auto n = static_cast<uint32_t>(member_begin[h + 1] - member_begin[h]);
+  const uint32_t one = sign > 0 ? 1u : UINT32_MAX;  // wraps: adding it takes one away
+  const uint32_t persons = sign > 0 ? n : 0u - n;
+  double money[kCubeMoneyColumns] = {0, 0, 0, 0, 0, 0};
+  const double pc = h_money[kPerCapita][h];
+  if (!std::isnan(pc)) {
+    money[kCubePcSum] = pc;
+    money[kCubePcCount] = 1;
+  }
+  const Money parts[] = {kWage, kBusiness, kProperty, kTransfer};
+  for (int i = 0; i < 4; ++i) {
+    const double v = h_money[parts[i]][h];
+    if (!std::isnan(v)) money[kCubeWage + i] = v;
+  }
+  for (size_t l = 0; l < kRegionLevels; ++l) {
+    const uint32_t region = village_region[l][h_village[h]];
+    for (size_t k = 0; k < kCubeSlots; ++k) {
+      const uint32_t code = k < kHouseholdDims ? h_dims[k][h] : 0;
+      const size_t i = (size_t{region} * c.cards[k] + code) * c.statuses + st;
+      c.households[l][k][i] += one;
+      c.persons[l][k][i] += persons;
+    }
+    double* m = &c.money[l][(size_t{region} * c.statuses + st) * kCubeMoneyColumns];
+    for (int j = 0; j < kCubeMoneyColumns; ++j) m[j] += sign * money[j];
+  }
+}
+
 void Snapshot::IndexIncomeOrder() {
   income_order.assign(income_sorted.size(), UINT32_MAX);
   if (!ranks_valid) return;
@@ -619,6 +679,14 @@ size_t Snapshot::MemoryBytes() const {
   add(income_sorted);
   add(h_income_rank);
   add(income_order);
+  for (size_t l = 0; l < kRegionLevels; ++l) {
+    for (size_t k = 0; k < kCubeSlots; ++k) {
+      add(cube.households[l][k]);
+      add(cube.persons[l][k]);
+    }
+    add(cube.money[l]);
+    add(cube.parent[l]);
+  }
   for (const auto& c : village_region) add(c);
   add(id_slots);
   return n;
@@ -645,8 +713,13 @@ Status Snapshot::UpsertHousehold(const HouseholdRecord& r) {
   h_dicts = std::move(hd);
   m_dicts = std::move(md);
   ranks_valid = false;  // incomes may have changed; medians use the values until reindexed
+  // A new code outside the cube's extent: the cube is built again at the end.
+  bool cube_grows = h_dicts[kStatus].values.size() != cube.statuses;
+  for (size_t k = 0; k < kHouseholdDims; ++k)
+    cube_grows |= h_dicts[k].values.size() != cube.cards[k];
 
   const uint32_t found = Find(r.household_id);
+  if (found != UINT32_MAX && !cube_grows) CubeAdd(found, -1);
   if (found != UINT32_MAX) {
     const uint32_t h = found;
     const uint32_t mb = member_begin[h];
@@ -656,6 +729,11 @@ Status Snapshot::UpsertHousehold(const HouseholdRecord& r) {
       for (size_t i = 0; i < r.members.size(); ++i) {
         for (size_t k = 0; k < kMemberDims; ++k) m_dims[k][mb + i] = mcodes[i][k];
         m_linked[mb + i] = r.members[i].linked;
+      }
+      if (cube_grows) {
+        BuildCube();
+      } else {
+        CubeAdd(h, 1);
       }
       return OkStatus();
     }
@@ -690,6 +768,11 @@ Status Snapshot::UpsertHousehold(const HouseholdRecord& r) {
     size_t i = IdHash(r.household_id) & mask;
     while (id_slots[i] != UINT32_MAX) i = (i + 1) & mask;
     id_slots[i] = h;
+  }
+  if (cube_grows) {
+    BuildCube();
+  } else {
+    CubeAdd(h, 1);
   }
   return OkStatus();
 }
@@ -734,6 +817,7 @@ uint32_t Snapshot::Find(std::string_view household_id) const {
 bool Snapshot::RemoveHousehold(std::string_view household_id) {
   const uint32_t h = Find(household_id);
   if (h == UINT32_MAX) return false;
+  CubeAdd(h, -1);
   h_alive[h] = 0;
   return true;
 }
@@ -748,6 +832,7 @@ Result<Snapshot> BuildSnapshot(store::Store& store, const BuildOptions& options)
   RETURN_IF_ERROR(BuildLinks(store, snap, options, persons));
   RETURN_IF_ERROR(BuildFlags(store, snap, options));
   snap.IndexIds();
+  snap.BuildCube();
   return snap;
 }
 
@@ -816,6 +901,7 @@ Result<Snapshot> LoadSnapshot(const std::string& path) {
     return Err(DataLoss(fmt::format("{} is damaged or cut short", path)));
   IndexDicts(snap);
   snap.IndexIncomeOrder();
+  snap.BuildCube();
   snap.IndexIds();
   return snap;
 }

@@ -84,6 +84,33 @@ struct HouseholdRecord {
   std::vector<Member> members;
 };
 
+// Household counts and income sums pre-aggregated by region (every level), at most one
+// household dimension and status (汇总立方体): the dashboard's commonest questions (how many
+// households and persons per region, cause, year and status; income sums per region) are
+// answered from it in microseconds instead of a scan (query.cc). Derived: built after a
+// snapshot is built or loaded (about 0.1 s at full scale), kept current by UpsertHousehold
+// and RemoveHousehold, not saved.
+inline constexpr int kCubeSlots = kHouseholdDims + 1;  // one per dimension, then "none"
+enum CubeMoney : uint8_t {
+  kCubePcSum,
+  kCubePcCount,
+  kCubeWage,
+  kCubeBusiness,
+  kCubeProperty,
+  kCubeTransfer,
+  kCubeMoneyColumns
+};
+struct Cube {
+  bool valid = false;
+  uint32_t statuses = 0;                     // codes of the status dictionary when built
+  std::array<uint32_t, kCubeSlots> cards{};  // codes per slot (1 for "none")
+  // [level][slot]: index ((region * cards[slot]) + code) * statuses + status.
+  std::array<std::array<std::vector<uint32_t>, kCubeSlots>, kRegionLevels> households, persons;
+  // [level]: index (region * statuses + status) * kCubeMoneyColumns + column.
+  std::array<std::vector<double>, kRegionLevels> money;
+  std::array<std::vector<uint32_t>, kRegionLevels> parent;  // region -> its region one level up
+};
+
 // The age band of an age in whole years ("0-6", "7-15", "16-59", "60+"; "" when unknown).
 std::string AgeBand(double age);
 
@@ -139,6 +166,11 @@ struct Snapshot {
   std::vector<uint32_t> flag_begin;
   std::vector<FlagEntry> flag_entries;
   std::vector<std::string> rules;  // rule ids seen, sorted
+
+  Cube cube;
+  void BuildCube();
+  // Adds (sign 1) or takes away (sign -1) live household h in the cube.
+  void CubeAdd(uint32_t h, int sign);
 
   std::string_view HouseholdId(uint32_t h) const {
     const uint32_t b = h ? id_end[h - 1] : 0;
