@@ -969,13 +969,15 @@ Status PlanPoverty(const Snapshot& s, const PovertyParams& pov, Plan& p) {
 
 // Answers the plan from the cube when it can: household rows only, at most one region
 // dimension, at most one household dimension besides status across by and where, no flag,
-// linked, median or poverty measure, and income measures only without a household dimension.
-// Makes `g` and fills it, or returns false and leaves `g` empty.
-bool FromCube(const Plan& p, std::optional<Groups>& g) {
+// linked or poverty measure, income measures only without a household dimension, medians
+// only down to county level and while the income ranks are valid (the histograms are then
+// walked as a scan's would be). Makes `g` and fills it, or returns false and leaves `g` and
+// the plan as they were.
+bool FromCube(Plan& p, std::optional<Groups>& g) {
   const Snapshot& s = *p.s;
   const Cube& c = s.cube;
   if (!c.valid || p.member_level || p.multi >= 0 || !p.multi_filters.empty() || p.need_flags ||
-      p.need_medians || p.need_fgt || p.need_mpi)
+      p.need_fgt || p.need_mpi)
     return false;
   if (c.statuses != s.h_dicts[kStatus].values.size()) return false;
   int dim = -1;  // the household dimension besides status, if any
@@ -1000,12 +1002,20 @@ bool FromCube(const Plan& p, std::optional<Groups>& g) {
   if (dim >= 0 && p.need_income) return false;
   const size_t slot = dim >= 0 ? static_cast<size_t>(dim) : size_t{kHouseholdDims};
   if (dim >= 0 && c.cards[slot] != s.h_dicts[slot].values.size()) return false;
-  g.emplace(p.space, false);
-
   // The cube's level: the finest of the grouping region and the region filters.
   int level = region_by >= 0 ? p.by[static_cast<size_t>(region_by)]->index : 0;
   for (const Filter& f : p.regions) level = std::max(level, f.dim->index);
   const auto L = static_cast<size_t>(level);
+  // Medians: from the rank histograms of the province, prefecture and county levels.
+  const bool medians = p.need_medians;
+  if (medians && (!s.ranks_valid || !c.rank_buckets || L >= Cube::kRankLevels ||
+                  s.income_order.empty() || p.space * c.rank_buckets > (uint64_t{1} << 22)))
+    return false;
+  if (medians) {
+    p.buckets = c.rank_buckets;
+    p.rank_shift = c.rank_shift;
+  }
+  g.emplace(p.space, medians, 0, false, medians ? c.rank_buckets : 0);
   const uint32_t cards = c.cards[slot], statuses = c.statuses;
   // Accepted codes of the dimension and of status.
   std::vector<uint8_t> code_ok(cards, 1), status_ok(statuses, 1);
@@ -1047,6 +1057,11 @@ bool FromCube(const Plan& p, std::optional<Groups>& g) {
         a.poor += n_p * p.poor_of[st];
         a.exited += n_p * p.exited_of[st];
         a.returned += n_p * p.returned_of[st];
+        if (medians) {
+          const uint32_t* from = &c.rank_hist[L][(r * statuses + st) * c.rank_buckets];
+          uint32_t* to = g->Hist(key);
+          for (uint32_t b = 0; b < c.rank_buckets; ++b) to[b] += from[b];
+        }
         if (p.need_income) {
           const double* m = &money[(r * statuses + st) * kCubeMoneyColumns];
           a.income += m[kCubePcSum];

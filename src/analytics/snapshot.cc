@@ -599,6 +599,12 @@ void Snapshot::BuildCube() {
         c.parent[static_cast<size_t>(l)][village_region[static_cast<size_t>(l)][v]] =
             village_region[static_cast<size_t>(l) - 1][v];
   }
+  if (ranks_valid && !income_order.empty()) {
+    while ((income_order.size() >> c.rank_shift) >= 4096) ++c.rank_shift;
+    c.rank_buckets = static_cast<uint32_t>((income_order.size() >> c.rank_shift) + 1);
+    for (size_t l = 0; l < Cube::kRankLevels; ++l)
+      c.rank_hist[l].assign(region_codes[l].size() * c.statuses * c.rank_buckets, 0);
+  }
   // Every live household at every level; households are in village order, so the counters
   // it touches stay in cache.
   c.valid = true;
@@ -634,6 +640,10 @@ void Snapshot::CubeAdd(uint32_t h, int sign) {
     }
     double* m = &c.money[l][(size_t{region} * c.statuses + st) * kCubeMoneyColumns];
     for (int j = 0; j < kCubeMoneyColumns; ++j) m[j] += sign * money[j];
+    if (l < Cube::kRankLevels && c.rank_buckets && h < h_income_rank.size() &&
+        h_income_rank[h] != UINT32_MAX)
+      c.rank_hist[l][(size_t{region} * c.statuses + st) * c.rank_buckets +
+                     (h_income_rank[h] >> c.rank_shift)] += one;
   }
 }
 
@@ -687,6 +697,7 @@ size_t Snapshot::MemoryBytes() const {
     add(cube.money[l]);
     add(cube.parent[l]);
   }
+  for (const auto& v : cube.rank_hist) add(v);
   for (const auto& c : village_region) add(c);
   add(id_slots);
   return n;

@@ -109,6 +109,13 @@ struct Cube {
   // [level]: index (region * statuses + status) * kCubeMoneyColumns + column.
   std::array<std::vector<double>, kRegionLevels> money;
   std::array<std::vector<uint32_t>, kRegionLevels> parent;  // region -> its region one level up
+  // Income ranks (Snapshot::h_income_rank) counted in buckets of 2^rank_shift ranks per
+  // region of the province, prefecture and county levels and status, for medians; index
+  // ((region * statuses + status) * rank_buckets + bucket). Used while ranks_valid holds.
+  static constexpr int kRankLevels = 3;
+  uint32_t rank_buckets = 0;
+  int rank_shift = 0;
+  std::array<std::vector<uint32_t>, kRankLevels> rank_hist;
 };
 
 // The age band of an age in whole years ("0-6", "7-15", "16-59", "60+"; "" when unknown).
