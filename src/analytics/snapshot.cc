@@ -605,14 +605,29 @@ void Snapshot::BuildCube() {
     for (size_t l = 0; l < Cube::kRankLevels; ++l)
       c.rank_hist[l].assign(region_codes[l].size() * c.statuses * c.rank_buckets, 0);
   }
-  // Every live household at every level; households are in village order, so the counters
-  // it touches stay in cache.
+  // Every live household into its village (households are in village order, so the counters
+  // stay in cache) and the rank histograms; then each level from the one below.
   c.valid = true;
   for (uint32_t h = 0; h < households; ++h)
-    if (h_alive[h]) CubeAdd(h, 1);
+    if (h_alive[h]) CubeAdd(h, 1, kRegionLevels - 1);
+  for (size_t l = kRegionLevels - 1; l > 0; --l) {
+    const std::vector<uint32_t>& up = c.parent[l];
+    for (size_t k = 0; k < kCubeSlots; ++k) {
+      const size_t block = size_t{c.cards[k]} * c.statuses;
+      for (size_t r = 0; r < up.size(); ++r)
+        for (size_t i = 0; i < block; ++i) {
+          c.households[l - 1][k][up[r] * block + i] += c.households[l][k][r * block + i];
+          c.persons[l - 1][k][up[r] * block + i] += c.persons[l][k][r * block + i];
+        }
+    }
+    const size_t block = size_t{c.statuses} * kCubeMoneyColumns;
+    for (size_t r = 0; r < up.size(); ++r)
+      for (size_t i = 0; i < block; ++i)
+        c.money[l - 1][up[r] * block + i] += c.money[l][r * block + i];
+  }
 }
 
-void Snapshot::CubeAdd(uint32_t h, int sign) {
+void Snapshot::CubeAdd(uint32_t h, int sign, int from_level) {
   Cube& c = cube;
   if (!c.valid || !h_alive[h]) return;
   const uint32_t st = h_dims[kStatus][h];
@@ -632,6 +647,11 @@ void Snapshot::CubeAdd(uint32_t h, int sign) {
   }
   for (size_t l = 0; l < kRegionLevels; ++l) {
     const uint32_t region = village_region[l][h_village[h]];
+    if (l < Cube::kRankLevels && c.rank_buckets && h < h_income_rank.size() &&
+        h_income_rank[h] != UINT32_MAX)
+      c.rank_hist[l][(size_t{region} * c.statuses + st) * c.rank_buckets +
+                     (h_income_rank[h] >> c.rank_shift)] += one;
+    if (static_cast<int>(l) < from_level) continue;
     for (size_t k = 0; k < kCubeSlots; ++k) {
       const uint32_t code = k < kHouseholdDims ? h_dims[k][h] : 0;
       const size_t i = (size_t{region} * c.cards[k] + code) * c.statuses + st;
@@ -640,10 +660,6 @@ void Snapshot::CubeAdd(uint32_t h, int sign) {
     }
     double* m = &c.money[l][(size_t{region} * c.statuses + st) * kCubeMoneyColumns];
     for (int j = 0; j < kCubeMoneyColumns; ++j) m[j] += sign * money[j];
-    if (l < Cube::kRankLevels && c.rank_buckets && h < h_income_rank.size() &&
-        h_income_rank[h] != UINT32_MAX)
-      c.rank_hist[l][(size_t{region} * c.statuses + st) * c.rank_buckets +
-                     (h_income_rank[h] >> c.rank_shift)] += one;
   }
 }
 

@@ -176,8 +176,9 @@ struct Snapshot {
 
   Cube cube;
   void BuildCube();
-  // Adds (sign 1) or takes away (sign -1) live household h in the cube.
-  void CubeAdd(uint32_t h, int sign);
+  // Adds (sign 1) or takes away (sign -1) live household h in the cube: its counts and sums at
+  // the levels from `from_level` down to the village, its income rank at every rank level.
+  void CubeAdd(uint32_t h, int sign, int from_level = 0);
 
   std::string_view HouseholdId(uint32_t h) const {
     const uint32_t b = h ? id_end[h - 1] : 0;
