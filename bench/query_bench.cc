@@ -33,11 +33,15 @@ int main(int argc, char** argv) {
   CLI::App app("fupin query benchmark");
   std::string db, queries, out;
   int runs = 21, threads = 2;
+  double poverty_line = 0;
+  bool no_cube = false;
   app.add_option("--db", db)->required();
   app.add_option("--queries", queries)->required();
   app.add_option("--runs", runs);
   app.add_option("--threads", threads);
   app.add_option("--out", out);
+  app.add_option("--line", poverty_line, "poverty line of the fgt_ and mpi_ measures (yuan)");
+  app.add_flag("--no-cube", no_cube, "scan every query (QuerySpec::use_cube = false)");
   CLI11_PARSE(app, argc, argv);
 
   auto store = store::OpenSqliteStore(db);
@@ -72,6 +76,8 @@ int main(int argc, char** argv) {
     spec.measures = Split(f[1], ',');
     spec.by = Split(f[2], ',');
     spec.threads = threads;
+    spec.poverty.line = poverty_line;
+    spec.use_cube = !no_cube;
     for (const std::string& w : Split(f[3], ';')) {
       const size_t eq = w.find('=');
       spec.where.emplace_back(w.substr(0, eq), Split(w.substr(eq + 1), ','));

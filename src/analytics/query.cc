@@ -391,9 +391,8 @@ struct Plan {
   std::vector<double> line_of_year;
   std::vector<std::pair<int, double>> indicators;
   double k = 0;
-  std::vector<uint8_t> housing_bad, water_bad, power_bad;     // by code
-  std::vector<uint8_t> school_age, out_of_school, uninsured;  // by member code
-  uint16_t enrolment_bit = 0;  // link bit of health_enrollment (0: not linked at all)
+  std::vector<uint8_t> housing_bad, water_bad, power_bad;  // by code
+  bool enrolment_linked = false;  // some member has a health_enrollment record
 };
 
 // One household's poverty facts, computed once per household in a scan.
@@ -417,12 +416,10 @@ HouseholdPoverty PovertyOf(const Plan& p, uint32_t h) {
     out.gap = income < line ? (line - income) / line : 0;
   }
   if (!p.need_mpi) return out;
-  bool school = false, medical = false;
-  for (uint32_t m = s.member_begin[h]; m < s.member_begin[h + 1]; ++m) {
-    school |= p.school_age[s.m_dims[kAgeBand][m]] && p.out_of_school[s.m_dims[kInSchool][m]];
-    medical |= p.uninsured[s.m_dims[kMedicalInsured][m]] ||
-               (p.enrolment_bit && !(s.m_linked[m] & p.enrolment_bit));
-  }
+  const uint8_t facts = s.h_member_facts[h];
+  const bool school = facts & Snapshot::kOutOfSchool;
+  const bool medical =
+      (facts & Snapshot::kUninsured) || (p.enrolment_linked && (facts & Snapshot::kUnenrolled));
   out.af_known = true;
   for (size_t j = 0; j < p.indicators.size(); ++j) {
     bool d = false;
@@ -951,19 +948,9 @@ Status PlanPoverty(const Snapshot& s, const PovertyParams& pov, Plan& p) {
   p.housing_bad = zero(s.h_dicts[kHousingSafe]);
   p.water_bad = zero(s.h_dicts[kWaterSafe]);
   p.power_bad = zero(s.h_dicts[kElectricity]);
-  p.out_of_school = zero(s.m_dicts[kInSchool]);
-  p.uninsured = zero(s.m_dicts[kMedicalInsured]);
-  for (const std::string& v : s.m_dicts[kAgeBand].values) p.school_age.push_back(v == "7-15");
   // The enrolment data counts only when it was linked at all.
-  for (size_t d = 0; d < s.datasets.size(); ++d) {
-    if (s.datasets[d] != "health_enrollment") continue;
-    const auto bit = static_cast<uint16_t>(1u << d);
-    for (uint32_t m = 0; m < s.members; ++m)
-      if (s.m_linked[m] & bit) {
-        p.enrolment_bit = bit;
-        break;
-      }
-  }
+  for (uint32_t h = 0; h < s.households && !p.enrolment_linked; ++h)
+    p.enrolment_linked = s.h_member_facts[h] & Snapshot::kEnrolled;
   return OkStatus();
 }
 

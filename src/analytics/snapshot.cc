@@ -663,6 +663,31 @@ void Snapshot::CubeAdd(uint32_t h, int sign, int from_level) {
   }
 }
 
+uint8_t Snapshot::MemberFactsOf(uint32_t h) const {
+  auto code = [](const Dict& d, const char* v) -> int {
+    auto it = d.index.find(v);
+    return it == d.index.end() ? -1 : it->second;
+  };
+  const int band = code(m_dicts[kAgeBand], "7-15");
+  const int out = code(m_dicts[kInSchool], "0");
+  const int uninsured = code(m_dicts[kMedicalInsured], "0");
+  uint16_t enrolment = 0;
+  for (size_t d = 0; d < datasets.size(); ++d)
+    if (datasets[d] == "health_enrollment") enrolment = static_cast<uint16_t>(1u << d);
+  uint8_t facts = 0;
+  for (uint32_t m = member_begin[h]; m < member_begin[h + 1]; ++m) {
+    if (m_dims[kAgeBand][m] == band && m_dims[kInSchool][m] == out) facts |= kOutOfSchool;
+    if (m_dims[kMedicalInsured][m] == uninsured) facts |= kUninsured;
+    facts |= (m_linked[m] & enrolment) ? kEnrolled : kUnenrolled;
+  }
+  return facts;
+}
+
+void Snapshot::IndexMemberFacts() {
+  h_member_facts.resize(households);
+  for (uint32_t h = 0; h < households; ++h) h_member_facts[h] = MemberFactsOf(h);
+}
+
 void Snapshot::IndexIncomeOrder() {
   income_order.assign(income_sorted.size(), UINT32_MAX);
   if (!ranks_valid) return;
@@ -705,6 +730,7 @@ size_t Snapshot::MemoryBytes() const {
   add(income_sorted);
   add(h_income_rank);
   add(income_order);
+  add(h_member_facts);
   for (size_t l = 0; l < kRegionLevels; ++l) {
     for (size_t k = 0; k < kCubeSlots; ++k) {
       add(cube.households[l][k]);
@@ -757,6 +783,7 @@ Status Snapshot::UpsertHousehold(const HouseholdRecord& r) {
         for (size_t k = 0; k < kMemberDims; ++k) m_dims[k][mb + i] = mcodes[i][k];
         m_linked[mb + i] = r.members[i].linked;
       }
+      h_member_facts[h] = MemberFactsOf(h);
       if (cube_grows) {
         BuildCube();
       } else {
@@ -788,6 +815,7 @@ Status Snapshot::UpsertHousehold(const HouseholdRecord& r) {
   member_begin.push_back(members);
   flag_entries.insert(flag_entries.end(), flags.begin(), flags.end());
   flag_begin.push_back(static_cast<uint32_t>(flag_entries.size()));
+  h_member_facts.push_back(MemberFactsOf(h));
   if (id_slots.size() < size_t{households} * 2) {
     IndexIds();
   } else {
@@ -857,6 +885,7 @@ Result<Snapshot> BuildSnapshot(store::Store& store, const BuildOptions& options)
   RETURN_IF_ERROR(BuildRegistry(store, snap, options, persons));
   snap.IndexIncomes();
   RETURN_IF_ERROR(BuildLinks(store, snap, options, persons));
+  snap.IndexMemberFacts();
   RETURN_IF_ERROR(BuildFlags(store, snap, options));
   snap.IndexIds();
   snap.BuildCube();
@@ -875,6 +904,7 @@ Result<std::vector<std::string>> Refresh(store::Store& store, Snapshot& snap,
     std::vector<uint64_t> persons;
     RETURN_IF_ERROR(ReadPersons(store, snap, persons));
     RETURN_IF_ERROR(BuildLinks(store, snap, options, persons));
+    snap.IndexMemberFacts();
     read.push_back("links");
   }
   if (v.flags != snap.version.flags) {
@@ -928,6 +958,7 @@ Result<Snapshot> LoadSnapshot(const std::string& path) {
     return Err(DataLoss(fmt::format("{} is damaged or cut short", path)));
   IndexDicts(snap);
   snap.IndexIncomeOrder();
+  snap.IndexMemberFacts();
   snap.BuildCube();
   snap.IndexIds();
   return snap;

@@ -174,6 +174,15 @@ struct Snapshot {
   std::vector<FlagEntry> flag_entries;
   std::vector<std::string> rules;  // rule ids seen, sorted
 
+  // Facts about a household's members, for the MPI's member indicators (query.h), derived on
+  // build, load, link refresh and upsert: bit kOutOfSchool, a member aged 7-15 out of school;
+  // kUninsured, a member not insured by the registry; kUnenrolled, a member without a linked
+  // health_enrollment record; kEnrolled, a member with one.
+  enum MemberFact : uint8_t { kOutOfSchool = 1, kUninsured = 2, kUnenrolled = 4, kEnrolled = 8 };
+  rules::HugeVector<uint8_t> h_member_facts;
+  uint8_t MemberFactsOf(uint32_t h) const;
+  void IndexMemberFacts();
+
   Cube cube;
   void BuildCube();
   // Adds (sign 1) or takes away (sign -1) live household h in the cube: its counts and sums at
