@@ -696,6 +696,10 @@ TEST_F(QueryTest, CubeAnswersEqualTheScan) {
       {{"median_income"}, {"county"}, {{"status", {"2", "4"}}}},
       {{"median_income", "households"}, {"status"}, {{"prefecture", {"5203"}}}},
       {{"median_income"}, {}, {{"county", {"520302"}}}},
+      {{"households", "persons"}, {"housing_safe", "water_safe"}, {{"prefecture", {"5205"}}}},
+      {{"households"},
+       {"electricity", "status"},
+       {{"water_safe", {"0"}}, {"housing_safe", {"1", ""}}}},
   };
   auto same = [&](const analytics::Snapshot& s, const char* when) {
     for (QuerySpec q : specs) {
@@ -747,7 +751,7 @@ TEST_F(QueryTest, CubeAnswersEqualTheScan) {
   // Questions the cube cannot answer are scanned.
   EXPECT_FALSE(analytics::RunQuery(*snap_, {{"median_income"}, {}, {{"township", {"520302001"}}}})
                    ->from_cube);  // medians only down to counties
-  QuerySpec two{{"households"}, {"housing_safe", "water_safe"}, {}};
+  QuerySpec two{{"households"}, {"housing_safe", "primary_cause"}, {}};
   EXPECT_FALSE(analytics::RunQuery(snap, two)->from_cube);
   EXPECT_EQ(Rows(snap, two), [&] {
     two.use_cube = false;

@@ -955,7 +955,8 @@ Status PlanPoverty(const Snapshot& s, const PovertyParams& pov, Plan& p) {
 }
 
 // Answers the plan from the cube when it can: household rows only, at most one region
-// dimension, at most one household dimension besides status across by and where, no flag,
+// dimension, at most one household dimension besides status across by and where (or any of
+// the three conditions), no flag,
 // linked or poverty measure, income measures only without a household dimension, medians
 // only down to county level and while the income ranks are valid (the histograms are then
 // walked as a scan's would be). Makes `g` and fills it, or returns false and leaves `g` and
@@ -967,14 +968,13 @@ bool FromCube(Plan& p, std::optional<Groups>& g) {
       p.need_fgt || p.need_mpi)
     return false;
   if (c.statuses != s.h_dicts[kStatus].values.size()) return false;
-  int dim = -1;  // the household dimension besides status, if any
+  std::vector<int> dims;  // the household dimensions besides status
   int region_by = -1;
   auto use = [&](const Dimension* d) {
     if (d->kind == DK::kRegion) return true;
     if (d->kind != DK::kHousehold) return false;
-    if (d->index == kStatus) return true;
-    if (dim >= 0 && dim != d->index) return false;
-    dim = d->index;
+    if (d->index != kStatus && std::find(dims.begin(), dims.end(), d->index) == dims.end())
+      dims.push_back(d->index);
     return true;
   };
   for (size_t i = 0; i < p.by.size(); ++i) {
@@ -986,9 +986,27 @@ bool FromCube(Plan& p, std::optional<Groups>& g) {
   }
   for (const Filter& f : p.filters)
     if (!use(f.dim)) return false;
-  if (dim >= 0 && p.need_income) return false;
-  const size_t slot = dim >= 0 ? static_cast<size_t>(dim) : size_t{kHouseholdDims};
-  if (dim >= 0 && c.cards[slot] != s.h_dicts[slot].values.size()) return false;
+  // One dimension has its slot; several of the conditions share theirs.
+  size_t slot = kCubeNone;
+  if (dims.size() == 1) {
+    slot = static_cast<size_t>(dims[0]);
+  } else if (dims.size() > 1) {
+    for (int d : dims)
+      if (d != kHousingSafe && d != kWaterSafe && d != kElectricity) return false;
+    slot = kCubeConditions;
+  }
+  if (!dims.empty() && p.need_income) return false;
+  for (int d : dims)
+    if (c.cards[static_cast<size_t>(d)] != s.h_dicts[static_cast<size_t>(d)].values.size())
+      return false;
+  // A slot's code as the code of dimension d.
+  const uint32_t cw = c.cards[kWaterSafe], ce = c.cards[kElectricity];
+  auto component = [&](int d, uint32_t code) -> uint32_t {
+    if (slot != kCubeConditions) return code;
+    if (d == kHousingSafe) return code / (cw * ce);
+    if (d == kWaterSafe) return code / ce % cw;
+    return code % ce;
+  };
   // The cube's level: the finest of the grouping region and the region filters.
   int level = region_by >= 0 ? p.by[static_cast<size_t>(region_by)]->index : 0;
   for (const Filter& f : p.regions) level = std::max(level, f.dim->index);
@@ -1007,8 +1025,11 @@ bool FromCube(Plan& p, std::optional<Groups>& g) {
   // Accepted codes of the dimension and of status.
   std::vector<uint8_t> code_ok(cards, 1), status_ok(statuses, 1);
   for (const Filter& f : p.filters) {
-    auto& ok = f.dim->index == kStatus ? status_ok : code_ok;
-    for (size_t i = 0; i < ok.size(); ++i) ok[i] &= f.accept[i];
+    if (f.dim->index == kStatus) {
+      for (uint32_t i = 0; i < statuses; ++i) status_ok[i] &= f.accept[i];
+    } else {
+      for (uint32_t i = 0; i < cards; ++i) code_ok[i] &= f.accept[component(f.dim->index, i)];
+    }
   }
   const size_t regions = s.region_codes[L].size();
   std::array<uint32_t, kRegionLevels> at{};  // the region's code at every level up to L
@@ -1033,7 +1054,7 @@ bool FromCube(Plan& p, std::optional<Groups>& g) {
           const Dimension* by = p.by[d];
           const uint32_t v = by->kind == DK::kRegion ? at[static_cast<size_t>(by->index)]
                              : by->index == kStatus  ? st
-                                                     : code;
+                                                     : component(by->index, code);
           key += v * p.stride[d];
         }
         Acc& a = g->At(key);

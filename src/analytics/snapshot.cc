@@ -583,7 +583,8 @@ void Snapshot::BuildCube() {
   c.statuses = static_cast<uint32_t>(h_dicts[kStatus].values.size());
   for (size_t k = 0; k < kHouseholdDims; ++k)
     c.cards[k] = static_cast<uint32_t>(h_dicts[k].values.size());
-  c.cards[kHouseholdDims] = 1;
+  c.cards[kCubeNone] = 1;
+  c.cards[kCubeConditions] = c.cards[kHousingSafe] * c.cards[kWaterSafe] * c.cards[kElectricity];
   const size_t villages = region_codes[kRegionLevels - 1].size();
   for (int l = 0; l < kRegionLevels; ++l) {
     const size_t regions = region_codes[static_cast<size_t>(l)].size();
@@ -653,7 +654,14 @@ void Snapshot::CubeAdd(uint32_t h, int sign, int from_level) {
                      (h_income_rank[h] >> c.rank_shift)] += one;
     if (static_cast<int>(l) < from_level) continue;
     for (size_t k = 0; k < kCubeSlots; ++k) {
-      const uint32_t code = k < kHouseholdDims ? h_dims[k][h] : 0;
+      uint32_t code = 0;
+      if (k < kHouseholdDims) {
+        code = h_dims[k][h];
+      } else if (k == kCubeConditions) {
+        code = (uint32_t{h_dims[kHousingSafe][h]} * c.cards[kWaterSafe] + h_dims[kWaterSafe][h]) *
+                   c.cards[kElectricity] +
+               h_dims[kElectricity][h];
+      }
       const size_t i = (size_t{region} * c.cards[k] + code) * c.statuses + st;
       c.households[l][k][i] += one;
       c.persons[l][k][i] += persons;

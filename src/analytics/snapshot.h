@@ -90,7 +90,11 @@ struct HouseholdRecord {
 // answered from it in microseconds instead of a scan (query.cc). Derived: built after a
 // snapshot is built or loaded (about 0.1 s at full scale), kept current by UpsertHousehold
 // and RemoveHousehold, not saved.
-inline constexpr int kCubeSlots = kHouseholdDims + 1;  // one per dimension, then "none"
+// Slots: one per household dimension, then "none", then the three conditions together
+// (housing_safe × water_safe × electricity, the 三保障 questions that cross them).
+inline constexpr int kCubeNone = kHouseholdDims;
+inline constexpr int kCubeConditions = kHouseholdDims + 1;
+inline constexpr int kCubeSlots = kHouseholdDims + 2;
 enum CubeMoney : uint8_t {
   kCubePcSum,
   kCubePcCount,
@@ -104,6 +108,8 @@ struct Cube {
   bool valid = false;
   uint32_t statuses = 0;                     // codes of the status dictionary when built
   std::array<uint32_t, kCubeSlots> cards{};  // codes per slot (1 for "none")
+  // The conditions slot's code of a household: (housing * cards[water] + water) *
+  // cards[electricity] + electricity.
   // [level][slot]: index ((region * cards[slot]) + code) * statuses + status.
   std::array<std::array<std::vector<uint32_t>, kCubeSlots>, kRegionLevels> households, persons;
   // [level]: index (region * statuses + status) * kCubeMoneyColumns + column.
