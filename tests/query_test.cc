@@ -512,6 +512,13 @@ TEST_F(QueryTest, UnknownNamesAreRefusedWithTheList) {
   EXPECT_NE(bad.error().message().find("unknown dimension 'countyy'"), std::string::npos);
   bad = analytics::RunQuery(*snap_, {{"persons"}, {"flag", "linked"}, {}});
   ASSERT_FALSE(bad);
+  // A region that is not one: an error, not an empty answer; "52010" is no prefix.
+  for (const char* county : {"529999", "52010", "520102000001"}) {
+    bad = analytics::RunQuery(*snap_, {{"persons"}, {}, {{"county", {county}}}});
+    ASSERT_FALSE(bad) << county;
+    EXPECT_NE(bad.error().message().find(std::string("county=") + county), std::string::npos)
+        << bad.error().message();
+  }
 }
 
 TEST_F(QueryTest, SnapshotFileRoundTripsAndADamagedOneIsRebuilt) {

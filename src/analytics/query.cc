@@ -204,8 +204,10 @@ std::string_view CodeText(const Snapshot& s, const Dimension* d, uint32_t code) 
 }
 
 // A region value as given ("5201" or "520100000000") as the 12-digit code.
+// Only the significant digits of a level (2, 4, 6 or 9) are padded: "52010" is no region.
 std::string RegionValue(const std::string& v) {
-  if (v.empty() || v.size() >= 12 || v.find_first_not_of("0123456789") != std::string::npos)
+  if ((v.size() != 2 && v.size() != 4 && v.size() != 6 && v.size() != 9) ||
+      v.find_first_not_of("0123456789") != std::string::npos)
     return v;
   std::string code = v;
   code.resize(12, '0');
@@ -757,8 +759,15 @@ Result<Filter> MakeFilter(const Snapshot& s, const Dimension* d,
   Filter f{d, std::vector<uint8_t>(Cardinality(s, d), 0)};
   for (const std::string& raw : values) {
     const std::string v = d->kind == DK::kRegion ? RegionValue(raw) : raw;
+    bool found = false;
     for (uint32_t c = 0; c < f.accept.size(); ++c)
-      if (CodeText(s, d, c) == v) f.accept[c] = 1;
+      if (CodeText(s, d, c) == v) f.accept[c] = 1, found = true;
+    // Every region of the store is in the snapshot: an unknown one is a mistake, not a group
+    // without households.
+    if (!found && d->kind == DK::kRegion)
+      return Err(InvalidArgument(fmt::format(
+          "--where {}={}: no such {} (a 12-digit code, or its 2, 4, 6 or 9 significant digits)",
+          d->name, raw, d->name)));
   }
   return f;
 }

@@ -451,7 +451,9 @@ Result<Document> BuildReport(const Snapshot& snap, store::Store& store, const Re
   Ctx c{snap, req};
   c.region = req.region.empty() ? (snap.region_codes[0].empty() ? "" : snap.region_codes[0][0])
                                 : req.region;
-  if (c.region.size() < 12 && c.region.find_first_not_of("0123456789") == std::string::npos)
+  const size_t n = c.region.size();
+  if ((n == 2 || n == 4 || n == 6 || n == 9) &&
+      c.region.find_first_not_of("0123456789") == std::string::npos)
     c.region.resize(12, '0');
   c.level = -1;
   for (int l = 0; l < analytics::kRegionLevels && c.level < 0; ++l) {
