@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
     }
     std::sort(ms.begin(), ms.end());
     medians.push_back(ms[ms.size() / 2]);
-    fmt::print("{:<5} {:>10.2f} {:>10.2f} {:>7}  {}\n", f[0], ms[ms.size() / 2], ms.front(),
+    fmt::print("{:<5} {:>10.4f} {:>10.4f} {:>7}  {}\n", f[0], ms[ms.size() / 2], ms.front(),
                warm->rows.size(), f[4]);
     if (!out.empty()) {
       std::ofstream o(out + "/" + f[0] + ".csv");

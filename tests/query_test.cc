@@ -707,6 +707,12 @@ TEST_F(QueryTest, CubeAnswersEqualTheScan) {
       {{"households"},
        {"electricity", "status"},
        {{"water_safe", {"0"}}, {"housing_safe", {"1", ""}}}},
+      {{"flagged_households", "flags", "households", "persons"}, {"flag"}, {}},
+      {{"flags", "flagged_households", "poor_persons"},
+       {"county", "flag"},
+       {{"status", {"1", "3"}}}},
+      {{"flags", "flagged_households"}, {"prefecture"}, {{"flag", {"GAP_UNINSURED"}}}},
+      {{"households", "persons"}, {"status"}, {{"flag", {""}}, {"prefecture", {"5203"}}}},
   };
   auto same = [&](const analytics::Snapshot& s, const char* when) {
     for (QuerySpec q : specs) {

@@ -606,6 +606,13 @@ void Snapshot::BuildCube() {
     for (size_t l = 0; l < Cube::kRankLevels; ++l)
       c.rank_hist[l].assign(region_codes[l].size() * c.statuses * c.rank_buckets, 0);
   }
+  c.flag_rules = static_cast<uint32_t>(rules.size() + 1);
+  for (size_t l = 0; l < Cube::kFlagLevels; ++l) {
+    const size_t n = region_codes[l].size() * c.statuses * c.flag_rules;
+    c.flag_households[l].assign(n, 0);
+    c.flag_persons[l].assign(n, 0);
+    c.flag_counts[l].assign(n, 0);
+  }
   // Every live household into its village (households are in village order, so the counters
   // stay in cache) and the rank histograms; then each level from the one below.
   c.valid = true;
@@ -652,6 +659,19 @@ void Snapshot::CubeAdd(uint32_t h, int sign, int from_level) {
         h_income_rank[h] != UINT32_MAX)
       c.rank_hist[l][(size_t{region} * c.statuses + st) * c.rank_buckets +
                      (h_income_rank[h] >> c.rank_shift)] += one;
+    if (l < Cube::kFlagLevels) {
+      const size_t base = (size_t{region} * c.statuses + st) * c.flag_rules;
+      if (flag_begin[h] == flag_begin[h + 1]) {
+        c.flag_households[l][base] += one;
+        c.flag_persons[l][base] += persons;
+      }
+      for (uint32_t e = flag_begin[h]; e < flag_begin[h + 1]; ++e) {
+        const size_t i = base + flag_entries[e].rule + 1;
+        c.flag_households[l][i] += one;
+        c.flag_persons[l][i] += persons;
+        c.flag_counts[l][i] += sign > 0 ? flag_entries[e].count : 0u - flag_entries[e].count;
+      }
+    }
     if (static_cast<int>(l) < from_level) continue;
     for (size_t k = 0; k < kCubeSlots; ++k) {
       uint32_t code = 0;
@@ -748,6 +768,11 @@ size_t Snapshot::MemoryBytes() const {
     add(cube.parent[l]);
   }
   for (const auto& v : cube.rank_hist) add(v);
+  for (size_t l = 0; l < Cube::kFlagLevels; ++l) {
+    add(cube.flag_households[l]);
+    add(cube.flag_persons[l]);
+    add(cube.flag_counts[l]);
+  }
   for (const auto& c : village_region) add(c);
   add(id_slots);
   return n;
@@ -917,6 +942,7 @@ Result<std::vector<std::string>> Refresh(store::Store& store, Snapshot& snap,
   }
   if (v.flags != snap.version.flags) {
     RETURN_IF_ERROR(BuildFlags(store, snap, options));
+    snap.BuildCube();  // its flag counts
     read.push_back("flags");
   }
   snap.version = v;

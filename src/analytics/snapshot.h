@@ -122,6 +122,12 @@ struct Cube {
   uint32_t rank_buckets = 0;
   int rank_shift = 0;
   std::array<std::vector<uint32_t>, kRankLevels> rank_hist;
+  // Active flags per region of the province, prefecture and county levels, status and rule
+  // (index 0: households without any): households, persons and flags; index
+  // (region * statuses + status) * flag_rules + rule + 1.
+  static constexpr int kFlagLevels = 3;
+  uint32_t flag_rules = 0;  // rules.size() + 1 when built
+  std::array<std::vector<uint32_t>, kFlagLevels> flag_households, flag_persons, flag_counts;
 };
 
 // The age band of an age in whole years ("0-6", "7-15", "16-59", "60+"; "" when unknown).
