@@ -713,6 +713,10 @@ TEST_F(QueryTest, CubeAnswersEqualTheScan) {
        {{"status", {"1", "3"}}}},
       {{"flags", "flagged_households"}, {"prefecture"}, {{"flag", {"GAP_UNINSURED"}}}},
       {{"households", "persons"}, {"status"}, {{"flag", {""}}, {"prefecture", {"5203"}}}},
+      {{"persons"}, {"age_band", "sex"}, {{"status", {"1", "3"}}}},
+      {{"persons", "incidence"}, {"health", "labor"}, {}},
+      {{"persons", "exited_persons"}, {"in_school"}, {{"age_band", {"7-15"}}}},
+      {{"poor_persons"}, {"medical_insured", "status"}, {{"province", {"52"}}}},
   };
   auto same = [&](const analytics::Snapshot& s, const char* when) {
     for (QuerySpec q : specs) {

@@ -374,7 +374,8 @@ struct Plan {
   std::vector<Filter> multi_filters;
   std::vector<uint8_t> poor_of, exited_of, returned_of;  // by status code
   bool need_income = false, need_medians = false, need_flags = false;
-  bool need_components = false;  // the income parts (wage, business, property, transfer)
+  bool need_components = false;     // the income parts (wage, business, property, transfer)
+  bool households_measure = false;  // households or poor_households asked
   // Person measures without any member dimension: households are scanned and count their
   // members (a third of the rows of a member scan).
   bool weighted = false;
@@ -1182,6 +1183,71 @@ bool FromFlagCube(const Plan& p, std::optional<Groups>& g) {
   return true;
 }
 
+// Answers member questions of the whole province from the cube's member pairs: at most two
+// member dimensions across by and where, status as the only household dimension, no region
+// but the province, person measures only. Makes `g` and fills it, or returns false and
+// leaves `g` empty.
+bool FromMemberCube(const Plan& p, std::optional<Groups>& g) {
+  const Snapshot& s = *p.s;
+  const Cube& c = s.cube;
+  if (!c.valid || !p.member_level || p.multi >= 0 || !p.multi_filters.empty() || p.need_flags ||
+      p.need_income || p.need_medians || p.need_fgt || p.need_mpi || p.households_measure ||
+      c.statuses != s.h_dicts[kStatus].values.size())
+    return false;
+  std::vector<int> dims;  // member dimensions used
+  auto use = [&](const Dimension* d) {
+    if (d->kind == DK::kHousehold) return d->index == kStatus;
+    if (d->kind != DK::kMember) return false;
+    if (std::find(dims.begin(), dims.end(), d->index) == dims.end()) dims.push_back(d->index);
+    return true;
+  };
+  for (const Dimension* d : p.by)
+    if (!use(d)) return false;
+  for (const Filter& f : p.filters)
+    if (!use(f.dim)) return false;
+  for (const Filter& f : p.regions)
+    if (f.dim->index != 0 || !f.accept[0]) return false;
+  if (dims.empty() || dims.size() > 2) return false;
+  for (int d : dims)
+    if (c.m_cards[static_cast<size_t>(d)] != s.m_dicts[static_cast<size_t>(d)].values.size())
+      return false;
+  if (dims.size() == 1) dims.push_back(dims[0] == 0 ? 1 : 0);
+  std::sort(dims.begin(), dims.end());
+  const int a = dims[0], b = dims[1];
+  const uint32_t ca = c.m_cards[static_cast<size_t>(a)], cb = c.m_cards[static_cast<size_t>(b)];
+  const uint32_t statuses = c.statuses;
+  std::vector<uint8_t> ok_a(ca, 1), ok_b(cb, 1), status_ok(statuses, 1);
+  for (const Filter& f : p.filters) {
+    auto& ok = f.dim->kind == DK::kHousehold ? status_ok : f.dim->index == a ? ok_a : ok_b;
+    for (size_t i = 0; i < ok.size(); ++i) ok[i] &= f.accept[i];
+  }
+  g.emplace(p.space, false);
+  const std::vector<uint32_t>& counts = c.pairs[static_cast<size_t>(Cube::PairIndex(a, b))];
+  for (uint32_t x = 0; x < ca; ++x) {
+    if (!ok_a[x]) continue;
+    for (uint32_t y = 0; y < cb; ++y) {
+      if (!ok_b[y]) continue;
+      for (uint32_t st = 0; st < statuses; ++st) {
+        const uint32_t n = counts[(size_t{x} * cb + y) * statuses + st];
+        if (!status_ok[st] || n == 0) continue;
+        uint64_t key = 0;
+        for (size_t d = 0; d < p.by.size(); ++d) {
+          const Dimension* by = p.by[d];
+          const uint32_t v = by->kind == DK::kHousehold ? st : by->index == a ? x : y;
+          key += v * p.stride[d];
+        }
+        Acc& acc = g->At(key);
+        const auto np = static_cast<int32_t>(n);
+        acc.persons += np;
+        acc.poor += np * p.poor_of[st];
+        acc.exited += np * p.exited_of[st];
+        acc.returned += np * p.returned_of[st];
+      }
+    }
+  }
+  return true;
+}
+
 // Runs Scan over the plan's rows on up to `threads` threads, split at household boundaries.
 void Execute(const Plan& p, int threads, Groups& total, const std::function<Groups()>& make) {
   const Snapshot& s = *p.s;
@@ -1260,6 +1326,7 @@ Result<QueryResult> RunQuery(const Snapshot& s, const QuerySpec& spec) {
   p.ranks = s.ranks_valid;
   bool households_measure = false;
   for (M m : measures) households_measure |= m == M::kHouseholds || m == M::kPoorHouseholds;
+  p.households_measure = households_measure;
   p.counts_only = p.multi < 0 && !p.need_income && !p.need_flags && !poverty &&
                   p.space <= (uint64_t{1} << 21) / p.poor_of.size() &&
                   !(p.member_level && households_measure);
@@ -1276,7 +1343,8 @@ Result<QueryResult> RunQuery(const Snapshot& s, const QuerySpec& spec) {
     p.buckets = static_cast<uint32_t>((s.income_order.size() >> p.rank_shift) + 1);
   }
   std::optional<Groups> cube;
-  const bool from_cube = spec.use_cube && (FromCube(p, cube) || FromFlagCube(p, cube));
+  const bool from_cube =
+      spec.use_cube && (FromCube(p, cube) || FromFlagCube(p, cube) || FromMemberCube(p, cube));
   if (!from_cube) {
     auto make = [&] { return Groups(p.space, p.need_medians, statuses, poverty, p.buckets); };
     cube.emplace(make());

@@ -606,6 +606,14 @@ void Snapshot::BuildCube() {
     for (size_t l = 0; l < Cube::kRankLevels; ++l)
       c.rank_hist[l].assign(region_codes[l].size() * c.statuses * c.rank_buckets, 0);
   }
+  for (size_t k = 0; k < kMemberDims; ++k)
+    c.m_cards[k] = static_cast<uint32_t>(m_dicts[k].values.size());
+  for (int a = 0; a < kMemberDims; ++a)
+    for (int b = a + 1; b < kMemberDims; ++b)
+      c.pairs[static_cast<size_t>(Cube::PairIndex(a, b))].assign(
+          size_t{c.m_cards[static_cast<size_t>(a)]} * c.m_cards[static_cast<size_t>(b)] *
+              c.statuses,
+          0);
   c.flag_rules = static_cast<uint32_t>(rules.size() + 1);
   for (size_t l = 0; l < Cube::kFlagLevels; ++l) {
     const size_t n = region_codes[l].size() * c.statuses * c.flag_rules;
@@ -652,6 +660,14 @@ void Snapshot::CubeAdd(uint32_t h, int sign, int from_level) {
   for (int i = 0; i < 4; ++i) {
     const double v = h_money[parts[i]][h];
     if (!std::isnan(v)) money[kCubeWage + i] = v;
+  }
+  for (uint32_t m = member_begin[h]; m < member_begin[h + 1]; ++m) {
+    uint8_t codes[kMemberDims];
+    for (size_t k = 0; k < kMemberDims; ++k) codes[k] = m_dims[k][m];
+    size_t pair = 0;
+    for (size_t a = 0; a < kMemberDims; ++a)
+      for (size_t b = a + 1; b < kMemberDims; ++b, ++pair)
+        c.pairs[pair][(size_t{codes[a]} * c.m_cards[b] + codes[b]) * c.statuses + st] += one;
   }
   for (size_t l = 0; l < kRegionLevels; ++l) {
     const uint32_t region = village_region[l][h_village[h]];
@@ -768,6 +784,7 @@ size_t Snapshot::MemoryBytes() const {
     add(cube.parent[l]);
   }
   for (const auto& v : cube.rank_hist) add(v);
+  for (const auto& v : cube.pairs) add(v);
   for (size_t l = 0; l < Cube::kFlagLevels; ++l) {
     add(cube.flag_households[l]);
     add(cube.flag_persons[l]);
@@ -803,6 +820,8 @@ Status Snapshot::UpsertHousehold(const HouseholdRecord& r) {
   bool cube_grows = h_dicts[kStatus].values.size() != cube.statuses;
   for (size_t k = 0; k < kHouseholdDims; ++k)
     cube_grows |= h_dicts[k].values.size() != cube.cards[k];
+  for (size_t k = 0; k < kMemberDims; ++k)
+    cube_grows |= m_dicts[k].values.size() != cube.m_cards[k];
 
   const uint32_t found = Find(r.household_id);
   if (found != UINT32_MAX && !cube_grows) CubeAdd(found, -1);

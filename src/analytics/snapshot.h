@@ -128,6 +128,15 @@ struct Cube {
   static constexpr int kFlagLevels = 3;
   uint32_t flag_rules = 0;  // rules.size() + 1 when built
   std::array<std::vector<uint32_t>, kFlagLevels> flag_households, flag_persons, flag_counts;
+  // Members of the whole province by every pair of member dimensions and household status:
+  // pair (a, b), a < b, at PairIndex(a, b); index (code_a * m_cards[b] + code_b) * statuses
+  // + status.
+  static constexpr int kPairs = kMemberDims * (kMemberDims - 1) / 2;
+  static constexpr int PairIndex(int a, int b) {
+    return a * (2 * kMemberDims - a - 1) / 2 + b - a - 1;
+  }
+  std::array<uint32_t, kMemberDims> m_cards{};
+  std::array<std::vector<uint32_t>, kPairs> pairs;
 };
 
 // The age band of an age in whole years ("0-6", "7-15", "16-59", "60+"; "" when unknown).
