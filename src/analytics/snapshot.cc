@@ -625,7 +625,17 @@ void Snapshot::BuildCube() {
   // stay in cache) and the rank histograms; then each level from the one below.
   c.valid = true;
   for (uint32_t h = 0; h < households; ++h)
-    if (h_alive[h]) CubeAdd(h, 1, kRegionLevels - 1);
+    if (h_alive[h]) CubeAdd(h, 1, kRegionLevels - 1, false);
+  // Member pairs (45 counters per member): two halves of the households on two threads.
+  std::array<std::vector<uint32_t>, Cube::kPairs> half = c.pairs;
+  (void)RunTasks(2, 2, [&](size_t t) {
+    auto& pairs = t == 0 ? c.pairs : half;
+    for (uint32_t h = t == 0 ? 0 : households / 2; h < (t == 0 ? households / 2 : households); ++h)
+      if (h_alive[h]) AddPairs(h, 1, pairs);
+    return OkStatus();
+  });
+  for (size_t k = 0; k < Cube::kPairs; ++k)
+    for (size_t i = 0; i < half[k].size(); ++i) c.pairs[k][i] += half[k][i];
   for (size_t l = kRegionLevels - 1; l > 0; --l) {
     const std::vector<uint32_t>& up = c.parent[l];
     for (size_t k = 0; k < kCubeSlots; ++k) {
@@ -643,7 +653,21 @@ void Snapshot::BuildCube() {
   }
 }
 
-void Snapshot::CubeAdd(uint32_t h, int sign, int from_level) {
+void Snapshot::AddPairs(uint32_t h, uint32_t one,
+                        std::array<std::vector<uint32_t>, Cube::kPairs>& pairs) const {
+  const Cube& c = cube;
+  const uint32_t st = h_dims[kStatus][h];
+  for (uint32_t m = member_begin[h]; m < member_begin[h + 1]; ++m) {
+    uint8_t codes[kMemberDims];
+    for (size_t k = 0; k < kMemberDims; ++k) codes[k] = m_dims[k][m];
+    size_t pair = 0;
+    for (size_t a = 0; a < kMemberDims; ++a)
+      for (size_t b = a + 1; b < kMemberDims; ++b, ++pair)
+        pairs[pair][(size_t{codes[a]} * c.m_cards[b] + codes[b]) * c.statuses + st] += one;
+  }
+}
+
+void Snapshot::CubeAdd(uint32_t h, int sign, int from_level, bool with_pairs) {
   Cube& c = cube;
   if (!c.valid || !h_alive[h]) return;
   const uint32_t st = h_dims[kStatus][h];
@@ -661,14 +685,7 @@ void Snapshot::CubeAdd(uint32_t h, int sign, int from_level) {
     const double v = h_money[parts[i]][h];
     if (!std::isnan(v)) money[kCubeWage + i] = v;
   }
-  for (uint32_t m = member_begin[h]; m < member_begin[h + 1]; ++m) {
-    uint8_t codes[kMemberDims];
-    for (size_t k = 0; k < kMemberDims; ++k) codes[k] = m_dims[k][m];
-    size_t pair = 0;
-    for (size_t a = 0; a < kMemberDims; ++a)
-      for (size_t b = a + 1; b < kMemberDims; ++b, ++pair)
-        c.pairs[pair][(size_t{codes[a]} * c.m_cards[b] + codes[b]) * c.statuses + st] += one;
-  }
+  if (with_pairs) AddPairs(h, one, c.pairs);
   for (size_t l = 0; l < kRegionLevels; ++l) {
     const uint32_t region = village_region[l][h_village[h]];
     if (l < Cube::kRankLevels && c.rank_buckets && h < h_income_rank.size() &&
@@ -707,29 +724,47 @@ void Snapshot::CubeAdd(uint32_t h, int sign, int from_level) {
   }
 }
 
-uint8_t Snapshot::MemberFactsOf(uint32_t h) const {
+namespace {
+
+// The codes MemberFactsOf compares with (-1 when absent) and the enrolment data's link bit.
+struct FactCodes {
+  int band, out, uninsured;
+  uint16_t enrolment = 0;
+};
+
+FactCodes CodesForFacts(const Snapshot& s) {
   auto code = [](const Dict& d, const char* v) -> int {
     auto it = d.index.find(v);
     return it == d.index.end() ? -1 : it->second;
   };
-  const int band = code(m_dicts[kAgeBand], "7-15");
-  const int out = code(m_dicts[kInSchool], "0");
-  const int uninsured = code(m_dicts[kMedicalInsured], "0");
-  uint16_t enrolment = 0;
-  for (size_t d = 0; d < datasets.size(); ++d)
-    if (datasets[d] == "health_enrollment") enrolment = static_cast<uint16_t>(1u << d);
+  FactCodes f{code(s.m_dicts[kAgeBand], "7-15"), code(s.m_dicts[kInSchool], "0"),
+              code(s.m_dicts[kMedicalInsured], "0")};
+  for (size_t d = 0; d < s.datasets.size(); ++d)
+    if (s.datasets[d] == "health_enrollment") f.enrolment = static_cast<uint16_t>(1u << d);
+  return f;
+}
+
+uint8_t FactsOf(const Snapshot& s, const FactCodes& f, uint32_t h) {
   uint8_t facts = 0;
-  for (uint32_t m = member_begin[h]; m < member_begin[h + 1]; ++m) {
-    if (m_dims[kAgeBand][m] == band && m_dims[kInSchool][m] == out) facts |= kOutOfSchool;
-    if (m_dims[kMedicalInsured][m] == uninsured) facts |= kUninsured;
-    facts |= (m_linked[m] & enrolment) ? kEnrolled : kUnenrolled;
+  for (uint32_t m = s.member_begin[h]; m < s.member_begin[h + 1]; ++m) {
+    if (s.m_dims[kAgeBand][m] == f.band && s.m_dims[kInSchool][m] == f.out)
+      facts |= Snapshot::kOutOfSchool;
+    if (s.m_dims[kMedicalInsured][m] == f.uninsured) facts |= Snapshot::kUninsured;
+    facts |= (s.m_linked[m] & f.enrolment) ? Snapshot::kEnrolled : Snapshot::kUnenrolled;
   }
   return facts;
 }
 
+}  // namespace
+
+uint8_t Snapshot::MemberFactsOf(uint32_t h) const {
+  return FactsOf(*this, CodesForFacts(*this), h);
+}
+
 void Snapshot::IndexMemberFacts() {
+  const FactCodes f = CodesForFacts(*this);
   h_member_facts.resize(households);
-  for (uint32_t h = 0; h < households; ++h) h_member_facts[h] = MemberFactsOf(h);
+  for (uint32_t h = 0; h < households; ++h) h_member_facts[h] = FactsOf(*this, f, h);
 }
 
 void Snapshot::IndexIncomeOrder() {

@@ -207,8 +207,12 @@ struct Snapshot {
   Cube cube;
   void BuildCube();
   // Adds (sign 1) or takes away (sign -1) live household h in the cube: its counts and sums at
-  // the levels from `from_level` down to the village, its income rank at every rank level.
-  void CubeAdd(uint32_t h, int sign, int from_level = 0);
+  // the levels from `from_level` down to the village, its income rank and flags at every
+  // level that has them, and its members' pairs when `with_pairs`.
+  void CubeAdd(uint32_t h, int sign, int from_level = 0, bool with_pairs = true);
+  // Adds `one` (1, or UINT32_MAX to take one away) for each member of h to `pairs`.
+  void AddPairs(uint32_t h, uint32_t one,
+                std::array<std::vector<uint32_t>, Cube::kPairs>& pairs) const;
 
   std::string_view HouseholdId(uint32_t h) const {
     const uint32_t b = h ? id_end[h - 1] : 0;
