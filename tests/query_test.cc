@@ -717,6 +717,10 @@ TEST_F(QueryTest, CubeAnswersEqualTheScan) {
       {{"persons", "incidence"}, {"health", "labor"}, {}},
       {{"persons", "exited_persons"}, {"in_school"}, {{"age_band", {"7-15"}}}},
       {{"poor_persons"}, {"medical_insured", "status"}, {{"province", {"52"}}}},
+      {{"persons"}, {"linked"}, {{"status", {"1", "3"}}}},
+      {{"persons", "incidence"}, {"county", "linked"}, {}},
+      {{"persons", "exited_persons"}, {"prefecture"}, {{"linked", {"health_enrollment"}}}},
+      {{"persons"}, {"status"}, {{"linked", {""}}, {"county", {"520302"}}}},
   };
   auto same = [&](const analytics::Snapshot& s, const char* when) {
     for (QuerySpec q : specs) {

@@ -1248,6 +1248,85 @@ bool FromMemberCube(const Plan& p, std::optional<Groups>& g) {
   return true;
 }
 
+// Answers linked questions from the cube's link counts: grouped by `linked`, or filtered to
+// one linked value; otherwise only a region (down to county) and status; person measures.
+// Makes `g` and fills it, or returns false and leaves `g` empty.
+bool FromLinkedCube(const Plan& p, std::optional<Groups>& g) {
+  const Snapshot& s = *p.s;
+  const Cube& c = s.cube;
+  if (!c.valid || !p.member_level || p.need_flags || p.need_income || p.need_medians ||
+      p.need_fgt || p.need_mpi || p.households_measure || p.flag_filter ||
+      c.link_sets != s.datasets.size() + 1 || c.statuses != s.h_dicts[kStatus].values.size())
+    return false;
+  const bool by_linked = p.multi >= 0 && p.by[static_cast<size_t>(p.multi)]->kind == DK::kLinked;
+  int only = -1;  // the one linked value of the filter
+  if (p.linked_filter) {
+    if (by_linked) return false;
+    for (uint32_t j = 0; j < c.link_sets; ++j)
+      if (p.linked_filter->accept[j]) {
+        if (only >= 0) return false;
+        only = static_cast<int>(j);
+      }
+    if (only < 0) return false;
+  }
+  if (!by_linked && only < 0) return false;
+  int level = 0, region_dims = 0;
+  for (const Dimension* d : p.by) {
+    if (d->kind == DK::kRegion) {
+      if (d->index >= Cube::kLinkLevels) return false;
+      level = std::max(level, d->index);
+      ++region_dims;
+    } else if (!(d->kind == DK::kLinked || (d->kind == DK::kHousehold && d->index == kStatus))) {
+      return false;
+    }
+  }
+  if (region_dims > 1) return false;
+  for (const Filter& f : p.filters)
+    if (f.dim->kind != DK::kHousehold || f.dim->index != kStatus) return false;
+  for (const Filter& f : p.regions) {
+    if (f.dim->index >= Cube::kLinkLevels) return false;
+    level = std::max(level, f.dim->index);
+  }
+  g.emplace(p.space, false);
+  const auto L = static_cast<size_t>(level);
+  const uint32_t statuses = c.statuses, sets = c.link_sets;
+  std::vector<uint8_t> status_ok(statuses, 1);
+  for (const Filter& f : p.filters)
+    for (uint32_t i = 0; i < statuses; ++i) status_ok[i] &= f.accept[i];
+  std::array<uint32_t, kRegionLevels> at{};
+  for (size_t r = 0; r < s.region_codes[L].size(); ++r) {
+    at[L] = static_cast<uint32_t>(r);
+    for (size_t l = L; l > 0; --l) at[l - 1] = c.parent[l][at[l]];
+    bool pass = true;
+    for (const Filter& f : p.regions)
+      pass = pass && f.accept[at[static_cast<size_t>(f.dim->index)]];
+    if (!pass) continue;
+    for (uint32_t st = 0; st < statuses; ++st) {
+      if (!status_ok[st]) continue;
+      for (uint32_t j = 0; j < sets; ++j) {
+        if (only >= 0 && j != static_cast<uint32_t>(only)) continue;
+        const uint32_t n = c.linked_persons[L][(r * statuses + st) * sets + j];
+        if (n == 0) continue;
+        uint64_t key = 0;
+        for (size_t d = 0; d < p.by.size(); ++d) {
+          const Dimension* by = p.by[d];
+          const uint32_t v = by->kind == DK::kRegion   ? at[static_cast<size_t>(by->index)]
+                             : by->kind == DK::kLinked ? j
+                                                       : st;
+          key += v * p.stride[d];
+        }
+        Acc& a = g->At(key);
+        const auto np = static_cast<int32_t>(n);
+        a.persons += np;
+        a.poor += np * p.poor_of[st];
+        a.exited += np * p.exited_of[st];
+        a.returned += np * p.returned_of[st];
+      }
+    }
+  }
+  return true;
+}
+
 // Runs Scan over the plan's rows on up to `threads` threads, split at household boundaries.
 void Execute(const Plan& p, int threads, Groups& total, const std::function<Groups()>& make) {
   const Snapshot& s = *p.s;
@@ -1343,8 +1422,8 @@ Result<QueryResult> RunQuery(const Snapshot& s, const QuerySpec& spec) {
     p.buckets = static_cast<uint32_t>((s.income_order.size() >> p.rank_shift) + 1);
   }
   std::optional<Groups> cube;
-  const bool from_cube =
-      spec.use_cube && (FromCube(p, cube) || FromFlagCube(p, cube) || FromMemberCube(p, cube));
+  const bool from_cube = spec.use_cube && (FromCube(p, cube) || FromFlagCube(p, cube) ||
+                                           FromMemberCube(p, cube) || FromLinkedCube(p, cube));
   if (!from_cube) {
     auto make = [&] { return Groups(p.space, p.need_medians, statuses, poverty, p.buckets); };
     cube.emplace(make());

@@ -614,6 +614,9 @@ void Snapshot::BuildCube() {
           size_t{c.m_cards[static_cast<size_t>(a)]} * c.m_cards[static_cast<size_t>(b)] *
               c.statuses,
           0);
+  c.link_sets = static_cast<uint32_t>(datasets.size() + 1);
+  for (size_t l = 0; l < Cube::kLinkLevels; ++l)
+    c.linked_persons[l].assign(region_codes[l].size() * c.statuses * c.link_sets, 0);
   c.flag_rules = static_cast<uint32_t>(rules.size() + 1);
   for (size_t l = 0; l < Cube::kFlagLevels; ++l) {
     const size_t n = region_codes[l].size() * c.statuses * c.flag_rules;
@@ -692,6 +695,14 @@ void Snapshot::CubeAdd(uint32_t h, int sign, int from_level, bool with_pairs) {
         h_income_rank[h] != UINT32_MAX)
       c.rank_hist[l][(size_t{region} * c.statuses + st) * c.rank_buckets +
                      (h_income_rank[h] >> c.rank_shift)] += one;
+    if (l < Cube::kLinkLevels) {
+      uint32_t* base = &c.linked_persons[l][(size_t{region} * c.statuses + st) * c.link_sets];
+      for (uint32_t m = member_begin[h]; m < member_begin[h + 1]; ++m) {
+        uint32_t bits = m_linked[m];
+        if (bits == 0) base[0] += one;
+        for (; bits; bits &= bits - 1) base[__builtin_ctz(bits) + 1] += one;
+      }
+    }
     if (l < Cube::kFlagLevels) {
       const size_t base = (size_t{region} * c.statuses + st) * c.flag_rules;
       if (flag_begin[h] == flag_begin[h + 1]) {
@@ -820,6 +831,7 @@ size_t Snapshot::MemoryBytes() const {
   }
   for (const auto& v : cube.rank_hist) add(v);
   for (const auto& v : cube.pairs) add(v);
+  for (const auto& v : cube.linked_persons) add(v);
   for (size_t l = 0; l < Cube::kFlagLevels; ++l) {
     add(cube.flag_households[l]);
     add(cube.flag_persons[l]);
@@ -992,6 +1004,7 @@ Result<std::vector<std::string>> Refresh(store::Store& store, Snapshot& snap,
     RETURN_IF_ERROR(ReadPersons(store, snap, persons));
     RETURN_IF_ERROR(BuildLinks(store, snap, options, persons));
     snap.IndexMemberFacts();
+    snap.BuildCube();  // its link counts
     read.push_back("links");
   }
   if (v.flags != snap.version.flags) {

@@ -137,6 +137,12 @@ struct Cube {
   }
   std::array<uint32_t, kMemberDims> m_cards{};
   std::array<std::vector<uint32_t>, kPairs> pairs;
+  // Members per province, prefecture and county, status and department data set they are
+  // linked to (index 0: members linked to none); index (region * statuses + status) *
+  // link_sets + set.
+  static constexpr int kLinkLevels = 3;
+  uint32_t link_sets = 0;  // datasets.size() + 1 when built
+  std::array<std::vector<uint32_t>, kLinkLevels> linked_persons;
 };
 
 // The age band of an age in whole years ("0-6", "7-15", "16-59", "60+"; "" when unknown).
