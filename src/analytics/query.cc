@@ -376,6 +376,9 @@ struct Plan {
   bool need_income = false, need_medians = false, need_flags = false;
   bool need_components = false;     // the income parts (wage, business, property, transfer)
   bool households_measure = false;  // households or poor_households asked
+  // Rows are these households (Snapshot::flagged) rather than ranges: a flag filter that
+  // leaves out households without flags needs only them.
+  const std::vector<uint32_t>* list = nullptr;
   // Person measures without any member dimension: households are scanned and count their
   // members (a third of the rows of a member scan).
   bool weighted = false;
@@ -514,7 +517,11 @@ void Select(const Plan& p, uint32_t first, int n, bool appended, uint32_t* hh, u
   if (p.member_level) {
     std::copy_n(s.m_household.data() + first, n, hh);
   } else {
-    std::iota(hh, hh + n, first);
+    if (p.list) {
+      std::copy_n(p.list->data() + first, n, hh);
+    } else {
+      std::iota(hh, hh + n, first);
+    }
   }
   for (int i = 0; i < n; ++i) sel[i] = s.h_alive[hh[i]];
   auto apply = [&](const Filter& f) {
@@ -1330,6 +1337,20 @@ bool FromLinkedCube(const Plan& p, std::optional<Groups>& g) {
 // Runs Scan over the plan's rows on up to `threads` threads, split at household boundaries.
 void Execute(const Plan& p, int threads, Groups& total, const std::function<Groups()>& make) {
   const Snapshot& s = *p.s;
+  if (p.list) {
+    // Positions in the list, every row checked against the region filters; two halves.
+    const auto n = static_cast<uint32_t>(p.list->size());
+    if (n < 200000 || threads < 2) {
+      Scan(p, 0, n, true, total);
+      return;
+    }
+    Groups other = make();
+    std::thread t([&] { Scan(p, n / 2, n, true, other); });
+    Scan(p, 0, n / 2, true, total);
+    t.join();
+    total.Merge(other);
+    return;
+  }
   std::vector<std::pair<uint32_t, uint32_t>> ranges = HouseholdRanges(p);
   uint64_t rows = 0;
   for (auto [b, e] : ranges) rows += e - b;
@@ -1425,6 +1446,7 @@ Result<QueryResult> RunQuery(const Snapshot& s, const QuerySpec& spec) {
   const bool from_cube = spec.use_cube && (FromCube(p, cube) || FromFlagCube(p, cube) ||
                                            FromMemberCube(p, cube) || FromLinkedCube(p, cube));
   if (!from_cube) {
+    if (!p.member_level && p.flag_filter && !p.flag_filter->accept[0]) p.list = &s.flagged;
     auto make = [&] { return Groups(p.space, p.need_medians, statuses, poverty, p.buckets); };
     cube.emplace(make());
     Execute(p, spec.threads, *cube, make);

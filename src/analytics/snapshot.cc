@@ -617,6 +617,9 @@ void Snapshot::BuildCube() {
   c.link_sets = static_cast<uint32_t>(datasets.size() + 1);
   for (size_t l = 0; l < Cube::kLinkLevels; ++l)
     c.linked_persons[l].assign(region_codes[l].size() * c.statuses * c.link_sets, 0);
+  flagged.clear();
+  for (uint32_t h = 0; h < households; ++h)
+    if (flag_begin[h] != flag_begin[h + 1]) flagged.push_back(h);
   c.flag_rules = static_cast<uint32_t>(rules.size() + 1);
   for (size_t l = 0; l < Cube::kFlagLevels; ++l) {
     const size_t n = region_codes[l].size() * c.statuses * c.flag_rules;
@@ -821,6 +824,7 @@ size_t Snapshot::MemoryBytes() const {
   add(h_income_rank);
   add(income_order);
   add(h_member_facts);
+  add(flagged);
   for (size_t l = 0; l < kRegionLevels; ++l) {
     for (size_t k = 0; k < kCubeSlots; ++k) {
       add(cube.households[l][k]);
@@ -914,6 +918,7 @@ Status Snapshot::UpsertHousehold(const HouseholdRecord& r) {
   member_begin.push_back(members);
   flag_entries.insert(flag_entries.end(), flags.begin(), flags.end());
   flag_begin.push_back(static_cast<uint32_t>(flag_entries.size()));
+  if (!flags.empty()) flagged.push_back(h);
   h_member_facts.push_back(MemberFactsOf(h));
   if (id_slots.size() < size_t{households} * 2) {
     IndexIds();

@@ -200,6 +200,7 @@ struct Snapshot {
   std::vector<uint32_t> flag_begin;
   std::vector<FlagEntry> flag_entries;
   std::vector<std::string> rules;  // rule ids seen, sorted
+  std::vector<uint32_t> flagged;   // households with any active flag, ascending (derived)
 
   // Facts about a household's members, for the MPI's member indicators (query.h), derived on
   // build, load, link refresh and upsert: bit kOutOfSchool, a member aged 7-15 out of school;
