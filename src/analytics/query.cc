@@ -971,6 +971,31 @@ Status PlanPoverty(const Snapshot& s, const PovertyParams& pov, Plan& p) {
   return OkStatus();
 }
 
+// Calls f(r, at) for each region r of level L that passes the plan's region filters;
+// at[l] is r's region at each level l <= L.
+template <typename F>
+void ForEachRegion(const Plan& p, size_t L, F&& f) {
+  const Cube& c = p.s->cube;
+  std::array<uint32_t, kRegionLevels> at{};
+  for (size_t r = 0; r < p.s->region_codes[L].size(); ++r) {
+    at[L] = static_cast<uint32_t>(r);
+    for (size_t l = L; l > 0; --l) at[l - 1] = c.parent[l][at[l]];
+    bool pass = true;
+    for (const Filter& f : p.regions)
+      pass = pass && f.accept[at[static_cast<size_t>(f.dim->index)]];
+    if (pass) f(r, at);
+  }
+}
+
+// The status codes the plan's status filters accept.
+std::vector<uint8_t> StatusesAccepted(const Plan& p, uint32_t statuses) {
+  std::vector<uint8_t> ok(statuses, 1);
+  for (const Filter& f : p.filters)
+    if (f.dim->kind == DK::kHousehold && f.dim->index == kStatus)
+      for (uint32_t i = 0; i < statuses; ++i) ok[i] &= f.accept[i];
+  return ok;
+}
+
 // Answers the plan from the cube when it can: household rows only, at most one region
 // dimension, at most one household dimension besides status across by and where (or any of
 // the three conditions), no flag,
@@ -1040,26 +1065,15 @@ bool FromCube(Plan& p, std::optional<Groups>& g) {
   g.emplace(p.space, medians, 0, false, medians ? c.rank_buckets : 0);
   const uint32_t cards = c.cards[slot], statuses = c.statuses;
   // Accepted codes of the dimension and of status.
-  std::vector<uint8_t> code_ok(cards, 1), status_ok(statuses, 1);
-  for (const Filter& f : p.filters) {
-    if (f.dim->index == kStatus) {
-      for (uint32_t i = 0; i < statuses; ++i) status_ok[i] &= f.accept[i];
-    } else {
+  const std::vector<uint8_t> status_ok = StatusesAccepted(p, statuses);
+  std::vector<uint8_t> code_ok(cards, 1);
+  for (const Filter& f : p.filters)
+    if (f.dim->index != kStatus)
       for (uint32_t i = 0; i < cards; ++i) code_ok[i] &= f.accept[component(f.dim->index, i)];
-    }
-  }
-  const size_t regions = s.region_codes[L].size();
-  std::array<uint32_t, kRegionLevels> at{};  // the region's code at every level up to L
   const std::vector<uint32_t>& hh = c.households[L][slot];
   const std::vector<uint32_t>& pp = c.persons[L][slot];
   const std::vector<double>& money = c.money[L];
-  for (size_t r = 0; r < regions; ++r) {
-    at[L] = static_cast<uint32_t>(r);
-    for (size_t l = L; l > 0; --l) at[l - 1] = c.parent[l][at[l]];
-    bool pass = true;
-    for (const Filter& f : p.regions)
-      pass = pass && f.accept[at[static_cast<size_t>(f.dim->index)]];
-    if (!pass) continue;
+  ForEachRegion(p, L, [&](size_t r, const std::array<uint32_t, kRegionLevels>& at) {
     for (uint32_t code = 0; code < cards; ++code) {
       if (!code_ok[code]) continue;
       for (uint32_t st = 0; st < statuses; ++st) {
@@ -1098,44 +1112,50 @@ bool FromCube(Plan& p, std::optional<Groups>& g) {
         }
       }
     }
-  }
+  });
   return true;
 }
 
-// Answers flag questions from the cube's flag counts: grouped by flag, or filtered to one
-// flag value (a rule, or '' for households without flags); otherwise only a region (down to
-// county) and status; household and person counts and the flag measures. Makes `g` and fills
-// it, or returns false and leaves `g` empty.
-bool FromFlagCube(const Plan& p, std::optional<Groups>& g) {
+// Answers questions on a multi-valued dimension (`flag` for households, `linked` for
+// members) from the cube's counts per set: grouped by it, or filtered to one of its values (a
+// rule or data set, or '' for none); otherwise only a region (down to county) and status.
+// Flags give household and person counts and the flag measures; links give person counts.
+// Makes `g` and fills it, or returns false and leaves `g` empty.
+bool FromSetCube(const Plan& p, DK kind, std::optional<Groups>& g) {
   const Snapshot& s = *p.s;
   const Cube& c = s.cube;
-  if (!c.valid || p.member_level || p.need_income || p.need_medians || p.need_fgt || p.need_mpi ||
-      c.flag_rules != s.rules.size() + 1 || c.statuses != s.h_dicts[kStatus].values.size())
+  const bool flags = kind == DK::kFlag;
+  static_assert(Cube::kFlagLevels == Cube::kLinkLevels);
+  const uint32_t sets = flags ? c.flag_rules : c.link_sets;
+  const Filter* filter = flags ? p.flag_filter : p.linked_filter;
+  const Filter* other = flags ? p.linked_filter : p.flag_filter;
+  if (!c.valid || p.member_level == flags || other || p.need_income || p.need_medians ||
+      p.need_fgt || p.need_mpi || (!flags && (p.need_flags || p.households_measure)) ||
+      sets != (flags ? s.rules.size() : s.datasets.size()) + 1 ||
+      c.statuses != s.h_dicts[kStatus].values.size())
     return false;
-  const bool by_flag = p.multi >= 0 && p.by[static_cast<size_t>(p.multi)]->kind == DK::kFlag;
-  int only = -1;  // the one flag value of the filter
-  if (p.linked_filter) return false;
-  if (p.flag_filter) {
-    if (by_flag) return false;
-    for (uint32_t j = 0; j < c.flag_rules; ++j)
-      if (p.flag_filter->accept[j]) {
+  const bool by_set = p.multi >= 0 && p.by[static_cast<size_t>(p.multi)]->kind == kind;
+  int only = -1;  // the one value of the filter
+  if (filter) {
+    if (by_set) return false;
+    for (uint32_t j = 0; j < sets; ++j)
+      if (filter->accept[j]) {
         if (only >= 0) return false;
         only = static_cast<int>(j);
       }
     if (only < 0) return false;
   }
-  if (!by_flag && only < 0) return false;
-  int level = 0;
+  if (!by_set && only < 0) return false;
+  int level = 0, region_dims = 0;
   for (const Dimension* d : p.by) {
     if (d->kind == DK::kRegion) {
       if (d->index >= Cube::kFlagLevels) return false;
       level = std::max(level, d->index);
-    } else if (!(d->kind == DK::kFlag || (d->kind == DK::kHousehold && d->index == kStatus))) {
+      ++region_dims;
+    } else if (!(d->kind == kind || (d->kind == DK::kHousehold && d->index == kStatus))) {
       return false;
     }
   }
-  int region_dims = 0;
-  for (const Dimension* d : p.by) region_dims += d->kind == DK::kRegion;
   if (region_dims > 1) return false;
   for (const Filter& f : p.filters)
     if (f.dim->kind != DK::kHousehold || f.dim->index != kStatus) return false;
@@ -1145,48 +1165,40 @@ bool FromFlagCube(const Plan& p, std::optional<Groups>& g) {
   }
   g.emplace(p.space, false);
   const auto L = static_cast<size_t>(level);
-  const uint32_t statuses = c.statuses, rules = c.flag_rules;
-  std::vector<uint8_t> status_ok(statuses, 1);
-  for (const Filter& f : p.filters)
-    for (uint32_t i = 0; i < statuses; ++i) status_ok[i] &= f.accept[i];
-  std::array<uint32_t, kRegionLevels> at{};
-  for (size_t r = 0; r < s.region_codes[L].size(); ++r) {
-    at[L] = static_cast<uint32_t>(r);
-    for (size_t l = L; l > 0; --l) at[l - 1] = c.parent[l][at[l]];
-    bool pass = true;
-    for (const Filter& f : p.regions)
-      pass = pass && f.accept[at[static_cast<size_t>(f.dim->index)]];
-    if (!pass) continue;
+  const uint32_t statuses = c.statuses;
+  const std::vector<uint8_t> status_ok = StatusesAccepted(p, statuses);
+  ForEachRegion(p, L, [&](size_t r, const std::array<uint32_t, kRegionLevels>& at) {
     for (uint32_t st = 0; st < statuses; ++st) {
       if (!status_ok[st]) continue;
-      for (uint32_t j = 0; j < rules; ++j) {
+      for (uint32_t j = 0; j < sets; ++j) {
         if (only >= 0 && j != static_cast<uint32_t>(only)) continue;
-        const size_t i = (r * statuses + st) * rules + j;
-        const uint32_t n_h = c.flag_households[L][i];
-        if (n_h == 0) continue;
+        const size_t i = (r * statuses + st) * sets + j;
+        const uint32_t n = flags ? c.flag_households[L][i] : c.linked_persons[L][i];
+        if (n == 0) continue;
         uint64_t key = 0;
         for (size_t d = 0; d < p.by.size(); ++d) {
           const Dimension* by = p.by[d];
           const uint32_t v = by->kind == DK::kRegion ? at[static_cast<size_t>(by->index)]
-                             : by->kind == DK::kFlag ? j
+                             : by->kind == kind      ? j
                                                      : st;
           key += v * p.stride[d];
         }
         Acc& a = g->At(key);
-        const auto n_p = static_cast<int32_t>(c.flag_persons[L][i]);
-        a.households += static_cast<int32_t>(n_h);
-        a.poor_households += static_cast<int32_t>(n_h) * p.poor_of[st];
-        a.persons += n_p;
-        a.poor += n_p * p.poor_of[st];
-        a.exited += n_p * p.exited_of[st];
-        a.returned += n_p * p.returned_of[st];
+        const auto persons = static_cast<int32_t>(flags ? c.flag_persons[L][i] : n);
+        a.persons += persons;
+        a.poor += persons * p.poor_of[st];
+        a.exited += persons * p.exited_of[st];
+        a.returned += persons * p.returned_of[st];
+        if (!flags) continue;
+        a.households += static_cast<int32_t>(n);
+        a.poor_households += static_cast<int32_t>(n) * p.poor_of[st];
         if (j > 0) {
           a.flags += static_cast<int32_t>(c.flag_counts[L][i]);
-          a.flagged += static_cast<int32_t>(n_h);
+          a.flagged += static_cast<int32_t>(n);
         }
       }
     }
-  }
+  });
   return true;
 }
 
@@ -1249,85 +1261,6 @@ bool FromMemberCube(const Plan& p, std::optional<Groups>& g) {
         acc.poor += np * p.poor_of[st];
         acc.exited += np * p.exited_of[st];
         acc.returned += np * p.returned_of[st];
-      }
-    }
-  }
-  return true;
-}
-
-// Answers linked questions from the cube's link counts: grouped by `linked`, or filtered to
-// one linked value; otherwise only a region (down to county) and status; person measures.
-// Makes `g` and fills it, or returns false and leaves `g` empty.
-bool FromLinkedCube(const Plan& p, std::optional<Groups>& g) {
-  const Snapshot& s = *p.s;
-  const Cube& c = s.cube;
-  if (!c.valid || !p.member_level || p.need_flags || p.need_income || p.need_medians ||
-      p.need_fgt || p.need_mpi || p.households_measure || p.flag_filter ||
-      c.link_sets != s.datasets.size() + 1 || c.statuses != s.h_dicts[kStatus].values.size())
-    return false;
-  const bool by_linked = p.multi >= 0 && p.by[static_cast<size_t>(p.multi)]->kind == DK::kLinked;
-  int only = -1;  // the one linked value of the filter
-  if (p.linked_filter) {
-    if (by_linked) return false;
-    for (uint32_t j = 0; j < c.link_sets; ++j)
-      if (p.linked_filter->accept[j]) {
-        if (only >= 0) return false;
-        only = static_cast<int>(j);
-      }
-    if (only < 0) return false;
-  }
-  if (!by_linked && only < 0) return false;
-  int level = 0, region_dims = 0;
-  for (const Dimension* d : p.by) {
-    if (d->kind == DK::kRegion) {
-      if (d->index >= Cube::kLinkLevels) return false;
-      level = std::max(level, d->index);
-      ++region_dims;
-    } else if (!(d->kind == DK::kLinked || (d->kind == DK::kHousehold && d->index == kStatus))) {
-      return false;
-    }
-  }
-  if (region_dims > 1) return false;
-  for (const Filter& f : p.filters)
-    if (f.dim->kind != DK::kHousehold || f.dim->index != kStatus) return false;
-  for (const Filter& f : p.regions) {
-    if (f.dim->index >= Cube::kLinkLevels) return false;
-    level = std::max(level, f.dim->index);
-  }
-  g.emplace(p.space, false);
-  const auto L = static_cast<size_t>(level);
-  const uint32_t statuses = c.statuses, sets = c.link_sets;
-  std::vector<uint8_t> status_ok(statuses, 1);
-  for (const Filter& f : p.filters)
-    for (uint32_t i = 0; i < statuses; ++i) status_ok[i] &= f.accept[i];
-  std::array<uint32_t, kRegionLevels> at{};
-  for (size_t r = 0; r < s.region_codes[L].size(); ++r) {
-    at[L] = static_cast<uint32_t>(r);
-    for (size_t l = L; l > 0; --l) at[l - 1] = c.parent[l][at[l]];
-    bool pass = true;
-    for (const Filter& f : p.regions)
-      pass = pass && f.accept[at[static_cast<size_t>(f.dim->index)]];
-    if (!pass) continue;
-    for (uint32_t st = 0; st < statuses; ++st) {
-      if (!status_ok[st]) continue;
-      for (uint32_t j = 0; j < sets; ++j) {
-        if (only >= 0 && j != static_cast<uint32_t>(only)) continue;
-        const uint32_t n = c.linked_persons[L][(r * statuses + st) * sets + j];
-        if (n == 0) continue;
-        uint64_t key = 0;
-        for (size_t d = 0; d < p.by.size(); ++d) {
-          const Dimension* by = p.by[d];
-          const uint32_t v = by->kind == DK::kRegion   ? at[static_cast<size_t>(by->index)]
-                             : by->kind == DK::kLinked ? j
-                                                       : st;
-          key += v * p.stride[d];
-        }
-        Acc& a = g->At(key);
-        const auto np = static_cast<int32_t>(n);
-        a.persons += np;
-        a.poor += np * p.poor_of[st];
-        a.exited += np * p.exited_of[st];
-        a.returned += np * p.returned_of[st];
       }
     }
   }
@@ -1443,8 +1376,9 @@ Result<QueryResult> RunQuery(const Snapshot& s, const QuerySpec& spec) {
     p.buckets = static_cast<uint32_t>((s.income_order.size() >> p.rank_shift) + 1);
   }
   std::optional<Groups> cube;
-  const bool from_cube = spec.use_cube && (FromCube(p, cube) || FromFlagCube(p, cube) ||
-                                           FromMemberCube(p, cube) || FromLinkedCube(p, cube));
+  const bool from_cube =
+      spec.use_cube && (FromCube(p, cube) || FromSetCube(p, DK::kFlag, cube) ||
+                        FromMemberCube(p, cube) || FromSetCube(p, DK::kLinked, cube));
   if (!from_cube) {
     if (!p.member_level && p.flag_filter && !p.flag_filter->accept[0]) p.list = &s.flagged;
     auto make = [&] { return Groups(p.space, p.need_medians, statuses, poverty, p.buckets); };
