@@ -9,6 +9,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/status.h"
+
 namespace fupin::reports {
 
 // One cell of a table body. A number keeps its value (XLSX writes it as a number with the
@@ -73,5 +75,10 @@ struct Document {
   // Labels in the document's language for the writers' own text ("区划", "年度", "制表日期").
   bool english = false;
 };
+
+// Checks that the document has the shape promised above (rows as wide as the columns, header
+// groups inside the table and not overlapping, one value per category in every series) and
+// that all its text is UTF-8; the writers call it first and then index cells without checks.
+Status CheckDocument(const Document& doc);
 
 }  // namespace fupin::reports
