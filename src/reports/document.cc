@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <string_view>
 
 #include "core/text.h"
@@ -62,6 +63,32 @@ Status CheckDocument(const Document& doc) {
       return bad(fmt::format("the totals row does not have {} UTF-8 cells", columns));
   }
   return OkStatus();
+}
+
+std::vector<HeaderBox> LayOutHeader(const Table& table) {
+  const int levels = static_cast<int>(table.groups.size());
+  const int columns = static_cast<int>(table.columns.size());
+  std::vector<std::vector<bool>> covered(levels, std::vector<bool>(columns, false));
+  for (int r = 0; r < levels; ++r)
+    for (const HeaderGroup& group : table.groups[r])
+      for (int c = group.first; c < group.first + group.span; ++c) covered[r][c] = true;
+  std::vector<HeaderBox> boxes;
+  for (int r = 0; r < levels; ++r) {
+    for (const HeaderGroup& group : table.groups[r]) {
+      const int last = group.first + group.span - 1;
+      int top = r;
+      while (top > 0 && std::none_of(covered[top - 1].begin() + group.first,
+                                     covered[top - 1].begin() + last + 1, std::identity{}))
+        --top;
+      boxes.push_back({&group.text, top, r, group.first, last});
+    }
+  }
+  for (int c = 0; c < columns; ++c) {
+    int top = levels;
+    while (top > 0 && !covered[top - 1][c]) --top;
+    boxes.push_back({&table.columns[c].header, top, levels, c, c});
+  }
+  return boxes;
 }
 
 }  // namespace fupin::reports

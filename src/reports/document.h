@@ -81,4 +81,15 @@ struct Document {
 // that all its text is UTF-8; the writers call it first and then index cells without checks.
 Status CheckDocument(const Document& doc);
 
+// One box of a table's header band: band rows [top, bottom] and columns [first, last]. The
+// band has one row per HeaderGroup level and then the column header row. A group grows
+// upwards over rows where no group covers any of its columns, and a column's own header
+// grows upwards to just below the lowest group over it, so the band has no empty cell. Both
+// writers draw the header from these boxes. `text` points into the table.
+struct HeaderBox {
+  const std::string* text;
+  int top, bottom, first, last;
+};
+std::vector<HeaderBox> LayOutHeader(const Table& table);
+
 }  // namespace fupin::reports

@@ -34,41 +34,6 @@ Status CheckSheetName(const std::string& name) {
   return OkStatus();
 }
 
-// One box of a table's header band: band rows [top, bottom] and columns [first, last]. The
-// band has one row per HeaderGroup level and then the column header row. A group grows
-// upwards over rows where no group covers any of its columns, and a column's own header
-// grows upwards to just below the lowest group over it, so the band has no empty cell.
-struct HeaderBox {
-  const std::string* text;
-  int top, bottom, first, last;
-};
-
-std::vector<HeaderBox> LayOutHeader(const Table& table) {
-  const int levels = static_cast<int>(table.groups.size());
-  const int columns = static_cast<int>(table.columns.size());
-  std::vector<std::vector<bool>> covered(levels, std::vector<bool>(columns, false));
-  for (int r = 0; r < levels; ++r)
-    for (const HeaderGroup& group : table.groups[r])
-      for (int c = group.first; c < group.first + group.span; ++c) covered[r][c] = true;
-  std::vector<HeaderBox> boxes;
-  for (int r = 0; r < levels; ++r) {
-    for (const HeaderGroup& group : table.groups[r]) {
-      const int last = group.first + group.span - 1;
-      int top = r;
-      while (top > 0 && std::none_of(covered[top - 1].begin() + group.first,
-                                     covered[top - 1].begin() + last + 1, std::identity{}))
-        --top;
-      boxes.push_back({&group.text, top, r, group.first, last});
-    }
-  }
-  for (int c = 0; c < columns; ++c) {
-    int top = levels;
-    while (top > 0 && !covered[top - 1][c]) --top;
-    boxes.push_back({&table.columns[c].header, top, levels, c, c});
-  }
-  return boxes;
-}
-
 int64_t SectionRows(const Section& section) {
   if (const auto* chart = std::get_if<Chart>(&section.content))
     return 1 + std::max<int64_t>(static_cast<int64_t>(chart->categories.size()) + 1, kChartRows);
