@@ -52,7 +52,8 @@ void BM_ValidateDepartmentRow(benchmark::State& state) {
   RawRow header;
   (void)*file->rows->Next(header);
   const DatasetSpec& d = *FindDataset("hr_employment");
-  RegionIndex regions{{"520102016001", 5}};
+  RegionIndex regions;
+  regions.Add("520102016001", 5);
   RowValidator validator(d, *MapHeader(d, header.cells), regions);
   std::vector<RawRow> rows(10000);
   for (RawRow& r : rows) (void)*file->rows->Next(r);

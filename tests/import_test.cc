@@ -986,6 +986,27 @@ TEST_F(ImportTest, RejectedMembersImportOnceTheirHouseholdArrives) {
   EXPECT_TRUE(Import().nothing_changed);
 }
 
+TEST_F(ImportTest, MembersAloneCheckTheirHouseholdsAgainstEarlierBatches) {
+  Put("households.csv", Csv("households", {Household("H1")}));
+  Import();
+  // A later batch with members only: H1 is stored, H7 never was.
+  fs::path later = batch_.parent_path() / "later";
+  fs::create_directories(later);
+  Put("members.csv",
+      Csv("members", {Member(MakeId(kCounty, "19900101", 1), "H1"),
+                      Member(MakeId(kCounty, "19900101", 3), "H7")}),
+      later);
+  ImportSummary s = Import(later);
+  const FileSummary& members = FileOf(s, "members.csv");
+  EXPECT_EQ(members.outcome.rows_imported, 1);
+  EXPECT_EQ(members.outcome.rows_rejected, 1);
+  auto missing = WithCode(s.batch_id, "household_missing");
+  ASSERT_EQ(missing.size(), 1u) << Describe(IssuesOf(s.batch_id));
+  EXPECT_EQ(missing[0].value, "H7");
+  EXPECT_EQ(Sql("SELECT household_id FROM members"),
+            (std::vector<std::vector<std::string>>{{"H1"}}));
+}
+
 TEST_F(ImportTest, RegionsInBatchUpsertGoodRowsRejectWrongParent) {
   std::string text = CsvLine(test::Columns("regions"));
   text += CsvLine({"520102016099", "测试村", "5", std::string(test::kTownship)});

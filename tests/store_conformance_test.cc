@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -171,18 +172,56 @@ TEST_F(StoreTest, ChangedHouseholdKeepsOldValuesInHistory) {
   sqlite3_close(db);
 }
 
-TEST_F(StoreTest, MemberOfMissingHouseholdIsNotFound) {
+// Within a batch the importer checks a member's household against these ids, so they must
+// include the households the open batch wrote.
+TEST_F(StoreTest, HouseholdIdsIncludeTheOpenBatch) {
   auto s = Open();
+  auto write_households = [&](std::vector<std::string> ids, std::string sha) {
+    auto file = s->BeginFile({"households.csv", "households", sha, 10, "UTF-8"});
+    ASSERT_TRUE(file);
+    auto w = s->OpenWriter(*FindDataset("households"), *file);
+    ASSERT_TRUE(w);
+    int64_t row = 0;
+    for (const std::string& id : ids) {
+      ++row;
+      ASSERT_TRUE((*w)->Put({row, static_cast<uint64_t>(row), 1}, Household(id, 1)).ok());
+    }
+    ASSERT_TRUE((*w)->Finish(true));
+  };
+  auto ids = [&] {
+    std::vector<std::string> out;
+    EXPECT_TRUE(s->ForEachHouseholdId([&](std::string_view id) { out.emplace_back(id); }).ok());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_TRUE(ids().empty());
   ASSERT_TRUE(s->BeginBatch({"x", "tester"}));
-  auto file = s->BeginFile({"members.csv", "members", "a", 10, "UTF-8"});
-  auto w = s->OpenWriter(*FindDataset("members"), *file);
-  ASSERT_TRUE(w);
-  std::vector<Value> v(StoredColumns(*FindDataset("members")).size());
-  v[SlotOf("members", "id_number")] = Value::Text("520102197001010019");
-  v[SlotOf("members", "household_id")] = Value::Text("NOPE");
-  Status st = (*w)->Put({1, 1, 1}, v);
-  EXPECT_EQ(st.code(), StatusCode::kNotFound);
+  write_households({"H1", "H2"}, "a");
+  ASSERT_TRUE(s->CommitBatch().ok());
+  ASSERT_TRUE(s->BeginBatch({"x", "tester"}));
+  write_households({"H3"}, "b");
+  EXPECT_EQ(ids(), (std::vector<std::string>{"H1", "H2", "H3"}));
   s->AbortBatch();
+  EXPECT_EQ(ids(), (std::vector<std::string>{"H1", "H2"}));
+}
+
+// The importer checks references itself, but the schema still declares them: another
+// program that writes with foreign keys on cannot add a member without its household.
+TEST_F(StoreTest, SchemaStillDeclaresTheMemberHouseholdForeignKey) {
+  {
+    auto s = Open();
+    ASSERT_TRUE(s->BeginBatch({"x", "tester"}));
+    ASSERT_TRUE(s->CommitBatch().ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  sqlite3_exec(db, "PRAGMA foreign_keys = ON", nullptr, nullptr, nullptr);
+  int rc = sqlite3_exec(db,
+                        "INSERT INTO members (file_id, source_row, row_hash, id_number, "
+                        "household_id) VALUES (1, 1, 1, '520102197001010019', 'NOPE')",
+                        nullptr, nullptr, nullptr);
+  EXPECT_EQ(rc, SQLITE_CONSTRAINT);
+  sqlite3_close(db);
 }
 
 TEST_F(StoreTest, DepartmentSnapshotTracksNewChangedGoneAndKeepsRowIds) {

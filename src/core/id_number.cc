@@ -83,18 +83,18 @@ IdNumber NormalizeIdNumber(std::string_view raw) {
     out.converted_from_15 = true;
     return out;
   }
-  out.normalized = s;
-  if (s.size() != 18 || !AllDigits(std::string_view(s).substr(0, 17)) ||
-      !(AllDigits(std::string_view(s).substr(17)) || s[17] == 'X')) {
-    out.problem = IdProblem::kMalformed;
-    return out;
-  }
-  if (!IsValidDate(Num(s.substr(6, 4)), Num(s.substr(10, 2)), Num(s.substr(12, 2)))) {
-    out.problem = IdProblem::kImpossibleDate;
-    return out;
-  }
-  if (IdCheckChar(s) != s[17]) out.problem = IdProblem::kBadCheckChar;
+  out.problem = NormalFormIdProblem(s).value_or(IdProblem::kMalformed);
+  out.normalized = std::move(s);
   return out;
+}
+
+std::optional<IdProblem> NormalFormIdProblem(std::string_view s) {
+  if (s.size() != 18 || !AllDigits(s.substr(0, 17)) || !(AllDigits(s.substr(17)) || s[17] == 'X'))
+    return std::nullopt;
+  if (!IsValidDate(Num(s.substr(6, 4)), Num(s.substr(10, 2)), Num(s.substr(12, 2))))
+    return IdProblem::kImpossibleDate;
+  if (IdCheckChar(s) != s[17]) return IdProblem::kBadCheckChar;
+  return IdProblem::kNone;
 }
 
 Date IdBirthDate(std::string_view id) {

@@ -39,6 +39,11 @@ struct IdNumber {
 // Cleans and checks a raw ID number as a department typed it.
 IdNumber NormalizeIdNumber(std::string_view raw);
 
+// The problem of a number already in normal form (17 ASCII digits and a digit or an upper-case
+// X), found without copying it: kNone, kImpossibleDate or kBadCheckChar, as NormalizeIdNumber
+// would say. nullopt when the text is not in that form and needs NormalizeIdNumber.
+std::optional<IdProblem> NormalFormIdProblem(std::string_view id);
+
 // Returns the check character for the first 17 digits.
 // REQUIRES: first17 holds exactly 17 ASCII digits.
 char IdCheckChar(std::string_view first17);

@@ -109,6 +109,39 @@ TEST(IdNumber, WidensLikeOutsideSources) {
 namespace fupin {
 namespace {
 
+// The importer's shortcut must say exactly what NormalizeIdNumber says, or defer to it.
+TEST(NormalFormIdProblem, AgreesWithNormalizeOrDefers) {
+  const char* inputs[] = {"11010519491231002X",
+                          "110105194912310021",
+                          "110105194902300028",
+                          "11010519491231002x",
+                          " 11010519491231002X",
+                          "110105491231002",
+                          "１１０１０５１９４９１２３１００２Ｘ",
+                          "1101051949123100",
+                          "",
+                          "11010519491231002Y",
+                          "11010519491231002XX",
+                          "A10105194912310020"};
+  for (const char* in : inputs) {
+    std::optional<IdProblem> quick = NormalFormIdProblem(in);
+    IdNumber full = NormalizeIdNumber(in);
+    if (quick) {
+      EXPECT_EQ(*quick, full.problem) << in;
+      EXPECT_EQ(full.normalized, in) << in;
+      EXPECT_FALSE(full.cleaned || full.converted_from_15) << in;
+    } else {
+      EXPECT_TRUE(full.problem == IdProblem::kMalformed || full.problem == IdProblem::kEmpty ||
+                  full.normalized != in)
+          << in;
+    }
+  }
+  EXPECT_EQ(NormalFormIdProblem("11010519491231002X"), IdProblem::kNone);
+  EXPECT_EQ(NormalFormIdProblem("110105194912310021"), IdProblem::kBadCheckChar);
+  EXPECT_EQ(NormalFormIdProblem("110105194902300028"), IdProblem::kImpossibleDate);
+  EXPECT_EQ(NormalFormIdProblem("11010519491231002x"), std::nullopt);
+}
+
 TEST(PackIdNumber, RoundTripsAndRejectsWhatIsNotAnId) {
   for (std::string id :
        {"52010219800101002X", "110105194912310029", "000000000000000000", "999999999999999999"}) {

@@ -1,6 +1,7 @@
 #include "core/text.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace fupin {
 
@@ -8,6 +9,14 @@ bool IsValidUtf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
   while (p < end) {
+    if (end - p >= 8) {  // eight ASCII bytes at a time
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      if ((w & 0x8080808080808080ull) == 0) {
+        p += 8;
+        continue;
+      }
+    }
     unsigned char c = *p;
     if (c < 0x80) {
       ++p;
@@ -122,6 +131,14 @@ std::string RemoveAllSpace(std::string_view s) {
     }
   }
   return out;
+}
+
+std::string_view FoldToCompactAscii(std::string_view s, std::string& scratch) {
+  bool plain = true;
+  for (char c : s) plain &= c > ' ' && c < 0x7F;
+  if (plain) return s;
+  scratch = RemoveAllSpace(FullWidthToAscii(s));
+  return scratch;
 }
 
 char32_t NextCodePoint(std::string_view s, size_t& i) {

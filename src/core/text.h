@@ -27,6 +27,11 @@ void AppendUtf8(char32_t cp, std::string& out);
 // Removes every ASCII whitespace, U+3000 and U+00A0 anywhere in the text.
 std::string RemoveAllSpace(std::string_view text);
 
+// RemoveAllSpace(FullWidthToAscii(text)) without a copy in the common case: returns `text`
+// itself when it is printable ASCII with no space, otherwise the folded text, kept in
+// `scratch`.
+std::string_view FoldToCompactAscii(std::string_view text, std::string& scratch);
+
 // A CSV field (RFC 4180): quoted, with quotes doubled, when it holds a comma, quote or newline.
 std::string CsvQuote(std::string_view field);
 

@@ -25,6 +25,26 @@ TEST(Text, TrimAndFold) {
 namespace fupin {
 namespace {
 
+TEST(Text, Utf8ValidationAcrossTheAsciiFastPath) {
+  // Multi-byte characters and bad bytes before, at and after an 8-byte ASCII run.
+  EXPECT_TRUE(IsValidUtf8("abcdefgh张三abcdefghijklmnop"));
+  EXPECT_TRUE(IsValidUtf8("张abcdefgh"));
+  EXPECT_FALSE(IsValidUtf8("abcdefgh\xE5\xBC"));
+  EXPECT_FALSE(IsValidUtf8("abcdefghijklmno\xFF"));
+  EXPECT_FALSE(IsValidUtf8("abcdefg\xC0\x80xyz12345"));
+  EXPECT_TRUE(IsValidUtf8("12345678"));
+}
+
+TEST(Text, FoldToCompactAsciiCopiesOnlyWhenItMust) {
+  std::string scratch;
+  std::string_view plain = "520102000000";
+  EXPECT_EQ(FoldToCompactAscii(plain, scratch).data(), plain.data());
+  EXPECT_EQ(FoldToCompactAscii("５２０１０２ ０００", scratch), "520102000");
+  EXPECT_EQ(FoldToCompactAscii(" 52 01 ", scratch), "5201");
+  EXPECT_EQ(FoldToCompactAscii("贵A", scratch), "贵A");
+  EXPECT_EQ(FoldToCompactAscii("", scratch), "");
+}
+
 TEST(NextCodePoint, DecodesAndStepsOverBadBytesOneAtATime) {
   std::string_view s = "a张\xC0\xAF\xED\xA0\x80\xE5\xBC";  // a, 张, overlong '/', surrogate, cut
   size_t i = 0;

@@ -16,6 +16,8 @@
 #include <thread>
 
 #include "core/datasets.h"
+#include "core/hash.h"
+#include "core/parallel.h"
 #include "core/region_code.h"
 #include "core/text.h"
 #include "exchange/csv_reader.h"
@@ -28,7 +30,6 @@ namespace fs = std::filesystem;
 using store::Value;
 
 namespace {
-
 struct BatchFile {
   const DatasetSpec* dataset;
   fs::path path;
@@ -146,22 +147,54 @@ class KeySet {
     }
   }
 
+  bool Contains(uint64_t key, uint32_t check) const {
+    if (slots_.empty()) return false;
+    size_t mask = slots_.size() - 1;
+    for (size_t i = key & mask;; i = (i + 1) & mask) {
+      const Slot& s = slots_[i];
+      if (s.row == 0) return false;
+      if (s.key == key && s.check == check) return true;
+    }
+  }
+  // Sizes the table for about `rows` keys at once, instead of growing step by step.
+  void Reserve(size_t rows) {
+    size_t slots = 1024;
+    while (slots * 7 < rows * 10) slots *= 2;
+    if (slots <= slots_.size()) return;
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(slots, Slot{0, 0, 0});
+    size_ = 0;
+    for (const Slot& s : old)
+      if (s.row) FindOrInsert(s.key, s.check, s.row);
+  }
+
  private:
   struct Slot {
     uint64_t key;
     uint32_t check;
     uint32_t row;  // 0 = empty
   };
-  void Grow() {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{0, 0, 0});
-    size_ = 0;
-    for (const Slot& s : old)
-      if (s.row) FindOrInsert(s.key, s.check, s.row);
-  }
+  void Grow() { Reserve(size_ * 2 + 1); }
   std::vector<Slot> slots_;
   size_t size_ = 0;
 };
+
+// A household id as a KeySet key: 96 bits of two independent hashes.
+std::pair<uint64_t, uint32_t> HouseholdKey(std::string_view id) {
+  Hasher key(5), check(6);
+  key.Add(id);
+  check.Add(id);
+  return {key.Finish(), static_cast<uint32_t>(check.Finish())};
+}
+
+CellIssue HouseholdMissing(std::string household) {
+  return {"household_id",
+          household,
+          true,
+          "household_missing",
+          fmt::format("household {} does not exist", household),
+          fmt::format("户编号{}不存在", household)};
+}
 
 // Fault injection for the crash test: FUPIN_FAULT_KILL_AFTER_ROWS=N kills the process with
 // SIGKILL after N data rows, in the middle of the batch's transaction.
@@ -208,8 +241,60 @@ class BoundedQueue {
   bool closed_ = false;
 };
 
+// The issue report, written on its own thread so that the store's writer never waits for
+// it. Batches of issues arrive after they were stored; a failure stops the report, not the
+// import. Destroyed unfinished, the report's files are removed.
+class ReportThread {
+ public:
+  explicit ReportThread(std::unique_ptr<IssueReportWriter> writer)
+      : writer_(std::move(writer)), thread_([this] { Run(); }) {}
+  ~ReportThread() { Stop(); }
+  void Add(const std::string& file, std::vector<store::Issue> issues) {
+    queue_.Push(std::make_unique<Batch>(Batch{file, std::move(issues)}));
+  }
+  // Lets the thread close the files once every batch is written (the XLSX's compression
+  // then overlaps the store's commit). No Add() may follow.
+  void CloseAsync() {
+    close_ = true;
+    queue_.Close();
+  }
+  // After CloseAsync(): waits for the files, then gives them their names, or says why the
+  // report failed.
+  Result<ReportFiles> Publish() {
+    Stop();
+    if (!error_.ok()) return Err(error_);
+    return writer_->Publish();
+  }
+
+ private:
+  struct Batch {
+    std::string file;
+    std::vector<store::Issue> issues;
+  };
+  void Stop() {
+    queue_.Close();
+    if (thread_.joinable()) thread_.join();
+  }
+  void Run() {
+    while (std::unique_ptr<Batch> b = queue_.Pop()) {
+      for (size_t k = 0; k < b->issues.size() && error_.ok(); ++k) {
+        const store::Issue& i = b->issues[k];
+        error_ = writer_->Add({b->file, i.row_number, i.column, i.value, i.is_error, i.code,
+                               i.message_en, i.message_zh});
+      }
+    }
+    if (close_ && error_.ok()) error_ = writer_->Close();
+  }
+  std::unique_ptr<IssueReportWriter> writer_;
+  std::atomic<bool> close_{false};
+  Status error_;  // written by the thread, read after it stopped
+  BoundedQueue<std::unique_ptr<Batch>> queue_{16};
+  std::thread thread_;
+};
+
 struct Item {
   int64_t row_number = 0;
+  uint64_t bytes = 0;  // the row's length in the file, about
   ValidatedRow row;
 };
 
@@ -244,11 +329,17 @@ class Importer {
     // whose rows were rejected last time is read again when a file it depends on changed in
     // this batch (regions for every data set, households for members): its rejected rows may
     // pass now. Files are in catalogue order, so a dependency is decided before its users.
-    std::vector<std::string> shas;
+    // Both cores hash: this pass reads every byte before the import can start.
+    std::vector<std::string> shas(files.size());
+    RETURN_IF_ERROR(RunTasks(files.size(), 2, [&](size_t i) -> Status {
+      ASSIGN_OR_RETURN(shas[i], Sha256File(files[i].path));
+      return OkStatus();
+    }));
     std::vector<bool> unchanged;
     bool regions_changed = false, households_changed = false, any_new = false;
-    for (const BatchFile& f : files) {
-      ASSIGN_OR_RETURN(std::string sha, Sha256File(f.path));
+    for (size_t i = 0; i < files.size(); ++i) {
+      const BatchFile& f = files[i];
+      const std::string& sha = shas[i];
       ASSIGN_OR_RETURN(std::optional<store::CurrentFile> current,
                        store_.CurrentFileOf(f.dataset->name));
       bool same = current && current->sha256 == sha;
@@ -259,7 +350,6 @@ class Importer {
       if (!same && f.dataset->kind == DatasetKind::kHousehold) households_changed = true;
       any_new |= !same;
       unchanged.push_back(same);
-      shas.push_back(std::move(sha));
     }
     if (!any_new) {
       summary.nothing_changed = true;
@@ -272,13 +362,13 @@ class Importer {
     }
 
     ASSIGN_OR_RETURN(std::vector<store::Region> regions, store_.LoadRegions());
-    for (const store::Region& r : regions) region_index_[r.code] = r.level;
+    for (const store::Region& r : regions) region_index_.Add(r.code, r.level);
 
     ASSIGN_OR_RETURN(summary.batch_id, store_.BeginBatch({path.string(), options_.user}));
     if (!options_.report_dir.empty()) {
       auto report = IssueReportWriter::Create(options_.report_dir, summary.batch_id);
       if (report) {
-        report_ = std::move(*report);
+        report_ = std::make_unique<ReportThread>(std::move(*report));
       } else {
         summary.report_error = report.error().message();
       }
@@ -296,9 +386,11 @@ class Importer {
       if (file->outcome.outcome == "failed") ++summary.files_failed;
       summary.files.push_back(std::move(*file));
     }
+    const bool report = report_ && reported_issues_ > 0;
+    if (report) report_->CloseAsync();
     RETURN_IF_ERROR(store_.CommitBatch());
-    if (report_ && reported_issues_ > 0) {
-      auto files = report_->Finish();
+    if (report) {
+      auto files = report_->Publish();
       if (files) {
         summary.report = *files;
       } else {
@@ -306,7 +398,6 @@ class Importer {
       }
     }
     report_.reset();  // an unfinished report removes its files
-    if (summary.report_error.empty()) summary.report_error = report_error_;
     return summary;
   }
 
@@ -374,9 +465,21 @@ class Importer {
                      store_.OpenWriter(*f.dataset, sum.file_id));
     // Two stages on two cores: a reader thread parses and validates rows into chunks; this
     // thread writes them to the store. Chunks are recycled, so memory stays flat.
+    // A member's household must exist: the reader checks it against the stored ids.
+    KeySet households;
+    if (f.dataset->kind == DatasetKind::kMember) {
+      uint32_t n = 0;
+      RETURN_IF_ERROR(store_.ForEachHouseholdId([&](std::string_view id) {
+        auto [key, check] = HouseholdKey(id);
+        households.FindOrInsert(key, check, ++n);
+      }));
+    }
     Pipeline pipe;
-    std::thread reader(
-        [&] { ReadAndValidate(*f.dataset, std::move(*header), *rows, raw, pipe, region_index_); });
+    const KeySet* household_ids = f.dataset->kind == DatasetKind::kMember ? &households : nullptr;
+    std::thread reader([&] {
+      ReadAndValidate(*f.dataset, std::move(*header), *rows, raw, pipe, region_index_,
+                      household_ids);
+    });
     Status failure;
     auto last_progress = std::chrono::steady_clock::now();
     int64_t last_row = 0;
@@ -391,10 +494,7 @@ class Importer {
         if (!row.rejected) {
           Status put = writer->Put({row_number, row.key_hash, row.content_hash}, row.values);
           if (put.code() == StatusCode::kNotFound) {
-            std::string household = HouseholdIdOf(*f.dataset, row);
-            row.issues.push_back({"household_id", household, true, "household_missing",
-                                  fmt::format("household {} does not exist", household),
-                                  fmt::format("户编号{}不存在", household)});
+            row.issues.push_back(HouseholdMissing(HouseholdIdOf(*f.dataset, row)));
             row.rejected = true;
           } else if (!put.ok()) {
             failure = put;
@@ -477,11 +577,14 @@ class Importer {
 
   // Reader stage: parses, validates and checks keys, handing chunks of rows to the writer.
   static void ReadAndValidate(const DatasetSpec& dataset, HeaderMap header, RowSource& rows,
-                              RawRow& raw, Pipeline& pipe, const RegionIndex& regions) {
+                              RawRow& raw, Pipeline& pipe, const RegionIndex& regions,
+                              const KeySet* household_ids) {
     const size_t width = header.width;
     const bool pad_rows = rows.Encoding() == "XLSX";
     RowValidator validator(dataset, std::move(header), regions);
     KeySet keys;
+    bool sized_keys = false;
+    const size_t household_slot = household_ids ? StoredSlot(dataset, "household_id") : 0;
     int64_t row_number = 0;
     std::string key_names;
     for (std::string_view k : dataset.key_fields)
@@ -514,12 +617,24 @@ class Importer {
         if (chunk->items.size() <= n) chunk->items.emplace_back();
         Item& item = chunk->items[n++];
         item.row_number = row_number;
+        item.bytes = raw.cells.size();  // separators and the line end
+        for (const std::string& c : raw.cells) item.bytes += c.size();
         ValidatedRow& row = item.row;
         validator.Validate(raw, row);
         if (row.rejected) continue;
         int64_t first =
             keys.FindOrInsert(row.key_hash, static_cast<uint32_t>(row.key_check), row_number);
-        if (!first) continue;
+        if (!first) {
+          if (household_ids) {
+            std::string_view household = row.values[household_slot].text;
+            auto [key, check] = HouseholdKey(household);
+            if (!household_ids->Contains(key, check)) {
+              row.issues.push_back(HouseholdMissing(std::string(household)));
+              row.rejected = true;
+            }
+          }
+          continue;
+        }
         row.issues.push_back(
             {key_names, KeyText(dataset, row), true, "duplicate_key",
              key_names.empty()
@@ -531,6 +646,13 @@ class Importer {
       }
       chunk->items.resize(n);
       chunk->last = last;
+      if (!sized_keys) {
+        // The first chunk's rows tell the file's row length, hence its row count.
+        sized_keys = true;
+        uint64_t bytes = 1;
+        for (size_t i = 0; i < n; ++i) bytes += chunk->items[i].bytes;
+        if (n > 0 && !last) keys.Reserve(rows.BytesTotal() / std::max<uint64_t>(1, bytes / n));
+      }
       pipe.bytes_read = rows.BytesRead();
       if (!pipe.full.Push(std::move(chunk))) return;
     }
@@ -578,7 +700,7 @@ class Importer {
                                 static_cast<int>(LevelOf(r.code)));
         reason_zh = "级别与区划代码不符";
       } else if (ParentOf(r.code).value_or("") != r.parent_code ||
-                 (!r.parent_code.empty() && !region_index_.contains(r.parent_code))) {
+                 (!r.parent_code.empty() && !region_index_.Contains(r.parent_code))) {
         reason_en =
             fmt::format("parent_code '{}' is not the existing parent of {}", r.parent_code, r.code);
         reason_zh = "上级代码不存在或与区划代码不符";
@@ -589,7 +711,7 @@ class Importer {
         continue;
       }
       r.level = static_cast<int>(LevelOf(r.code));
-      region_index_[r.code] = r.level;
+      region_index_.Add(r.code, r.level);
       good.push_back(std::move(r));
       ++sum.outcome.rows_imported;
     }
@@ -620,19 +742,11 @@ class Importer {
 
   Status FlushIssues() {
     if (issues_.empty()) return OkStatus();
-    if (report_) {
-      for (const store::Issue& i : issues_) {
-        Status st = report_->Add({current_file_, i.row_number, i.column, i.value, i.is_error,
-                                  i.code, i.message_en, i.message_zh});
-        if (!st.ok()) {
-          report_.reset();  // the import goes on; the summary says the report failed
-          report_error_ = st.message();
-          break;
-        }
-        ++reported_issues_;
-      }
-    }
     Status s = store_.AddIssues(issues_);
+    if (report_) {
+      reported_issues_ += static_cast<int64_t>(issues_.size());
+      report_->Add(current_file_, std::move(issues_));
+    }
     issues_.clear();
     return s;
   }
@@ -643,9 +757,8 @@ class Importer {
   std::vector<store::Issue> issues_;
   int64_t file_id_ = 0;
   int64_t kill_after_rows_ = 0;
-  std::unique_ptr<IssueReportWriter> report_;
+  std::unique_ptr<ReportThread> report_;
   int64_t reported_issues_ = 0;
-  std::string report_error_;
   std::string current_file_;
   int64_t rows_seen_ = 0;
 };

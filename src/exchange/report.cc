@@ -124,6 +124,11 @@ Status IssueReportWriter::Add(const store::IssueRow& r) {
 }
 
 Result<ReportFiles> IssueReportWriter::Finish() {
+  RETURN_IF_ERROR(Close());
+  return Publish();
+}
+
+Status IssueReportWriter::Close() {
   Files& f = *f_;
   lxw_error closed = workbook_close(f.wb);
   f.wb = nullptr;
@@ -133,6 +138,11 @@ Result<ReportFiles> IssueReportWriter::Finish() {
     return Err(InvalidArgument(
         fmt::format("writing the report in {} failed{}", f.dir.string(),
                     closed != LXW_NO_ERROR ? fmt::format(": {}", lxw_strerror(closed)) : "")));
+  return OkStatus();
+}
+
+Result<ReportFiles> IssueReportWriter::Publish() {
+  Files& f = *f_;
   std::error_code ec;
   fs::rename(f.csv_tmp, f.out.csv, ec);
   if (!ec) fs::rename(f.xlsx_tmp, f.out.xlsx, ec);

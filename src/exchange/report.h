@@ -28,8 +28,12 @@ class IssueReportWriter {
                                                            int64_t batch_id);
   ~IssueReportWriter();
   Status Add(const store::IssueRow& issue);
-  // Closes both files and gives them their final names.
+  // Closes both files and gives them their final names: Close() then Publish().
   Result<ReportFiles> Finish();
+  // Writes both files out, still under their temporary names (the XLSX is compressed here).
+  Status Close();
+  // Gives the closed files their final names. REQUIRES: Close() succeeded.
+  Result<ReportFiles> Publish();
 
  private:
   struct Files;

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/code_lists.h"
 #include "core/datasets.h"
 #include "core/status.h"
 #include "exchange/row_source.h"
@@ -31,8 +32,26 @@ struct HeaderMap {
 // column is missing or one field appears twice.
 Result<HeaderMap> MapHeader(const DatasetSpec& dataset, const std::vector<std::string>& header);
 
-// Region code -> level, for existence checks.
-using RegionIndex = std::unordered_map<std::string, int>;
+// The regions the store knows, with their levels, for existence checks.
+class RegionIndex {
+ public:
+  // REQUIRES: IsRegionCode(code12).
+  void Add(std::string_view code12, int level) { levels_[Key(code12)] = level; }
+  // The level of a 12-digit code, or 0 when the code is unknown.
+  int LevelOf(std::string_view code12) const {
+    auto it = levels_.find(Key(code12));
+    return it == levels_.end() ? 0 : it->second;
+  }
+  bool Contains(std::string_view code12) const { return LevelOf(code12) != 0; }
+
+ private:
+  static uint64_t Key(std::string_view code12) {
+    uint64_t k = 0;
+    for (char c : code12) k = k * 10 + static_cast<uint64_t>(c - '0');
+    return k;
+  }
+  std::unordered_map<uint64_t, int> levels_;  // 12 digits as a number: no string hashing
+};
 
 struct CellIssue {
   std::string column;
@@ -64,9 +83,11 @@ class RowValidator {
   const DatasetSpec& dataset_;
   HeaderMap header_;
   const RegionIndex& regions_;
-  std::vector<std::string> column_names_;  // stored column of each value slot
-  std::vector<int> slot_of_field_;         // first value slot of each field
-  std::vector<int> key_fields_;            // field indexes of the key
+  std::vector<std::string> column_names_;    // stored column of each value slot
+  std::vector<int> slot_of_field_;           // first value slot of each field
+  std::vector<int> key_fields_;              // field indexes of the key
+  std::vector<const CodeList*> code_lists_;  // each field's code list, or nullptr
+  std::string scratch_;                      // folded text of the cell being read
 };
 
 }  // namespace fupin::exchange

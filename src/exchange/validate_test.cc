@@ -48,9 +48,9 @@ TEST(MapHeader, DuplicateColumnIsRefused) {
 class ValidateTest : public ::testing::Test {
  protected:
   ValidateTest() {
-    regions_["520000000000"] = 1;
-    regions_["520102000000"] = 3;
-    regions_["520102016001"] = 5;
+    regions_.Add("520000000000", 1);
+    regions_.Add("520102000000", 3);
+    regions_.Add("520102016001", 5);
   }
   ValidatedRow Run(const DatasetSpec& d, const std::vector<std::string>& header,
                    const std::vector<std::string>& cells, std::vector<bool> numeric = {}) {

@@ -124,8 +124,9 @@ struct WriteCounts {
 class DatasetWriter {
  public:
   virtual ~DatasetWriter() = default;
-  // `values` holds one value per StoredColumns(dataset), in order. Returns kNotFound when a
-  // member's household does not exist (the row is not written; the batch goes on).
+  // `values` holds one value per StoredColumns(dataset), in order. Returns kNotFound when the
+  // store finds that a member's household does not exist (the row is not written; the batch
+  // goes on); the importer checks that first (Store::ForEachHouseholdId).
   virtual Status Put(const RowMeta& meta, std::span<const Value> values) = 0;
   // Completes the file. For department data with `remove_missing`, rows of the previous
   // snapshot that the file did not hold are removed ("gone"); without it they are kept and
@@ -167,6 +168,10 @@ class Store {
                                                             int64_t file_id) = 0;
   virtual Status AddIssues(std::span<const Issue> issues) = 0;
   virtual Status FinishFile(int64_t file_id, const FileOutcome& outcome) = 0;
+  // Calls `fn` with the id of every stored household, those of the open batch included.
+  // Within a batch the store does not check references: the importer checks a member's
+  // household against these ids, and a household's village by validation.
+  virtual Status ForEachHouseholdId(const std::function<void(std::string_view)>& fn) = 0;
   // Upserts regions from a regions.csv of the batch.
   virtual Status PutRegions(std::span<const Region> regions) = 0;
   // Makes the batch durable and visible. On failure the batch is rolled back.

@@ -110,9 +110,13 @@ class Stmt {
   // The extended result code of the last failed step.
   int last_error() const { return last_error_; }
   bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-  std::string Text(int col) const {
+  std::string Text(int col) const { return std::string(TextView(col)); }
+  // The text of a column, valid until the next Step or Reset.
+  std::string_view TextView(int col) const {
     const auto* p = sqlite3_column_text(stmt_, col);
-    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : "";
+    return p ? std::string_view(reinterpret_cast<const char*>(p),
+                                static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string_view();
   }
   Value ValueAt(int col) const {
     switch (sqlite3_column_type(stmt_, col)) {
