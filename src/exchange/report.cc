@@ -69,6 +69,7 @@ Result<std::unique_ptr<IssueReportWriter>> IssueReportWriter::Create(const fs::p
   f->xlsx_tmp = f->out.xlsx.string() + ".part";
   f->csv.reset(fopen(f->csv_tmp.c_str(), "wb"));
   if (!f->csv) return Err(InvalidArgument(fmt::format("cannot write {}", f->csv_tmp.string())));
+  setvbuf(f->csv.get(), nullptr, _IOFBF, 1 << 20);  // a full-scale report is hundreds of MB
   std::string header = "\xEF\xBB\xBF";
   for (size_t i = 0; i < std::size(kHeaders); ++i)
     header += fmt::format("{}{}", i ? "," : "", kHeaders[i]);
