@@ -630,12 +630,12 @@ class SqliteStore final : public Store {
       issue_stmt_.Reset();
       issue_stmt_.Bind(1, i.file_id);
       issue_stmt_.Bind(2, i.row_number);
-      issue_stmt_.Bind(3, i.column);
-      issue_stmt_.Bind(4, i.value);
-      issue_stmt_.Bind(5, std::string_view(i.is_error ? "error" : "warning"));
-      issue_stmt_.Bind(6, i.code);
-      issue_stmt_.Bind(7, i.message_en);
-      issue_stmt_.Bind(8, i.message_zh);
+      issue_stmt_.BindStatic(3, i.column);
+      issue_stmt_.BindStatic(4, i.value);
+      issue_stmt_.BindStatic(5, i.is_error ? "error" : "warning");
+      issue_stmt_.BindStatic(6, i.code);
+      issue_stmt_.BindStatic(7, i.message_en);
+      issue_stmt_.BindStatic(8, i.message_zh);
       RETURN_IF_ERROR(issue_stmt_.Run(db_));
     }
     return OkStatus();

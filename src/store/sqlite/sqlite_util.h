@@ -85,6 +85,10 @@ class Stmt {
   void Bind(int i, std::string_view v) {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }
+  // Binds text without SQLite's copy. REQUIRES: `v` stays valid until the next Reset.
+  void BindStatic(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
   // Steps once; returns true for a row, false when done.
   Result<bool> Step(sqlite3* db) {
     int rc = sqlite3_step(stmt_);
