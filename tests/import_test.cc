@@ -308,6 +308,25 @@ TEST_F(ImportTest, DuplicateHouseholdIdSecondRejectedFirstKept) {
             (std::vector<std::vector<std::string>>{{"H1", "3", "1"}, {"H2", "3", "2"}}));
 }
 
+// Keys are checked a chunk (2,048 rows) at a time, after the chunk is validated: a duplicate
+// far from its first row, in a later chunk, is still found, and the first row is kept.
+TEST_F(ImportTest, DuplicateInALaterChunkIsFound) {
+  std::vector<Row> rows;
+  for (int i = 1; i <= 5000; ++i) rows.push_back(Household(fmt::format("H{}", i)));
+  rows[4499] = Household("H7");  // row 4500 repeats row 7's key
+  Put("households.csv", Csv("households", rows));
+  ImportSummary s = Import();
+  const FileSummary& households = FileOf(s, "households.csv");
+  EXPECT_EQ(households.outcome.rows_imported, 4999);
+  EXPECT_EQ(households.outcome.rows_rejected, 1);
+  auto dup = WithCode(s.batch_id, "duplicate_key");
+  ASSERT_EQ(dup.size(), 1u) << Describe(IssuesOf(s.batch_id));
+  EXPECT_EQ(dup[0].row_number, 4500);
+  EXPECT_NE(dup[0].message_en.find("row 7"), std::string::npos) << dup[0].message_en;
+  EXPECT_EQ(Sql("SELECT source_row FROM households WHERE household_id = 'H7'"),
+            (std::vector<std::vector<std::string>>{{"7"}}));
+}
+
 TEST_F(ImportTest, MemberWhoseHouseholdIsMissingRejected) {
   Row unknown_village = Household("H2");
   unknown_village["village_code"] = "520102016999";

@@ -132,8 +132,8 @@ Result<std::string> Sha256File(const fs::path& path) {
 }
 
 // Open-addressing set of row keys seen in one file: key hash -> (check hash, row number).
-// 16 bytes a row, so a 10-million-row file needs about 256 MiB at worst. A table that large
-// misses the cache on every row: callers prefetch a few rows ahead, and it sits on huge pages
+// 16 bytes a slot and at most 0.7 keys a slot, so a 10-million-row file needs 256 MiB. A table that
+// large misses the cache on every row: callers prefetch a few rows ahead, and it sits on huge pages
 // where the kernel offers them (fewer TLB misses, a fault per 2 MiB instead of per 4 KiB).
 class KeySet {
  public:
@@ -278,9 +278,9 @@ class BoundedQueue {
   bool closed_ = false;
 };
 
-// The issue report, written on its own thread so that the store's writer never waits for
-// it. Batches of issues arrive after they were stored; a failure stops the report, not the
-// import. Destroyed unfinished, the report's files are removed.
+// The issue report, written on its own thread so that the store's writer waits for it only
+// when 16 batches of issues are queued. Batches arrive after they were stored; a failure
+// stops the report, not the import. Destroyed unfinished, the report's files are removed.
 class ReportThread {
  public:
   explicit ReportThread(std::unique_ptr<IssueReportWriter> writer)
@@ -689,7 +689,9 @@ class Importer {
         sized_keys = true;
         uint64_t bytes = 1;
         for (size_t i = 0; i < n; ++i) bytes += chunk->items[i].bytes;
-        keys.Reset(n > 0 && !last ? rows.BytesTotal() / std::max<uint64_t>(1, bytes / n) : n);
+        // An XLSX sheet's size counts its XML, several times its text: no estimate there.
+        const bool estimate = n > 0 && !last && !pad_rows;
+        keys.Reset(estimate ? rows.BytesTotal() / std::max<uint64_t>(1, bytes / n) : n);
       }
       // The key tables of a big file do not fit in the cache: the slots of the row a few
       // places ahead are fetched while this row is checked.

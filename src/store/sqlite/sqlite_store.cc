@@ -235,8 +235,9 @@ class RegistryWriter final : public DatasetWriter {
     insert_.Bind(3, static_cast<int64_t>(meta.content_hash));
     for (size_t i = 0; i < values.size(); ++i) insert_.Bind(static_cast<int>(i + 4), values[i]);
     if (Status st = insert_.Run(db_); !st.ok()) {
-      // The foreign key on members.household_id is the household check: the failed row is
-      // not written and the batch goes on.
+      // Inside a batch the importer checks the household first and foreign keys are off;
+      // should they be on (a writer used outside the importer's batch), a failed check
+      // still only drops the row.
       if (insert_.last_error() == SQLITE_CONSTRAINT_FOREIGNKEY)
         return NotFound("household not found");
       return st;
@@ -566,15 +567,19 @@ class SqliteStore final : public Store {
       RestoreSettings();
       return Err(st);
     }
-    ASSIGN_OR_RETURN(
-        Stmt s,
-        Stmt::Prepare(db_,
-                      "INSERT INTO import_batches (started_at, user_name, source) VALUES (?,?,?)"));
-    s.Bind(1, NowUtc());
-    s.Bind(2, info.user.empty() ? CurrentUser() : info.user);
-    s.Bind(3, info.source);
-    if (Status st = s.Run(db_); !st.ok()) {
+    auto record = [&]() -> Status {
+      ASSIGN_OR_RETURN(Stmt s,
+                       Stmt::Prepare(db_,
+                                     "INSERT INTO import_batches (started_at, user_name, source) "
+                                     "VALUES (?,?,?)"));
+      s.Bind(1, NowUtc());
+      s.Bind(2, info.user.empty() ? CurrentUser() : info.user);
+      s.Bind(3, info.source);
+      return s.Run(db_);
+    };
+    if (Status st = record(); !st.ok()) {
       Exec(db_, "ROLLBACK").ok();
+      RestoreSettings();
       return Err(st);
     }
     batch_id_ = sqlite3_last_insert_rowid(db_);

@@ -85,7 +85,8 @@ class Stmt {
   void Bind(int i, std::string_view v) {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }
-  // Binds text without SQLite's copy. REQUIRES: `v` stays valid until the next Reset.
+  // Binds text without SQLite's copy. REQUIRES: `v` stays valid until the statement has
+  // stepped, and every parameter bound this way is bound again before the next step.
   void BindStatic(int i, std::string_view v) {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
   }
