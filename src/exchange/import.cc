@@ -165,8 +165,7 @@ class KeySet {
   }
   // Sizes the table for about `rows` keys at once, instead of growing step by step.
   void Reserve(size_t rows) {
-    size_t slots = 1024;
-    while (slots * 7 < rows * 10) slots *= 2;
+    const size_t slots = SlotsFor(rows);
     if (slots <= capacity_) return;
     Table old = std::move(slots_);
     size_t old_capacity = capacity_;
@@ -177,8 +176,7 @@ class KeySet {
   // Empties the set for another file of about `rows` keys, keeping the table when its size
   // fits (no new pages to fault in) and otherwise starting afresh.
   void Reset(size_t rows) {
-    size_t slots = 1024;
-    while (slots * 7 < rows * 10) slots *= 2;
+    const size_t slots = SlotsFor(rows);
     if (capacity_ >= slots && capacity_ <= slots * 4) {
       std::memset(static_cast<void*>(slots_.get()), 0, capacity_ * sizeof(Slot));
       size_ = 0;
@@ -197,6 +195,12 @@ class KeySet {
     void operator()(Slot* p) const { std::free(p); }
   };
   using Table = std::unique_ptr<Slot[], Free>;
+  // A power of two, with `rows` keys filling at most 70% of it.
+  static size_t SlotsFor(size_t rows) {
+    size_t slots = 1024;
+    while (slots * 7 < rows * 10) slots *= 2;
+    return slots;
+  }
   void Allocate(size_t slots) {
     constexpr size_t kHugePage = size_t{1} << 21;
     size_t bytes = slots * sizeof(Slot);
@@ -331,7 +335,6 @@ class ReportThread {
 
 struct Item {
   int64_t row_number = 0;
-  uint64_t bytes = 0;  // the row's length in the file, about
   ValidatedRow row;
   std::pair<uint64_t, uint32_t> household_key;  // a member row's HouseholdKey
 };
@@ -621,6 +624,7 @@ class Importer {
     const bool pad_rows = rows.Encoding() == "XLSX";
     RowValidator validator(dataset, std::move(header), regions);
     bool sized_keys = false;
+    uint64_t first_chunk_bytes = 0;
     const size_t household_slot = household_ids ? StoredSlot(dataset, "household_id") : 0;
     int64_t row_number = 0;
     std::string key_names;
@@ -676,8 +680,10 @@ class Importer {
         if (chunk->items.size() <= n) chunk->items.emplace_back();
         Item& item = chunk->items[n++];
         item.row_number = row_number;
-        item.bytes = raw.cells.size();  // separators and the line end
-        for (const std::string& c : raw.cells) item.bytes += c.size();
+        if (!sized_keys) {                        // the first chunk's length in the file, about
+          first_chunk_bytes += raw.cells.size();  // separators and the line end
+          for (const std::string& c : raw.cells) first_chunk_bytes += c.size();
+        }
         validator.Validate(raw, item.row);
         if (household_ids && !item.row.rejected)
           item.household_key = HouseholdKey(item.row.values[household_slot].text);
@@ -687,11 +693,9 @@ class Importer {
       if (!sized_keys) {
         // The first chunk's rows tell the file's row length, hence its row count.
         sized_keys = true;
-        uint64_t bytes = 1;
-        for (size_t i = 0; i < n; ++i) bytes += chunk->items[i].bytes;
         // An XLSX sheet's size counts its XML, several times its text: no estimate there.
         const bool estimate = n > 0 && !last && !pad_rows;
-        keys.Reset(estimate ? rows.BytesTotal() / std::max<uint64_t>(1, bytes / n) : n);
+        keys.Reset(estimate ? rows.BytesTotal() / std::max<uint64_t>(1, first_chunk_bytes / n) : n);
       }
       // The key tables of a big file do not fit in the cache: the slots of the row a few
       // places ahead are fetched while this row is checked.
