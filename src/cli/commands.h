@@ -10,6 +10,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/lang.h"
+
 namespace fupin::cli {
 
 inline constexpr int kExitOk = 0;
@@ -18,7 +20,7 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitRejected = 3;
 
 // Language of messages and tables: Chinese by default, English with --lang en.
-enum class Lang { kZh, kEn };
+using fupin::Lang;
 
 void AddImportCommand(CLI::App& app, int& exit_code, const Lang& lang);
 void AddStatsCommand(CLI::App& app, int& exit_code, const Lang& lang);

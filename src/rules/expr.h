@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/lang.h"
 #include "rules/rule_data.h"
 #include "rules/schema.h"
 #include "rules/thresholds.h"
@@ -152,7 +153,7 @@ inline constexpr int kMaxSlots = 64;
 Val Eval(const Node& node, Env& env);
 bool EvalBool(const Node& node, Env& env);
 
-enum class Lang { kZh, kEn };
+using fupin::Lang;
 // Renders a template: numbers with up to two decimals, dates as YYYY-MM-DD, a record as its
 // file and row, missing values and unbound variables as "—".
 std::string Render(const Compiler::Template& t, Env& env, Lang lang);
