@@ -77,6 +77,19 @@ std::string Thousands(double value) {
   return out;
 }
 
+// A rule's Chinese name as the default rules file gives it.
+std::string RuleNameZh(const std::string& id) {
+  static const std::map<std::string, std::string> names = [] {
+    std::map<std::string, std::string> out;
+    auto set = rules::DefaultRuleSet();
+    if (set)
+      for (const rules::Rule& r : set->rules) out[r.id] = r.name_zh;
+    return out;
+  }();
+  auto it = names.find(id);
+  return it == names.end() ? "(no rule " + id + ")" : it->second;
+}
+
 class ReportsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -194,9 +207,11 @@ class ReportsTest : public ::testing::Test {
     if (!t) return std::nan("");
     EXPECT_EQ(t->columns.size(), 2 + 2 * (s + 1));
     if (t->columns.size() != 2 + 2 * (s + 1)) return std::nan("");
+    // The column of status 1 is 未脱贫 as every report counts it: statuses 1 and 3 (返贫),
+    // which has its own column as "of which".
     const std::map<std::string, std::string> labels = {{"1", "未脱贫"},
                                                        {"2", "已脱贫（享受政策）"},
-                                                       {"3", "返贫"},
+                                                       {"3", "其中返贫"},
                                                        {"4", "已脱贫（不再享受政策）"},
                                                        {"9", "注销"}};
     if (!doc.english)
@@ -204,6 +219,10 @@ class ReportsTest : public ::testing::Test {
         EXPECT_EQ(t->columns[3 + i].header, labels.at(statuses[i]));
         EXPECT_EQ(t->columns[4 + s + i].header, labels.at(statuses[i]));
       }
+    const auto column = [](const std::map<std::string, double>& counts, const std::string& key,
+                           const std::string& status) {
+      return Get(counts, key + "|" + status) + (status == "1" ? Get(counts, key + "|3") : 0);
+    };
     EXPECT_EQ(t->rows.size(), children.size());
     if (t->rows.size() != children.size()) return std::nan("");
     double all_households = 0, all_persons = 0;
@@ -216,8 +235,10 @@ class ReportsTest : public ::testing::Test {
       for (size_t i = 0; i < s; ++i) {
         const double h = Get(households, code + "|" + statuses[i]);
         const double p = Get(persons, code + "|" + statuses[i]);
-        EXPECT_EQ(Num(row[3 + i]), h) << code << " status " << statuses[i];
-        EXPECT_EQ(Num(row[4 + s + i]), p) << code << " status " << statuses[i];
+        EXPECT_EQ(Num(row[3 + i]), column(households, code, statuses[i]))
+            << code << " status " << statuses[i];
+        EXPECT_EQ(Num(row[4 + s + i]), column(persons, code, statuses[i]))
+            << code << " status " << statuses[i];
         h_total += h;
         p_total += p;
       }
@@ -244,8 +265,8 @@ class ReportsTest : public ::testing::Test {
       for (size_t i = 0; i < s; ++i) {
         double h = 0, p = 0;
         for (const std::string& code : children) {
-          h += Get(households, code + "|" + statuses[i]);
-          p += Get(persons, code + "|" + statuses[i]);
+          h += column(households, code, statuses[i]);
+          p += column(persons, code, statuses[i]);
         }
         EXPECT_EQ(Num(t->totals[3 + i]), h) << statuses[i];
         EXPECT_EQ(Num(t->totals[4 + s + i]), p) << statuses[i];
@@ -258,11 +279,15 @@ class ReportsTest : public ::testing::Test {
       EXPECT_EQ(chart->categories.size(), children.size());
       for (size_t r = 0; r < children.size() && r < chart->categories.size(); ++r)
         EXPECT_EQ(chart->categories[r], names.at(children[r]));
-      EXPECT_EQ(chart->series.size(), s);
-      for (size_t i = 0; i < chart->series.size() && i < s; ++i) {
+      // The bars: 未脱贫 and each status that is not poor, adding up to the persons.
+      std::vector<std::string> bars;
+      for (const std::string& st : statuses)
+        if (st != "3") bars.push_back(st);
+      EXPECT_EQ(chart->series.size(), bars.size());
+      for (size_t i = 0; i < chart->series.size() && i < bars.size(); ++i) {
         EXPECT_EQ(chart->series[i].values.size(), children.size());
         for (size_t r = 0; r < children.size() && r < chart->series[i].values.size(); ++r)
-          EXPECT_EQ(chart->series[i].values[r], Get(persons, children[r] + "|" + statuses[i]));
+          EXPECT_EQ(chart->series[i].values[r], column(persons, children[r], bars[i]));
       }
     }
     return sql_persons;
@@ -543,7 +568,9 @@ TEST_F(ReportsTest, PolicyPersonsReachedEqualTheQueryModelAndRatesAreCountOverPe
   const Table* x = TableOf(*doc, 2);
   ASSERT_TRUE(x);
   ASSERT_EQ(x->columns.size(), 2 + rules.size());
-  for (size_t i = 0; i < rules.size(); ++i) EXPECT_EQ(x->columns[2 + i].header, rules[i]);
+  // Headed by the rules' Chinese names, not their ids.
+  for (size_t i = 0; i < rules.size(); ++i)
+    EXPECT_EQ(x->columns[2 + i].header, RuleNameZh(rules[i]));
   ASSERT_EQ(x->rows.size(), prefectures.size());
   for (size_t r = 0; r < prefectures.size(); ++r)
     for (size_t i = 0; i < rules.size(); ++i)
@@ -560,13 +587,18 @@ TEST_F(ReportsTest, FlagListHoldsEveryOpenFlagWithIdNumbersMasked) {
   const auto by_rule =
       SqlCounts("SELECT rule, count(*) FROM flags WHERE state = 'open' GROUP BY 1");
 
+  // The summary names each rule in Chinese beside its id.
   const Table* summary = TableOf(*doc, 0);
   ASSERT_TRUE(summary);
   ASSERT_EQ(summary->rows.size(), by_rule.size());
-  for (const auto& row : summary->rows)
-    EXPECT_EQ(Num(row[1]), Get(by_rule, Text(row[0]))) << Text(row[0]);
-  ASSERT_EQ(summary->totals.size(), 2u);
-  EXPECT_EQ(Num(summary->totals[1]), static_cast<double>(open));
+  for (const auto& row : summary->rows) {
+    EXPECT_EQ(Text(row[0]), RuleNameZh(Text(row[1])));
+    EXPECT_EQ(Num(row[2]), Get(by_rule, Text(row[1]))) << Text(row[1]);
+  }
+  ASSERT_EQ(summary->totals.size(), 3u);
+  EXPECT_EQ(Num(summary->totals[2]), static_cast<double>(open));
+  std::map<std::string, double> by_name;
+  for (const auto& [rule, n] : by_rule) by_name[RuleNameZh(rule)] += n;
 
   const Table* list = TableOf(*doc, 1);
   ASSERT_TRUE(list);
@@ -587,7 +619,7 @@ TEST_F(ReportsTest, FlagListHoldsEveryOpenFlagWithIdNumbersMasked) {
     EXPECT_TRUE(std::regex_match(id, masked)) << "row " << r + 1 << ": " << id;
     EXPECT_FALSE(real.contains(id)) << "row " << r + 1 << ": " << id;
   }
-  EXPECT_EQ(listed, by_rule);
+  EXPECT_EQ(listed, by_name);
   EXPECT_EQ(with_id, test::QueryInt(Db(),
                                     "SELECT count(*) FROM flags WHERE state = 'open' AND "
                                     "id_number <> ''"));
@@ -737,7 +769,7 @@ TEST_F(ReportsTest, EnglishReportsHaveEnglishTitlesAndLabels) {
   ASSERT_TRUE(t);
   EXPECT_EQ(t->title, "By sub-region and status");
   EXPECT_EQ(t->columns[0].header, "Code");
-  EXPECT_EQ(t->columns[3].header, "not yet out of poverty");
+  EXPECT_EQ(t->columns[3].header, "Poor");
   // The same figures as in Chinese.
   ExpectRegistryMatchesSql(*doc, "52", 1);
 }
@@ -745,7 +777,11 @@ TEST_F(ReportsTest, EnglishReportsHaveEnglishTitlesAndLabels) {
 // ---- 3. errors --------------------------------------------------------------------------
 
 TEST_F(ReportsTest, UnknownTemplateIsRefusedWithTheListOfTemplates) {
-  auto doc = Build("registr");
+  auto zh = Build("registr");
+  ASSERT_FALSE(zh);
+  EXPECT_NE(zh.error().message().find("未知报表模板“registr”"), std::string::npos)
+      << zh.error().message();
+  auto doc = Build("registr", "", true);
   ASSERT_FALSE(doc);
   EXPECT_EQ(doc.error().code(), StatusCode::kInvalidArgument);
   const std::string& message = doc.error().message();
@@ -757,7 +793,11 @@ TEST_F(ReportsTest, UnknownTemplateIsRefusedWithTheListOfTemplates) {
 
 TEST_F(ReportsTest, UnknownRegionIsRefused) {
   for (const std::string region : {"990000000000", "5299", "520102999999", "abc"}) {
-    auto doc = Build("registry", region);
+    auto zh = Build("registry", region);
+    ASSERT_FALSE(zh) << region;
+    EXPECT_NE(zh.error().message().find("未知区划“" + region + "”"), std::string::npos)
+        << zh.error().message();
+    auto doc = Build("registry", region, true);
     ASSERT_FALSE(doc) << region;
     EXPECT_EQ(doc.error().code(), StatusCode::kInvalidArgument) << region;
     EXPECT_NE(doc.error().message().find("unknown region '" + region + "'"), std::string::npos)
@@ -768,14 +808,34 @@ TEST_F(ReportsTest, UnknownRegionIsRefused) {
 
 TEST_F(ReportsTest, YearWithoutDataIsRefusedNamingTheYears) {
   const int absent = snap_->data_year - 3;
-  for (const std::string name : {"registry", "causes", "policy"}) {
-    auto doc = Build(name, "", false, absent);
+  for (const std::string name : {"registry", "causes", "policy", "flags"}) {
+    auto doc = Build(name, "", true, absent);
     ASSERT_FALSE(doc) << name;
     EXPECT_EQ(doc.error().code(), StatusCode::kInvalidArgument) << name;
     const std::string& message = doc.error().message();
-    EXPECT_NE(message.find(std::to_string(absent)), std::string::npos) << message;
-    EXPECT_NE(message.find("years in the data: " + Year()), std::string::npos) << message;
+    EXPECT_NE(message.find("no data for year " + std::to_string(absent)), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("report can show: " + Year()), std::string::npos) << message;
   }
+  // A year after the data: every template refuses it, progress and flags too (they used to
+  // answer with an empty report), in Chinese by default.
+  const int future = snap_->data_year + 11;
+  const std::string first_registered = std::to_string(test::QueryInt(
+      Db(), "SELECT min(registered_year) FROM households WHERE registered_year > 0"));
+  for (const TemplateInfo& info : Templates()) {
+    auto doc = Build(info.name, "", false, future);
+    ASSERT_FALSE(doc) << info.name;
+    const std::string& message = doc.error().message();
+    EXPECT_NE(message.find("数据中没有 " + std::to_string(future) + " 年度"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find(info.name == "progress" ? first_registered + "–" + Year() : Year()),
+              std::string::npos)
+        << message;
+  }
+  // Progress shows any year from the first registration up to the data year.
+  auto early = Build("progress", "", false, std::stoi(first_registered));
+  ASSERT_TRUE(early) << early.error().ToString();
+  EXPECT_FALSE(Build("progress", "", false, std::stoi(first_registered) - 1));
   // The data year given explicitly is the default.
   auto given = Build("registry", "", false, snap_->data_year);
   ASSERT_TRUE(given) << given.error().ToString();
