@@ -11,7 +11,9 @@
 
 #include "analytics/query.h"
 #include "core/code_lists.h"
+#include "core/datasets.h"
 #include "core/id_number.h"
+#include "core/text.h"
 #include "rules/rule_set.h"
 #include "store/rules_store.h"
 
@@ -449,13 +451,61 @@ Status PolicyReport(const Ctx& c, Document& doc) {
 }
 
 // ---- 疑点核查清单 ----
+// A name as shown to whoever may not see it whole: its first character, the rest as '*'.
+std::string MaskName(std::string_view name) {
+  size_t at = 0;
+  NextCodePoint(name, at);
+  size_t rest = 0;
+  for (size_t i = at; i < name.size(); ++rest) NextCodePoint(name, i);
+  return std::string(name.substr(0, at)) + std::string(rest, '*');
+}
+
+// Masks what identifies a person in a flag's text: every ID number (MaskIdNumbersIn) and the
+// name of every member of the flag's household (the rules name members as 姓名（身份证号）).
+// The names come from the store, read once per household.
+class PersonalDataMask {
+ public:
+  explicit PersonalDataMask(store::Store& store) : store_(store) {}
+
+  Result<std::string> Apply(const std::string& household_id, std::string_view text) {
+    std::string out = MaskIdNumbersIn(text);
+    if (household_id != household_) {
+      household_ = household_id;
+      names_.clear();
+      const DatasetSpec* members = FindDataset("members");
+      const std::string columns[] = {"name"};
+      if (members)
+        RETURN_IF_ERROR(store_.Rules().ReadHousehold(
+            *members, columns, household_id, [&](int64_t, std::span<const store::Cell> cells) {
+              if (!cells[0].text.empty()) names_.emplace_back(cells[0].text);
+            }));
+      // Longer names first, so that a name inside another is not masked half.
+      std::sort(names_.begin(), names_.end(),
+                [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    }
+    for (const std::string& name : names_) {
+      const std::string masked = MaskName(name);
+      for (size_t at = out.find(name); at != std::string::npos;
+           at = out.find(name, at + masked.size()))
+        out.replace(at, name.size(), masked);
+    }
+    return out;
+  }
+
+ private:
+  store::Store& store_;
+  std::string household_;
+  std::vector<std::string> names_;
+};
+
 Status FlagList(const Ctx& c, store::Store& store, Document& doc) {
   const size_t digits[] = {2, 4, 6, 9, 12};
   store::FlagFilter filter;
   filter.region = c.region.substr(0, digits[c.level]);
   filter.state = store::FlagState::kOpen;
   Table list;
-  list.title = c.T("待核查疑点（身份证号已脱敏）", "Flags to verify (ID numbers masked)");
+  list.title =
+      c.T("待核查疑点（身份证号、姓名已脱敏）", "Flags to verify (ID numbers and names masked)");
   list.columns = {Col(c.T("序号", "No."), NumberFormat::kInteger, 6),
                   Col(c.T("规则", "Rule"), NumberFormat::kText, 18),
                   Col(c.T("类别", "Category"), NumberFormat::kText, 10),
@@ -465,13 +515,16 @@ Status FlagList(const Ctx& c, store::Store& store, Document& doc) {
                   Col(c.T("疑点说明", "Evidence"), NumberFormat::kText, 48),
                   Col(c.T("核查结果", "Result"), NumberFormat::kText, 12)};
   std::map<std::string, double> by_rule;
+  PersonalDataMask mask(store);
   RETURN_IF_ERROR(store.Rules().ForEachFlag(filter, [&](const store::FlagRow& f) -> Status {
+    ASSIGN_OR_RETURN(
+        std::string evidence,
+        mask.Apply(f.flag.household_id, c.req.english ? f.flag.evidence_en : f.flag.evidence_zh));
     list.rows.push_back({static_cast<double>(list.rows.size() + 1), RuleName(c, f.flag.rule),
                          CategoryLabel(c, f.flag.category), c.RegionName(4, f.flag.village_code),
                          f.flag.household_id,
                          f.flag.id_number.empty() ? std::string() : MaskIdNumber(f.flag.id_number),
-                         MaskIdNumbersIn(c.req.english ? f.flag.evidence_en : f.flag.evidence_zh),
-                         std::string()});
+                         std::move(evidence), std::string()});
     ++by_rule[f.flag.rule];
     return OkStatus();
   }));
