@@ -650,6 +650,42 @@ TEST_F(ReportsTest, FlagListShowsNoIdNumberWholeInAnyCell) {
   }
 }
 
+// Item 3: reports mask names as well as ID numbers. The evidence of a flag names the members
+// of its household (姓名（身份证号）); no cell of any template, in either language, shows the
+// name of a member of a flagged household whole, and the flag list shows them masked.
+TEST_F(ReportsTest, NoTemplateShowsAMembersNameWhole) {
+  std::set<std::string> names;
+  for (const std::string& name :
+       SqlColumn("SELECT DISTINCT m.name FROM members m JOIN flags f USING (household_id) "
+                 "WHERE f.state = 'open' AND length(m.name) >= 2"))
+    names.insert(name);
+  ASSERT_GT(names.size(), 50u);
+  int64_t masked_shown = 0;
+  for (const bool english : {false, true})
+    for (const TemplateInfo& info : Templates()) {
+      auto doc = Build(info.name, "", english);
+      ASSERT_TRUE(doc) << info.name << ": " << doc.error().ToString();
+      int64_t revealed = 0;
+      std::string example;
+      for (const Section& section : doc->sections) {
+        const Table* t = std::get_if<Table>(&section.content);
+        if (!t) continue;
+        for (const auto& row : t->rows)
+          for (const Cell& cell : row) {
+            const std::string text = Text(cell);
+            if (text.find("*（") != std::string::npos || text.find("* (") != std::string::npos)
+              ++masked_shown;
+            for (const std::string& name : names)
+              if (text.find(name + (english ? " (" : "（")) != std::string::npos) {
+                if (!revealed++) example = name + ": " + text;
+              }
+          }
+      }
+      EXPECT_EQ(revealed, 0) << info.name << (english ? " en" : " zh") << "; first: " << example;
+    }
+  EXPECT_GT(masked_shown, 0);  // the list does show the (masked) names
+}
+
 // ---- 2. county, village and English reports ----------------------------------------------
 
 TEST_F(ReportsTest, CountyReportHasTownshipRows) {

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "analytics/query.h"
 #include "core/code_lists.h"
@@ -460,43 +461,41 @@ std::string MaskName(std::string_view name) {
   return std::string(name.substr(0, at)) + std::string(rest, '*');
 }
 
-// Masks what identifies a person in a flag's text: every ID number (MaskIdNumbersIn) and the
-// name of every member of the flag's household (the rules name members as 姓名（身份证号）).
-// The names come from the store, read once per household.
-class PersonalDataMask {
- public:
-  explicit PersonalDataMask(store::Store& store) : store_(store) {}
+// The names of the members of `households` (household_id -> names, longest first, so that
+// a name inside another is not masked half), from one scan of the members table.
+Result<std::unordered_map<std::string, std::vector<std::string>>> MemberNames(
+    store::Store& store, const std::set<std::string>& households) {
+  std::unordered_map<std::string, std::vector<std::string>> names;
+  const DatasetSpec* members = FindDataset("members");
+  if (!members || households.empty()) return names;
+  const std::string columns[] = {"household_id", "name"};
+  std::string key;
+  RETURN_IF_ERROR(store.Rules().ScanColumns(*members, columns,
+                                            [&](int64_t, std::span<const store::Cell> cells) {
+                                              if (cells[1].text.empty()) return;
+                                              key.assign(cells[0].text);
+                                              if (households.contains(key))
+                                                names[key].emplace_back(cells[1].text);
+                                            }));
+  for (auto& [household, list] : names)
+    std::sort(list.begin(), list.end(),
+              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  return names;
+}
 
-  Result<std::string> Apply(const std::string& household_id, std::string_view text) {
-    std::string out = MaskIdNumbersIn(text);
-    if (household_id != household_) {
-      household_ = household_id;
-      names_.clear();
-      const DatasetSpec* members = FindDataset("members");
-      const std::string columns[] = {"name"};
-      if (members)
-        RETURN_IF_ERROR(store_.Rules().ReadHousehold(
-            *members, columns, household_id, [&](int64_t, std::span<const store::Cell> cells) {
-              if (!cells[0].text.empty()) names_.emplace_back(cells[0].text);
-            }));
-      // Longer names first, so that a name inside another is not masked half.
-      std::sort(names_.begin(), names_.end(),
-                [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-    }
-    for (const std::string& name : names_) {
-      const std::string masked = MaskName(name);
-      for (size_t at = out.find(name); at != std::string::npos;
-           at = out.find(name, at + masked.size()))
-        out.replace(at, name.size(), masked);
-    }
-    return out;
+// `text` with what identifies a person masked: every ID number (MaskIdNumbersIn) and every
+// one of `names` (the rules name members as 姓名（身份证号）).
+std::string MaskPersonalData(std::string_view text, const std::vector<std::string>* names) {
+  std::string out = MaskIdNumbersIn(text);
+  if (!names) return out;
+  for (const std::string& name : *names) {
+    const std::string masked = MaskName(name);
+    for (size_t at = out.find(name); at != std::string::npos;
+         at = out.find(name, at + masked.size()))
+      out.replace(at, name.size(), masked);
   }
-
- private:
-  store::Store& store_;
-  std::string household_;
-  std::vector<std::string> names_;
-};
+  return out;
+}
 
 Status FlagList(const Ctx& c, store::Store& store, Document& doc) {
   const size_t digits[] = {2, 4, 6, 9, 12};
@@ -515,11 +514,10 @@ Status FlagList(const Ctx& c, store::Store& store, Document& doc) {
                   Col(c.T("疑点说明", "Evidence"), NumberFormat::kText, 48),
                   Col(c.T("核查结果", "Result"), NumberFormat::kText, 12)};
   std::map<std::string, double> by_rule;
-  PersonalDataMask mask(store);
+  std::vector<std::string> households;  // of each row, to mask the names in its evidence
   RETURN_IF_ERROR(store.Rules().ForEachFlag(filter, [&](const store::FlagRow& f) -> Status {
-    ASSIGN_OR_RETURN(
-        std::string evidence,
-        mask.Apply(f.flag.household_id, c.req.english ? f.flag.evidence_en : f.flag.evidence_zh));
+    std::string evidence = c.req.english ? f.flag.evidence_en : f.flag.evidence_zh;
+    households.push_back(f.flag.household_id);
     list.rows.push_back({static_cast<double>(list.rows.size() + 1), RuleName(c, f.flag.rule),
                          CategoryLabel(c, f.flag.category), c.RegionName(4, f.flag.village_code),
                          f.flag.household_id,
@@ -528,6 +526,13 @@ Status FlagList(const Ctx& c, store::Store& store, Document& doc) {
     ++by_rule[f.flag.rule];
     return OkStatus();
   }));
+  ASSIGN_OR_RETURN(const auto names,
+                   MemberNames(store, std::set<std::string>(households.begin(), households.end())));
+  for (size_t r = 0; r < list.rows.size(); ++r) {
+    auto it = names.find(households[r]);
+    std::string& evidence = std::get<std::string>(list.rows[r][6]);
+    evidence = MaskPersonalData(evidence, it == names.end() ? nullptr : &it->second);
+  }
   Table summary;
   summary.title = c.T("疑点汇总", "Summary");
   summary.columns = {Col(c.T("规则", "Rule"), NumberFormat::kText, 36),

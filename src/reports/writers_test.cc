@@ -302,6 +302,63 @@ TEST_F(WritersTest, WideTableTurnsThePageToLandscape) {
   EXPECT_NE(RunCommand(fmt::format("pdfinfo '{}'", path)).find("842 x 595 pts"), std::string::npos);
 }
 
+// A list whose evidence is longer than its column (item 8: the PDF cut it with "…", losing
+// the plate, the company or the file row at its end): the cell wraps, every word is printed.
+TEST_F(WritersTest, PdfWrapsLongCellsInsteadOfCuttingThem) {
+  if (!HavePoppler()) GTEST_SKIP() << "poppler-utils (pdftotext, pdfinfo) not installed";
+  Document doc = SampleDocument(1);
+  Table list;
+  list.title = "待核查疑点";
+  list.columns = {{"序号", NumberFormat::kInteger, 6},
+                  {"规则", NumberFormat::kText, 12},
+                  {"疑点说明", NumberFormat::kText, 30}};
+  for (int i = 1; i <= 3; ++i)
+    list.rows.push_back(
+        {double(i), "家庭成员为企业法定代表人或股东",
+         fmt::format("张*（520602********4410）在住建登记中于2016-07-03在遵义市购买商品房133.1平方"
+                     "米，又在市场监管登记中是水城区盛世农资经营部的法定代表人：住建 商品房"
+                     "（property.csv 第{}行）",
+                     1014 + i)});
+  doc.sections = {{std::move(list)}};
+  const std::string path = PathOf("wrap.pdf");
+  ASSERT_TRUE(WritePdf(doc, path).ok());
+  std::string all;
+  for (const std::string& page : PdfText(path)) all += page;
+  all = WithoutSpaces(all);
+  std::erase(all, '\n');
+  EXPECT_EQ(all.find("…"), std::string::npos) << all;
+  for (int i = 1; i <= 3; ++i)
+    EXPECT_NE(all.find(fmt::format("第{}行", 1014 + i)), std::string::npos) << all;
+  EXPECT_NE(all.find("股东"), std::string::npos) << all;  // the rule, wrapped too
+}
+
+// Item 8: no page holds only a total row. For every row count around a page break, the page
+// with the totals also shows a data row of the table.
+TEST_F(WritersTest, PdfTotalsRowNeverStandsAloneOnAPage) {
+  if (!HavePoppler()) GTEST_SKIP() << "poppler-utils (pdftotext, pdfinfo) not installed";
+  int checked_breaks = 0;
+  for (int rows = 40; rows <= 75; ++rows) {
+    Document doc = SampleDocument(0);
+    Table table;
+    table.columns = {{"名称", NumberFormat::kText, 20}, {"户数", NumberFormat::kInteger, 10}};
+    for (int i = 1; i <= rows; ++i) table.rows.push_back({fmt::format("第{}行", i), double(i)});
+    table.totals = {"合计", rows * (rows + 1) / 2.0};
+    doc.sections = {{std::move(table)}};
+    const std::string path = PathOf(fmt::format("totals-{}.pdf", rows));
+    ASSERT_TRUE(WritePdf(doc, path).ok());
+    const std::vector<std::string> pages = PdfText(path);
+    ASSERT_FALSE(pages.empty());
+    const std::string last = WithoutSpaces(pages.back());
+    ASSERT_NE(last.find("合计"), std::string::npos) << rows << " rows:\n" << last;
+    if (pages.size() < 2) continue;
+    ++checked_breaks;
+    EXPECT_NE(last.find(fmt::format("第{}行", rows)), std::string::npos)
+        << rows << " rows: the last page holds the totals without the last row:\n"
+        << last;
+  }
+  EXPECT_GT(checked_breaks, 0);
+}
+
 // A province report (17,964 villages): run by hand for timings with
 // --gtest_also_run_disabled_tests --gtest_filter='*Province*'.
 TEST_F(WritersTest, DISABLED_ProvinceSizedTable) {
