@@ -35,9 +35,10 @@ constexpr std::string_view kLevels[analytics::kRegionLevels] = {"province", "pre
 struct Ctx {
   const Snapshot& snap;
   const ReportRequest& req;
-  std::string region;  // 12 digits
-  int level = 0;       // of the region
-  int child = 0;       // level of the rows
+  const MemberNameMap* names = nullptr;  // read once for several flag lists; null: read here
+  std::string region;                    // 12 digits
+  int level = 0;                         // of the region
+  int child = 0;                         // level of the rows
   int year = 0;
   std::string T(std::string_view zh, std::string_view en) const {
     return std::string(req.english ? en : zh);
@@ -463,9 +464,8 @@ std::string MaskName(std::string_view name) {
 
 // The names of the members of `households` (household_id -> names, longest first, so that
 // a name inside another is not masked half), from one scan of the members table.
-Result<std::unordered_map<std::string, std::vector<std::string>>> MemberNames(
-    store::Store& store, const std::set<std::string>& households) {
-  std::unordered_map<std::string, std::vector<std::string>> names;
+Result<MemberNameMap> MemberNames(store::Store& store, const std::set<std::string>& households) {
+  MemberNameMap names;
   const DatasetSpec* members = FindDataset("members");
   if (!members || households.empty()) return names;
   const std::string columns[] = {"household_id", "name"};
@@ -526,8 +526,12 @@ Status FlagList(const Ctx& c, store::Store& store, Document& doc) {
     ++by_rule[f.flag.rule];
     return OkStatus();
   }));
-  ASSIGN_OR_RETURN(const auto names,
-                   MemberNames(store, std::set<std::string>(households.begin(), households.end())));
+  MemberNameMap read;
+  if (!c.names) {
+    ASSIGN_OR_RETURN(
+        read, MemberNames(store, std::set<std::string>(households.begin(), households.end())));
+  }
+  const MemberNameMap& names = c.names ? *c.names : read;
   for (size_t r = 0; r < list.rows.size(); ++r) {
     auto it = names.find(households[r]);
     std::string& evidence = std::get<std::string>(list.rows[r][6]);
@@ -587,52 +591,116 @@ const std::vector<TemplateInfo>& Templates() {
   return t;
 }
 
-Result<Document> BuildReport(const Snapshot& snap, store::Store& store, const ReportRequest& req) {
+Result<ReportScope> ResolveScope(const Snapshot& snap, const ReportRequest& req) {
   const auto T = [&](std::string_view zh, std::string_view en) {
     return fmt::runtime(req.english ? en : zh);
   };
-  const TemplateInfo* info = nullptr;
+  ReportScope scope;
   for (const TemplateInfo& t : Templates())
-    if (t.name == req.template_name) info = &t;
-  if (!info) {
+    if (t.name == req.template_name) scope.info = &t;
+  if (!scope.info) {
     std::vector<std::string> names;
     for (const TemplateInfo& t : Templates()) names.push_back(t.name);
     return Err(InvalidArgument(
         fmt::format(T("未知报表模板“{}”（可用模板：{}）", "unknown template '{}' (templates: {})"),
                     req.template_name, fmt::join(names, ", "))));
   }
-  Ctx c{snap, req};
-  c.region = req.region.empty() ? (snap.region_codes[0].empty() ? "" : snap.region_codes[0][0])
-                                : req.region;
-  const size_t n = c.region.size();
+  scope.region = req.region.empty() ? (snap.region_codes[0].empty() ? "" : snap.region_codes[0][0])
+                                    : req.region;
+  const size_t n = scope.region.size();
   if ((n == 2 || n == 4 || n == 6 || n == 9) &&
-      c.region.find_first_not_of("0123456789") == std::string::npos)
-    c.region.resize(12, '0');
-  c.level = -1;
-  for (int l = 0; l < analytics::kRegionLevels && c.level < 0; ++l) {
+      scope.region.find_first_not_of("0123456789") == std::string::npos)
+    scope.region.resize(12, '0');
+  scope.level = -1;
+  for (int l = 0; l < analytics::kRegionLevels && scope.level < 0; ++l) {
     const auto& codes = snap.region_codes[static_cast<size_t>(l)];
-    if (std::binary_search(codes.begin(), codes.end(), c.region)) c.level = l;
+    if (std::binary_search(codes.begin(), codes.end(), scope.region)) scope.level = l;
   }
-  if (c.level < 0)
+  if (scope.level < 0)
     return Err(InvalidArgument(fmt::format(
         T("未知区划“{}”：数据中没有该区划（请给 12 位区划代码或其前 2、4、6、9 位）",
           "unknown region '{}': the data holds no such region (give a 12-digit code or its "
           "first 2, 4, 6 or 9 digits)"),
         req.region)));
-  c.child = std::min(c.level + 1, analytics::kRegionLevels - 1);
-  c.year = req.year ? req.year : snap.data_year;
+  scope.year = req.year ? req.year : snap.data_year;
   const std::vector<int> years = ReportYears(snap, req.template_name);
-  if (std::find(years.begin(), years.end(), c.year) == years.end()) {
+  if (std::find(years.begin(), years.end(), scope.year) == years.end()) {
     std::string list = years.empty() ? (req.english ? "none" : "无") : "";
     if (req.template_name == "progress" && !years.empty())
       list = fmt::format("{}–{}", years.front(), years.back());
     else if (!years.empty())
       list = fmt::format("{}", fmt::join(years, ", "));
-    return Err(
-        InvalidArgument(fmt::format(T("数据中没有 {} 年度（{}报表可用年度：{}）",
-                                      "no data for year {} (years the {} report can show: {})"),
-                                    c.year, req.template_name, list)));
+    return Err(InvalidArgument(
+        fmt::format(T("数据中没有 {} 年度（{}可用年度：{}）",
+                      "no data for year {} (years the {} report can show: {})"),
+                    scope.year, req.english ? req.template_name : scope.info->title_zh, list)));
   }
+  return scope;
+}
+
+Result<std::vector<RegionCount>> FlagBoundsByCounty(const Snapshot& snap,
+                                                    const ReportRequest& request) {
+  ASSIGN_OR_RETURN(const ReportScope scope, ResolveScope(snap, request));
+  QuerySpec q;
+  q.measures = {"flags"};
+  q.by = {"county"};
+  q.where = {{std::string(kLevels[scope.level]), {scope.region}}};
+  ASSIGN_OR_RETURN(const analytics::QueryResult r, analytics::RunQuery(snap, q));
+  Ctx c{snap, request};
+  std::vector<RegionCount> out;
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    if (r.values[i].empty() || r.values[i][0] <= 0) continue;
+    const std::string& code = r.rows[i][0];
+    out.push_back({code, c.RegionName(2, code), static_cast<int64_t>(r.values[i][0])});
+  }
+  return out;
+}
+
+namespace {
+Result<Document> Build(const Snapshot& snap, store::Store& store, const ReportRequest& req,
+                       const MemberNameMap* names);
+constexpr int kDigits[] = {2, 4, 6, 9, 12};
+}  // namespace
+
+Result<FlagListIndex> IndexFlagList(const Snapshot& snap, store::Store& store,
+                                    const ReportRequest& request) {
+  ASSIGN_OR_RETURN(const ReportScope scope, ResolveScope(snap, request));
+  store::FlagFilter filter;
+  filter.region = scope.region.substr(0, static_cast<size_t>(kDigits[scope.level]));
+  filter.state = store::FlagState::kOpen;
+  std::map<std::string, int64_t> counts;
+  std::set<std::string> households;
+  RETURN_IF_ERROR(store.Rules().ForEachFlag(filter, [&](const store::FlagRow& f) -> Status {
+    ++counts[f.flag.village_code.substr(0, 6) + "000000"];
+    households.insert(f.flag.household_id);
+    return OkStatus();
+  }));
+  FlagListIndex index;
+  Ctx c{snap, request};
+  for (const auto& [code, n] : counts) index.counties.push_back({code, c.RegionName(2, code), n});
+  ASSIGN_OR_RETURN(index.names, MemberNames(store, households));
+  return index;
+}
+
+Result<Document> BuildFlagList(const Snapshot& snap, store::Store& store,
+                               const ReportRequest& request, const FlagListIndex& index) {
+  return Build(snap, store, request, &index.names);
+}
+
+Result<Document> BuildReport(const Snapshot& snap, store::Store& store, const ReportRequest& req) {
+  return Build(snap, store, req, nullptr);
+}
+
+namespace {
+Result<Document> Build(const Snapshot& snap, store::Store& store, const ReportRequest& req,
+                       const MemberNameMap* names) {
+  ASSIGN_OR_RETURN(const ReportScope scope, ResolveScope(snap, req));
+  const TemplateInfo* info = scope.info;
+  Ctx c{snap, req, names};
+  c.region = scope.region;
+  c.level = scope.level;
+  c.child = std::min(c.level + 1, analytics::kRegionLevels - 1);
+  c.year = scope.year;
   Document doc;
   doc.english = req.english;
   doc.title = req.english ? info->title_en : info->title_zh;
@@ -649,5 +717,7 @@ Result<Document> BuildReport(const Snapshot& snap, store::Store& store, const Re
   if (req.template_name == "flags") RETURN_IF_ERROR(FlagList(c, store, doc));
   return doc;
 }
+
+}  // namespace
 
 }  // namespace fupin::reports

@@ -3,10 +3,15 @@
 // Thread-safe: calls share no state, so separate documents may be written in parallel.
 #pragma once
 
+#include <cstdint>
+#include <memory>
+#include <set>
 #include <string>
 
 #include "core/status.h"
 #include "reports/document.h"
+
+struct lxw_workbook;  // libxlsxwriter's
 
 namespace fupin::reports {
 
@@ -34,5 +39,40 @@ namespace fupin::reports {
 // cannot be written (missing directory, permissions, disk full). After a failure `path` is
 // as it was and no .tmp file is left.
 Status WriteXlsx(const Document& doc, const std::string& path);
+
+// Excel's rows per sheet.
+inline constexpr int64_t kMaxSheetRows = 1048576;
+
+// The rows `doc` takes on a sheet as WriteXlsx lays it out (to know the size before writing).
+int64_t SheetRows(const Document& doc);
+
+// A workbook of several sheets, one Document each, added one at a time so that only one
+// sheet's Document need be held (a province's flag list, one sheet per county). Each sheet
+// is laid out as WriteXlsx lays out its one sheet. Not thread-safe.
+class XlsxWorkbook {
+ public:
+  // Starts `path` (written to path + ".tmp"). `max_sheet_rows` lowers Excel's limit (tests).
+  // kUnavailable when the directory is missing or memory runs out.
+  static Result<std::unique_ptr<XlsxWorkbook>> Create(const std::string& path,
+                                                      int64_t max_sheet_rows = kMaxSheetRows);
+  // Drops a workbook not closed, leaving no file.
+  ~XlsxWorkbook();
+  XlsxWorkbook(const XlsxWorkbook&) = delete;
+  XlsxWorkbook& operator=(const XlsxWorkbook&) = delete;
+
+  // Adds `doc` as the next sheet, named doc.sheet_name. Fails as WriteXlsx does for a bad
+  // document or a sheet over max_sheet_rows rows (message in doc's language), and with
+  // kInvalidArgument for a sheet name already used; the workbook can still be dropped.
+  Status AddSheet(const Document& doc);
+  // Writes the file and renames it to `path`: whole or not at all.
+  Status Close();
+
+ private:
+  XlsxWorkbook(std::string path, int64_t max_sheet_rows);
+  std::string path_, tmp_;
+  int64_t max_sheet_rows_;
+  ::lxw_workbook* workbook_ = nullptr;
+  std::set<std::string> names_;
+};
 
 }  // namespace fupin::reports
