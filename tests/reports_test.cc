@@ -30,6 +30,7 @@
 #include "reports/xlsx_writer.h"
 #include "rules/engine.h"
 #include "rules/rule_set.h"
+#include "service/report.h"
 #include "store/sqlite/sqlite_store.h"
 #include "test_files.h"
 
@@ -684,6 +685,68 @@ TEST_F(ReportsTest, NoTemplateShowsAMembersNameWhole) {
       EXPECT_EQ(revealed, 0) << info.name << (english ? " en" : " zh") << "; first: " << example;
     }
   EXPECT_GT(masked_shown, 0);  // the list does show the (masked) names
+}
+
+// Item 12: a flag list longer than an XLSX sheet failed after building all of it ("report
+// needs 1685509 rows ... use CSV"). Now its size is known first and the province gets a
+// summary sheet and then one sheet per county. The sheet limit is lowered so that this
+// province's list does not fit; every open flag is on its county's sheet.
+TEST_F(ReportsTest, FlagListLongerThanASheetIsWrittenAsSummaryAndOneSheetPerCounty) {
+  const int64_t open = test::QueryInt(Db(), "SELECT count(*) FROM flags WHERE state = 'open'");
+  const auto counties = SqlCounts(
+      "SELECT substr(village_code, 1, 6), count(*) FROM flags WHERE state = 'open' GROUP BY 1");
+  ASSERT_GT(counties.size(), 3u);
+  int64_t largest = 0;
+  for (const auto& [code, n] : counties) largest = std::max(largest, static_cast<int64_t>(n));
+  ASSERT_LT(largest * 2, open);
+
+  service::ReportOptions options;
+  options.template_name = "flags";
+  options.max_sheet_rows = largest + 100;  // each county fits, the province does not
+  const std::string path = (*dir_ / "split.xlsx").string();
+  auto outcome = service::WriteReport(*snap_, *store_, options, path);
+  ASSERT_TRUE(outcome) << outcome.error().ToString();
+  EXPECT_EQ(outcome->sheets, static_cast<int>(counties.size()) + 1);
+  const auto workbook = ReadZipPart(path, "xl/workbook.xml");
+  ASSERT_TRUE(workbook);
+  // The summary first, then the counties by name.
+  const size_t summary = workbook->find(R"(<sheet name="汇总")");
+  ASSERT_NE(summary, std::string::npos) << *workbook;
+  const auto names = RegionNames(3);
+  for (const auto& [code, n] : counties)
+    EXPECT_GT(workbook->find("<sheet name=\"" + names.at(code + "000000") + "\""), summary) << code;
+  // Each county's sheet holds its open flags: count the rows with a masked ID or household
+  // of that county in column E (户编号) on every county sheet.
+  int64_t listed = 0;
+  for (size_t sheet = 2; sheet <= counties.size() + 1; ++sheet) {
+    const auto xml = ReadZipPart(path, fmt::format("xl/worksheets/sheet{}.xml", sheet));
+    ASSERT_TRUE(xml) << sheet;
+    // Text cells in column E: the header 户编号 and one household per listed flag.
+    static const std::regex household_cell(R"(<c r="E\d+" [^>]*t="s")");
+    const auto rows = std::distance(std::sregex_iterator(xml->begin(), xml->end(), household_cell),
+                                    std::sregex_iterator());
+    listed += rows - 1;  // the header cell 户编号
+  }
+  EXPECT_EQ(listed, open);
+
+  // A county longer than a sheet on its own is refused naming it and the CSV command.
+  options.max_sheet_rows = largest - 1 + 16;
+  const std::string refused = (*dir_ / "refused.xlsx").string();
+  auto no = service::WriteReport(*snap_, *store_, options, refused);
+  ASSERT_FALSE(no);
+  EXPECT_EQ(no.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(no.error().message().find("--out 疑点-"), std::string::npos) << no.error().message();
+  EXPECT_NE(no.error().message().find(".csv"), std::string::npos) << no.error().message();
+  EXPECT_FALSE(fs::exists(refused));
+  EXPECT_FALSE(fs::exists(refused + ".tmp"));
+
+  // At Excel's own limit the same list is one sheet.
+  options.max_sheet_rows = reports::kMaxSheetRows;
+  const std::string whole = (*dir_ / "whole.xlsx").string();
+  auto one = service::WriteReport(*snap_, *store_, options, whole);
+  ASSERT_TRUE(one) << one.error().ToString();
+  EXPECT_EQ(one->sheets, 1);
+  EXPECT_FALSE(ReadZipPart(whole, "xl/worksheets/sheet2.xml"));
 }
 
 // ---- 2. county, village and English reports ----------------------------------------------
