@@ -16,8 +16,10 @@ namespace fupin::reports {
 // a line with region name and code, year and date. Tables fill the page width, their columns
 // sized in proportion to Column::width; they show the header groups as boxes over their
 // columns, numbers right-aligned in the column's format (1,234 / 1,234.56 / 12.34% /
-// 0.1234), text left-aligned and cut with "…" to its cell, and the totals row in bold. A
-// table longer than a page goes on over the next pages, its header repeated on each. A chart
+// 0.1234), text left-aligned and wrapped over as many lines as it needs (a row is as tall as
+// its tallest cell; past 12 lines the text is cut with "…"), and the totals row in bold. A
+// table longer than a page goes on over the next pages, its header repeated on each; its
+// totals row never stands alone on a page (the last data row goes over with it). A chart
 // is drawn as a bar chart with its title, value axis, category labels and a legend. Every page
 // has the footer "第 N 页 / 共 M 页" ("Page N of M" when doc.english).
 // The file appears whole or not at all: it is written to path + ".tmp" and renamed; two calls

@@ -6,10 +6,11 @@
 //   causes    致贫原因分析表          households and persons by primary cause, and by sub-region
 //   progress  脱贫进度表              registered, exited and remaining by year up to the year
 //   policy    政策落实情况表          persons reached by each department's policy, by sub-region
-//   flags     疑点核查清单            the open flags of the region, ID numbers masked
+//   flags     疑点核查清单            the open flags of the region, ID numbers and names masked
 //
 // "Year" is the income year of the registry (the data year) for registry, causes and policy;
-// progress counts years up to it; flags lists what is open now.
+// progress counts years up to it; flags lists what is open now. 未脱贫 is IsPoorStatus
+// (core/code_lists.h) in every template. Rules and categories are shown by their names.
 #pragma once
 
 #include <string>
