@@ -1,17 +1,16 @@
 #include "reports/csv_writer.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <random>
+#include <memory>
 #include <variant>
 #include <vector>
+
+#include "reports/unnamed_file.h"
 
 namespace fupin::reports {
 namespace {
@@ -95,41 +94,17 @@ void AppendChart(std::string& out, const Chart& chart) {
   }
 }
 
-Status WriteAll(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Unavailable(std::strerror(errno));
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-  return OkStatus();
-}
-
-// Writes `bytes` to `path` through an unnamed file in its directory, named when complete.
+// Writes `bytes` to `path` through an unnamed file (unnamed_file.h).
 Status WriteWhole(const std::string& path, std::string_view bytes) {
-  namespace fs = std::filesystem;
-  fs::path dir = fs::path(path).parent_path();
-  if (dir.empty()) dir = ".";
-  const int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-  if (fd < 0) return Unavailable(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-  Status status = WriteAll(fd, bytes);
-  if (status.ok() && ::fsync(fd) != 0) status = Unavailable(std::strerror(errno));
-  if (status.ok()) {
-    // linkat cannot replace a file: link under a fresh name, then rename over `path`.
-    std::random_device random;
-    const std::string named = fmt::format("{}.{:08x}.tmp", path, random());
-    const std::string proc = fmt::format("/proc/self/fd/{}", fd);
-    if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, named.c_str(), AT_SYMLINK_FOLLOW) != 0) {
-      status = Unavailable(std::strerror(errno));
-    } else if (std::rename(named.c_str(), path.c_str()) != 0) {
-      status = Unavailable(std::strerror(errno));
-      std::remove(named.c_str());
-    }
-  }
-  ::close(fd);
-  if (!status.ok())
-    return Status(status.code(), fmt::format("cannot write {}: {}", path, status.message()));
-  return OkStatus();
+  ASSIGN_OR_RETURN(std::unique_ptr<UnnamedFile> file, UnnamedFile::Create(path));
+  std::FILE* out = std::fopen(file->scratch().c_str(), "wb");
+  if (!out) return Unavailable(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), out) == bytes.size();
+  const int error = errno;
+  if (std::fclose(out) != 0 || !written)
+    return Unavailable(
+        fmt::format("cannot write {}: {}", path, std::strerror(written ? errno : error)));
+  return file->Commit();
 }
 
 }  // namespace

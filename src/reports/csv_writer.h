@@ -18,8 +18,7 @@ namespace fupin::reports {
 // title and its data (categories down, one column per series). Numbers are plain: integers
 // without separators, money with 2 decimals, shares as "12.34%", indices with 4 decimals;
 // NaN and infinities are empty.
-// The file appears whole or not at all: it is written to an unnamed file in path's directory
-// (O_TMPFILE), which a crash or kill leaves nowhere, and given its name when complete.
+// The file appears whole or not at all, even if the process is killed (unnamed_file.h).
 // Fails with kInvalidArgument for a document CheckDocument refuses; with kUnavailable naming
 // the path when it cannot be written. After a failure `path` is as it was.
 Status WriteCsv(const Document& doc, const std::string& path);

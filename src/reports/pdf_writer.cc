@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/text.h"
+#include "reports/unnamed_file.h"
 
 namespace fupin::reports {
 namespace {
@@ -755,7 +756,6 @@ cairo_status_t WriteToFile(void* closure, const unsigned char* data, unsigned in
 }  // namespace
 
 Status WritePdf(const Document& doc, const std::string& path) {
-  namespace fs = std::filesystem;
   RETURN_IF_ERROR(CheckDocument(doc));
   // Landscape when some table would need too small a font across a portrait page.
   bool landscape = false;
@@ -765,8 +765,8 @@ Status WritePdf(const Document& doc, const std::string& path) {
   const double page_width = landscape ? kA4Long : kA4Short;
   const double page_height = landscape ? kA4Short : kA4Long;
 
-  const std::string tmp = path + ".tmp";
-  Output out{std::fopen(tmp.c_str(), "wb")};
+  ASSIGN_OR_RETURN(std::unique_ptr<UnnamedFile> file, UnnamedFile::Create(path));
+  Output out{std::fopen(file->scratch().c_str(), "wb")};
   if (!out.file) return Unavailable(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
   cairo_status_t status = CAIRO_STATUS_SUCCESS;
   {
@@ -786,13 +786,7 @@ Status WritePdf(const Document& doc, const std::string& path) {
   else if (status != CAIRO_STATUS_SUCCESS)
     error = cairo_status_to_string(status);
   if (std::fclose(out.file) != 0 && error.empty()) error = std::strerror(errno);
-  std::error_code ec;
-  if (error.empty()) {
-    fs::rename(tmp, path, ec);
-    if (!ec) return OkStatus();
-    error = ec.message();
-  }
-  fs::remove(tmp, ec);
+  if (error.empty()) return file->Commit();
   return Unavailable(fmt::format("cannot write {}: {}", path, error));
 }
 

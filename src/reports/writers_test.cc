@@ -4,16 +4,21 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "reports/csv_writer.h"
 #include "reports/file_reading_test_util.h"
 #include "reports/pdf_writer.h"
+#include "reports/unnamed_file.h"
 #include "reports/xlsx_writer.h"
 
 namespace fupin::reports {
@@ -357,6 +362,74 @@ TEST_F(WritersTest, PdfTotalsRowNeverStandsAloneOnAPage) {
         << last;
   }
   EXPECT_GT(checked_breaks, 0);
+}
+
+// Item 9: an interrupted report leaves nothing. While a report is written, nothing new has
+// a name in its directory (a kill then leaves nothing to clean); the file gets its name
+// whole, replacing the old one, and a file never committed is gone.
+TEST_F(WritersTest, UnnamedFileHasNoNameUntilCommitted) {
+  const std::string path = PathOf("report.csv");
+  {
+    std::ofstream old(path);
+    old << "old";
+  }
+  const auto names = [this] {
+    std::vector<std::string> out;
+    for (const auto& entry : fs::directory_iterator(dir_))
+      out.push_back(entry.path().filename().string());
+    return out;
+  };
+  {
+    auto file = UnnamedFile::Create(path);
+    ASSERT_TRUE(file) << file.error().ToString();
+    std::ofstream out((*file)->scratch(), std::ios::binary);
+    out << "half a report";
+    out.flush();
+    EXPECT_EQ(names(), std::vector<std::string>{"report.csv"});
+  }  // dropped, as a failed writer drops it
+  EXPECT_EQ(names(), std::vector<std::string>{"report.csv"});
+  {
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_EQ(text, "old");
+  }
+  auto file = UnnamedFile::Create(path);
+  ASSERT_TRUE(file);
+  {
+    std::ofstream out((*file)->scratch(), std::ios::binary);
+    out << "new report";
+  }
+  EXPECT_EQ(names(), std::vector<std::string>{"report.csv"});
+  ASSERT_TRUE((*file)->Commit().ok());
+  EXPECT_EQ(names(), std::vector<std::string>{"report.csv"});
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, "new report");
+  // Each writer goes through it: a PDF written over the CSV leaves only the two files.
+  ASSERT_TRUE(WritePdf(SampleDocument(30), PathOf("r.pdf")).ok());
+  ASSERT_TRUE(WriteXlsx(SampleDocument(30), PathOf("r.xlsx")).ok());
+  ASSERT_TRUE(WriteCsv(SampleDocument(30), PathOf("r2.csv")).ok());
+  auto all = names();
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(all, (std::vector<std::string>{"r.pdf", "r.xlsx", "r2.csv", "report.csv"}));
+}
+
+// A CSV report opens in Excel: UTF-8 with a byte-order mark, quoted fields where needed,
+// header groups before their columns' headers, numbers plain.
+TEST_F(WritersTest, CsvHasABomHeaderGroupsAndPlainNumbers) {
+  Document doc = SampleDocument(2);
+  std::get<Table>(doc.sections[0].content).rows[0][0] = std::string("县,\"甲\"");
+  const std::string path = PathOf("r.csv");
+  ASSERT_TRUE(WriteCsv(doc, path).ok());
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_TRUE(text.starts_with("\xEF\xBB\xBF建档立卡贫困人口统计表\r\n")) << text;
+  EXPECT_NE(text.find("贫困户/脱贫状态/已脱贫"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"县,\"\"甲\"\"\",1234,1000,234,1234.56,12.34%,0.0123\r\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("合计,"), std::string::npos) << text;
+  EXPECT_NE(text.find("七星关区,52000,30000"), std::string::npos) << text;
 }
 
 // A province report (17,964 villages): run by hand for timings with

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/text.h"
+#include "reports/unnamed_file.h"
 
 namespace fupin::reports {
 namespace {
@@ -322,27 +323,22 @@ int64_t SheetRows(const Document& doc) {
 
 Result<std::unique_ptr<XlsxWorkbook>> XlsxWorkbook::Create(const std::string& path,
                                                            int64_t max_sheet_rows) {
-  namespace fs = std::filesystem;
-  const fs::path parent = fs::path(path).parent_path();
-  if (std::error_code ec; !parent.empty() && !fs::is_directory(parent, ec))
-    return Err(Unavailable(fmt::format("cannot write {}: no directory {}", path, parent.string())));
+  ASSIGN_OR_RETURN(std::unique_ptr<UnnamedFile> file, UnnamedFile::Create(path));
   std::unique_ptr<XlsxWorkbook> book(new XlsxWorkbook(path, max_sheet_rows));
+  book->file_ = std::move(file);
   lxw_workbook_options options{};
   options.constant_memory = LXW_FALSE;  // merged cells and charts need the whole sheet
-  book->workbook_ = workbook_new_opt(book->tmp_.c_str(), &options);
+  book->workbook_ = workbook_new_opt(book->file_->scratch().c_str(), &options);
   if (!book->workbook_)
     return Err(Unavailable(fmt::format("cannot write {}: out of memory", path)));
   return book;
 }
 
 XlsxWorkbook::XlsxWorkbook(std::string path, int64_t max_sheet_rows)
-    : path_(std::move(path)), tmp_(path_ + ".tmp"), max_sheet_rows_(max_sheet_rows) {}
+    : path_(std::move(path)), max_sheet_rows_(max_sheet_rows) {}
 
 XlsxWorkbook::~XlsxWorkbook() {
-  if (!workbook_) return;
-  workbook_close(workbook_);  // frees it; the half-made file goes
-  std::error_code ec;
-  std::filesystem::remove(tmp_, ec);
+  if (workbook_) workbook_close(workbook_);  // frees it; file_ then drops what it wrote
 }
 
 Status XlsxWorkbook::AddSheet(const Document& doc) {
@@ -357,20 +353,12 @@ Status XlsxWorkbook::AddSheet(const Document& doc) {
 }
 
 Status XlsxWorkbook::Close() {
-  namespace fs = std::filesystem;
   if (!workbook_) return FailedPrecondition("the workbook is closed");
-  Status status = OkStatus();
   const lxw_error closed = workbook_close(workbook_);  // writes the file and frees the workbook
   workbook_ = nullptr;
-  if (closed != LXW_NO_ERROR) status = Unavailable(lxw_strerror(closed));
-  std::error_code ec;
-  if (status.ok()) {
-    fs::rename(tmp_, path_, ec);
-    if (!ec) return OkStatus();
-    status = Unavailable(ec.message());
-  }
-  fs::remove(tmp_, ec);
-  return Status(status.code(), fmt::format("cannot write {}: {}", path_, status.message()));
+  if (closed != LXW_NO_ERROR)
+    return Unavailable(fmt::format("cannot write {}: {}", path_, lxw_strerror(closed)));
+  return file_->Commit();
 }
 
 Status WriteXlsx(const Document& doc, const std::string& path) {

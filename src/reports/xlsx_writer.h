@@ -29,15 +29,15 @@ namespace fupin::reports {
 //     native column chart right of it whose series refer to those cells.
 // Column widths are Column::width (the largest over sections sharing a column). NaN and
 // infinite numbers are written as empty cells.
-// The file appears whole or not at all: it is written to path + ".tmp" and renamed; two calls
-// must not write the same path at once.
+// The file appears whole or not at all, even if the process is killed: it is written to an
+// unnamed file in path's directory and named when complete (unnamed_file.h).
 // Fails with kInvalidArgument when the sheet name is empty, longer than 31 characters,
 // starts or ends with ' or holds one of []:*?/\, when a table's rows, totals or header
 // groups do not match its columns, a chart series does not have one value per category, any
 // text is not UTF-8 or is longer than Excel's 32,767 characters, or the sheet would exceed
 // Excel's 1,048,576 rows or 16,384 columns; with kUnavailable naming the path when the file
 // cannot be written (missing directory, permissions, disk full). After a failure `path` is
-// as it was and no .tmp file is left.
+// as it was and nothing is left beside it.
 Status WriteXlsx(const Document& doc, const std::string& path);
 
 // Excel's rows per sheet.
@@ -51,7 +51,8 @@ int64_t SheetRows(const Document& doc);
 // is laid out as WriteXlsx lays out its one sheet. Not thread-safe.
 class XlsxWorkbook {
  public:
-  // Starts `path` (written to path + ".tmp"). `max_sheet_rows` lowers Excel's limit (tests).
+  // Starts `path` (written to an unnamed file, unnamed_file.h). `max_sheet_rows` lowers
+  // Excel's limit (tests).
   // kUnavailable when the directory is missing or memory runs out.
   static Result<std::unique_ptr<XlsxWorkbook>> Create(const std::string& path,
                                                       int64_t max_sheet_rows = kMaxSheetRows);
@@ -69,8 +70,9 @@ class XlsxWorkbook {
 
  private:
   XlsxWorkbook(std::string path, int64_t max_sheet_rows);
-  std::string path_, tmp_;
+  std::string path_;
   int64_t max_sheet_rows_;
+  std::unique_ptr<class UnnamedFile> file_;  // what libxlsxwriter writes to
   ::lxw_workbook* workbook_ = nullptr;
   std::set<std::string> names_;
 };
