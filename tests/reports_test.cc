@@ -749,6 +749,29 @@ TEST_F(ReportsTest, FlagListLongerThanASheetIsWrittenAsSummaryAndOneSheetPerCoun
   EXPECT_FALSE(ReadZipPart(whole, "xl/worksheets/sheet2.xml"));
 }
 
+// The server's way in: the same report rendered into memory is the file's bytes, and the
+// scratch directory is left empty.
+TEST_F(ReportsTest, RenderedReportIsTheWrittenFile) {
+  service::ReportOptions options;
+  options.template_name = "causes";
+  options.format = service::ReportFormat::kCsv;
+  options.date = "2021-01-05";
+  const fs::path scratch = *dir_ / "scratch";
+  fs::create_directories(scratch);
+  auto bytes = service::RenderReport(*snap_, *store_, options, scratch.string());
+  ASSERT_TRUE(bytes) << bytes.error().ToString();
+  const fs::path path = *dir_ / "causes.csv";
+  ASSERT_TRUE(service::WriteReport(*snap_, *store_, options, path.string()));
+  EXPECT_EQ(*bytes, test::ReadFile(path));
+  EXPECT_TRUE(bytes->starts_with("\xEF\xBB\xBF致贫原因分析表"));
+  EXPECT_TRUE(fs::is_empty(scratch));
+  options.year = 2030;
+  auto refused = service::RenderReport(*snap_, *store_, options, scratch.string());
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("2030"), std::string::npos);
+  EXPECT_TRUE(fs::is_empty(scratch));
+}
+
 // ---- 2. county, village and English reports ----------------------------------------------
 
 TEST_F(ReportsTest, CountyReportHasTownshipRows) {
