@@ -749,6 +749,26 @@ TEST_F(ReportsTest, FlagListLongerThanASheetIsWrittenAsSummaryAndOneSheetPerCoun
   EXPECT_FALSE(ReadZipPart(whole, "xl/worksheets/sheet2.xml"));
 }
 
+// Item 12 for paper: a flag list of thousands of pages is refused before it is laid out,
+// with the XLSX command that works.
+TEST_F(ReportsTest, PdfFlagListTooLongForPaperIsRefusedWithTheXlsxCommand) {
+  const int64_t open = test::QueryInt(Db(), "SELECT count(*) FROM flags WHERE state = 'open'");
+  service::ReportOptions options;
+  options.template_name = "flags";
+  options.format = service::ReportFormat::kPdf;
+  options.max_pdf_flags = open / 2;
+  const std::string path = (*dir_ / "long.pdf").string();
+  auto refused = service::WriteReport(*snap_, *store_, options, path);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.error().message().find("--region 52 --out 疑点.xlsx"), std::string::npos)
+      << refused.error().message();
+  EXPECT_FALSE(fs::exists(path));
+  options.max_pdf_flags = open * 2;
+  ASSERT_TRUE(service::WriteReport(*snap_, *store_, options, path));
+  EXPECT_TRUE(fs::exists(path));
+}
+
 // The server's way in: the same report rendered into memory is the file's bytes, and the
 // scratch directory is left empty.
 TEST_F(ReportsTest, RenderedReportIsTheWrittenFile) {

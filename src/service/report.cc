@@ -142,6 +142,27 @@ Result<ReportOutcome> WriteReport(const analytics::Snapshot& snap, store::Store&
                                   const ReportOptions& options, const std::string& path) {
   const reports::ReportRequest request = RequestOf(options, options.region);
   ASSIGN_OR_RETURN(const reports::ReportScope scope, reports::ResolveScope(snap, request));
+  if (options.format == ReportFormat::kPdf && options.template_name == "flags") {
+    // Thousands of pages are no use on paper: know the size before laying any out.
+    ASSIGN_OR_RETURN(const std::vector<reports::RegionCount> counties,
+                     reports::FlagBoundsByCounty(snap, request));
+    int64_t bound = 0;
+    for (const reports::RegionCount& county : counties) bound += county.count;
+    if (bound > options.max_pdf_flags) {
+      constexpr size_t kDigits[] = {2, 4, 6, 9, 12};  // significant digits per level
+      const std::string code = scope.region.substr(0, kDigits[scope.level]);
+      return Err(InvalidArgument(fmt::format(
+          fmt::runtime(
+              options.lang == Lang::kZh
+                  ? "疑点清单约 {} 条，超过 PDF 的 {} 条（约 {} 页）：请改为 XLSX（按县分表）"
+                    "：fupin report --template flags --region {} --out 疑点.xlsx，或给出"
+                    "更小的 --region"
+                  : "the flag list has about {} flags, more than a PDF's {} (about {} "
+                    "pages): write XLSX (a sheet per county): fupin report --template "
+                    "flags --region {} --out flags.xlsx, or give a smaller --region"),
+          bound, options.max_pdf_flags, options.max_pdf_flags / 30, code)));
+    }
+  }
   if (options.format == ReportFormat::kXlsx && options.template_name == "flags") {
     // Know the size first: the snapshot bounds the list per county at once.
     ASSIGN_OR_RETURN(const std::vector<reports::RegionCount> counties,

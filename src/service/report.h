@@ -33,6 +33,9 @@ struct ReportOptions {
   ReportFormat format = ReportFormat::kXlsx;
   // Rows an XLSX sheet may hold: Excel's limit; tests lower it to split small data.
   int64_t max_sheet_rows = reports::kMaxSheetRows;
+  // Flags a PDF list may hold (about 30 a page): past it the PDF is refused before any flag
+  // is read, pointing to XLSX or a smaller region.
+  int64_t max_pdf_flags = 60000;
 };
 
 struct ReportOutcome {
@@ -47,9 +50,10 @@ struct ReportOutcome {
 // read), a first sheet 汇总 with the flags by rule and by county (and the sheet of each) and
 // then one sheet per county. CSV: UTF-8 with a byte-order mark (Excel then reads the Chinese
 // text right), each table as a block of lines under its title, blocks apart by a blank line.
-// Fails with kInvalidArgument (in options.lang) for an unknown template, region or year, or a
+// Fails with kInvalidArgument (in options.lang) for an unknown template, region or year, a
 // county whose list alone is longer than a sheet (naming it and giving the command that
-// works: the county's own report as CSV); with kUnavailable when the file cannot be written.
+// works: the county's own report as CSV), or a PDF flag list of more than max_pdf_flags
+// (giving the XLSX command); with kUnavailable when the file cannot be written.
 Result<ReportOutcome> WriteReport(const analytics::Snapshot& snap, store::Store& store,
                                   const ReportOptions& options, const std::string& path);
 
