@@ -715,6 +715,14 @@ TEST_F(ReportsTest, FlagListLongerThanASheetIsWrittenAsSummaryAndOneSheetPerCoun
   const auto names = RegionNames(3);
   for (const auto& [code, n] : counties)
     EXPECT_GT(workbook->find("<sheet name=\"" + names.at(code + "000000") + "\""), summary) << code;
+  // The summary's totals (by rule, by county) are the open flags, and it lists no flag.
+  const auto first = ReadZipPart(path, "xl/worksheets/sheet1.xml");
+  ASSERT_TRUE(first);
+  const std::string total = fmt::format("<v>{}</v>", open);
+  const size_t at = first->find(total);
+  EXPECT_NE(at, std::string::npos) << *first;
+  EXPECT_NE(first->find(total, at + 1), std::string::npos) << *first;
+  EXPECT_LT(first->size(), 40000u);
   // Each county's sheet holds its open flags: count the rows with a masked ID or household
   // of that county in column E (户编号) on every county sheet.
   int64_t listed = 0;

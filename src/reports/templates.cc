@@ -497,6 +497,18 @@ std::string MaskPersonalData(std::string_view text, const std::vector<std::strin
   return out;
 }
 
+// The open flags by rule: name, id and count, and their total.
+Table FlagSummary(const Ctx& c, const std::map<std::string, double>& by_rule) {
+  Table summary;
+  summary.title = c.T("疑点汇总", "Summary");
+  summary.columns = {Col(c.T("规则", "Rule"), NumberFormat::kText, 36),
+                     Col(c.T("规则编号", "Rule id"), NumberFormat::kText, 18),
+                     Col(c.T("待核查条数", "Open flags"), NumberFormat::kInteger, 12)};
+  for (const auto& [rule, n] : by_rule) summary.rows.push_back({RuleName(c, rule), rule, n});
+  summary.totals = TotalsFrom(summary, c);
+  return summary;
+}
+
 Status FlagList(const Ctx& c, store::Store& store, Document& doc) {
   const size_t digits[] = {2, 4, 6, 9, 12};
   store::FlagFilter filter;
@@ -537,17 +549,10 @@ Status FlagList(const Ctx& c, store::Store& store, Document& doc) {
     std::string& evidence = std::get<std::string>(list.rows[r][6]);
     evidence = MaskPersonalData(evidence, it == names.end() ? nullptr : &it->second);
   }
-  Table summary;
-  summary.title = c.T("疑点汇总", "Summary");
-  summary.columns = {Col(c.T("规则", "Rule"), NumberFormat::kText, 36),
-                     Col(c.T("规则编号", "Rule id"), NumberFormat::kText, 18),
-                     Col(c.T("待核查条数", "Open flags"), NumberFormat::kInteger, 12)};
-  for (const auto& [rule, n] : by_rule) summary.rows.push_back({RuleName(c, rule), rule, n});
-  summary.totals = TotalsFrom(summary, c);
   list.note = c.T("请逐条核查并在“核查结果”栏填写：属实 / 不属实，再以 fupin flags set 录入。",
                   "Check each flag and write verified / dismissed under Result, then record it "
                   "with fupin flags set.");
-  doc.sections.push_back({std::move(summary)});
+  doc.sections.push_back({FlagSummary(c, by_rule)});
   doc.sections.push_back({std::move(list)});
   return OkStatus();
 }
@@ -657,8 +662,10 @@ Result<std::vector<RegionCount>> FlagBoundsByCounty(const Snapshot& snap,
 }
 
 namespace {
+// BuildReport; a flags report takes its names from `index` when given, and is only the
+// summary by rule (from the index's counts) when `summary_only`.
 Result<Document> Build(const Snapshot& snap, store::Store& store, const ReportRequest& req,
-                       const MemberNameMap* names);
+                       const FlagListIndex* index, bool summary_only);
 constexpr int kDigits[] = {2, 4, 6, 9, 12};
 }  // namespace
 
@@ -670,12 +677,13 @@ Result<FlagListIndex> IndexFlagList(const Snapshot& snap, store::Store& store,
   filter.state = store::FlagState::kOpen;
   std::map<std::string, int64_t> counts;
   std::set<std::string> households;
+  FlagListIndex index;
   RETURN_IF_ERROR(store.Rules().ForEachFlag(filter, [&](const store::FlagRow& f) -> Status {
     ++counts[f.flag.village_code.substr(0, 6) + "000000"];
+    ++index.by_rule[f.flag.rule];
     households.insert(f.flag.household_id);
     return OkStatus();
   }));
-  FlagListIndex index;
   Ctx c{snap, request};
   for (const auto& [code, n] : counts) index.counties.push_back({code, c.RegionName(2, code), n});
   ASSIGN_OR_RETURN(index.names, MemberNames(store, households));
@@ -684,19 +692,24 @@ Result<FlagListIndex> IndexFlagList(const Snapshot& snap, store::Store& store,
 
 Result<Document> BuildFlagList(const Snapshot& snap, store::Store& store,
                                const ReportRequest& request, const FlagListIndex& index) {
-  return Build(snap, store, request, &index.names);
+  return Build(snap, store, request, &index, false);
+}
+
+Result<Document> BuildFlagSummary(const Snapshot& snap, store::Store& store,
+                                  const ReportRequest& request, const FlagListIndex& index) {
+  return Build(snap, store, request, &index, true);
 }
 
 Result<Document> BuildReport(const Snapshot& snap, store::Store& store, const ReportRequest& req) {
-  return Build(snap, store, req, nullptr);
+  return Build(snap, store, req, nullptr, false);
 }
 
 namespace {
 Result<Document> Build(const Snapshot& snap, store::Store& store, const ReportRequest& req,
-                       const MemberNameMap* names) {
+                       const FlagListIndex* index, bool summary_only) {
   ASSIGN_OR_RETURN(const ReportScope scope, ResolveScope(snap, req));
   const TemplateInfo* info = scope.info;
-  Ctx c{snap, req, names};
+  Ctx c{snap, req, index ? &index->names : nullptr};
   c.region = scope.region;
   c.level = scope.level;
   c.child = std::min(c.level + 1, analytics::kRegionLevels - 1);
@@ -714,7 +727,13 @@ Result<Document> Build(const Snapshot& snap, store::Store& store, const ReportRe
   if (req.template_name == "causes") RETURN_IF_ERROR(Causes(c, doc));
   if (req.template_name == "progress") RETURN_IF_ERROR(Progress(c, doc));
   if (req.template_name == "policy") RETURN_IF_ERROR(PolicyReport(c, doc));
-  if (req.template_name == "flags") RETURN_IF_ERROR(FlagList(c, store, doc));
+  if (req.template_name == "flags" && summary_only) {
+    std::map<std::string, double> by_rule;
+    for (const auto& [rule, n] : index->by_rule) by_rule[rule] = static_cast<double>(n);
+    doc.sections.push_back({FlagSummary(c, by_rule)});
+  } else if (req.template_name == "flags") {
+    RETURN_IF_ERROR(FlagList(c, store, doc));
+  }
   return doc;
 }
 

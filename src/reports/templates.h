@@ -13,6 +13,8 @@
 // (core/code_lists.h) in every template. Rules and categories are shown by their names.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -78,6 +80,7 @@ using MemberNameMap = std::unordered_map<std::string, std::vector<std::string>>;
 // error.
 struct FlagListIndex {
   std::vector<RegionCount> counties;
+  std::map<std::string, int64_t> by_rule;  // open flags per rule id
   MemberNameMap names;
 };
 Result<FlagListIndex> IndexFlagList(const analytics::Snapshot& snap, store::Store& store,
@@ -86,5 +89,9 @@ Result<FlagListIndex> IndexFlagList(const analytics::Snapshot& snap, store::Stor
 // the index's names instead of reading them again.
 Result<Document> BuildFlagList(const analytics::Snapshot& snap, store::Store& store,
                                const ReportRequest& request, const FlagListIndex& index);
+// The flags report of the index's region without its list: heading and the summary by rule,
+// from the index's counts (no flag is read again).
+Result<Document> BuildFlagSummary(const analytics::Snapshot& snap, store::Store& store,
+                                  const ReportRequest& request, const FlagListIndex& index);
 
 }  // namespace fupin::reports

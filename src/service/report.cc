@@ -84,12 +84,11 @@ Result<ReportOutcome> WriteFlagsByCounty(const analytics::Snapshot& snap, store:
       return Err(TooLongForASheet(county, options));
   ASSIGN_OR_RETURN(std::unique_ptr<reports::XlsxWorkbook> book,
                    reports::XlsxWorkbook::Create(path, options.max_sheet_rows));
-  // The summary: the region's report with its summary by rule but not its list (the summary
-  // of a county's report, built without reading the flags again, would do; the region's own
-  // summary table is cheap next to the lists), then the counties and their sheets.
+  // The summary: the region's flags by rule (from the index, no list is built), then the
+  // counties and their sheets.
   reports::ReportRequest county_request = request;
-  ASSIGN_OR_RETURN(reports::Document summary, reports::BuildFlagList(snap, store, request, index));
-  summary.sections.pop_back();
+  ASSIGN_OR_RETURN(reports::Document summary,
+                   reports::BuildFlagSummary(snap, store, request, index));
   summary.sheet_name = T("汇总", "Summary");
   reports::Table by_county;
   by_county.title = T("各县待核查疑点（每县一张工作表）", "Open flags by county (one sheet each)");
