@@ -30,6 +30,7 @@
 #include "reports/xlsx_writer.h"
 #include "rules/engine.h"
 #include "rules/rule_set.h"
+#include "service/report.h"
 #include "store/sqlite/sqlite_store.h"
 #include "test_files.h"
 
@@ -75,6 +76,19 @@ std::string Thousands(double value) {
     out += digits[i];
   }
   return out;
+}
+
+// A rule's Chinese name as the default rules file gives it.
+std::string RuleNameZh(const std::string& id) {
+  static const std::map<std::string, std::string> names = [] {
+    std::map<std::string, std::string> out;
+    auto set = rules::DefaultRuleSet();
+    if (set)
+      for (const rules::Rule& r : set->rules) out[r.id] = r.name_zh;
+    return out;
+  }();
+  auto it = names.find(id);
+  return it == names.end() ? "(no rule " + id + ")" : it->second;
 }
 
 class ReportsTest : public ::testing::Test {
@@ -194,9 +208,11 @@ class ReportsTest : public ::testing::Test {
     if (!t) return std::nan("");
     EXPECT_EQ(t->columns.size(), 2 + 2 * (s + 1));
     if (t->columns.size() != 2 + 2 * (s + 1)) return std::nan("");
+    // The column of status 1 is 未脱贫 as every report counts it: statuses 1 and 3 (返贫),
+    // which has its own column as "of which".
     const std::map<std::string, std::string> labels = {{"1", "未脱贫"},
                                                        {"2", "已脱贫（享受政策）"},
-                                                       {"3", "返贫"},
+                                                       {"3", "其中返贫"},
                                                        {"4", "已脱贫（不再享受政策）"},
                                                        {"9", "注销"}};
     if (!doc.english)
@@ -204,6 +220,10 @@ class ReportsTest : public ::testing::Test {
         EXPECT_EQ(t->columns[3 + i].header, labels.at(statuses[i]));
         EXPECT_EQ(t->columns[4 + s + i].header, labels.at(statuses[i]));
       }
+    const auto column = [](const std::map<std::string, double>& counts, const std::string& key,
+                           const std::string& status) {
+      return Get(counts, key + "|" + status) + (status == "1" ? Get(counts, key + "|3") : 0);
+    };
     EXPECT_EQ(t->rows.size(), children.size());
     if (t->rows.size() != children.size()) return std::nan("");
     double all_households = 0, all_persons = 0;
@@ -216,8 +236,10 @@ class ReportsTest : public ::testing::Test {
       for (size_t i = 0; i < s; ++i) {
         const double h = Get(households, code + "|" + statuses[i]);
         const double p = Get(persons, code + "|" + statuses[i]);
-        EXPECT_EQ(Num(row[3 + i]), h) << code << " status " << statuses[i];
-        EXPECT_EQ(Num(row[4 + s + i]), p) << code << " status " << statuses[i];
+        EXPECT_EQ(Num(row[3 + i]), column(households, code, statuses[i]))
+            << code << " status " << statuses[i];
+        EXPECT_EQ(Num(row[4 + s + i]), column(persons, code, statuses[i]))
+            << code << " status " << statuses[i];
         h_total += h;
         p_total += p;
       }
@@ -244,8 +266,8 @@ class ReportsTest : public ::testing::Test {
       for (size_t i = 0; i < s; ++i) {
         double h = 0, p = 0;
         for (const std::string& code : children) {
-          h += Get(households, code + "|" + statuses[i]);
-          p += Get(persons, code + "|" + statuses[i]);
+          h += column(households, code, statuses[i]);
+          p += column(persons, code, statuses[i]);
         }
         EXPECT_EQ(Num(t->totals[3 + i]), h) << statuses[i];
         EXPECT_EQ(Num(t->totals[4 + s + i]), p) << statuses[i];
@@ -258,11 +280,15 @@ class ReportsTest : public ::testing::Test {
       EXPECT_EQ(chart->categories.size(), children.size());
       for (size_t r = 0; r < children.size() && r < chart->categories.size(); ++r)
         EXPECT_EQ(chart->categories[r], names.at(children[r]));
-      EXPECT_EQ(chart->series.size(), s);
-      for (size_t i = 0; i < chart->series.size() && i < s; ++i) {
+      // The bars: 未脱贫 and each status that is not poor, adding up to the persons.
+      std::vector<std::string> bars;
+      for (const std::string& st : statuses)
+        if (st != "3") bars.push_back(st);
+      EXPECT_EQ(chart->series.size(), bars.size());
+      for (size_t i = 0; i < chart->series.size() && i < bars.size(); ++i) {
         EXPECT_EQ(chart->series[i].values.size(), children.size());
         for (size_t r = 0; r < children.size() && r < chart->series[i].values.size(); ++r)
-          EXPECT_EQ(chart->series[i].values[r], Get(persons, children[r] + "|" + statuses[i]));
+          EXPECT_EQ(chart->series[i].values[r], column(persons, children[r], bars[i]));
       }
     }
     return sql_persons;
@@ -543,7 +569,9 @@ TEST_F(ReportsTest, PolicyPersonsReachedEqualTheQueryModelAndRatesAreCountOverPe
   const Table* x = TableOf(*doc, 2);
   ASSERT_TRUE(x);
   ASSERT_EQ(x->columns.size(), 2 + rules.size());
-  for (size_t i = 0; i < rules.size(); ++i) EXPECT_EQ(x->columns[2 + i].header, rules[i]);
+  // Headed by the rules' Chinese names, not their ids.
+  for (size_t i = 0; i < rules.size(); ++i)
+    EXPECT_EQ(x->columns[2 + i].header, RuleNameZh(rules[i]));
   ASSERT_EQ(x->rows.size(), prefectures.size());
   for (size_t r = 0; r < prefectures.size(); ++r)
     for (size_t i = 0; i < rules.size(); ++i)
@@ -560,13 +588,18 @@ TEST_F(ReportsTest, FlagListHoldsEveryOpenFlagWithIdNumbersMasked) {
   const auto by_rule =
       SqlCounts("SELECT rule, count(*) FROM flags WHERE state = 'open' GROUP BY 1");
 
+  // The summary names each rule in Chinese beside its id.
   const Table* summary = TableOf(*doc, 0);
   ASSERT_TRUE(summary);
   ASSERT_EQ(summary->rows.size(), by_rule.size());
-  for (const auto& row : summary->rows)
-    EXPECT_EQ(Num(row[1]), Get(by_rule, Text(row[0]))) << Text(row[0]);
-  ASSERT_EQ(summary->totals.size(), 2u);
-  EXPECT_EQ(Num(summary->totals[1]), static_cast<double>(open));
+  for (const auto& row : summary->rows) {
+    EXPECT_EQ(Text(row[0]), RuleNameZh(Text(row[1])));
+    EXPECT_EQ(Num(row[2]), Get(by_rule, Text(row[1]))) << Text(row[1]);
+  }
+  ASSERT_EQ(summary->totals.size(), 3u);
+  EXPECT_EQ(Num(summary->totals[2]), static_cast<double>(open));
+  std::map<std::string, double> by_name;
+  for (const auto& [rule, n] : by_rule) by_name[RuleNameZh(rule)] += n;
 
   const Table* list = TableOf(*doc, 1);
   ASSERT_TRUE(list);
@@ -587,7 +620,7 @@ TEST_F(ReportsTest, FlagListHoldsEveryOpenFlagWithIdNumbersMasked) {
     EXPECT_TRUE(std::regex_match(id, masked)) << "row " << r + 1 << ": " << id;
     EXPECT_FALSE(real.contains(id)) << "row " << r + 1 << ": " << id;
   }
-  EXPECT_EQ(listed, by_rule);
+  EXPECT_EQ(listed, by_name);
   EXPECT_EQ(with_id, test::QueryInt(Db(),
                                     "SELECT count(*) FROM flags WHERE state = 'open' AND "
                                     "id_number <> ''"));
@@ -616,6 +649,155 @@ TEST_F(ReportsTest, FlagListShowsNoIdNumberWholeInAnyCell) {
     EXPECT_EQ(revealed, 0) << (english ? "English" : "Chinese")
                            << " list; first cell showing one: " << example;
   }
+}
+
+// Item 3: reports mask names as well as ID numbers. The evidence of a flag names the members
+// of its household (姓名（身份证号）); no cell of any template, in either language, shows the
+// name of a member of a flagged household whole, and the flag list shows them masked.
+TEST_F(ReportsTest, NoTemplateShowsAMembersNameWhole) {
+  std::set<std::string> names;
+  for (const std::string& name :
+       SqlColumn("SELECT DISTINCT m.name FROM members m JOIN flags f USING (household_id) "
+                 "WHERE f.state = 'open' AND length(m.name) >= 2"))
+    names.insert(name);
+  ASSERT_GT(names.size(), 50u);
+  int64_t masked_shown = 0;
+  for (const bool english : {false, true})
+    for (const TemplateInfo& info : Templates()) {
+      auto doc = Build(info.name, "", english);
+      ASSERT_TRUE(doc) << info.name << ": " << doc.error().ToString();
+      int64_t revealed = 0;
+      std::string example;
+      for (const Section& section : doc->sections) {
+        const Table* t = std::get_if<Table>(&section.content);
+        if (!t) continue;
+        for (const auto& row : t->rows)
+          for (const Cell& cell : row) {
+            const std::string text = Text(cell);
+            if (text.find("*（") != std::string::npos || text.find("* (") != std::string::npos)
+              ++masked_shown;
+            for (const std::string& name : names)
+              if (text.find(name + (english ? " (" : "（")) != std::string::npos) {
+                if (!revealed++) example = name + ": " + text;
+              }
+          }
+      }
+      EXPECT_EQ(revealed, 0) << info.name << (english ? " en" : " zh") << "; first: " << example;
+    }
+  EXPECT_GT(masked_shown, 0);  // the list does show the (masked) names
+}
+
+// Item 12: a flag list longer than an XLSX sheet failed after building all of it ("report
+// needs 1685509 rows ... use CSV"). Now its size is known first and the province gets a
+// summary sheet and then one sheet per county. The sheet limit is lowered so that this
+// province's list does not fit; every open flag is on its county's sheet.
+TEST_F(ReportsTest, FlagListLongerThanASheetIsWrittenAsSummaryAndOneSheetPerCounty) {
+  const int64_t open = test::QueryInt(Db(), "SELECT count(*) FROM flags WHERE state = 'open'");
+  const auto counties = SqlCounts(
+      "SELECT substr(village_code, 1, 6), count(*) FROM flags WHERE state = 'open' GROUP BY 1");
+  ASSERT_GT(counties.size(), 3u);
+  int64_t largest = 0;
+  for (const auto& [code, n] : counties) largest = std::max(largest, static_cast<int64_t>(n));
+  ASSERT_LT(largest * 2, open);
+
+  service::ReportOptions options;
+  options.template_name = "flags";
+  options.max_sheet_rows = largest + 100;  // each county fits, the province does not
+  const std::string path = (*dir_ / "split.xlsx").string();
+  auto outcome = service::WriteReport(*snap_, *store_, options, path);
+  ASSERT_TRUE(outcome) << outcome.error().ToString();
+  EXPECT_EQ(outcome->sheets, static_cast<int>(counties.size()) + 1);
+  const auto workbook = ReadZipPart(path, "xl/workbook.xml");
+  ASSERT_TRUE(workbook);
+  // The summary first, then the counties by name.
+  const size_t summary = workbook->find(R"(<sheet name="汇总")");
+  ASSERT_NE(summary, std::string::npos) << *workbook;
+  const auto names = RegionNames(3);
+  for (const auto& [code, n] : counties)
+    EXPECT_GT(workbook->find("<sheet name=\"" + names.at(code + "000000") + "\""), summary) << code;
+  // The summary's totals (by rule, by county) are the open flags, and it lists no flag.
+  const auto first = ReadZipPart(path, "xl/worksheets/sheet1.xml");
+  ASSERT_TRUE(first);
+  const std::string total = fmt::format("<v>{}</v>", open);
+  const size_t at = first->find(total);
+  EXPECT_NE(at, std::string::npos) << *first;
+  EXPECT_NE(first->find(total, at + 1), std::string::npos) << *first;
+  EXPECT_LT(first->size(), 40000u);
+  // Each county's sheet holds its open flags: count the rows with a masked ID or household
+  // of that county in column E (户编号) on every county sheet.
+  int64_t listed = 0;
+  for (size_t sheet = 2; sheet <= counties.size() + 1; ++sheet) {
+    const auto xml = ReadZipPart(path, fmt::format("xl/worksheets/sheet{}.xml", sheet));
+    ASSERT_TRUE(xml) << sheet;
+    // Text cells in column E: the header 户编号 and one household per listed flag.
+    static const std::regex household_cell(R"(<c r="E\d+" [^>]*t="s")");
+    const auto rows = std::distance(std::sregex_iterator(xml->begin(), xml->end(), household_cell),
+                                    std::sregex_iterator());
+    listed += rows - 1;  // the header cell 户编号
+  }
+  EXPECT_EQ(listed, open);
+
+  // A county longer than a sheet on its own is refused naming it and the CSV command.
+  options.max_sheet_rows = largest - 1 + 16;
+  const std::string refused = (*dir_ / "refused.xlsx").string();
+  auto no = service::WriteReport(*snap_, *store_, options, refused);
+  ASSERT_FALSE(no);
+  EXPECT_EQ(no.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(no.error().message().find("--out 疑点-"), std::string::npos) << no.error().message();
+  EXPECT_NE(no.error().message().find(".csv"), std::string::npos) << no.error().message();
+  EXPECT_FALSE(fs::exists(refused));
+  EXPECT_FALSE(fs::exists(refused + ".tmp"));
+
+  // At Excel's own limit the same list is one sheet.
+  options.max_sheet_rows = reports::kMaxSheetRows;
+  const std::string whole = (*dir_ / "whole.xlsx").string();
+  auto one = service::WriteReport(*snap_, *store_, options, whole);
+  ASSERT_TRUE(one) << one.error().ToString();
+  EXPECT_EQ(one->sheets, 1);
+  EXPECT_FALSE(ReadZipPart(whole, "xl/worksheets/sheet2.xml"));
+}
+
+// Item 12 for paper: a flag list of thousands of pages is refused before it is laid out,
+// with the XLSX command that works.
+TEST_F(ReportsTest, PdfFlagListTooLongForPaperIsRefusedWithTheXlsxCommand) {
+  const int64_t open = test::QueryInt(Db(), "SELECT count(*) FROM flags WHERE state = 'open'");
+  service::ReportOptions options;
+  options.template_name = "flags";
+  options.format = service::ReportFormat::kPdf;
+  options.max_pdf_flags = open / 2;
+  const std::string path = (*dir_ / "long.pdf").string();
+  auto refused = service::WriteReport(*snap_, *store_, options, path);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.error().message().find("--region 52 --out 疑点.xlsx"), std::string::npos)
+      << refused.error().message();
+  EXPECT_FALSE(fs::exists(path));
+  options.max_pdf_flags = open * 2;
+  ASSERT_TRUE(service::WriteReport(*snap_, *store_, options, path));
+  EXPECT_TRUE(fs::exists(path));
+}
+
+// The server's way in: the same report rendered into memory is the file's bytes, and the
+// scratch directory is left empty.
+TEST_F(ReportsTest, RenderedReportIsTheWrittenFile) {
+  service::ReportOptions options;
+  options.template_name = "causes";
+  options.format = service::ReportFormat::kCsv;
+  options.date = "2021-01-05";
+  const fs::path scratch = *dir_ / "scratch";
+  fs::create_directories(scratch);
+  auto bytes = service::RenderReport(*snap_, *store_, options, scratch.string());
+  ASSERT_TRUE(bytes) << bytes.error().ToString();
+  const fs::path path = *dir_ / "causes.csv";
+  ASSERT_TRUE(service::WriteReport(*snap_, *store_, options, path.string()));
+  EXPECT_EQ(*bytes, test::ReadFile(path));
+  EXPECT_TRUE(bytes->starts_with("\xEF\xBB\xBF致贫原因分析表"));
+  EXPECT_TRUE(fs::is_empty(scratch));
+  options.year = 2030;
+  auto refused = service::RenderReport(*snap_, *store_, options, scratch.string());
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("2030"), std::string::npos);
+  EXPECT_TRUE(fs::is_empty(scratch));
 }
 
 // ---- 2. county, village and English reports ----------------------------------------------
@@ -737,7 +919,7 @@ TEST_F(ReportsTest, EnglishReportsHaveEnglishTitlesAndLabels) {
   ASSERT_TRUE(t);
   EXPECT_EQ(t->title, "By sub-region and status");
   EXPECT_EQ(t->columns[0].header, "Code");
-  EXPECT_EQ(t->columns[3].header, "not yet out of poverty");
+  EXPECT_EQ(t->columns[3].header, "Poor");
   // The same figures as in Chinese.
   ExpectRegistryMatchesSql(*doc, "52", 1);
 }
@@ -745,7 +927,11 @@ TEST_F(ReportsTest, EnglishReportsHaveEnglishTitlesAndLabels) {
 // ---- 3. errors --------------------------------------------------------------------------
 
 TEST_F(ReportsTest, UnknownTemplateIsRefusedWithTheListOfTemplates) {
-  auto doc = Build("registr");
+  auto zh = Build("registr");
+  ASSERT_FALSE(zh);
+  EXPECT_NE(zh.error().message().find("未知报表模板“registr”"), std::string::npos)
+      << zh.error().message();
+  auto doc = Build("registr", "", true);
   ASSERT_FALSE(doc);
   EXPECT_EQ(doc.error().code(), StatusCode::kInvalidArgument);
   const std::string& message = doc.error().message();
@@ -757,7 +943,11 @@ TEST_F(ReportsTest, UnknownTemplateIsRefusedWithTheListOfTemplates) {
 
 TEST_F(ReportsTest, UnknownRegionIsRefused) {
   for (const std::string region : {"990000000000", "5299", "520102999999", "abc"}) {
-    auto doc = Build("registry", region);
+    auto zh = Build("registry", region);
+    ASSERT_FALSE(zh) << region;
+    EXPECT_NE(zh.error().message().find("未知区划“" + region + "”"), std::string::npos)
+        << zh.error().message();
+    auto doc = Build("registry", region, true);
     ASSERT_FALSE(doc) << region;
     EXPECT_EQ(doc.error().code(), StatusCode::kInvalidArgument) << region;
     EXPECT_NE(doc.error().message().find("unknown region '" + region + "'"), std::string::npos)
@@ -768,14 +958,34 @@ TEST_F(ReportsTest, UnknownRegionIsRefused) {
 
 TEST_F(ReportsTest, YearWithoutDataIsRefusedNamingTheYears) {
   const int absent = snap_->data_year - 3;
-  for (const std::string name : {"registry", "causes", "policy"}) {
-    auto doc = Build(name, "", false, absent);
+  for (const std::string name : {"registry", "causes", "policy", "flags"}) {
+    auto doc = Build(name, "", true, absent);
     ASSERT_FALSE(doc) << name;
     EXPECT_EQ(doc.error().code(), StatusCode::kInvalidArgument) << name;
     const std::string& message = doc.error().message();
-    EXPECT_NE(message.find(std::to_string(absent)), std::string::npos) << message;
-    EXPECT_NE(message.find("years in the data: " + Year()), std::string::npos) << message;
+    EXPECT_NE(message.find("no data for year " + std::to_string(absent)), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("report can show: " + Year()), std::string::npos) << message;
   }
+  // A year after the data: every template refuses it, progress and flags too (they used to
+  // answer with an empty report), in Chinese by default.
+  const int future = snap_->data_year + 11;
+  const std::string first_registered = std::to_string(test::QueryInt(
+      Db(), "SELECT min(registered_year) FROM households WHERE registered_year > 0"));
+  for (const TemplateInfo& info : Templates()) {
+    auto doc = Build(info.name, "", false, future);
+    ASSERT_FALSE(doc) << info.name;
+    const std::string& message = doc.error().message();
+    EXPECT_NE(message.find("数据中没有 " + std::to_string(future) + " 年度"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find(info.name == "progress" ? first_registered + "–" + Year() : Year()),
+              std::string::npos)
+        << message;
+  }
+  // Progress shows any year from the first registration up to the data year.
+  auto early = Build("progress", "", false, std::stoi(first_registered));
+  ASSERT_TRUE(early) << early.error().ToString();
+  EXPECT_FALSE(Build("progress", "", false, std::stoi(first_registered) - 1));
   // The data year given explicitly is the default.
   auto given = Build("registry", "", false, snap_->data_year);
   ASSERT_TRUE(given) << given.error().ToString();

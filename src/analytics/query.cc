@@ -11,6 +11,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/code_lists.h"
+
 namespace fupin::analytics {
 
 namespace {
@@ -927,7 +929,7 @@ Result<Plan> MakePlan(const Snapshot& s, const std::vector<std::string>& by,
   }
   const Dict& st = s.h_dicts[kStatus];
   for (const std::string& v : st.values) {
-    p.poor_of.push_back(v == "1" || v == "3");
+    p.poor_of.push_back(IsPoorStatus(std::atoi(v.c_str())));
     p.exited_of.push_back(v == "2" || v == "4");
     p.returned_of.push_back(v == "3");
   }

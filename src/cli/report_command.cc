@@ -1,5 +1,5 @@
 // fupin report: a standard report (reports/templates.h) for a region and year, written as
-// XLSX or PDF from the analytics snapshot.
+// XLSX, PDF or CSV from the analytics snapshot by the service layer (service/report.h).
 #include <fmt/format.h>
 
 #include <chrono>
@@ -9,9 +9,8 @@
 #include "analytics/snapshot.h"
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "reports/pdf_writer.h"
 #include "reports/templates.h"
-#include "reports/xlsx_writer.h"
+#include "service/report.h"
 
 namespace fupin::cli {
 namespace {
@@ -24,11 +23,9 @@ struct ReportArgs {
 
 int RunReport(const ReportArgs& args, Lang lang) {
   const bool zh = lang == Lang::kZh;
-  const bool xlsx = args.out.ends_with(".xlsx");
-  if (!xlsx && !args.out.ends_with(".pdf")) {
-    fmt::print(
-        stderr, "{}\n",
-        zh ? "错误: --out 须以 .xlsx 或 .pdf 结尾" : "error: --out must end in .xlsx or .pdf");
+  auto format = service::ReportFormatOf(args.out, lang);
+  if (!format) {
+    fmt::print(stderr, "{}: {}\n", zh ? "错误" : "error", format.error().message());
     return kExitUsage;
   }
   const auto start = std::chrono::steady_clock::now();
@@ -40,19 +37,24 @@ int RunReport(const ReportArgs& args, Lang lang) {
   auto snap = analytics::OpenSnapshot(**store, args.db, options, &how);
   if (!snap) return Fail(snap.error(), zh);
   if (how != "loaded") fmt::print(stderr, "{}: {}\n", zh ? "分析快照" : "snapshot", how);
-  reports::ReportRequest req;
-  req.template_name = args.template_name;
-  req.region = args.region;
-  req.year = args.year;
-  req.english = !zh;
-  auto doc = reports::BuildReport(*snap, **store, req);
-  if (!doc) return Fail(doc.error(), zh);
-  const Status st = xlsx ? reports::WriteXlsx(*doc, args.out) : reports::WritePdf(*doc, args.out);
-  if (!st.ok()) return Fail(st, zh);
+  service::ReportOptions report;
+  report.template_name = args.template_name;
+  report.region = args.region;
+  report.year = args.year;
+  report.lang = lang;
+  report.format = *format;
+  auto outcome = service::WriteReport(*snap, **store, report, args.out);
+  if (!outcome) return Fail(outcome.error(), zh);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   fmt::print(fmt::runtime(zh ? "已生成 {}: {}（{} {}，{} 年度）{:.2f} 秒\n"
                              : "wrote {}: {} ({} {}, {}) in {:.2f} s\n"),
-             args.out, doc->title, doc->region_name, doc->region_code, doc->year, s);
+             args.out, outcome->title, outcome->region_name, outcome->region_code, outcome->year,
+             s);
+  if (outcome->sheets > 1)
+    fmt::print(fmt::runtime(zh ? "清单超过一张工作表：汇总 1 张，按县 {} 张\n"
+                               : "the list is longer than a sheet: 1 summary sheet and {} "
+                                 "county sheets\n"),
+               outcome->sheets - 1);
   return kExitOk;
 }
 
@@ -63,12 +65,12 @@ void AddReportCommand(CLI::App& app, int& exit_code, const Lang& lang) {
   std::string names;
   for (const auto& t : reports::Templates())
     names += fmt::format("{}{} ({})", names.empty() ? "" : ", ", t.name, t.title_zh);
-  CLI::App* r = app.add_subcommand("report", "Standard reports as XLSX or PDF / 一键报表");
+  CLI::App* r = app.add_subcommand("report", "Standard reports as XLSX, PDF or CSV / 一键报表");
   r->add_option("--db", args->db, "SQLite database file")->required();
   r->add_option("--template", args->template_name, names)->required();
   r->add_option("--region", args->region, "12-digit region code (default: the province)");
   r->add_option("--year", args->year, "data year (default: the latest income year)");
-  r->add_option("--out", args->out, "F.xlsx or F.pdf")->required();
+  r->add_option("--out", args->out, "F.xlsx, F.pdf or F.csv")->required();
   r->add_option("--threads", args->threads)->capture_default_str();
   r->callback([args, &exit_code, &lang] { exit_code = RunReport(*args, lang); });
 }

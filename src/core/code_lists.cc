@@ -213,4 +213,7 @@ const CodeList* FindCodeList(std::string_view name) {
 
 std::span<const CodeList> AllCodeLists() { return kLists; }
 
+bool IsPoorStatus(int status) { return status == 1 || status == 3; }
+bool IsExitedStatus(int status) { return status == 2 || status == 4; }
+
 }  // namespace fupin

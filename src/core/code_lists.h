@@ -34,4 +34,11 @@ const CodeList* FindCodeList(std::string_view name);
 // Every list, for documentation and the UI.
 std::span<const CodeList> AllCodeLists();
 
+// 未脱贫 (poor now), defined once for every report and the query model's poor_* measures: a
+// household whose status (the status list) is 1 未脱贫 or 3 返贫, a household that exited and
+// fell back being poor again; its persons are its member rows. 已脱贫 (exited) is status 2
+// or 4 (再享受政策); 9 注销 has left the registry and is neither.
+bool IsPoorStatus(int status);
+bool IsExitedStatus(int status);
+
 }  // namespace fupin

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <numbers>
+#include <span>
 #include <string_view>
 #include <system_error>
 #include <tuple>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "core/text.h"
+#include "reports/unnamed_file.h"
 
 namespace fupin::reports {
 namespace {
@@ -35,6 +37,7 @@ constexpr double kSectionGap = 14;
 constexpr double kPadX = 3;  // inside a table cell
 constexpr double kPadY = 2;
 constexpr double kChartHeight = 300;
+constexpr int kMaxCellLines = 12;  // a longer text cell is cut with "…" on its last line
 
 // Font sizes, in points.
 constexpr double kTitleSize = 16;
@@ -209,9 +212,11 @@ class TextPainter {
 
 // Where a table's parts go across the page width, and how tall its rows are.
 struct TableGeometry {
-  double size = kTableMaxSize;  // font size
-  std::vector<double> x;        // column left edges, then the right edge of the last column
-  double row_height = 0;
+  double size = kTableMaxSize;   // font size
+  std::vector<double> x;         // column left edges, then the right edge of the last column
+  double row_height = 0;         // of one line of text
+  std::vector<double> row_tops;  // top of each body row from the first, then their height
+  double totals_height = 0;
   std::vector<double> band_rows;  // top of each header band row, then the band's height
   std::vector<HeaderBox> boxes;
 };
@@ -299,7 +304,35 @@ class Renderer {
     }
     g.band_rows.push_back(0);
     for (double height : heights) g.band_rows.push_back(g.band_rows.back() + height);
+    g.row_tops.reserve(table.rows.size() + 1);
+    g.row_tops.push_back(0);
+    for (const auto& row : table.rows)
+      g.row_tops.push_back(g.row_tops.back() + RowHeight(table, g, row, false));
+    if (!table.totals.empty()) g.totals_height = RowHeight(table, g, table.totals, true);
     return g;
+  }
+
+  // A body row is as tall as its tallest text cell wrapped to its column (numbers stay on
+  // one line).
+  double RowHeight(const Table& table, const TableGeometry& g, const std::vector<Cell>& row,
+                   bool bold) {
+    double height = g.row_height;
+    for (size_t c = 0; c < table.columns.size(); ++c) {
+      const auto* text = std::get_if<std::string>(&row[c]);
+      if (!text || text->empty()) continue;
+      const double width = g.x[c + 1] - g.x[c] - 2 * kPadX;
+      // No character is wider than an em: a text of few enough characters fits on one line
+      // without being laid out.
+      size_t characters = 0;
+      for (size_t i = 0; i < text->size(); ++characters) NextCodePoint(*text, i);
+      if (static_cast<double>(characters) * g.size <= width &&
+          text->find('\n') == std::string::npos)
+        continue;
+      PangoLayout* layout = text_.Layout(*text, g.size, bold, Align::kLeft, width,
+                                         kMaxCellLines * text_.LineHeight(g.size, bold));
+      height = std::max(height, TextPainter::Size(layout).second + 2 * kPadY);
+    }
+    return height;
   }
 
   void NewPage() {
@@ -332,30 +365,49 @@ class Renderer {
       const TableGeometry& g = geometry_[s] = Measure(table);
       const double band = g.band_rows.back();
       const double caption = table.title.empty() ? 0 : CaptionHeight();
-      // The caption, the header and one row stay together.
-      Reserve(caption + band + g.row_height);
+      // The caption, the header and one row stay together (and the totals row, when the
+      // table has one row).
+      const double first_row = table.rows.empty() ? 0 : g.row_tops[1];
+      Reserve(caption + band + first_row + (table.rows.size() <= 1 ? g.totals_height : 0));
       if (caption > 0) Add(Item::Kind::kCaption, s, caption);
       Add(Item::Kind::kBand, s, band);
       bool fresh = true;  // only the header on this page so far
+      const auto& tops = g.row_tops;
       for (size_t row = 0; row < table.rows.size();) {
-        size_t fit = static_cast<size_t>(std::max(0.0, (Bottom() - y_) / g.row_height));
-        if (fit == 0 && !fresh) {
+        size_t count = 0;  // the rows from `row` that fit
+        while (row + count < table.rows.size() &&
+               y_ + tops[row + count + 1] - tops[row] <= Bottom())
+          ++count;
+        if (count == 0 && !fresh) {
           NewPage();
           Add(Item::Kind::kBand, s, band);
           fresh = true;
           continue;
         }
-        const size_t count = std::clamp<size_t>(fit, 1, table.rows.size() - row);
-        Add(Item::Kind::kRows, s, static_cast<double>(count) * g.row_height, row, row + count);
+        count = std::max<size_t>(count, 1);  // a row taller than a page runs over its bottom
+        // The totals row never stands alone on a page: when it would not fit under the last
+        // rows, the last of them goes over with it.
+        if (row + count == table.rows.size() && !table.totals.empty() &&
+            y_ + tops[row + count] - tops[row] + g.totals_height > Bottom()) {
+          if (count > 1) {
+            --count;
+          } else if (!fresh) {
+            NewPage();
+            Add(Item::Kind::kBand, s, band);
+            fresh = true;
+            continue;
+          }
+        }
+        Add(Item::Kind::kRows, s, tops[row + count] - tops[row], row, row + count);
         row += count;
         fresh = false;
       }
       if (!table.totals.empty()) {
-        if (y_ + g.row_height > Bottom()) {
+        if (y_ + g.totals_height > Bottom()) {
           NewPage();
           Add(Item::Kind::kBand, s, band);
         }
-        Add(Item::Kind::kTotals, s, g.row_height);
+        Add(Item::Kind::kTotals, s, g.totals_height);
       }
       if (!table.note.empty()) {
         Reserve(NoteHeight(g));
@@ -422,24 +474,27 @@ class Renderer {
     }
   }
 
+  // Draws a cell whose row is `height` tall: a number on one line, right-aligned; text
+  // wrapped over the lines the row holds.
   void DrawCell(const Cell& cell, NumberFormat format, double size, bool bold, double x,
-                double width, double y) {
+                double width, double y, double height) {
     if (const auto* number = std::get_if<double>(&cell)) {
       const std::string text = FormatNumber(*number, format);
       text_.Draw(text_.Layout(text, size, bold, Align::kRight, width - 2 * kPadX), x + kPadX,
                  y + kPadY);
     } else if (const auto* text = std::get_if<std::string>(&cell); text && !text->empty()) {
-      text_.Draw(text_.Layout(*text, size, bold, Align::kLeft, width - 2 * kPadX), x + kPadX,
-                 y + kPadY);
+      text_.Draw(text_.Layout(*text, size, bold, Align::kLeft, width - 2 * kPadX,
+                              std::max(height - 2 * kPadY, text_.LineHeight(size, bold))),
+                 x + kPadX, y + kPadY);
     }
   }
 
-  // Draws the grid around `rows` body rows starting at `y`.
-  void DrawGrid(const TableGeometry& g, double y, size_t rows) {
-    const double bottom = y + static_cast<double>(rows) * g.row_height;
-    for (size_t r = 0; r <= rows; ++r) {
-      cairo_move_to(cr_, g.x.front(), y + static_cast<double>(r) * g.row_height);
-      cairo_line_to(cr_, g.x.back(), y + static_cast<double>(r) * g.row_height);
+  // Draws the grid around body rows whose tops, from `y`, are `tops` (then their bottom).
+  void DrawGrid(const TableGeometry& g, double y, std::span<const double> tops) {
+    const double bottom = y + tops.back() - tops.front();
+    for (double top : tops) {
+      cairo_move_to(cr_, g.x.front(), y + top - tops.front());
+      cairo_line_to(cr_, g.x.back(), y + top - tops.front());
     }
     for (double x : g.x) {
       cairo_move_to(cr_, x, y);
@@ -455,25 +510,28 @@ class Renderer {
     const TableGeometry& g = geometry_[item.section];
     SetGray(0);
     for (size_t r = item.begin; r < item.end; ++r) {
-      const double y = item.y + static_cast<double>(r - item.begin) * g.row_height;
+      const double y = item.y + g.row_tops[r] - g.row_tops[item.begin];
+      const double height = g.row_tops[r + 1] - g.row_tops[r];
       for (size_t c = 0; c < table.columns.size(); ++c)
         DrawCell(table.rows[r][c], table.columns[c].format, g.size, false, g.x[c],
-                 g.x[c + 1] - g.x[c], y);
+                 g.x[c + 1] - g.x[c], y, height);
     }
-    DrawGrid(g, item.y, item.end - item.begin);
+    DrawGrid(g, item.y,
+             std::span<const double>(g.row_tops).subspan(item.begin, item.end - item.begin + 1));
   }
 
   void DrawTotals(const Item& item) {
     const Table& table = std::get<Table>(doc_.sections[item.section].content);
     const TableGeometry& g = geometry_[item.section];
-    cairo_rectangle(cr_, g.x.front(), item.y, g.x.back() - g.x.front(), g.row_height);
+    cairo_rectangle(cr_, g.x.front(), item.y, g.x.back() - g.x.front(), g.totals_height);
     SetGray(0.96);
     cairo_fill(cr_);
     SetGray(0);
     for (size_t c = 0; c < table.columns.size(); ++c)
       DrawCell(table.totals[c], table.columns[c].format, g.size, true, g.x[c], g.x[c + 1] - g.x[c],
-               item.y);
-    DrawGrid(g, item.y, 1);
+               item.y, g.totals_height);
+    const std::array<double, 2> tops = {0, g.totals_height};
+    DrawGrid(g, item.y, tops);
   }
 
   void DrawNote(const Item& item) {
@@ -698,7 +756,6 @@ cairo_status_t WriteToFile(void* closure, const unsigned char* data, unsigned in
 }  // namespace
 
 Status WritePdf(const Document& doc, const std::string& path) {
-  namespace fs = std::filesystem;
   RETURN_IF_ERROR(CheckDocument(doc));
   // Landscape when some table would need too small a font across a portrait page.
   bool landscape = false;
@@ -708,8 +765,8 @@ Status WritePdf(const Document& doc, const std::string& path) {
   const double page_width = landscape ? kA4Long : kA4Short;
   const double page_height = landscape ? kA4Short : kA4Long;
 
-  const std::string tmp = path + ".tmp";
-  Output out{std::fopen(tmp.c_str(), "wb")};
+  ASSIGN_OR_RETURN(std::unique_ptr<UnnamedFile> file, UnnamedFile::Create(path));
+  Output out{std::fopen(file->scratch().c_str(), "wb")};
   if (!out.file) return Unavailable(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
   cairo_status_t status = CAIRO_STATUS_SUCCESS;
   {
@@ -729,13 +786,7 @@ Status WritePdf(const Document& doc, const std::string& path) {
   else if (status != CAIRO_STATUS_SUCCESS)
     error = cairo_status_to_string(status);
   if (std::fclose(out.file) != 0 && error.empty()) error = std::strerror(errno);
-  std::error_code ec;
-  if (error.empty()) {
-    fs::rename(tmp, path, ec);
-    if (!ec) return OkStatus();
-    error = ec.message();
-  }
-  fs::remove(tmp, ec);
+  if (error.empty()) return file->Commit();
   return Unavailable(fmt::format("cannot write {}: {}", path, error));
 }
 

@@ -16,17 +16,19 @@ namespace fupin::reports {
 // a line with region name and code, year and date. Tables fill the page width, their columns
 // sized in proportion to Column::width; they show the header groups as boxes over their
 // columns, numbers right-aligned in the column's format (1,234 / 1,234.56 / 12.34% /
-// 0.1234), text left-aligned and cut with "…" to its cell, and the totals row in bold. A
-// table longer than a page goes on over the next pages, its header repeated on each. A chart
+// 0.1234), text left-aligned and wrapped over as many lines as it needs (a row is as tall as
+// its tallest cell; past 12 lines the text is cut with "…"), and the totals row in bold. A
+// table longer than a page goes on over the next pages, its header repeated on each; its
+// totals row never stands alone on a page (the last data row goes over with it). A chart
 // is drawn as a bar chart with its title, value axis, category labels and a legend. Every page
 // has the footer "第 N 页 / 共 M 页" ("Page N of M" when doc.english).
-// The file appears whole or not at all: it is written to path + ".tmp" and renamed; two calls
-// must not write the same path at once.
+// The file appears whole or not at all, even if the process is killed: it is written to an
+// unnamed file in path's directory and named when complete (unnamed_file.h).
 // Fails with kInvalidArgument when a table's rows, totals or header groups do not match its
 // columns, a chart series does not have one value per category, or any text is not UTF-8;
 // with kUnavailable naming the path when the file cannot be written (missing directory,
-// permissions, disk full, a cairo error). After a failure `path` is as it was and no .tmp
-// file is left.
+// permissions, disk full, a cairo error). After a failure `path` is as it was and nothing
+// is left beside it.
 Status WritePdf(const Document& doc, const std::string& path);
 
 }  // namespace fupin::reports

@@ -8,10 +8,14 @@
 #include <ctime>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "analytics/query.h"
 #include "core/code_lists.h"
+#include "core/datasets.h"
 #include "core/id_number.h"
+#include "core/text.h"
+#include "rules/rule_set.h"
 #include "store/rules_store.h"
 
 namespace fupin::reports {
@@ -31,9 +35,10 @@ constexpr std::string_view kLevels[analytics::kRegionLevels] = {"province", "pre
 struct Ctx {
   const Snapshot& snap;
   const ReportRequest& req;
-  std::string region;  // 12 digits
-  int level = 0;       // of the region
-  int child = 0;       // level of the rows
+  const MemberNameMap* names = nullptr;  // read once for several flag lists; null: read here
+  std::string region;                    // 12 digits
+  int level = 0;                         // of the region
+  int child = 0;                         // level of the rows
   int year = 0;
   std::string T(std::string_view zh, std::string_view en) const {
     return std::string(req.english ? en : zh);
@@ -97,6 +102,33 @@ std::string Label(const Ctx& c, std::string_view list, const std::string& code) 
   return std::string(c.req.english ? e->label_en : e->label_zh);
 }
 
+// A rule's name in the report's language ("低保或特困户在民政无保障记录" for GAP_DIBAO), from the
+// default rules; the id itself for a rule they do not hold (a custom rules file's own rule).
+std::string RuleName(const Ctx& c, const std::string& id) {
+  static const std::map<std::string, std::pair<std::string, std::string>> names = [] {
+    std::map<std::string, std::pair<std::string, std::string>> out;
+    if (auto set = rules::DefaultRuleSet())
+      for (const rules::Rule& r : set->rules) out[r.id] = {r.name_zh, r.name_en};
+    return out;
+  }();
+  auto it = names.find(id);
+  if (it == names.end()) return id;
+  return c.req.english ? it->second.second : it->second.first;
+}
+
+// A rule category's label ("返贫风险" for risk).
+std::string CategoryLabel(const Ctx& c, const std::string& name) {
+  for (int i = 0; i < rules::kCategoryCount; ++i) {
+    const auto category = static_cast<rules::Category>(i);
+    if (rules::CategoryName(category) != name) continue;
+    if (!c.req.english) return std::string(rules::CategoryLabelZh(category));
+    std::string en(name);
+    std::replace(en.begin(), en.end(), '_', ' ');
+    return en;
+  }
+  return name;
+}
+
 // The codes of a household dimension present in the snapshot, in numeric order.
 std::vector<std::string> Codes(const Snapshot& s, analytics::HouseholdDim d) {
   std::vector<std::string> out(s.h_dicts[d].values.begin() + 1, s.h_dicts[d].values.end());
@@ -134,12 +166,38 @@ std::vector<Cell> TotalsFrom(const Table& t, const Ctx& c) {
 }
 
 // ---- 建档立卡贫困人口统计表 ----
+// The status columns of the registry: 未脱贫 (IsPoorStatus, the one definition every report
+// uses), then each status on its own, a poor status other than 1 shown as "of which" (其中返贫)
+// so that no column named 未脱贫 counts less than the 未脱贫 of the other reports.
+struct StatusColumn {
+  std::string header;
+  std::vector<std::string> codes;  // summed
+};
+
+std::vector<StatusColumn> StatusColumns(const Ctx& c) {
+  std::vector<StatusColumn> out;
+  out.push_back({c.T("未脱贫", "Poor"), {}});
+  for (const std::string& st : Codes(c.snap, analytics::kStatus)) {
+    const int code = std::atoi(st.c_str());
+    if (IsPoorStatus(code)) out[0].codes.push_back(st);
+    if (code == 1) continue;
+    out.push_back(
+        {(IsPoorStatus(code) ? c.T("其中", "of which ") : "") + Label(c, "status", st), {st}});
+  }
+  return out;
+}
+
 Status Registry(const Ctx& c, Document& doc) {
-  const std::vector<std::string> statuses = Codes(c.snap, analytics::kStatus);
+  const std::vector<StatusColumn> statuses = StatusColumns(c);
   ASSIGN_OR_RETURN(analytics::QueryResult r,
                    Ask(c, {"households", "persons"}, {std::string(kLevels[c.child]), "status"},
                        {c.RegionFilter(), c.YearFilter()}));
   const auto by = ByKey(r, 2);
+  const auto sum = [&](const std::string& code, const StatusColumn& column, size_t m) {
+    double n = 0;
+    for (const std::string& st : column.codes) n += Get(by, code + "|" + st, m);
+    return n;
+  };
   Table t;
   t.title = c.T("按区划和脱贫状态", "By sub-region and status");
   RegionColumns(c, t);
@@ -149,29 +207,38 @@ Status Registry(const Ctx& c, Document& doc) {
                       {c.T("人数（人）", "Persons"), 3 + s, s + 1}});
   for (int pass = 0; pass < 2; ++pass) {
     t.columns.push_back(Col(c.T("合计", "Total"), NumberFormat::kInteger));
-    for (const std::string& st : statuses)
-      t.columns.push_back(Col(Label(c, "status", st), NumberFormat::kInteger, 12));
+    for (const StatusColumn& st : statuses)
+      t.columns.push_back(Col(st.header, NumberFormat::kInteger, 12));
   }
   Chart chart;
   chart.title = c.T("各区划人数（按脱贫状态）", "Persons by sub-region and status");
   chart.value_axis = c.T("人", "persons");
-  for (const std::string& st : statuses) chart.series.push_back({Label(c, "status", st), {}});
+  // The chart's bars add up to the total: 未脱贫 and the statuses that are not poor.
+  std::vector<const StatusColumn*> bars;
+  for (const StatusColumn& st : statuses)
+    if (&st == &statuses[0] || !IsPoorStatus(std::atoi(st.codes[0].c_str()))) {
+      bars.push_back(&st);
+      chart.series.push_back({st.header, {}});
+    }
   for (const std::string& code : c.Children()) {
     std::vector<Cell> row = RegionCells(c, code);
     for (size_t m = 0; m < 2; ++m) {
       double total = 0;
-      for (const std::string& st : statuses) total += Get(by, code + "|" + st, m);
+      for (const std::string& st : Codes(c.snap, analytics::kStatus))
+        total += Get(by, code + "|" + st, m);
       row.push_back(total);
-      for (const std::string& st : statuses) row.push_back(Get(by, code + "|" + st, m));
+      for (const StatusColumn& st : statuses) row.push_back(sum(code, st, m));
     }
     t.rows.push_back(std::move(row));
     chart.categories.push_back(c.RegionName(c.child, code));
-    for (size_t i = 0; i < statuses.size(); ++i)
-      chart.series[i].values.push_back(Get(by, code + "|" + statuses[i], 1));
+    for (size_t i = 0; i < bars.size(); ++i)
+      chart.series[i].values.push_back(sum(code, *bars[i], 1));
   }
   t.totals = TotalsFrom(t, c);
   t.note = c.T("数据年度 ", "Data year ") + std::to_string(c.year) +
-           c.T("；人数为家庭成员记录数。", "; persons are member rows of the registry.");
+           c.T("；未脱贫 = 脱贫状态为未脱贫或返贫的户，人数为其家庭成员记录数（各报表同一口径）。",
+               "; poor = households whose status is poor or returned to poverty, persons their "
+               "member rows (the same in every report).");
   doc.sections.push_back({std::move(t)});
   doc.sections.push_back({std::move(chart)});
   return OkStatus();
@@ -242,8 +309,12 @@ Status Causes(const Ctx& c, Document& doc) {
 Status Progress(const Ctx& c, Document& doc) {
   // Removed households (status 9, 注销) left the registry: they are neither exited nor
   // remaining. Returned households (3) count as remaining, not as exited.
-  const std::pair<std::string, std::vector<std::string>> kept{"status", {"1", "2", "3", "4"}};
-  const std::pair<std::string, std::vector<std::string>> out{"status", {"2", "4"}};
+  std::pair<std::string, std::vector<std::string>> kept{"status", {}}, out{"status", {}};
+  for (const std::string& st : Codes(c.snap, analytics::kStatus)) {
+    const int code = std::atoi(st.c_str());
+    if (IsPoorStatus(code) || IsExitedStatus(code)) kept.second.push_back(st);
+    if (IsExitedStatus(code)) out.second.push_back(st);
+  }
   ASSIGN_OR_RETURN(analytics::QueryResult reg, Ask(c, {"households", "persons"},
                                                    {"registered_year"}, {c.RegionFilter(), kept}));
   ASSIGN_OR_RETURN(analytics::QueryResult ex,
@@ -260,7 +331,7 @@ Status Progress(const Ctx& c, Document& doc) {
                Col(c.T("脱贫户数", "Exited households"), NumberFormat::kInteger, 12),
                Col(c.T("脱贫人数", "Exited persons"), NumberFormat::kInteger, 12),
                Col(c.T("累计脱贫人数", "Exited persons, cumulative"), NumberFormat::kInteger, 14),
-               Col(c.T("年末剩余贫困人口", "Remaining at year end"), NumberFormat::kInteger, 14),
+               Col(c.T("年末未脱贫人数", "Poor persons at year end"), NumberFormat::kInteger, 14),
                Col(c.T("累计脱贫率", "Exited share"), NumberFormat::kPercent, 10)};
   t.groups.push_back({{c.T("年度", "Year"), 0, 1},
                       {c.T("识别", "Registered"), 1, 2},
@@ -269,7 +340,7 @@ Status Progress(const Ctx& c, Document& doc) {
   Chart chart;
   chart.title = c.T("历年脱贫人数与剩余贫困人口", "Exited and remaining persons by year");
   chart.value_axis = c.T("人", "persons");
-  chart.series = {{c.T("脱贫人数", "Exited"), {}}, {c.T("年末剩余", "Remaining"), {}}};
+  chart.series = {{c.T("脱贫人数", "Exited"), {}}, {c.T("年末未脱贫", "Poor at year end"), {}}};
   double reg_cum = 0, exit_cum = 0;
   for (int y = first; y <= c.year; ++y) {
     const std::string key = std::to_string(y);
@@ -283,9 +354,11 @@ Status Progress(const Ctx& c, Document& doc) {
     chart.series[0].values.push_back(Get(exited, key, 1));
     chart.series[1].values.push_back(remaining);
   }
-  t.note = c.T("人数按户的当前成员计；返贫户计入剩余；已注销户不计。",
-               "Persons are the households' current members; returned households count as "
-               "remaining; removed households are left out.");
+  t.note = c.T(
+      "人数按户的当前成员计；年末未脱贫 = 累计识别 − 累计脱贫，返贫户计入未脱贫；已注销户不计。",
+      "Persons are the households' current members; poor at year end = registered "
+      "less exited, returned households counting as poor; removed households are left "
+      "out.");
   doc.sections.push_back({std::move(t)});
   doc.sections.push_back({std::move(chart)});
   return OkStatus();
@@ -363,10 +436,11 @@ Status PolicyReport(const Ctx& c, Document& doc) {
   if (!rules.empty()) {
     const auto g = ByKey(gaps, 2);
     Table x;
-    x.title = c.T("政策落实疑点（规则 GAP_*，未核查与已核实）",
-                  "Policy gaps flagged by the rules (GAP_*, open and verified)");
+    x.title = c.T("政策落实疑点（政策落实类规则，未核查与已核实）",
+                  "Policy gaps flagged by the rules (open and verified)");
     RegionColumns(c, x);
-    for (const std::string& r : rules) x.columns.push_back(Col(r, NumberFormat::kInteger, 12));
+    for (const std::string& r : rules)
+      x.columns.push_back(Col(RuleName(c, r), NumberFormat::kInteger, 12));
     for (const std::string& code : c.Children()) {
       std::vector<Cell> row = RegionCells(c, code);
       for (const std::string& r : rules) row.push_back(Get(g, code + "|" + r));
@@ -379,13 +453,70 @@ Status PolicyReport(const Ctx& c, Document& doc) {
 }
 
 // ---- 疑点核查清单 ----
+// A name as shown to whoever may not see it whole: its first character, the rest as '*'.
+std::string MaskName(std::string_view name) {
+  size_t at = 0;
+  NextCodePoint(name, at);
+  size_t rest = 0;
+  for (size_t i = at; i < name.size(); ++rest) NextCodePoint(name, i);
+  return std::string(name.substr(0, at)) + std::string(rest, '*');
+}
+
+// The names of the members of `households` (household_id -> names, longest first, so that
+// a name inside another is not masked half), from one scan of the members table.
+Result<MemberNameMap> MemberNames(store::Store& store, const std::set<std::string>& households) {
+  MemberNameMap names;
+  const DatasetSpec* members = FindDataset("members");
+  if (!members || households.empty()) return names;
+  const std::string columns[] = {"household_id", "name"};
+  std::string key;
+  RETURN_IF_ERROR(store.Rules().ScanColumns(*members, columns,
+                                            [&](int64_t, std::span<const store::Cell> cells) {
+                                              if (cells[1].text.empty()) return;
+                                              key.assign(cells[0].text);
+                                              if (households.contains(key))
+                                                names[key].emplace_back(cells[1].text);
+                                            }));
+  for (auto& [household, list] : names)
+    std::sort(list.begin(), list.end(),
+              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  return names;
+}
+
+// `text` with what identifies a person masked: every ID number (MaskIdNumbersIn) and every
+// one of `names` (the rules name members as 姓名（身份证号）).
+std::string MaskPersonalData(std::string_view text, const std::vector<std::string>* names) {
+  std::string out = MaskIdNumbersIn(text);
+  if (!names) return out;
+  for (const std::string& name : *names) {
+    const std::string masked = MaskName(name);
+    for (size_t at = out.find(name); at != std::string::npos;
+         at = out.find(name, at + masked.size()))
+      out.replace(at, name.size(), masked);
+  }
+  return out;
+}
+
+// The open flags by rule: name, id and count, and their total.
+Table FlagSummary(const Ctx& c, const std::map<std::string, double>& by_rule) {
+  Table summary;
+  summary.title = c.T("疑点汇总", "Summary");
+  summary.columns = {Col(c.T("规则", "Rule"), NumberFormat::kText, 36),
+                     Col(c.T("规则编号", "Rule id"), NumberFormat::kText, 18),
+                     Col(c.T("待核查条数", "Open flags"), NumberFormat::kInteger, 12)};
+  for (const auto& [rule, n] : by_rule) summary.rows.push_back({RuleName(c, rule), rule, n});
+  summary.totals = TotalsFrom(summary, c);
+  return summary;
+}
+
 Status FlagList(const Ctx& c, store::Store& store, Document& doc) {
   const size_t digits[] = {2, 4, 6, 9, 12};
   store::FlagFilter filter;
   filter.region = c.region.substr(0, digits[c.level]);
   filter.state = store::FlagState::kOpen;
   Table list;
-  list.title = c.T("待核查疑点（身份证号已脱敏）", "Flags to verify (ID numbers masked)");
+  list.title =
+      c.T("待核查疑点（身份证号、姓名已脱敏）", "Flags to verify (ID numbers and names masked)");
   list.columns = {Col(c.T("序号", "No."), NumberFormat::kInteger, 6),
                   Col(c.T("规则", "Rule"), NumberFormat::kText, 18),
                   Col(c.T("类别", "Category"), NumberFormat::kText, 10),
@@ -395,25 +526,33 @@ Status FlagList(const Ctx& c, store::Store& store, Document& doc) {
                   Col(c.T("疑点说明", "Evidence"), NumberFormat::kText, 48),
                   Col(c.T("核查结果", "Result"), NumberFormat::kText, 12)};
   std::map<std::string, double> by_rule;
+  std::vector<std::string> households;  // of each row, to mask the names in its evidence
   RETURN_IF_ERROR(store.Rules().ForEachFlag(filter, [&](const store::FlagRow& f) -> Status {
-    list.rows.push_back({static_cast<double>(list.rows.size() + 1), f.flag.rule, f.flag.category,
-                         c.RegionName(4, f.flag.village_code), f.flag.household_id,
+    std::string evidence = c.req.english ? f.flag.evidence_en : f.flag.evidence_zh;
+    households.push_back(f.flag.household_id);
+    list.rows.push_back({static_cast<double>(list.rows.size() + 1), RuleName(c, f.flag.rule),
+                         CategoryLabel(c, f.flag.category), c.RegionName(4, f.flag.village_code),
+                         f.flag.household_id,
                          f.flag.id_number.empty() ? std::string() : MaskIdNumber(f.flag.id_number),
-                         MaskIdNumbersIn(c.req.english ? f.flag.evidence_en : f.flag.evidence_zh),
-                         std::string()});
+                         std::move(evidence), std::string()});
     ++by_rule[f.flag.rule];
     return OkStatus();
   }));
-  Table summary;
-  summary.title = c.T("疑点汇总", "Summary");
-  summary.columns = {Col(c.T("规则", "Rule"), NumberFormat::kText, 24),
-                     Col(c.T("待核查条数", "Open flags"), NumberFormat::kInteger, 12)};
-  for (const auto& [rule, n] : by_rule) summary.rows.push_back({rule, n});
-  summary.totals = TotalsFrom(summary, c);
+  MemberNameMap read;
+  if (!c.names) {
+    ASSIGN_OR_RETURN(
+        read, MemberNames(store, std::set<std::string>(households.begin(), households.end())));
+  }
+  const MemberNameMap& names = c.names ? *c.names : read;
+  for (size_t r = 0; r < list.rows.size(); ++r) {
+    auto it = names.find(households[r]);
+    std::string& evidence = std::get<std::string>(list.rows[r][6]);
+    evidence = MaskPersonalData(evidence, it == names.end() ? nullptr : &it->second);
+  }
   list.note = c.T("请逐条核查并在“核查结果”栏填写：属实 / 不属实，再以 fupin flags set 录入。",
                   "Check each flag and write verified / dismissed under Result, then record it "
                   "with fupin flags set.");
-  doc.sections.push_back({std::move(summary)});
+  doc.sections.push_back({FlagSummary(c, by_rule)});
   doc.sections.push_back({std::move(list)});
   return OkStatus();
 }
@@ -423,6 +562,25 @@ std::string Today() {
   std::tm tm{};
   localtime_r(&now, &tm);
   return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+// The years a report can be asked for: the income years of the data; for progress, any year
+// from the first registration up to the latest of them.
+std::vector<int> ReportYears(const Snapshot& snap, const std::string& template_name) {
+  std::vector<int> years;
+  for (size_t i = 1; i < snap.h_dicts[analytics::kIncomeYear].values.size(); ++i)
+    years.push_back(std::atoi(snap.h_dicts[analytics::kIncomeYear].values[i].c_str()));
+  std::sort(years.begin(), years.end());
+  if (template_name == "progress" && !years.empty()) {
+    int first = years.front();
+    for (size_t i = 1; i < snap.h_dicts[analytics::kRegisteredYear].values.size(); ++i)
+      if (const int y = std::atoi(snap.h_dicts[analytics::kRegisteredYear].values[i].c_str()); y)
+        first = std::min(first, y);
+    const int last = years.back();
+    years.clear();
+    for (int y = first; y <= last; ++y) years.push_back(y);
+  }
+  return years;
 }
 
 }  // namespace
@@ -438,38 +596,124 @@ const std::vector<TemplateInfo>& Templates() {
   return t;
 }
 
-Result<Document> BuildReport(const Snapshot& snap, store::Store& store, const ReportRequest& req) {
-  const TemplateInfo* info = nullptr;
+Result<ReportScope> ResolveScope(const Snapshot& snap, const ReportRequest& req) {
+  const auto T = [&](std::string_view zh, std::string_view en) {
+    return fmt::runtime(req.english ? en : zh);
+  };
+  ReportScope scope;
   for (const TemplateInfo& t : Templates())
-    if (t.name == req.template_name) info = &t;
-  if (!info) {
+    if (t.name == req.template_name) scope.info = &t;
+  if (!scope.info) {
     std::vector<std::string> names;
     for (const TemplateInfo& t : Templates()) names.push_back(t.name);
-    return Err(InvalidArgument(fmt::format("unknown template '{}' (templates: {})",
-                                           req.template_name, fmt::join(names, ", "))));
+    return Err(InvalidArgument(
+        fmt::format(T("未知报表模板“{}”（可用模板：{}）", "unknown template '{}' (templates: {})"),
+                    req.template_name, fmt::join(names, ", "))));
   }
-  Ctx c{snap, req};
-  c.region = req.region.empty() ? (snap.region_codes[0].empty() ? "" : snap.region_codes[0][0])
-                                : req.region;
-  const size_t n = c.region.size();
+  scope.region = req.region.empty() ? (snap.region_codes[0].empty() ? "" : snap.region_codes[0][0])
+                                    : req.region;
+  const size_t n = scope.region.size();
   if ((n == 2 || n == 4 || n == 6 || n == 9) &&
-      c.region.find_first_not_of("0123456789") == std::string::npos)
-    c.region.resize(12, '0');
-  c.level = -1;
-  for (int l = 0; l < analytics::kRegionLevels && c.level < 0; ++l) {
+      scope.region.find_first_not_of("0123456789") == std::string::npos)
+    scope.region.resize(12, '0');
+  scope.level = -1;
+  for (int l = 0; l < analytics::kRegionLevels && scope.level < 0; ++l) {
     const auto& codes = snap.region_codes[static_cast<size_t>(l)];
-    if (std::binary_search(codes.begin(), codes.end(), c.region)) c.level = l;
+    if (std::binary_search(codes.begin(), codes.end(), scope.region)) scope.level = l;
   }
-  if (c.level < 0) return Err(InvalidArgument(fmt::format("unknown region '{}'", req.region)));
+  if (scope.level < 0)
+    return Err(InvalidArgument(fmt::format(
+        T("未知区划“{}”：数据中没有该区划（请给 12 位区划代码或其前 2、4、6、9 位）",
+          "unknown region '{}': the data holds no such region (give a 12-digit code or its "
+          "first 2, 4, 6 or 9 digits)"),
+        req.region)));
+  scope.year = req.year ? req.year : snap.data_year;
+  const std::vector<int> years = ReportYears(snap, req.template_name);
+  if (std::find(years.begin(), years.end(), scope.year) == years.end()) {
+    std::string list = years.empty() ? (req.english ? "none" : "无") : "";
+    if (req.template_name == "progress" && !years.empty())
+      list = fmt::format("{}–{}", years.front(), years.back());
+    else if (!years.empty())
+      list = fmt::format("{}", fmt::join(years, ", "));
+    return Err(InvalidArgument(
+        fmt::format(T("数据中没有 {} 年度（{}可用年度：{}）",
+                      "no data for year {} (years the {} report can show: {})"),
+                    scope.year, req.english ? req.template_name : scope.info->title_zh, list)));
+  }
+  return scope;
+}
+
+Result<std::vector<RegionCount>> FlagBoundsByCounty(const Snapshot& snap,
+                                                    const ReportRequest& request) {
+  ASSIGN_OR_RETURN(const ReportScope scope, ResolveScope(snap, request));
+  QuerySpec q;
+  q.measures = {"flags"};
+  q.by = {"county"};
+  q.where = {{std::string(kLevels[scope.level]), {scope.region}}};
+  ASSIGN_OR_RETURN(const analytics::QueryResult r, analytics::RunQuery(snap, q));
+  Ctx c{snap, request};
+  std::vector<RegionCount> out;
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    if (r.values[i].empty() || r.values[i][0] <= 0) continue;
+    const std::string& code = r.rows[i][0];
+    out.push_back({code, c.RegionName(2, code), static_cast<int64_t>(r.values[i][0])});
+  }
+  return out;
+}
+
+namespace {
+// BuildReport; a flags report takes its names from `index` when given, and is only the
+// summary by rule (from the index's counts) when `summary_only`.
+Result<Document> Build(const Snapshot& snap, store::Store& store, const ReportRequest& req,
+                       const FlagListIndex* index, bool summary_only);
+constexpr int kDigits[] = {2, 4, 6, 9, 12};
+}  // namespace
+
+Result<FlagListIndex> IndexFlagList(const Snapshot& snap, store::Store& store,
+                                    const ReportRequest& request) {
+  ASSIGN_OR_RETURN(const ReportScope scope, ResolveScope(snap, request));
+  store::FlagFilter filter;
+  filter.region = scope.region.substr(0, static_cast<size_t>(kDigits[scope.level]));
+  filter.state = store::FlagState::kOpen;
+  std::map<std::string, int64_t> counts;
+  std::set<std::string> households;
+  FlagListIndex index;
+  RETURN_IF_ERROR(store.Rules().ForEachFlag(filter, [&](const store::FlagRow& f) -> Status {
+    ++counts[f.flag.village_code.substr(0, 6) + "000000"];
+    ++index.by_rule[f.flag.rule];
+    households.insert(f.flag.household_id);
+    return OkStatus();
+  }));
+  Ctx c{snap, request};
+  for (const auto& [code, n] : counts) index.counties.push_back({code, c.RegionName(2, code), n});
+  ASSIGN_OR_RETURN(index.names, MemberNames(store, households));
+  return index;
+}
+
+Result<Document> BuildFlagList(const Snapshot& snap, store::Store& store,
+                               const ReportRequest& request, const FlagListIndex& index) {
+  return Build(snap, store, request, &index, false);
+}
+
+Result<Document> BuildFlagSummary(const Snapshot& snap, store::Store& store,
+                                  const ReportRequest& request, const FlagListIndex& index) {
+  return Build(snap, store, request, &index, true);
+}
+
+Result<Document> BuildReport(const Snapshot& snap, store::Store& store, const ReportRequest& req) {
+  return Build(snap, store, req, nullptr, false);
+}
+
+namespace {
+Result<Document> Build(const Snapshot& snap, store::Store& store, const ReportRequest& req,
+                       const FlagListIndex* index, bool summary_only) {
+  ASSIGN_OR_RETURN(const ReportScope scope, ResolveScope(snap, req));
+  const TemplateInfo* info = scope.info;
+  Ctx c{snap, req, index ? &index->names : nullptr};
+  c.region = scope.region;
+  c.level = scope.level;
   c.child = std::min(c.level + 1, analytics::kRegionLevels - 1);
-  c.year = req.year ? req.year : snap.data_year;
-  if (req.template_name != "flags" && req.template_name != "progress") {
-    const auto& years = snap.h_dicts[analytics::kIncomeYear].values;
-    if (std::find(years.begin(), years.end(), std::to_string(c.year)) == years.end())
-      return Err(InvalidArgument(
-          fmt::format("no income data for year {} (years in the data: {})", c.year,
-                      fmt::join(std::vector<std::string>(years.begin() + 1, years.end()), ", "))));
-  }
+  c.year = scope.year;
   Document doc;
   doc.english = req.english;
   doc.title = req.english ? info->title_en : info->title_zh;
@@ -483,8 +727,16 @@ Result<Document> BuildReport(const Snapshot& snap, store::Store& store, const Re
   if (req.template_name == "causes") RETURN_IF_ERROR(Causes(c, doc));
   if (req.template_name == "progress") RETURN_IF_ERROR(Progress(c, doc));
   if (req.template_name == "policy") RETURN_IF_ERROR(PolicyReport(c, doc));
-  if (req.template_name == "flags") RETURN_IF_ERROR(FlagList(c, store, doc));
+  if (req.template_name == "flags" && summary_only) {
+    std::map<std::string, double> by_rule;
+    for (const auto& [rule, n] : index->by_rule) by_rule[rule] = static_cast<double>(n);
+    doc.sections.push_back({FlagSummary(c, by_rule)});
+  } else if (req.template_name == "flags") {
+    RETURN_IF_ERROR(FlagList(c, store, doc));
+  }
   return doc;
 }
+
+}  // namespace
 
 }  // namespace fupin::reports

@@ -4,16 +4,21 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "reports/csv_writer.h"
 #include "reports/file_reading_test_util.h"
 #include "reports/pdf_writer.h"
+#include "reports/unnamed_file.h"
 #include "reports/xlsx_writer.h"
 
 namespace fupin::reports {
@@ -300,6 +305,144 @@ TEST_F(WritersTest, WideTableTurnsThePageToLandscape) {
   const std::string path = PathOf("wide.pdf");
   ASSERT_TRUE(WritePdf(doc, path).ok());
   EXPECT_NE(RunCommand(fmt::format("pdfinfo '{}'", path)).find("842 x 595 pts"), std::string::npos);
+}
+
+// A list whose evidence is longer than its column (item 8: the PDF cut it with "…", losing
+// the plate, the company or the file row at its end): the cell wraps, every word is printed.
+TEST_F(WritersTest, PdfWrapsLongCellsInsteadOfCuttingThem) {
+  if (!HavePoppler()) GTEST_SKIP() << "poppler-utils (pdftotext, pdfinfo) not installed";
+  Document doc = SampleDocument(1);
+  Table list;
+  list.title = "待核查疑点";
+  list.columns = {{"序号", NumberFormat::kInteger, 6},
+                  {"规则", NumberFormat::kText, 12},
+                  {"疑点说明", NumberFormat::kText, 30}};
+  for (int i = 1; i <= 3; ++i)
+    list.rows.push_back(
+        {double(i), "家庭成员为企业法定代表人或股东",
+         fmt::format("张*（520602********4410）在住建登记中于2016-07-03在遵义市购买商品房133.1平方"
+                     "米，又在市场监管登记中是水城区盛世农资经营部的法定代表人：住建 商品房"
+                     "（property.csv 第{}行）",
+                     1014 + i)});
+  doc.sections = {{std::move(list)}};
+  const std::string path = PathOf("wrap.pdf");
+  ASSERT_TRUE(WritePdf(doc, path).ok());
+  // pdftotext gives even a cut text whole (cairo maps the "…" glyph to the text it stands
+  // for), so the test looks at the lines: a wrapped cell ends lines below where it starts,
+  // while a cut one is all on its first line.
+  std::string all;
+  for (const std::string& page : PdfText(path)) all += page;
+  std::vector<std::string> lines;
+  for (size_t begin = 0, end; begin < all.size(); begin = end + 1) {
+    end = all.find('\n', begin);
+    if (end == std::string::npos) end = all.size();
+    lines.push_back(WithoutSpaces(all.substr(begin, end - begin)));
+  }
+  for (int i = 1; i <= 3; ++i) {
+    const std::string tail = fmt::format("第{}行）", 1014 + i);
+    const auto end = std::find_if(lines.begin(), lines.end(), [&](const std::string& line) {
+      return line.find(tail) != std::string::npos;
+    });
+    ASSERT_NE(end, lines.end()) << tail << " missing:\n" << all;
+    EXPECT_EQ(end->find("在住建登记中"), std::string::npos)
+        << "the evidence is on one line, so it was cut: " << *end;
+    EXPECT_EQ(end->find("…"), std::string::npos) << *end;
+  }
+}
+
+// Item 8: no page holds only a total row. For every row count around a page break, the page
+// with the totals also shows a data row of the table.
+TEST_F(WritersTest, PdfTotalsRowNeverStandsAloneOnAPage) {
+  if (!HavePoppler()) GTEST_SKIP() << "poppler-utils (pdftotext, pdfinfo) not installed";
+  int checked_breaks = 0;
+  for (int rows = 40; rows <= 75; ++rows) {
+    Document doc = SampleDocument(0);
+    Table table;
+    table.columns = {{"名称", NumberFormat::kText, 20}, {"户数", NumberFormat::kInteger, 10}};
+    for (int i = 1; i <= rows; ++i) table.rows.push_back({fmt::format("第{}行", i), double(i)});
+    table.totals = {"合计", rows * (rows + 1) / 2.0};
+    doc.sections = {{std::move(table)}};
+    const std::string path = PathOf(fmt::format("totals-{}.pdf", rows));
+    ASSERT_TRUE(WritePdf(doc, path).ok());
+    const std::vector<std::string> pages = PdfText(path);
+    ASSERT_FALSE(pages.empty());
+    const std::string last = WithoutSpaces(pages.back());
+    ASSERT_NE(last.find("合计"), std::string::npos) << rows << " rows:\n" << last;
+    if (pages.size() < 2) continue;
+    ++checked_breaks;
+    EXPECT_NE(last.find(fmt::format("第{}行", rows)), std::string::npos)
+        << rows << " rows: the last page holds the totals without the last row:\n"
+        << last;
+  }
+  EXPECT_GT(checked_breaks, 0);
+}
+
+// Item 9: an interrupted report leaves nothing. While a report is written, nothing new has
+// a name in its directory (a kill then leaves nothing to clean); the file gets its name
+// whole, replacing the old one, and a file never committed is gone.
+TEST_F(WritersTest, UnnamedFileHasNoNameUntilCommitted) {
+  const std::string path = PathOf("report.csv");
+  {
+    std::ofstream old(path);
+    old << "old";
+  }
+  const auto names = [this] {
+    std::vector<std::string> out;
+    for (const auto& entry : fs::directory_iterator(dir_))
+      out.push_back(entry.path().filename().string());
+    return out;
+  };
+  {
+    auto file = UnnamedFile::Create(path);
+    ASSERT_TRUE(file) << file.error().ToString();
+    std::ofstream out((*file)->scratch(), std::ios::binary);
+    out << "half a report";
+    out.flush();
+    EXPECT_EQ(names(), std::vector<std::string>{"report.csv"});
+  }  // dropped, as a failed writer drops it
+  EXPECT_EQ(names(), std::vector<std::string>{"report.csv"});
+  {
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_EQ(text, "old");
+  }
+  auto file = UnnamedFile::Create(path);
+  ASSERT_TRUE(file);
+  {
+    std::ofstream out((*file)->scratch(), std::ios::binary);
+    out << "new report";
+  }
+  EXPECT_EQ(names(), std::vector<std::string>{"report.csv"});
+  ASSERT_TRUE((*file)->Commit().ok());
+  EXPECT_EQ(names(), std::vector<std::string>{"report.csv"});
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, "new report");
+  // Each writer goes through it: a PDF written over the CSV leaves only the two files.
+  ASSERT_TRUE(WritePdf(SampleDocument(30), PathOf("r.pdf")).ok());
+  ASSERT_TRUE(WriteXlsx(SampleDocument(30), PathOf("r.xlsx")).ok());
+  ASSERT_TRUE(WriteCsv(SampleDocument(30), PathOf("r2.csv")).ok());
+  auto all = names();
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(all, (std::vector<std::string>{"r.pdf", "r.xlsx", "r2.csv", "report.csv"}));
+}
+
+// A CSV report opens in Excel: UTF-8 with a byte-order mark, quoted fields where needed,
+// header groups before their columns' headers, numbers plain.
+TEST_F(WritersTest, CsvHasABomHeaderGroupsAndPlainNumbers) {
+  Document doc = SampleDocument(2);
+  std::get<Table>(doc.sections[0].content).rows[0][0] = std::string("县,\"甲\"");
+  const std::string path = PathOf("r.csv");
+  ASSERT_TRUE(WriteCsv(doc, path).ok());
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_TRUE(text.starts_with("\xEF\xBB\xBF建档立卡贫困人口统计表\r\n")) << text;
+  EXPECT_NE(text.find("贫困户/脱贫状态/已脱贫"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"县,\"\"甲\"\"\",1234,1000,234,1234.56,12.34%,0.0123\r\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("合计,"), std::string::npos) << text;
+  EXPECT_NE(text.find("七星关区,52000,30000"), std::string::npos) << text;
 }
 
 // A province report (17,964 villages): run by hand for timings with

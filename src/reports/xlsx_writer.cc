@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "core/text.h"
+#include "reports/unnamed_file.h"
 
 namespace fupin::reports {
 namespace {
 
-constexpr int64_t kMaxSheetRows = 1048576;
 constexpr int64_t kMaxSheetColumns = 16384;
 constexpr lxw_row_t kChartRows = 16;  // a default-sized chart (288 px) covers 15 rows of 20 px
 
@@ -294,43 +294,78 @@ class SheetWriter {
 
 }  // namespace
 
-Status WriteXlsx(const Document& doc, const std::string& path) {
-  namespace fs = std::filesystem;
+static Status CheckSheetSize(const Document& doc, int64_t max_rows) {
   RETURN_IF_ERROR(CheckDocument(doc));
   RETURN_IF_ERROR(CheckSheetName(doc.sheet_name));
-  int64_t rows = 2;
+  const int64_t rows = SheetRows(doc);
   int64_t columns = 1;
   for (const Section& section : doc.sections) {
-    rows += 1 + SectionRows(section);
     // A chart sits right of its data, at most 4 x 8 columns wide.
     const bool chart = std::holds_alternative<Chart>(section.content);
     columns = std::max(columns, SectionColumns(section) + (chart ? 1 + 32 : 0));
   }
-  if (rows > kMaxSheetRows || columns > kMaxSheetColumns)
-    return InvalidArgument(
-        fmt::format("report needs {} rows and {} columns: more than an XLSX sheet holds, use CSV",
-                    rows, columns));
+  if (rows > max_rows || columns > kMaxSheetColumns)
+    return InvalidArgument(fmt::format(
+        fmt::runtime(
+            doc.english
+                ? "sheet '{}' needs {} rows and {} columns: more than an XLSX sheet holds "
+                  "({} rows, {} columns)"
+                : "工作表“{}”需要 {} 行、{} 列，超过一张 XLSX 工作表的上限（{} 行、{} 列）"),
+        doc.sheet_name, rows, columns, max_rows, kMaxSheetColumns));
+  return OkStatus();
+}
 
-  const fs::path parent = fs::path(path).parent_path();
-  if (std::error_code ec; !parent.empty() && !fs::is_directory(parent, ec))
-    return Unavailable(fmt::format("cannot write {}: no directory {}", path, parent.string()));
-  const std::string tmp = path + ".tmp";
+int64_t SheetRows(const Document& doc) {
+  int64_t rows = 2;
+  for (const Section& section : doc.sections) rows += 1 + SectionRows(section);
+  return rows;
+}
+
+Result<std::unique_ptr<XlsxWorkbook>> XlsxWorkbook::Create(const std::string& path,
+                                                           int64_t max_sheet_rows) {
+  ASSIGN_OR_RETURN(std::unique_ptr<UnnamedFile> file, UnnamedFile::Create(path));
+  std::unique_ptr<XlsxWorkbook> book(new XlsxWorkbook(path, max_sheet_rows));
+  book->file_ = std::move(file);
   lxw_workbook_options options{};
   options.constant_memory = LXW_FALSE;  // merged cells and charts need the whole sheet
-  lxw_workbook* workbook = workbook_new_opt(tmp.c_str(), &options);
-  if (!workbook) return Unavailable(fmt::format("cannot write {}: out of memory", path));
-  Status status = SheetWriter(workbook, doc).Write();
-  // workbook_close writes the file and frees the workbook, even after a failed call above.
-  if (const lxw_error closed = workbook_close(workbook); closed != LXW_NO_ERROR && status.ok())
-    status = Unavailable(lxw_strerror(closed));
-  std::error_code ec;
-  if (status.ok()) {
-    fs::rename(tmp, path, ec);
-    if (!ec) return OkStatus();
-    status = Unavailable(ec.message());
-  }
-  fs::remove(tmp, ec);
-  return Status(status.code(), fmt::format("cannot write {}: {}", path, status.message()));
+  book->workbook_ = workbook_new_opt(book->file_->scratch().c_str(), &options);
+  if (!book->workbook_)
+    return Err(Unavailable(fmt::format("cannot write {}: out of memory", path)));
+  return book;
+}
+
+XlsxWorkbook::XlsxWorkbook(std::string path, int64_t max_sheet_rows)
+    : path_(std::move(path)), max_sheet_rows_(max_sheet_rows) {}
+
+XlsxWorkbook::~XlsxWorkbook() {
+  if (workbook_) workbook_close(workbook_);  // frees it; file_ then drops what it wrote
+}
+
+Status XlsxWorkbook::AddSheet(const Document& doc) {
+  RETURN_IF_ERROR(CheckSheetSize(doc, max_sheet_rows_));
+  if (!workbook_) return FailedPrecondition("the workbook is closed");
+  if (!names_.insert(doc.sheet_name).second)
+    return InvalidArgument(fmt::format("two sheets are named '{}'", doc.sheet_name));
+  const Status status = SheetWriter(workbook_, doc).Write();
+  if (!status.ok())
+    return Status(status.code(), fmt::format("cannot write {}: {}", path_, status.message()));
+  return OkStatus();
+}
+
+Status XlsxWorkbook::Close() {
+  if (!workbook_) return FailedPrecondition("the workbook is closed");
+  const lxw_error closed = workbook_close(workbook_);  // writes the file and frees the workbook
+  workbook_ = nullptr;
+  if (closed != LXW_NO_ERROR)
+    return Unavailable(fmt::format("cannot write {}: {}", path_, lxw_strerror(closed)));
+  return file_->Commit();
+}
+
+Status WriteXlsx(const Document& doc, const std::string& path) {
+  RETURN_IF_ERROR(CheckSheetSize(doc, kMaxSheetRows));
+  ASSIGN_OR_RETURN(std::unique_ptr<XlsxWorkbook> book, XlsxWorkbook::Create(path));
+  RETURN_IF_ERROR(book->AddSheet(doc));
+  return book->Close();
 }
 
 }  // namespace fupin::reports
