@@ -1,0 +1,88 @@
+// Queries as a front end asks them (统计查询): parameters as text (the CLI's --measure, --by
+// and --where, the server's query string), checked and resolved against the snapshot, and the
+// answer with both codes and labels, as CSV, JSON or a terminal table.
+//
+// Contract:
+// - A value of --where is a code, or a label the importer accepts (未脱贫, 男, the region's
+//   name); an unknown code, label, rule, data set, region or year is kInvalidArgument naming
+//   it and listing what is accepted, never an empty answer. "" accepts the missing value.
+// - Rows are in code order (analytics::CodeLess: 1, 2, ... 12; 0-6, 7-15, 16-59, 60+).
+// - Labels: a coded dimension's code-list label, a region's name, a data set's title, a rule's
+//   name; in `lang`.
+// Messages are in `lang`. Thread-safe: no shared state; the snapshot is only read.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "analytics/query.h"
+#include "analytics/snapshot.h"
+#include "core/lang.h"
+#include "core/status.h"
+#include "rules/rule_set.h"
+
+namespace fupin::service {
+
+using Where = std::vector<std::pair<std::string, std::vector<std::string>>>;
+
+// Parameters as text.
+struct QueryParams {
+  std::string measures;            // "persons,households"
+  std::string by;                  // "county,status", may be empty
+  std::vector<std::string> where;  // each "dimension=value[,value]"
+};
+
+// The query of `params` with `base`'s other settings (threads, poverty parameters): names and
+// syntax checked, without data. kInvalidArgument names a malformed filter, an unknown
+// dimension or measure.
+Result<analytics::QuerySpec> BuildQuerySpec(const QueryParams& params, analytics::QuerySpec base,
+                                            Lang lang);
+
+// Rewrites every value of `where` as the snapshot's code for it (labels to codes, region
+// prefixes and names to 12-digit codes). `rule_set` gives the rule ids a flag filter may name
+// besides those with flags in the snapshot (nullptr: those only). kInvalidArgument names the
+// first value that is not known.
+Status ResolveWhere(const analytics::Snapshot& snap, const rules::RuleSet* rule_set, Where& where,
+                    Lang lang);
+
+// The label of one value of `dimension` ("1" of status: 未脱贫; a county's code: its name).
+// A value without a label is returned as it is; the missing value "" is 空 / (none).
+std::string ValueLabel(const analytics::Snapshot& snap, const rules::RuleSet* rule_set,
+                       std::string_view dimension, std::string_view value, Lang lang);
+
+// A heading for a dimension in a table (脱贫状态, 县; en: the dimension's name).
+std::string DimensionTitle(std::string_view dimension, Lang lang);
+
+// An answer with codes and labels side by side.
+struct QueryAnswer {
+  std::vector<std::string> dimensions, measures;
+  struct Row {
+    std::vector<std::string> codes, labels;  // one per dimension
+    std::vector<std::string> texts;          // one per measure, as formatted ("" when empty)
+  };
+  std::vector<Row> rows;  // in code order
+  bool from_cube = false;
+};
+
+// RunQuery and labels. REQUIRES: the spec's where was resolved (ResolveWhere).
+Result<QueryAnswer> AnswerQuery(const analytics::Snapshot& snap, const rules::RuleSet* rule_set,
+                                const analytics::QuerySpec& spec, Lang lang);
+
+// The answer as cells: a header (dimension and measure names) and rows whose dimension cells
+// are labels, or codes when `codes`.
+std::vector<std::string> AnswerHeader(const QueryAnswer& answer, bool titles, Lang lang);
+std::vector<std::vector<std::string>> AnswerCells(const QueryAnswer& answer, bool codes);
+
+// CSV (RFC 4180, LF line ends, no BOM), columns named as given.
+std::string AnswerCsv(const QueryAnswer& answer, bool codes);
+// A JSON array of objects: each dimension's code under its name and its label under
+// <name>_label; each measure as a number (null when empty).
+std::string AnswerJson(const QueryAnswer& answer);
+// A terminal table lined up by display width (core/display_width.h), titles in `lang`.
+std::string AnswerTable(const QueryAnswer& answer, bool codes, Lang lang);
+
+// The UTF-8 byte order mark that makes Excel read a CSV file as UTF-8.
+inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+
+}  // namespace fupin::service
