@@ -161,7 +161,8 @@ TEST_F(CliQueryTest, QueryShowsLabelsAndRegionNamesAndCodesOnRequest) {
   ImportBatch();
   ChildRun q = Fupin({"query", "--measure", "households", "--by", "village,status"});
   ASSERT_EQ(q.exit_code, 0) << Show(q);
-  EXPECT_EQ(q.out, "village,status,households\n纪念塔社区,未脱贫,2\n新华路社区,已脱贫（享受政策）,1\n");
+  EXPECT_EQ(q.out,
+            "village,status,households\n纪念塔社区,未脱贫,2\n新华路社区,已脱贫（享受政策）,1\n");
   ChildRun c = Fupin({"query", "--measure", "households", "--by", "village,status", "--codes"});
   ASSERT_EQ(c.exit_code, 0) << Show(c);
   EXPECT_EQ(c.out, "village,status,households\n520102016001,1,2\n520102016002,2,1\n");
@@ -339,6 +340,27 @@ TEST_F(CliQueryTest, PortraitHistoryIsMaskedInYuanAndLabels) {
   ASSERT_EQ(u.exit_code, 0) << Show(u);
   EXPECT_NE(u.out.find(new_head), std::string::npos) << u.out;
   EXPECT_NE(u.out.find("张三丰"), std::string::npos) << u.out;
+}
+
+// Point 3: the flags' evidence quotes members by name and ID number; the portrait masks both
+// unless --unmask.
+TEST_F(CliQueryTest, PortraitMasksNamesAndIdsQuotedInFlagEvidence) {
+  ImportBatch();
+  const ChildRun run = RunFupin(dir_.path(), {"rules", "run", "--db", db_.string()});
+  ASSERT_LE(run.exit_code, 1) << Show(run);
+  const std::string head = MakeId(kCounty, "19700101", 11);
+  ChildRun u = Fupin({"portrait", "--household", "H1", "--unmask"});
+  ASSERT_EQ(u.exit_code, 0) << Show(u);
+  const std::string unmasked_flags = u.out.substr(u.out.find("疑点"));
+  // The evidence does quote the head's name (the test needs it to).
+  ASSERT_NE(unmasked_flags.find("张三丰"), std::string::npos) << u.out;
+  ChildRun p = Fupin({"portrait", "--household", "H1"});
+  ASSERT_EQ(p.exit_code, 0) << Show(p);
+  const std::string flags = p.out.substr(p.out.find("疑点"));
+  for (const std::string secret : {"张三丰", "李四"})
+    EXPECT_EQ(p.out.find(secret), std::string::npos) << secret << "\n" << p.out;
+  EXPECT_EQ(p.out.find(head), std::string::npos) << p.out;
+  EXPECT_NE(flags.find("张**"), std::string::npos) << flags;
 }
 
 // Point 5 (portrait): a household or village that does not exist is named, zh and en.

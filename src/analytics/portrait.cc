@@ -35,6 +35,19 @@ std::string CellText(const store::Cell& c, const FieldSpec& f, const MaskPolicy&
   return v;
 }
 
+// `text` with every occurrence of one of `names` masked (MaskName): evidence texts quote the
+// members' names.
+std::string MaskNamesIn(std::string text, const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    if (name.empty()) continue;
+    const std::string masked = MaskName(name);
+    for (size_t at = text.find(name); at != std::string::npos;
+         at = text.find(name, at + masked.size()))
+      text.replace(at, name.size(), masked);
+  }
+  return text;
+}
+
 // The spec's fields as stored columns.
 std::vector<std::string> FieldColumns(const DatasetSpec& d) {
   std::vector<std::string> out;
@@ -82,14 +95,16 @@ Result<HouseholdPortrait> ReadHouseholdPortrait(store::Store& store, std::string
   (void)id_slot;
   std::vector<std::string> mcols = FieldColumns(*members);
   mcols.push_back("id_number");  // unmasked, to find the linked records
-  RETURN_IF_ERROR(rs.ReadHousehold(*members, mcols, household_id,
-                                   [&](int64_t, std::span<const store::Cell> cells) {
-                                     p.members.push_back(Fields(*members, cells, mask));
-                                     const std::string id(cells.back().text);
-                                     if (const uint64_t packed = PackIdNumber(id))
-                                       persons.insert(packed);
-                                     ++size;
-                                   }));
+  mcols.push_back("name");       // unmasked, to mask the names quoted in flags' evidence
+  std::vector<std::string> names;
+  RETURN_IF_ERROR(rs.ReadHousehold(
+      *members, mcols, household_id, [&](int64_t, std::span<const store::Cell> cells) {
+        p.members.push_back(Fields(*members, cells.first(members->fields.size()), mask));
+        const std::string id(cells[cells.size() - 2].text);
+        if (cells.back().kind == store::Cell::Kind::kText) names.emplace_back(cells.back().text);
+        if (const uint64_t packed = PackIdNumber(id)) persons.insert(packed);
+        ++size;
+      }));
   p.per_capita_income = any && size > 0 ? income / static_cast<double>(size) : std::nan("");
 
   // Linked records: each department's links, then its rows for this household's persons.
@@ -139,8 +154,8 @@ Result<HouseholdPortrait> ReadHouseholdPortrait(store::Store& store, std::string
       p.flags.push_back(f);
       store::FlagRow& shown = p.flags.back();
       if (!mask.unmask) {
-        shown.flag.evidence_zh = MaskIdNumbersIn(f.flag.evidence_zh);
-        shown.flag.evidence_en = MaskIdNumbersIn(f.flag.evidence_en);
+        shown.flag.evidence_zh = MaskNamesIn(MaskIdNumbersIn(f.flag.evidence_zh), names);
+        shown.flag.evidence_en = MaskNamesIn(MaskIdNumbersIn(f.flag.evidence_en), names);
         if (!shown.flag.id_number.empty())
           shown.flag.id_number = MaskIdNumber(shown.flag.id_number);
       }

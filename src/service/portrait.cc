@@ -132,10 +132,18 @@ Json FieldsJson(const std::vector<analytics::PortraitField>& fields) {
   return o;
 }
 
-std::string FieldsText(const std::vector<analytics::PortraitField>& fields, Lang lang) {
+// Name and value lines, values lined up; a region shows its name and its code. `extra` lines
+// follow the fields.
+std::string FieldsText(const std::vector<analytics::PortraitField>& fields, Lang lang,
+                       std::vector<std::vector<std::string>> extra = {}) {
   std::vector<std::vector<std::string>> rows;
-  for (const auto& f : fields)
-    if (!f.value.empty()) rows.push_back({Zh(lang) ? f.label : f.name, f.value});
+  for (const auto& f : fields) {
+    if (f.value.empty()) continue;
+    const bool region = f.name == "village_code" || f.name == "region_code";
+    rows.push_back({Zh(lang) ? f.label : f.name,
+                    region && !f.code.empty() ? fmt::format("{} ({})", f.value, f.code) : f.value});
+  }
+  for (auto& e : extra) rows.push_back(std::move(e));
   std::string out;
   int width = 0;
   for (const auto& r : rows) width = std::max(width, DisplayWidth(r[0]));
@@ -178,10 +186,11 @@ Result<HouseholdView> ShowHousehold(store::Store& store, std::string_view househ
 std::string HouseholdText(const HouseholdView& view, Lang lang) {
   const analytics::HouseholdPortrait& p = view.portrait;
   std::string out = fmt::format("{} {}\n", Zh(lang) ? "户画像" : "Household", view.household_id);
-  out += FieldsText(p.household, lang);
+  std::vector<std::vector<std::string>> income;
   if (!std::isnan(p.per_capita_income))
-    out += fmt::format("  {}  {:.2f}\n", Zh(lang) ? "人均纯收入（元）" : "per_capita_income (yuan)",
-                       p.per_capita_income);
+    income.push_back({Zh(lang) ? "人均纯收入" : "per_capita_income",
+                      fmt::format("{:.2f}", p.per_capita_income)});
+  out += FieldsText(p.household, lang, std::move(income));
   for (size_t i = 0; i < p.members.size(); ++i) {
     out += fmt::format("{} {}\n", Zh(lang) ? "成员" : "Member", i + 1);
     out += FieldsText(p.members[i], lang);
