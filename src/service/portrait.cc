@@ -291,7 +291,8 @@ std::string VillageText(const analytics::Snapshot& snap, const analytics::Villag
     std::vector<std::string> header;
     std::vector<Align> align;
     for (size_t c = 0; c < r.columns.size(); ++c) {
-      header.push_back(c < dims ? DimensionTitle(r.columns[c], lang) : r.columns[c]);
+      header.push_back(c < dims ? DimensionTitle(r.columns[c], lang)
+                                : MeasureTitle(r.columns[c], lang));
       align.push_back(c < dims ? Align::kLeft : Align::kRight);
     }
     std::vector<std::vector<std::string>> rows;

@@ -283,11 +283,35 @@ Result<QueryAnswer> AnswerQuery(const analytics::Snapshot& snap, const rules::Ru
   return answer;
 }
 
+std::string MeasureTitle(std::string_view measure, Lang lang) {
+  static constexpr std::pair<std::string_view, std::string_view> kTitles[] = {
+      {"persons", "人数"},
+      {"households", "户数"},
+      {"poor_persons", "贫困人口"},
+      {"exited_persons", "脱贫人口"},
+      {"returned_persons", "返贫人口"},
+      {"poor_households", "贫困户数"},
+      {"incidence", "贫困人口占比"},
+      {"mean_income", "人均纯收入均值（元）"},
+      {"median_income", "人均纯收入中位数（元）"},
+      {"income_wage", "工资性收入（元）"},
+      {"income_business", "生产经营性收入（元）"},
+      {"income_property", "财产性收入（元）"},
+      {"income_transfer", "转移性收入（元）"},
+      {"flags", "疑点数"},
+      {"flagged_households", "有疑点户数"},
+  };
+  if (lang == Lang::kZh)
+    for (const auto& [name, title] : kTitles)
+      if (name == measure) return std::string(title);
+  return std::string(measure);
+}
+
 std::vector<std::string> AnswerHeader(const QueryAnswer& answer, bool titles, Lang lang) {
   std::vector<std::string> header;
   for (const std::string& d : answer.dimensions)
     header.push_back(titles ? DimensionTitle(d, lang) : d);
-  header.insert(header.end(), answer.measures.begin(), answer.measures.end());
+  for (const std::string& m : answer.measures) header.push_back(titles ? MeasureTitle(m, lang) : m);
   return header;
 }
 

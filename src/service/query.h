@@ -54,6 +54,10 @@ std::string ValueLabel(const analytics::Snapshot& snap, const rules::RuleSet* ru
 // A heading for a dimension in a table (脱贫状态, 县; en: the dimension's name).
 std::string DimensionTitle(std::string_view dimension, Lang lang);
 
+// A heading for a measure in a table (户数, 人均纯收入均值（元）; en and measures without a
+// Chinese title: the measure's name).
+std::string MeasureTitle(std::string_view measure, Lang lang);
+
 // An answer with codes and labels side by side.
 struct QueryAnswer {
   std::vector<std::string> dimensions, measures;
@@ -69,8 +73,8 @@ struct QueryAnswer {
 Result<QueryAnswer> AnswerQuery(const analytics::Snapshot& snap, const rules::RuleSet* rule_set,
                                 const analytics::QuerySpec& spec, Lang lang);
 
-// The answer as cells: a header (dimension and measure names) and rows whose dimension cells
-// are labels, or codes when `codes`.
+// The answer as cells: a header (dimension and measure names, or their titles in `lang` when
+// `titles`) and rows whose dimension cells are labels, or codes when `codes`.
 std::vector<std::string> AnswerHeader(const QueryAnswer& answer, bool titles, Lang lang);
 std::vector<std::vector<std::string>> AnswerCells(const QueryAnswer& answer, bool codes);
 
