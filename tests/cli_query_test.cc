@@ -166,6 +166,17 @@ TEST_F(CliQueryTest, QueryShowsLabelsAndRegionNamesAndCodesOnRequest) {
   ChildRun c = Fupin({"query", "--measure", "households", "--by", "village,status", "--codes"});
   ASSERT_EQ(c.exit_code, 0) << Show(c);
   EXPECT_EQ(c.out, "village,status,households\n520102016001,1,2\n520102016002,2,1\n");
+  ChildRun list = Fupin({"query", "--list", "--where", "village=520102016001"});
+  ASSERT_EQ(list.exit_code, 0) << Show(list);
+  EXPECT_NE(list.out.find("H1,纪念塔社区,未脱贫,一般贫困户,交通条件落后,2,"), std::string::npos)
+      << list.out;
+  ChildRun lj = Fupin({"query", "--list", "--where", "village=520102016001", "--format", "json"});
+  ASSERT_EQ(lj.exit_code, 0) << Show(lj);
+  const nlohmann::json households = nlohmann::json::parse(lj.out)["households"];
+  ASSERT_EQ(households.size(), 2u) << lj.out;
+  EXPECT_EQ(households[0]["primary_cause"], "10");
+  EXPECT_EQ(households[0]["primary_cause_label"], "交通条件落后");
+  EXPECT_TRUE(households[0]["per_capita_income"].is_number()) << lj.out;
   ChildRun en = Fupin({"query", "--measure", "persons", "--by", "sex", "--lang", "en"});
   ASSERT_EQ(en.exit_code, 0) << Show(en);
   EXPECT_TRUE(en.out.starts_with("sex,persons\nmale,")) << en.out;
@@ -239,6 +250,9 @@ TEST_F(CliQueryTest, QueryRefusesUnknownValuesNamingThem) {
     ChildRun list = Fupin({"query", "--list", "--where", where});
     EXPECT_EQ(list.exit_code, 2) << where << Show(list);
   }
+  ChildRun dim = Fupin({"query", "--measure", "households", "--by", "gender"});
+  EXPECT_EQ(dim.exit_code, 2) << Show(dim);
+  EXPECT_NE(dim.err.find("没有维度 'gender'"), std::string::npos) << dim.err;
   ChildRun en = Fupin({"query", "--measure", "households", "--where", "status=7", "--lang", "en"});
   EXPECT_EQ(en.exit_code, 2);
   EXPECT_NE(en.err.find("no such status code"), std::string::npos) << en.err;

@@ -174,6 +174,14 @@ Result<analytics::QuerySpec> BuildQuerySpec(const QueryParams& params, analytics
     std::vector<std::string> values = SplitComma(std::string_view(w).substr(eq + 1));
     base.where.emplace_back(dim, std::move(values));
   }
+  std::vector<std::string> named = base.by;
+  for (const auto& [dim, values] : base.where) named.push_back(dim);
+  for (const std::string& dim : named)
+    if (!analytics::FindDimensionInfo(dim))
+      return Err(
+          InvalidArgument(fmt::format(fmt::runtime(Pick(lang, "没有维度 '{}'（维度: {}）",
+                                                        "unknown dimension '{}' (dimensions: {})")),
+                                      dim, fmt::join(analytics::DimensionNames(), ", "))));
   RETURN_IF_ERROR(analytics::CheckQuery(base));
   return base;
 }
