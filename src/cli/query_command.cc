@@ -37,15 +37,6 @@ struct QueryArgs {
   double mpi_k = 1.0 / 3;
 };
 
-std::vector<std::string> SplitComma(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string part;
-  while (std::getline(in, part, ','))
-    if (!part.empty()) out.push_back(part);
-  return out;
-}
-
 std::string CsvLine(const std::vector<std::string>& cells) {
   std::string line;
   for (size_t i = 0; i < cells.size(); ++i) line += (i ? "," : "") + CsvQuote(cells[i]);
@@ -157,47 +148,8 @@ int ListHouseholdsCommand(const analytics::Snapshot& snap, const rules::RuleSet&
 
 int RunQueryCommand(const QueryArgs& args, Lang lang) {
   const bool zh = lang == Lang::kZh;
-  analytics::QuerySpec base;
-  base.threads = args.threads;
-  base.poverty.k = args.mpi_k;
-  for (const std::string& item : SplitComma(args.mpi_indicators)) {
-    analytics::MpiIndicator ind;
-    const size_t colon = item.find(':');
-    ind.name = item.substr(0, colon);
-    if (colon != std::string::npos) {
-      char* end = nullptr;
-      const std::string w = item.substr(colon + 1);
-      ind.weight = std::strtod(w.c_str(), &end);
-      if (w.empty() || *end != '\0') {
-        fmt::print(stderr, "{}: --mpi-indicators {}\n",
-                   zh ? "错误: 权重须为数字（指标:权重）"
-                      : "error: a weight must be a number (name:weight)",
-                   item);
-        return kExitUsage;
-      }
-    }
-    base.poverty.indicators.push_back(std::move(ind));
-  }
-  std::optional<rules::LineKind> line_kind;
-  if (args.line == "exit") {
-    line_kind = rules::LineKind::kExit;
-  } else if (args.line == "nbs") {
-    line_kind = rules::LineKind::kNbs;
-  } else if (args.line == "monitoring") {
-    line_kind = rules::LineKind::kMonitoring;
-  } else {
-    char* end = nullptr;
-    base.poverty.line = std::strtod(args.line.c_str(), &end);
-    if (args.line.empty() || *end != '\0' || !(base.poverty.line > 0)) {
-      fmt::print(stderr, "{}: --line {}\n",
-                 zh ? "错误: 贫困线须为正数（元/人·年）或 exit、nbs、monitoring"
-                    : "error: the line is a positive number of yuan per person per year, or exit, "
-                      "nbs, monitoring",
-                 args.line);
-      return kExitUsage;
-    }
-  }
-  service::QueryParams params{args.measures, args.by, args.where};
+  service::QueryParams params{args.measures,       args.by,    args.where,  args.line,
+                              args.mpi_indicators, args.mpi_k, args.threads};
   if (args.list) {
     if (params.measures.empty()) params.measures = "households";
     if (!params.by.empty()) {
@@ -206,7 +158,7 @@ int RunQueryCommand(const QueryArgs& args, Lang lang) {
       return kExitUsage;
     }
   }
-  auto spec = service::BuildQuerySpec(params, base, lang);
+  auto spec = service::BuildQuerySpec(params, lang);
   if (!spec) return Usage(spec.error(), zh);
   auto rule_set = args.rules.empty() ? rules::DefaultRuleSet() : rules::LoadRuleSet(args.rules);
   if (!rule_set) return Fail(rule_set.error(), zh);
@@ -215,34 +167,9 @@ int RunQueryCommand(const QueryArgs& args, Lang lang) {
   if (Status st = service::ResolveWhere(*snap, &*rule_set, spec->where, lang); !st.ok())
     return Usage(st, zh);
   if (args.list) return ListHouseholdsCommand(*snap, *rule_set, *spec, args, lang);
-  if (line_kind) {
-    spec->poverty.lines = analytics::LinesByYear(*snap, rule_set->thresholds, *line_kind);
-    bool poverty = false;
-    for (const std::string& m : spec->measures)
-      poverty |= m.starts_with("fgt_") || m.starts_with("mpi_");
-    std::vector<std::string> missing;
-    for (const std::string& y : snap->h_dicts[analytics::kIncomeYear].values)
-      if (!y.empty() && !spec->poverty.lines.contains(std::atoi(y.c_str()))) missing.push_back(y);
-    if (poverty && !missing.empty()) {
-      const std::string years = fmt::format("{}", fmt::join(missing, ", "));
-      if (spec->poverty.lines.empty()) {
-        fmt::print(
-            stderr,
-            fmt::runtime(zh ? "错误: 规则中没有收入年度 {} 的 {} 贫困线：请给出 --line 元数，"
-                              "或 --line exit|nbs|monitoring 中有该年度的一种\n"
-                            : "error: the rules have no {1} line for income year {0}: give "
-                              "--line YUAN, or the one of exit|nbs|monitoring that has it\n"),
-            years, args.line);
-        return kExitFailed;
-      }
-      fmt::print(stderr,
-                 fmt::runtime(
-                     zh ? "注意: 规则中没有收入年度 {} 的 {} 贫困线，这些户不计入 fgt_/mpi_ 指标\n"
-                        : "note: the rules have no {1} line for income year {0}: those "
-                          "households are left out of the fgt_ and mpi_ measures\n"),
-                 years, args.line);
-    }
-  }
+  auto note = service::ApplyLines(*snap, *rule_set, params, *spec, lang);
+  if (!note) return Fail(note.error(), zh);
+  if (!note->empty()) fmt::print(stderr, "{}\n", *note);
   auto answer = service::AnswerQuery(*snap, &*rule_set, *spec, lang);
   if (!answer) return Fail(answer.error(), zh);
   if (args.format == "json") return Emit(service::AnswerJson(*answer) + "\n", args, zh);

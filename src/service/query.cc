@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "core/code_lists.h"
@@ -160,8 +161,42 @@ Result<std::string> ResolveValue(const analytics::Snapshot& snap, const rules::R
 
 }  // namespace
 
-Result<analytics::QuerySpec> BuildQuerySpec(const QueryParams& params, analytics::QuerySpec base,
-                                            Lang lang) {
+std::optional<rules::LineKind> NamedLine(std::string_view line) {
+  if (line == "exit") return rules::LineKind::kExit;
+  if (line == "nbs") return rules::LineKind::kNbs;
+  if (line == "monitoring") return rules::LineKind::kMonitoring;
+  return std::nullopt;
+}
+
+Result<analytics::QuerySpec> BuildQuerySpec(const QueryParams& params, Lang lang) {
+  analytics::QuerySpec base;
+  base.threads = params.threads;
+  base.poverty.k = params.mpi_k;
+  for (const std::string& item : SplitComma(params.mpi_indicators)) {
+    analytics::MpiIndicator ind;
+    const size_t colon = item.find(':');
+    ind.name = item.substr(0, colon);
+    if (colon != std::string::npos) {
+      char* end = nullptr;
+      const std::string w = item.substr(colon + 1);
+      ind.weight = std::strtod(w.c_str(), &end);
+      if (w.empty() || *end != '\0')
+        return Err(InvalidArgument(fmt::format(
+            "--mpi-indicators {}: {}", item,
+            Pick(lang, "权重须为数字（指标:权重）", "a weight must be a number (name:weight)"))));
+    }
+    base.poverty.indicators.push_back(std::move(ind));
+  }
+  if (!NamedLine(params.line)) {
+    char* end = nullptr;
+    base.poverty.line = std::strtod(params.line.c_str(), &end);
+    if (params.line.empty() || *end != '\0' || !(base.poverty.line > 0))
+      return Err(InvalidArgument(fmt::format(
+          "--line {}: {}", params.line,
+          Pick(lang, "贫困线须为正数（元/人·年）或 exit、nbs、monitoring",
+               "the line is a positive number of yuan per person per year, or exit, nbs, "
+               "monitoring"))));
+  }
   base.measures = SplitComma(params.measures);
   base.by = SplitComma(params.by);
   base.where.clear();
@@ -184,6 +219,35 @@ Result<analytics::QuerySpec> BuildQuerySpec(const QueryParams& params, analytics
                                       dim, fmt::join(analytics::DimensionNames(), ", "))));
   RETURN_IF_ERROR(analytics::CheckQuery(base));
   return base;
+}
+
+Result<std::string> ApplyLines(const analytics::Snapshot& snap, const rules::RuleSet& rule_set,
+                               const QueryParams& params, analytics::QuerySpec& spec, Lang lang) {
+  const std::optional<rules::LineKind> kind = NamedLine(params.line);
+  if (!kind) return std::string();
+  spec.poverty.lines = analytics::LinesByYear(snap, rule_set.thresholds, *kind);
+  bool poverty = false;
+  for (const std::string& m : spec.measures)
+    poverty |= m.starts_with("fgt_") || m.starts_with("mpi_");
+  std::vector<std::string> missing;
+  for (const std::string& y : snap.h_dicts[analytics::kIncomeYear].values)
+    if (!y.empty() && !spec.poverty.lines.contains(std::atoi(y.c_str()))) missing.push_back(y);
+  if (!poverty || missing.empty()) return std::string();
+  const std::string years = fmt::format("{}", fmt::join(missing, ", "));
+  if (spec.poverty.lines.empty())
+    return Err(FailedPrecondition(fmt::format(
+        fmt::runtime(Pick(lang,
+                          "规则中没有收入年度 {} 的 {} 贫困线：请给出 --line 元数，"
+                          "或 --line exit|nbs|monitoring 中有该年度的一种",
+                          "the rules have no {1} line for income year {0}: give --line YUAN, "
+                          "or the one of exit|nbs|monitoring that has it")),
+        years, params.line)));
+  return fmt::format(
+      fmt::runtime(Pick(lang,
+                        "注意: 规则中没有收入年度 {} 的 {} 贫困线，这些户不计入 fgt_/mpi_ 指标",
+                        "note: the rules have no {1} line for income year {0}: those "
+                        "households are left out of the fgt_ and mpi_ measures")),
+      years, params.line);
 }
 
 Status ResolveWhere(const analytics::Snapshot& snap, const rules::RuleSet* rule_set, Where& where,

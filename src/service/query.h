@@ -31,13 +31,26 @@ struct QueryParams {
   std::string measures;            // "persons,households"
   std::string by;                  // "county,status", may be empty
   std::vector<std::string> where;  // each "dimension=value[,value]"
+  // Poverty measures (fgt_*, mpi_*): the line, yuan per person per year or exit|nbs|monitoring
+  // (the rules' line of each household's income year); MPI indicators "name[:weight],..."
+  // (empty: the default); the MPI cutoff k.
+  std::string line = "exit";
+  std::string mpi_indicators;
+  double mpi_k = 1.0 / 3;
+  int threads = 2;
 };
 
-// The query of `params` with `base`'s other settings (threads, poverty parameters): names and
-// syntax checked, without data. kInvalidArgument names a malformed filter, an unknown
-// dimension or measure.
-Result<analytics::QuerySpec> BuildQuerySpec(const QueryParams& params, analytics::QuerySpec base,
-                                            Lang lang);
+// The query of `params`: names, syntax and poverty parameters checked, without data.
+// kInvalidArgument names a malformed filter, line or weight, an unknown dimension or measure.
+Result<analytics::QuerySpec> BuildQuerySpec(const QueryParams& params, Lang lang);
+
+// Sets the spec's lines by income year from `rule_set`'s thresholds when params.line names one
+// (exit|nbs|monitoring); a number was set by BuildQuerySpec. Returns a note for the user
+// naming the income years without a line (their households are left out of fgt_ and mpi_),
+// or "" when none is missing or no poverty measure is asked. kFailedPrecondition when a
+// poverty measure is asked and no income year has such a line.
+Result<std::string> ApplyLines(const analytics::Snapshot& snap, const rules::RuleSet& rule_set,
+                               const QueryParams& params, analytics::QuerySpec& spec, Lang lang);
 
 // Rewrites every value of `where` as the snapshot's code for it (labels to codes, region
 // prefixes and names to 12-digit codes). `rule_set` gives the rule ids a flag filter may name
