@@ -1,22 +1,19 @@
 // fupin query: measures by dimensions over the analytics snapshot, for scripts and for
 // checking the query model the dashboards and reports share (analytics/query.h); --list
-// drills down to the households. fupin snapshot: builds or refreshes the snapshot file.
+// drills down to the households. fupin portrait: a household or a village. fupin snapshot:
+// builds or refreshes the snapshot file. Checking, labels, masking and encodings are the
+// service layer's (service/query.h, service/portrait.h); this file reads options and prints.
 #include <fmt/format.h>
 
 #include <chrono>
-#include <cmath>
+#include <cstdio>
 #include <memory>
-#include <nlohmann/json.hpp>
-#include <optional>
-#include <sstream>
 #include <string>
 
-#include "analytics/portrait.h"
 #include "analytics/query.h"
+#include "analytics/snapshot.h"
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "core/display_width.h"
-#include "core/text.h"
 #include "rules/rule_set.h"
 #include "service/portrait.h"
 #include "service/query.h"
@@ -36,12 +33,6 @@ struct QueryArgs {
   std::string line = "exit", rules, mpi_indicators;
   double mpi_k = 1.0 / 3;
 };
-
-std::string CsvLine(const std::vector<std::string>& cells) {
-  std::string line;
-  for (size_t i = 0; i < cells.size(); ++i) line += (i ? "," : "") + CsvQuote(cells[i]);
-  return line;
-}
 
 // Opens the snapshot of the database, saying on stderr when it had to read the store.
 Result<analytics::Snapshot> Snapshot(const std::string& db, int threads, bool zh) {
@@ -83,60 +74,16 @@ int Usage(const Status& st, bool zh) {
   return kExitUsage;
 }
 
-int ListHouseholdsCommand(const analytics::Snapshot& snap, const rules::RuleSet& rule_set,
-                          const analytics::QuerySpec& spec, const QueryArgs& args, Lang lang) {
+int ListHouseholdsCommand(const analytics::Snapshot& snap, const analytics::QuerySpec& spec,
+                          const QueryArgs& args, Lang lang) {
   const bool zh = lang == Lang::kZh;
   auto list = analytics::ListHouseholds(snap, spec.where, args.offset, args.limit);
   if (!list) return Fail(list.error(), zh);
-  auto income = [](double v) { return std::isnan(v) ? std::string() : fmt::format("{:.2f}", v); };
-  auto label = [&](std::string_view dim, const std::string& code) {
-    return service::ValueLabel(snap, &rule_set, dim, code, lang);
-  };
-  if (args.format == "json") {
-    nlohmann::ordered_json rows = nlohmann::ordered_json::array();
-    for (const auto& r : list->rows)
-      rows.push_back({{"household_id", r.household_id},
-                      {"village", r.village_code},
-                      {"village_label", label("village", r.village_code)},
-                      {"status", r.status},
-                      {"status_label", label("status", r.status)},
-                      {"category", r.category},
-                      {"category_label", label("category", r.category)},
-                      {"primary_cause", r.primary_cause},
-                      {"primary_cause_label", label("primary_cause", r.primary_cause)},
-                      {"members", r.members},
-                      {"per_capita_income", std::isnan(r.per_capita_income)
-                                                ? nlohmann::ordered_json()
-                                                : nlohmann::ordered_json(r.per_capita_income)},
-                      {"flags", r.flags}});
-    return Emit(nlohmann::ordered_json{{"total", list->total}, {"households", rows}}.dump() + "\n",
-                args, zh);
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& r : list->rows) {
-    auto shown = [&](std::string_view dim, const std::string& code) {
-      return args.codes ? code : label(dim, code);
-    };
-    rows.push_back({r.household_id, shown("village", r.village_code), shown("status", r.status),
-                    shown("category", r.category), shown("primary_cause", r.primary_cause),
-                    std::to_string(r.members), income(r.per_capita_income),
-                    fmt::format("{}", fmt::join(r.flags, ";"))});
-  }
-  const std::vector<std::string> header = {"household_id",      "village",       "status",
-                                           "category",          "primary_cause", "members",
-                                           "per_capita_income", "flags"};
-  std::string text;
-  if (args.format == "table") {
-    std::vector<std::string> titles = header;
-    for (size_t i = 1; i < 5; ++i) titles[i] = service::DimensionTitle(header[i], lang);
-    if (zh) titles[0] = "户编号", titles[5] = "人口", titles[6] = "人均纯收入", titles[7] = "疑点";
-    text = FormatTable(titles, rows,
-                       {Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft,
-                        Align::kRight, Align::kRight});
-  } else {
-    text = CsvLine(header) + "\n";
-    for (const auto& r : rows) text += CsvLine(r) + "\n";
-  }
+  if (args.format == "json")
+    return Emit(service::HouseholdListJson(snap, *list, lang) + "\n", args, zh);
+  const std::string text = args.format == "table"
+                               ? service::HouseholdListTable(snap, *list, args.codes, lang)
+                               : service::HouseholdListCsv(snap, *list, args.codes, lang);
   if (int rc = Emit(text, args, zh); rc != kExitOk) return rc;
   if (list->total > static_cast<int64_t>(list->rows.size()) + args.offset)
     fmt::print(stderr,
@@ -166,7 +113,7 @@ int RunQueryCommand(const QueryArgs& args, Lang lang) {
   if (!snap) return Fail(snap.error(), zh);
   if (Status st = service::ResolveWhere(*snap, &*rule_set, spec->where, lang); !st.ok())
     return Usage(st, zh);
-  if (args.list) return ListHouseholdsCommand(*snap, *rule_set, *spec, args, lang);
+  if (args.list) return ListHouseholdsCommand(*snap, *spec, args, lang);
   auto note = service::ApplyLines(*snap, *rule_set, params, *spec, lang);
   if (!note) return Fail(note.error(), zh);
   if (!note->empty()) fmt::print(stderr, "{}\n", *note);

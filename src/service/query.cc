@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -438,6 +439,81 @@ std::string AnswerTable(const QueryAnswer& answer, bool codes, Lang lang) {
   std::vector<Align> align(answer.dimensions.size(), Align::kLeft);
   align.resize(answer.dimensions.size() + answer.measures.size(), Align::kRight);
   return FormatTable(AnswerHeader(answer, true, lang), AnswerCells(answer, codes), align);
+}
+
+namespace {
+
+const std::vector<std::string> kListColumns = {"household_id",      "village",       "status",
+                                               "category",          "primary_cause", "members",
+                                               "per_capita_income", "flags"};
+
+std::vector<std::vector<std::string>> ListCells(const analytics::Snapshot& snap,
+                                                const analytics::HouseholdList& list, bool codes,
+                                                Lang lang) {
+  auto shown = [&](std::string_view dim, const std::string& code) {
+    return codes ? code : ValueLabel(snap, nullptr, dim, code, lang);
+  };
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : list.rows)
+    rows.push_back({r.household_id, shown("village", r.village_code), shown("status", r.status),
+                    shown("category", r.category), shown("primary_cause", r.primary_cause),
+                    std::to_string(r.members),
+                    std::isnan(r.per_capita_income) ? std::string()
+                                                    : fmt::format("{:.2f}", r.per_capita_income),
+                    fmt::format("{}", fmt::join(r.flags, ";"))});
+  return rows;
+}
+
+}  // namespace
+
+std::string HouseholdListCsv(const analytics::Snapshot& snap, const analytics::HouseholdList& list,
+                             bool codes, Lang lang) {
+  std::string out;
+  auto line = [&](const std::vector<std::string>& cells) {
+    for (size_t i = 0; i < cells.size(); ++i) {
+      if (i) out += ',';
+      out += CsvQuote(cells[i]);
+    }
+    out += '\n';
+  };
+  line(kListColumns);
+  for (const auto& cells : ListCells(snap, list, codes, lang)) line(cells);
+  return out;
+}
+
+std::string HouseholdListTable(const analytics::Snapshot& snap,
+                               const analytics::HouseholdList& list, bool codes, Lang lang) {
+  std::vector<std::string> titles = kListColumns;
+  for (size_t i = 1; i < 5; ++i) titles[i] = DimensionTitle(kListColumns[i], lang);
+  if (lang == Lang::kZh)
+    titles[0] = "户编号", titles[5] = "人口", titles[6] = "人均纯收入", titles[7] = "疑点";
+  return FormatTable(titles, ListCells(snap, list, codes, lang),
+                     {Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft,
+                      Align::kRight, Align::kRight});
+}
+
+std::string HouseholdListJson(const analytics::Snapshot& snap, const analytics::HouseholdList& list,
+                              Lang lang) {
+  using Json = nlohmann::ordered_json;
+  auto label = [&](std::string_view dim, const std::string& code) {
+    return ValueLabel(snap, nullptr, dim, code, lang);
+  };
+  Json rows = Json::array();
+  for (const auto& r : list.rows)
+    rows.push_back({{"household_id", r.household_id},
+                    {"village", r.village_code},
+                    {"village_label", label("village", r.village_code)},
+                    {"status", r.status},
+                    {"status_label", label("status", r.status)},
+                    {"category", r.category},
+                    {"category_label", label("category", r.category)},
+                    {"primary_cause", r.primary_cause},
+                    {"primary_cause_label", label("primary_cause", r.primary_cause)},
+                    {"members", r.members},
+                    {"per_capita_income",
+                     std::isnan(r.per_capita_income) ? Json() : Json(r.per_capita_income)},
+                    {"flags", r.flags}});
+  return Json{{"total", list.total}, {"households", rows}}.dump();
 }
 
 }  // namespace fupin::service

@@ -99,6 +99,17 @@ std::string AnswerJson(const QueryAnswer& answer);
 // A terminal table lined up by display width (core/display_width.h), titles in `lang`.
 std::string AnswerTable(const QueryAnswer& answer, bool codes, Lang lang);
 
+// A page of the household list (户清单, analytics::ListHouseholds) with labels: village by
+// name, status, category and primary cause by label (codes when `codes`); the income with 2
+// decimals. JSON: {"total":N,"households":[{...}]} with codes and <name>_label both, the
+// income as a number (null when unknown).
+std::string HouseholdListCsv(const analytics::Snapshot& snap, const analytics::HouseholdList& list,
+                             bool codes, Lang lang);
+std::string HouseholdListTable(const analytics::Snapshot& snap,
+                               const analytics::HouseholdList& list, bool codes, Lang lang);
+std::string HouseholdListJson(const analytics::Snapshot& snap, const analytics::HouseholdList& list,
+                              Lang lang);
+
 // The UTF-8 byte order mark that makes Excel read a CSV file as UTF-8.
 inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 
