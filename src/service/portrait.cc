@@ -123,6 +123,21 @@ HistoryLine ShowHistory(const store::RulesStore::HistoryRow& h, Lang lang,
   return line;
 }
 
+std::string StateText(store::FlagState state, Lang lang) {
+  if (!Zh(lang)) return std::string(store::FlagStateName(state));
+  switch (state) {
+    case store::FlagState::kOpen:
+      return "待核查";
+    case store::FlagState::kVerified:
+      return "已核实";
+    case store::FlagState::kDismissed:
+      return "已排除";
+    case store::FlagState::kClosed:
+      return "已关闭";
+  }
+  return std::string(store::FlagStateName(state));
+}
+
 Json FieldsJson(const std::vector<analytics::PortraitField>& fields) {
   Json o = Json::object();
   for (const auto& f : fields) {
@@ -209,7 +224,7 @@ std::string HouseholdText(const HouseholdView& view, Lang lang) {
   }
   out += fmt::format("{} ({})\n", Zh(lang) ? "疑点" : "Flags", p.flags.size());
   for (const auto& f : p.flags)
-    out += fmt::format("  {} [{}] {}\n", f.flag.rule, store::FlagStateName(f.state),
+    out += fmt::format("  {} [{}] {}\n", f.flag.rule, StateText(f.state, lang),
                        Zh(lang) ? f.flag.evidence_zh : f.flag.evidence_en);
   out += fmt::format("{} ({})\n", Zh(lang) ? "变更历史" : "History", view.history.size());
   std::vector<std::vector<std::string>> rows;
