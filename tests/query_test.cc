@@ -171,6 +171,24 @@ TEST_F(QueryTest, VillageLevelAndAgeBands) {
                  "ORDER BY 1, CAST(band AS INTEGER), band");
 }
 
+TEST(CodeLess, NumbersByValueTextByBytesMissingFirst) {
+  using analytics::CodeLess;
+  EXPECT_TRUE(CodeLess("2", "10"));
+  EXPECT_FALSE(CodeLess("10", "2"));
+  EXPECT_TRUE(CodeLess("9", "12"));
+  EXPECT_TRUE(CodeLess("", "1"));
+  EXPECT_FALSE(CodeLess("1", ""));
+  EXPECT_TRUE(CodeLess("0-6", "7-15"));
+  EXPECT_TRUE(CodeLess("7-15", "16-59"));
+  EXPECT_TRUE(CodeLess("16-59", "60+"));
+  EXPECT_TRUE(
+      CodeLess("1", "01"));  // equal numbers: the shorter text first, so the order is strict
+  EXPECT_FALSE(CodeLess("01", "1"));
+  EXPECT_FALSE(CodeLess("5", "5"));
+  EXPECT_TRUE(CodeLess("520102000000", "520103000000"));
+  EXPECT_TRUE(CodeLess("EXC_VEHICLE", "EXIT_READY"));
+}
+
 // Coded dimensions come in code order, 1, 2, ... 10, 11, 12, not as text (1, 10, 11, 2):
 // the causes by SQLite's integer order.
 TEST_F(QueryTest, CodedDimensionsInCodeOrder) {
