@@ -573,14 +573,14 @@ TEST_F(CliTest, RulesRunWithABadRulesFileChangesNothing) {
 TEST_F(CliTest, QueryGivesCsvAndJsonAndRefusesUnknownNames) {
   WriteCleanBatch(batch_);
   ASSERT_EQ(Import(batch_).exit_code, 0);
-  ChildRun q = Fupin(
-      {"query", "--db", db_.string(), "--measure", "persons,households", "--by", "village,status"});
+  ChildRun q = Fupin({"query", "--db", db_.string(), "--measure", "persons,households", "--by",
+                      "village,status", "--codes"});
   ASSERT_EQ(q.exit_code, 0) << Show(q);
   EXPECT_EQ(q.out, "village,status,persons,households\n520102016001,1,2,1\n520102016002,1,1,1\n");
   ChildRun j = Fupin({"query", "--db", db_.string(), "--measure", "households", "--where",
                       "village=520102016002", "--format", "json"});
   ASSERT_EQ(j.exit_code, 0) << Show(j);
-  EXPECT_EQ(j.out, "[{\"households\":\"1\"}]\n");
+  EXPECT_EQ(j.out, "[{\"households\":1}]\n");
   ChildRun bad = Fupin({"query", "--db", db_.string(), "--measure", "peeple"});
   EXPECT_EQ(bad.exit_code, 2) << Show(bad);
   EXPECT_NE(bad.err.find("peeple"), std::string::npos) << bad.err;
@@ -595,7 +595,7 @@ TEST_F(CliTest, QueryGivesCsvAndJsonAndRefusesUnknownNames) {
   ASSERT_EQ(none.exit_code, 0) << Show(none);
   EXPECT_EQ(none.out, "fgt_p0,fgt_p1,fgt_p2\n0.000000,0.000000,0.000000\n");
   ChildRun nbs = Fupin({"query", "--db", db_.string(), "--measure", "fgt_p0,mpi_m0", "--by",
-                        "village", "--line", "nbs"});
+                        "village", "--line", "nbs", "--codes"});
   ASSERT_EQ(nbs.exit_code, 0) << Show(nbs);
   EXPECT_TRUE(nbs.out.starts_with("village,fgt_p0,mpi_m0\n520102016001,")) << nbs.out;
   // The default rules have exit lines for 2017-2020 only; the batch's incomes are of 2015.
@@ -626,8 +626,8 @@ TEST_F(CliTest, SnapshotListReportAndPortrait) {
   ASSERT_EQ(snap.exit_code, 0) << Show(snap);
   EXPECT_TRUE(fs::exists(db_.string() + ".snapshot"));
   // Drill-down to the households of a village.
-  ChildRun list =
-      Fupin({"query", "--db", db_.string(), "--list", "--where", "village=520102016001"});
+  ChildRun list = Fupin(
+      {"query", "--db", db_.string(), "--list", "--where", "village=520102016001", "--codes"});
   ASSERT_EQ(list.exit_code, 0) << Show(list);
   EXPECT_EQ(list.out.substr(0, list.out.find('\n')),
             "household_id,village,status,category,primary_cause,members,per_capita_income,flags");

@@ -166,7 +166,37 @@ TEST_F(QueryTest, VillageLevelAndAgeBands) {
                  " - CAST(substr(m.birth_date, 1, 4) AS INTEGER)) <= 59 THEN '16-59' "
                  "ELSE '60+' END AS band, count(*)" +
                  kMembersJoin +
-                 "WHERE substr(h.village_code, 1, 4) = '5203' GROUP BY 1, 2 ORDER BY 1, 2");
+                 // Age bands in code order: 0-6, 7-15, 16-59, 60+ (not as text).
+                 "WHERE substr(h.village_code, 1, 4) = '5203' GROUP BY 1, 2 "
+                 "ORDER BY 1, CAST(band AS INTEGER), band");
+}
+
+TEST(CodeLess, NumbersByValueTextByBytesMissingFirst) {
+  using analytics::CodeLess;
+  EXPECT_TRUE(CodeLess("2", "10"));
+  EXPECT_FALSE(CodeLess("10", "2"));
+  EXPECT_TRUE(CodeLess("9", "12"));
+  EXPECT_TRUE(CodeLess("", "1"));
+  EXPECT_FALSE(CodeLess("1", ""));
+  EXPECT_TRUE(CodeLess("0-6", "7-15"));
+  EXPECT_TRUE(CodeLess("7-15", "16-59"));
+  EXPECT_TRUE(CodeLess("16-59", "60+"));
+  EXPECT_TRUE(
+      CodeLess("1", "01"));  // equal numbers: the shorter text first, so the order is strict
+  EXPECT_FALSE(CodeLess("01", "1"));
+  EXPECT_FALSE(CodeLess("5", "5"));
+  EXPECT_TRUE(CodeLess("520102000000", "520103000000"));
+  EXPECT_TRUE(CodeLess("EXC_VEHICLE", "EXIT_READY"));
+}
+
+// Coded dimensions come in code order, 1, 2, ... 10, 11, 12, not as text (1, 10, 11, 2):
+// the causes by SQLite's integer order.
+TEST_F(QueryTest, CodedDimensionsInCodeOrder) {
+  ExpectSame({{"households"}, {"primary_cause"}},
+             "SELECT coalesce(primary_cause, ''), count(*) FROM households "
+             "GROUP BY 1 ORDER BY primary_cause IS NOT NULL, CAST(primary_cause AS INTEGER)");
+  const auto rows = Rows(*snap_, {{"households"}, {"primary_cause"}});
+  ASSERT_GT(rows.size(), 10u);  // the generator uses causes past 9
 }
 
 TEST_F(QueryTest, MedianIncomeByCounty) {

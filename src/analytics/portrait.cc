@@ -9,6 +9,7 @@
 
 #include "core/datasets.h"
 #include "core/id_number.h"
+#include "core/mask.h"
 #include "core/parallel.h"
 #include "core/text.h"
 
@@ -16,19 +17,7 @@ namespace fupin::analytics {
 
 namespace {
 
-// The first character of a name, the rest as '*'.
-std::string MaskName(std::string_view name) {
-  size_t at = 0;
-  if (!NextCodePoint(name, at)) return std::string(name.size() ? 1 : 0, '*');
-  size_t chars = 0;
-  for (size_t i = at; i < name.size();) {
-    if (!NextCodePoint(name, i)) break;
-    ++chars;
-  }
-  return std::string(name.substr(0, at)) + std::string(chars, '*');
-}
-
-std::string CellText(const store::Cell& c, const FieldSpec& f) {
+std::string CellText(const store::Cell& c, const FieldSpec& f, const MaskPolicy& mask) {
   switch (c.kind) {
     case store::Cell::Kind::kNull:
       return "";
@@ -41,9 +30,22 @@ std::string CellText(const store::Cell& c, const FieldSpec& f) {
       break;
   }
   std::string v(c.text);
-  if (f.type == FieldType::kIdNumber) return MaskIdNumber(v);
-  if (f.name == "name") return MaskName(v);
+  if (f.type == FieldType::kIdNumber) return ShowIdNumber(v, mask);
+  if (f.name == "name") return ShowName(v, mask);
   return v;
+}
+
+// `text` with every occurrence of one of `names` masked (MaskName): evidence texts quote the
+// members' names.
+std::string MaskNamesIn(std::string text, const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    if (name.empty()) continue;
+    const std::string masked = MaskName(name);
+    for (size_t at = text.find(name); at != std::string::npos;
+         at = text.find(name, at + masked.size()))
+      text.replace(at, name.size(), masked);
+  }
+  return text;
 }
 
 // The spec's fields as stored columns.
@@ -53,18 +55,19 @@ std::vector<std::string> FieldColumns(const DatasetSpec& d) {
   return out;
 }
 
-std::vector<PortraitField> Fields(const DatasetSpec& d, std::span<const store::Cell> cells) {
+std::vector<PortraitField> Fields(const DatasetSpec& d, std::span<const store::Cell> cells,
+                                  const MaskPolicy& mask) {
   std::vector<PortraitField> out;
   for (size_t i = 0; i < d.fields.size(); ++i)
     out.push_back({std::string(d.fields[i].name), std::string(d.fields[i].label_zh),
-                   CellText(cells[i], d.fields[i])});
+                   CellText(cells[i], d.fields[i], mask)});
   return out;
 }
 
 }  // namespace
 
 Result<HouseholdPortrait> ReadHouseholdPortrait(store::Store& store, std::string_view household_id,
-                                                int threads) {
+                                                int threads, const MaskPolicy& mask) {
   store::RulesStore& rs = store.Rules();
   HouseholdPortrait p;
   const DatasetSpec* households = FindDataset("households");
@@ -72,7 +75,7 @@ Result<HouseholdPortrait> ReadHouseholdPortrait(store::Store& store, std::string
   std::string village;
   RETURN_IF_ERROR(rs.ReadHousehold(*households, FieldColumns(*households), household_id,
                                    [&](int64_t, std::span<const store::Cell> cells) {
-                                     p.household = Fields(*households, cells);
+                                     p.household = Fields(*households, cells, mask);
                                    }));
   if (p.household.empty())
     return Err(NotFound(fmt::format("no household {} in the registry", household_id)));
@@ -92,14 +95,16 @@ Result<HouseholdPortrait> ReadHouseholdPortrait(store::Store& store, std::string
   (void)id_slot;
   std::vector<std::string> mcols = FieldColumns(*members);
   mcols.push_back("id_number");  // unmasked, to find the linked records
-  RETURN_IF_ERROR(rs.ReadHousehold(*members, mcols, household_id,
-                                   [&](int64_t, std::span<const store::Cell> cells) {
-                                     p.members.push_back(Fields(*members, cells));
-                                     const std::string id(cells.back().text);
-                                     if (const uint64_t packed = PackIdNumber(id))
-                                       persons.insert(packed);
-                                     ++size;
-                                   }));
+  mcols.push_back("name");       // unmasked, to mask the names quoted in flags' evidence
+  std::vector<std::string> names;
+  RETURN_IF_ERROR(rs.ReadHousehold(
+      *members, mcols, household_id, [&](int64_t, std::span<const store::Cell> cells) {
+        p.members.push_back(Fields(*members, cells.first(members->fields.size()), mask));
+        const std::string id(cells[cells.size() - 2].text);
+        if (cells.back().kind == store::Cell::Kind::kText) names.emplace_back(cells.back().text);
+        if (const uint64_t packed = PackIdNumber(id)) persons.insert(packed);
+        ++size;
+      }));
   p.per_capita_income = any && size > 0 ? income / static_cast<double>(size) : std::nan("");
 
   // Linked records: each department's links, then its rows for this household's persons.
@@ -134,8 +139,8 @@ Result<HouseholdPortrait> ReadHouseholdPortrait(store::Store& store, std::string
       r.dataset = std::string(d.name);
       r.title_zh = std::string(d.title_zh);
       r.source_row = cells.back().kind == store::Cell::Kind::kInt ? cells.back().i : 0;
-      r.member_id = next < sorted.size() ? MaskIdNumber(UnpackIdNumber(of[order[next]])) : "";
-      r.fields = Fields(d, cells.first(d.fields.size()));
+      r.member_id = next < sorted.size() ? ShowIdNumber(UnpackIdNumber(of[order[next]]), mask) : "";
+      r.fields = Fields(d, cells.first(d.fields.size()), mask);
       found[t].push_back(std::move(r));
     });
   }));
@@ -147,23 +152,34 @@ Result<HouseholdPortrait> ReadHouseholdPortrait(store::Store& store, std::string
   RETURN_IF_ERROR(rs.ForEachFlag(filter, [&](const store::FlagRow& f) -> Status {
     if (f.flag.household_id == household_id) {
       p.flags.push_back(f);
-      p.flags.back().flag.evidence_zh = MaskIdNumbersIn(f.flag.evidence_zh);
-      p.flags.back().flag.evidence_en = MaskIdNumbersIn(f.flag.evidence_en);
-      if (!p.flags.back().flag.id_number.empty())
-        p.flags.back().flag.id_number = MaskIdNumber(p.flags.back().flag.id_number);
+      store::FlagRow& shown = p.flags.back();
+      if (!mask.unmask) {
+        shown.flag.evidence_zh = MaskNamesIn(MaskIdNumbersIn(f.flag.evidence_zh), names);
+        shown.flag.evidence_en = MaskNamesIn(MaskIdNumbersIn(f.flag.evidence_en), names);
+        if (!shown.flag.id_number.empty())
+          shown.flag.id_number = MaskIdNumber(shown.flag.id_number);
+      }
     }
     return OkStatus();
   }));
   RETURN_IF_ERROR(rs.ForEachHistory(household_id, [&](const store::RulesStore::HistoryRow& h) {
     p.history.push_back(h);
+    if (mask.unmask) return;
+    store::RulesStore::HistoryRow& shown = p.history.back();
     // Member keys carry the ID number.
-    const size_t slash = p.history.back().entity_key.find('/');
+    const size_t slash = shown.entity_key.find('/');
     if (slash != std::string::npos)
-      p.history.back().entity_key = p.history.back().entity_key.substr(0, slash + 1) +
-                                    MaskIdNumber(p.history.back().entity_key.substr(slash + 1));
-    if (p.history.back().field.starts_with("id_number") || p.history.back().field == "name") {
-      p.history.back().old_value = "***";
-      p.history.back().new_value = "***";
+      shown.entity_key =
+          shown.entity_key.substr(0, slash + 1) + MaskIdNumber(shown.entity_key.substr(slash + 1));
+    if (shown.field.starts_with("id_number") || shown.field.starts_with("head_id_number")) {
+      shown.old_value = MaskIdNumbersIn(shown.old_value);
+      shown.new_value = MaskIdNumbersIn(shown.new_value);
+      if (shown.field.ends_with("_problem")) return;
+      if (!shown.old_value.empty()) shown.old_value = MaskIdNumber(h.old_value);
+      if (!shown.new_value.empty()) shown.new_value = MaskIdNumber(h.new_value);
+    } else if (shown.field.starts_with("name") || shown.field.starts_with("head_name")) {
+      shown.old_value = MaskName(h.old_value);
+      shown.new_value = MaskName(h.new_value);
     }
   }));
   return p;

@@ -1,6 +1,9 @@
 // Portraits (精准画像): one household with everything known about it, and one village in
-// figures. Personal data is masked here (ID numbers keep their first 6 and last 4
-// characters, names their first character): a portrait is for looking at, not for export.
+// figures. Personal data is masked here unless the mask policy says otherwise (ID numbers
+// keep their first 6 and last 4 characters, names their first character), in the fields, the
+// linked records, the flags' evidence and the change history. Values are as stored (codes,
+// yuan with 2 decimals; history values as the store keeps them, money in fen): labels and
+// yuan for people are service/portrait.h's.
 #pragma once
 
 #include <string>
@@ -8,6 +11,7 @@
 
 #include "analytics/query.h"
 #include "analytics/snapshot.h"
+#include "core/mask.h"
 #include "core/status.h"
 #include "store/rules_store.h"
 #include "store/store.h"
@@ -18,6 +22,7 @@ struct PortraitField {
   std::string name;   // exchange-format column
   std::string label;  // Chinese label
   std::string value;  // masked where personal
+  std::string code;   // the code when `value` shows its label (service/portrait.h), else ""
 };
 
 struct LinkedRecord {
@@ -40,7 +45,7 @@ struct HouseholdPortrait {
 // kNotFound when there is no such household. Reads the household, its members and history by
 // key, its flags through its village, and its members' linked records from every department.
 Result<HouseholdPortrait> ReadHouseholdPortrait(store::Store& store, std::string_view household_id,
-                                                int threads = 2);
+                                                int threads = 2, const MaskPolicy& mask = {});
 
 // A village in figures: named sections, each a query answer over the snapshot.
 struct VillagePortrait {

@@ -22,7 +22,8 @@ enum class DK : uint8_t { kRegion, kHousehold, kMember, kFlag, kLinked };
 struct Dimension {
   std::string_view name;
   DK kind;
-  int index;  // region level, HouseholdDim or MemberDim
+  int index;                     // region level, HouseholdDim or MemberDim
+  std::string_view code_list{};  // core/code_lists.h list of the values, if coded
 };
 
 constexpr Dimension kDimensions[] = {
@@ -31,25 +32,25 @@ constexpr Dimension kDimensions[] = {
     {"county", DK::kRegion, 2},
     {"township", DK::kRegion, 3},
     {"village", DK::kRegion, 4},
-    {"status", DK::kHousehold, kStatus},
-    {"category", DK::kHousehold, kCategory},
-    {"primary_cause", DK::kHousehold, kPrimaryCause},
+    {"status", DK::kHousehold, kStatus, "status"},
+    {"category", DK::kHousehold, kCategory, "category"},
+    {"primary_cause", DK::kHousehold, kPrimaryCause, "cause"},
     {"year", DK::kHousehold, kIncomeYear},
     {"registered_year", DK::kHousehold, kRegisteredYear},
     {"exit_year", DK::kHousehold, kExitYear},
-    {"housing_safe", DK::kHousehold, kHousingSafe},
-    {"water_safe", DK::kHousehold, kWaterSafe},
-    {"electricity", DK::kHousehold, kElectricity},
-    {"sex", DK::kMember, kSex},
-    {"relation", DK::kMember, kRelation},
-    {"ethnicity", DK::kMember, kEthnicity},
-    {"education", DK::kMember, kEducation},
-    {"in_school", DK::kMember, kInSchool},
-    {"health", DK::kMember, kHealth},
-    {"labor", DK::kMember, kLabor},
-    {"work_status", DK::kMember, kWorkStatus},
+    {"housing_safe", DK::kHousehold, kHousingSafe, "yes_no"},
+    {"water_safe", DK::kHousehold, kWaterSafe, "yes_no"},
+    {"electricity", DK::kHousehold, kElectricity, "yes_no"},
+    {"sex", DK::kMember, kSex, "sex"},
+    {"relation", DK::kMember, kRelation, "relation"},
+    {"ethnicity", DK::kMember, kEthnicity, "ethnicity"},
+    {"education", DK::kMember, kEducation, "education"},
+    {"in_school", DK::kMember, kInSchool, "school"},
+    {"health", DK::kMember, kHealth, "health"},
+    {"labor", DK::kMember, kLabor, "labor"},
+    {"work_status", DK::kMember, kWorkStatus, "work"},
     {"age_band", DK::kMember, kAgeBand},
-    {"medical_insured", DK::kMember, kMedicalInsured},
+    {"medical_insured", DK::kMember, kMedicalInsured, "yes_no"},
     {"flag", DK::kFlag, 0},
     {"linked", DK::kLinked, 0},
 };
@@ -811,6 +812,67 @@ std::vector<std::pair<uint32_t, uint32_t>> HouseholdRanges(const Plan& p) {
 
 }  // namespace
 
+bool CodeLess(std::string_view a, std::string_view b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    const bool da = a[i] >= '0' && a[i] <= '9', db = b[j] >= '0' && b[j] <= '9';
+    if (!da || !db) {
+      if (a[i] != b[j]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]);
+      ++i, ++j;
+      continue;
+    }
+    // Two runs of digits: the shorter number (leading zeros aside) is the smaller.
+    size_t ea = i, eb = j;
+    while (ea < a.size() && a[ea] >= '0' && a[ea] <= '9') ++ea;
+    while (eb < b.size() && b[eb] >= '0' && b[eb] <= '9') ++eb;
+    size_t sa = i, sb = j;
+    while (sa + 1 < ea && a[sa] == '0') ++sa;
+    while (sb + 1 < eb && b[sb] == '0') ++sb;
+    if (ea - sa != eb - sb) return ea - sa < eb - sb;
+    const int c = a.substr(sa, ea - sa).compare(b.substr(sb, eb - sb));
+    if (c != 0) return c < 0;
+    if (ea - i != eb - j) return ea - i < eb - j;  // "01" after "1"
+    i = ea, j = eb;
+  }
+  return a.size() - i < b.size() - j;
+}
+
+std::optional<DimensionInfo> FindDimensionInfo(std::string_view name) {
+  const Dimension* d = FindDimension(name);
+  if (!d) return std::nullopt;
+  DimensionInfo info{d->name, DimensionKind::kCoded, -1, d->code_list};
+  switch (d->kind) {
+    case DK::kRegion:
+      info.kind = DimensionKind::kRegion;
+      info.region_level = d->index;
+      break;
+    case DK::kFlag:
+      info.kind = DimensionKind::kFlag;
+      break;
+    case DK::kLinked:
+      info.kind = DimensionKind::kLinked;
+      break;
+    case DK::kHousehold:
+      if (d->index == kIncomeYear || d->index == kRegisteredYear || d->index == kExitYear)
+        info.kind = DimensionKind::kYear;
+      break;
+    case DK::kMember:
+      if (d->index == kAgeBand) info.kind = DimensionKind::kAgeBand;
+      break;
+  }
+  return info;
+}
+
+std::vector<std::string> DimensionValues(const Snapshot& s, std::string_view name) {
+  std::vector<std::string> out;
+  const Dimension* d = FindDimension(name);
+  if (!d) return out;
+  for (uint32_t c = 0; c < Cardinality(s, d); ++c)
+    if (!CodeText(s, d, c).empty()) out.emplace_back(CodeText(s, d, c));
+  std::sort(out.begin(), out.end(), CodeLess);
+  return out;
+}
+
 std::vector<std::string> DimensionNames() {
   std::vector<std::string> out;
   for (const Dimension& d : kDimensions) out.emplace_back(d.name);
@@ -1511,8 +1573,10 @@ Result<QueryResult> RunQuery(const Snapshot& s, const QuerySpec& spec) {
     }
     rows.emplace_back(std::move(dims), std::move(values));
   });
-  std::sort(rows.begin(), rows.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return std::lexicographical_compare(a.first.begin(), a.first.end(), b.first.begin(),
+                                        b.first.end(), CodeLess);
+  });
   for (auto& [dims, values] : rows) {
     std::vector<std::string> row(dims.begin(), dims.end());
     for (size_t i = 0; i < measures.size(); ++i) {

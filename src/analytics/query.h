@@ -8,6 +8,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,7 +59,7 @@ struct QuerySpec {
 
 struct QueryResult {
   std::vector<std::string> columns;            // the dimensions, then the measures
-  std::vector<std::vector<std::string>> rows;  // sorted by the dimension values
+  std::vector<std::vector<std::string>> rows;  // sorted by the dimension values (CodeLess)
   // The measures as numbers (NaN when empty), row by row, for reports and charts.
   std::vector<std::vector<double>> values;
   bool from_cube = false;  // answered from Snapshot::Cube rather than a scan
@@ -87,6 +88,32 @@ Result<HouseholdList> ListHouseholds(
     const Snapshot& snap,
     const std::vector<std::pair<std::string, std::vector<std::string>>>& where, int64_t offset,
     int64_t limit);
+
+// What a dimension's values are, for checking and labelling them (service/query.h).
+enum class DimensionKind {
+  kRegion,   // 12-digit region codes of `region_level` (0 province .. 4 village)
+  kCoded,    // codes of `code_list` (core/code_lists.h)
+  kYear,     // years (year, registered_year, exit_year)
+  kAgeBand,  // 0-6, 7-15, 16-59, 60+
+  kFlag,     // rule ids
+  kLinked,   // department data set names
+};
+struct DimensionInfo {
+  std::string_view name;
+  DimensionKind kind;
+  int region_level = -1;       // kRegion only
+  std::string_view code_list;  // kCoded only
+};
+// nullopt when there is no dimension `name`.
+std::optional<DimensionInfo> FindDimensionInfo(std::string_view name);
+
+// The values of dimension `name` present in the snapshot (the missing value left out), in
+// code order (CodeLess); empty for an unknown name.
+std::vector<std::string> DimensionValues(const Snapshot& snap, std::string_view name);
+
+// Code order: runs of digits compare as numbers ("2" < "10" < "12", "7-15" < "16-59"), the
+// rest byte by byte; "" first. Query rows are sorted by their dimension values in this order.
+bool CodeLess(std::string_view a, std::string_view b);
 
 // Every dimension and measure name, for help texts (mpi_ch_<indicator> and
 // mpi_contrib_<indicator> stand for one measure per indicator).

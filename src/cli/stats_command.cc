@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "core/code_lists.h"
+#include "core/display_width.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace fupin::cli {
@@ -56,14 +57,20 @@ int RunStats(const StatsArgs& args, Lang lang) {
             .dump(2));
     return kExitOk;
   }
-  fmt::print("{:<28} {:>12}\n", zh ? "表" : "table", zh ? "行数" : "rows");
-  for (const auto& t : stats->tables) fmt::print("{:<28} {:>12}\n", t.table, t.rows);
-  fmt::print("\n{:<14} {:<12} {:<24} {:>10} {:>10}\n", zh ? "市州代码" : "prefecture",
-             zh ? "名称" : "name", zh ? "脱贫状态" : "status", zh ? "户数" : "households",
-             zh ? "人数" : "members");
+  std::vector<std::vector<std::string>> tables;
+  for (const auto& t : stats->tables) tables.push_back({t.table, std::to_string(t.rows)});
+  fmt::print("{}", FormatTable({zh ? "表" : "table", zh ? "行数" : "rows"}, tables,
+                               {Align::kLeft, Align::kRight}));
+  std::vector<std::vector<std::string>> regions;
   for (const auto& r : stats->by_prefecture)
-    fmt::print("{:<14} {:<12} {:<24} {:>10} {:>10}\n", r.prefecture_code, r.prefecture_name,
-               status_label(r.status), r.households, r.members);
+    regions.push_back({r.prefecture_code, r.prefecture_name, status_label(r.status),
+                       std::to_string(r.households), std::to_string(r.members)});
+  fmt::print(
+      "\n{}",
+      FormatTable({zh ? "市州代码" : "prefecture", zh ? "名称" : "name", zh ? "脱贫状态" : "status",
+                   zh ? "户数" : "households", zh ? "人数" : "members"},
+                  regions,
+                  {Align::kLeft, Align::kLeft, Align::kLeft, Align::kRight, Align::kRight}));
   return kExitOk;
 }
 
