@@ -278,7 +278,10 @@ int ReviewList(ReviewArgs args, Lang lang) {
   auto items = service::ListReview(**store, args.list);
   if (!items) return Fail(items.error(), zh);
   for (const service::ReviewItem& item : *items) PrintReviewItem(item, lang);
-  fmt::print("{}: {:L}\n", zh ? "待核查候选" : "candidates awaiting review", items->size());
+  const bool cut = args.list.limit > 0 && items->size() == args.list.limit;
+  fmt::print(
+      "{}: {:L}{}\n", zh ? "待核查候选" : "candidates awaiting review", items->size(),
+      cut ? (zh ? "（已达 --limit，可能还有更多）" : " (--limit reached; there may be more)") : "");
   return kExitOk;
 }
 
