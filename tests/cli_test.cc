@@ -412,9 +412,11 @@ TEST_F(CliTest, LinkThenExportLinksAndFindings) {
   EXPECT_TRUE(j["timings"].contains("exact_s"));
 
   fs::path out = dir_ / "links.csv";
-  ChildRun exp = Fupin({"export", "links", "--db", db_.string(), "--out", out.string()});
+  ChildRun exp =
+      Fupin({"export", "links", "--db", db_.string(), "--out", out.string(), "--unmask"});
   ASSERT_EQ(exp.exit_code, 0) << Show(exp);
   EXPECT_EQ(test::ReadFile(out),
+            "\xEF\xBB\xBF"
             "dataset,row,id_number,stage,weight\n"
             "disability,1," +
                 MakeId(kCounty, "19720202", 22) + ",exact,\ndisability,2,,unlinked,\n");
@@ -422,6 +424,7 @@ TEST_F(CliTest, LinkThenExportLinksAndFindings) {
   ChildRun f = Fupin({"export", "findings", "--db", db_.string(), "--out", findings.string()});
   ASSERT_EQ(f.exit_code, 0) << Show(f);
   EXPECT_EQ(test::ReadFile(findings),
+            "\xEF\xBB\xBF"
             "kind,id_number,household_id,other_id_number,other_household_id,detail\n");
 
   ChildRun again = Fupin({"--lang", "en", "link", "--db", db_.string()});
@@ -507,17 +510,17 @@ TEST_F(CliTest, RulesRunThenExportAndDecideFlags) {
   EXPECT_EQ(j["households"], 2);
 
   const fs::path csv = dir_ / "flags.csv";
-  ChildRun exp = Fupin(
-      {"export", "flags", "--db", db_.string(), "--out", csv.string(), "--rule", "EXC_VEHICLE"});
+  ChildRun exp = Fupin({"export", "flags", "--db", db_.string(), "--out", csv.string(), "--rule",
+                        "EXC_VEHICLE", "--unmask"});
   ASSERT_EQ(exp.exit_code, 0) << Show(exp);
   const std::string id = MakeId(kCounty, "19720202", 22);
   EXPECT_EQ(
       test::ReadFile(csv),
-      "rule,category,household_id,id_number,state,evidence\n"
-      "EXC_VEHICLE,exclusion,H1," +
+      "\xEF\xBB\xBF疑点编号,规则,类别,户编号,身份证号,状态,证据,村代码,证据来源,证据行号,"
+      "核查结果,核查备注\n1,EXC_VEHICLE,exclusion,H1," +
           id + ",open,李四（" + id +
           "）在公安车辆登记中有小型轿车，号牌贵A88888，登记于2017-05-06：公安 车辆（vehicles.csv "
-          "第1行）\n");
+          "第1行）,520102016001,vehicles,1,,\n");
 
   ChildRun set =
       Fupin({"flags", "set", "--db", db_.string(), "--rule", "EXC_VEHICLE", "--household", "H1",
@@ -533,10 +536,10 @@ TEST_F(CliTest, RulesRunThenExportAndDecideFlags) {
   // Running again keeps the verdict; English evidence on request; XLSX written whole.
   ASSERT_EQ(Fupin({"rules", "run", "--db", db_.string(), "--quiet"}).exit_code, 0);
   ChildRun en = Fupin({"--lang", "en", "export", "flags", "--db", db_.string(), "--out",
-                       csv.string(), "--state", "verified"});
+                       csv.string(), "--state", "verified", "--unmask"});
   ASSERT_EQ(en.exit_code, 0) << Show(en);
   const std::string verified = test::ReadFile(csv);
-  EXPECT_NE(verified.find("EXC_VEHICLE,exclusion,H1," + id + ",verified,"), std::string::npos)
+  EXPECT_NE(verified.find("1,EXC_VEHICLE,exclusion,H1," + id + ",verified,"), std::string::npos)
       << verified;
   EXPECT_NE(verified.find("has a 小型轿车 registered, plate 贵A88888"), std::string::npos)
       << verified;

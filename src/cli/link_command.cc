@@ -1,7 +1,8 @@
-// fupin link / fupin export links|findings: the person index from the command line.
+// fupin link / fupin review / fupin export links|findings: the person index from the command
+// line.
 #include <fmt/format.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -14,6 +15,8 @@
 #include "core/text.h"
 #include "link/link_files.h"
 #include "link/linker.h"
+#include "service/mask.h"
+#include "service/review.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace fupin::cli {
@@ -48,14 +51,20 @@ int RunLink(const LinkArgs& args, Lang lang) {
   options.lower = args.lower;
   options.threads = args.threads;
   options.user = args.user;
-  bool tty = isatty(2);
   if (!args.quiet)
-    options.progress = [&](std::string_view what, int64_t done, int64_t total) {
-      if (total > 0) {
-        if (!tty) return;
-        fmt::print(stderr, "\r{} {:>12L}/{:L}   ", what, done, total);
+    options.progress = [zh](std::string_view what, int64_t done, int64_t total) {
+      if (what == "registry") {
+        fmt::print(stderr, "{}\n",
+                   zh ? fmt::format("已读取登记人员：{:L} 人", done)
+                      : fmt::format("registry read: {:L} members", done));
+      } else if (what == "blocking") {
+        fmt::print(stderr, "{}\n",
+                   zh ? fmt::format("概率匹配：{:L} 行待匹配", total)
+                      : fmt::format("probabilistic stage: {:L} rows to match", total));
       } else {
-        fmt::print(stderr, "{}{} {} {}\n", tty ? "\r" : "", zh ? "已处理" : "done", what, done);
+        fmt::print(stderr, "{}\n",
+                   zh ? fmt::format("{}：已处理 {:L} 行", what, done)
+                      : fmt::format("{}: {:L} rows done", what, done));
       }
     };
   auto summary = link::RunLinker(**store, options);
@@ -89,6 +98,11 @@ int RunLink(const LinkArgs& args, Lang lang) {
   fmt::print("{:<20} {:>11L} {:>11L} {:>9L} {:>9L} {:>9L} {:>11L}\n", zh ? "合计" : "total",
              total.rows, total.exact, total.repaired, total.probabilistic, total.review,
              total.unlinked);
+  int64_t accepted = 0;
+  for (const auto& d : summary->datasets) accepted += d.accepted;
+  if (accepted > 0)
+    fmt::print("{}: {:L}\n",
+               zh ? "其中按人工核查确认关联" : "of which linked as accepted in review", accepted);
   fmt::print("{}: {:L}; {}: {:L}\n", zh ? "登记人员" : "registry members",
              summary->registry_members, zh ? "候选对" : "candidate pairs",
              summary->candidate_pairs);
@@ -101,6 +115,7 @@ int RunLink(const LinkArgs& args, Lang lang) {
 struct ExportArgs {
   std::string db;
   std::string out;
+  bool unmask = false;  // show ID numbers and names in full
 };
 
 int WriteCsv(const ExportArgs& args, bool zh, std::string_view header,
@@ -108,13 +123,36 @@ int WriteCsv(const ExportArgs& args, bool zh, std::string_view header,
   Status st = WriteAtomically(args.out, [&](const std::string& part) {
     std::FILE* f = std::fopen(part.c_str(), "wb");
     if (!f) return Unavailable(fmt::format("cannot write {}", part));
-    std::fprintf(f, "%.*s\n", static_cast<int>(header.size()), header.data());
+    // UTF-8 with BOM, so Excel reads it as UTF-8.
+    std::fprintf(f, "\xEF\xBB\xBF%.*s\n", static_cast<int>(header.size()), header.data());
     Status written = body(f);
     if (std::fclose(f) != 0 && written.ok())
       written = Unavailable(fmt::format("cannot write {}", part));
     return written;
   });
-  return st.ok() ? kExitOk : Fail(st, zh);
+  if (!st.ok()) return Fail(st, zh);
+  if (!args.unmask)
+    fmt::print(stderr, "{}\n",
+               zh ? "身份证号、姓名已脱敏（--unmask 显示全文）"
+                  : "ID numbers and names masked (--unmask shows them)");
+  return kExitOk;
+}
+
+// A finding's detail ("王小明 / 王晓明", "王小明 19800101") with its names masked.
+std::string MaskDetail(std::string_view detail) {
+  std::string out;
+  size_t i = 0;
+  while (i <= detail.size()) {
+    size_t end = detail.find(' ', i);
+    if (end == std::string_view::npos) end = detail.size();
+    std::string_view word = detail.substr(i, end - i);
+    const bool ascii = std::all_of(word.begin(), word.end(),
+                                   [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    out += ascii ? service::MaskText(word, {}) : service::MaskName(word);
+    if (end < detail.size()) out += ' ';
+    i = end + 1;
+  }
+  return out;
 }
 
 int ExportLinks(const ExportArgs& args, Lang lang) {
@@ -125,6 +163,7 @@ int ExportLinks(const ExportArgs& args, Lang lang) {
     return (*store)->Links().ForEachLinkRow([&](const store::LinkExportRow& r) {
       std::string weight = r.weight ? fmt::format("{:.3f}", *r.weight) : "";
       std::string id = r.person_id > 0 ? UnpackIdNumber(static_cast<uint64_t>(r.person_id)) : "";
+      if (!args.unmask) id = service::MaskIdNumber(id);
       fmt::print(f, "{},{},{},{},{}\n", r.dataset, r.source_row, id, store::LinkStageName(r.stage),
                  weight);
       return OkStatus();
@@ -136,15 +175,19 @@ int ExportFindings(const ExportArgs& args, Lang lang) {
   bool zh = lang == Lang::kZh;
   auto store = OpenExisting(args.db, zh);
   if (!store) return Fail(store.error(), zh);
-  return WriteCsv(args, zh, "kind,id_number,household_id,other_id_number,other_household_id,detail",
-                  [&](std::FILE* f) {
-                    return (*store)->Links().ForEachFinding([&](const store::LinkFinding& x) {
-                      fmt::print(f, "{},{},{},{},{},{}\n", x.kind, x.id_number,
-                                 CsvQuote(x.household_id), x.other_id_number,
-                                 CsvQuote(x.other_household_id), CsvQuote(x.detail));
-                      return OkStatus();
-                    });
-                  });
+  return WriteCsv(
+      args, zh, "kind,id_number,household_id,other_id_number,other_household_id,detail",
+      [&](std::FILE* f) {
+        return (*store)->Links().ForEachFinding([&](const store::LinkFinding& x) {
+          const bool full = args.unmask;
+          fmt::print(
+              f, "{},{},{},{},{},{}\n", x.kind,
+              full ? x.id_number : service::MaskIdNumber(x.id_number), CsvQuote(x.household_id),
+              full ? x.other_id_number : service::MaskIdNumber(x.other_id_number),
+              CsvQuote(x.other_household_id), CsvQuote(full ? x.detail : MaskDetail(x.detail)));
+          return OkStatus();
+        });
+      });
 }
 
 struct LinkFilesArgs {
@@ -191,6 +234,73 @@ int RunLinkFiles(const LinkFilesArgs& args, Lang lang) {
   return kExitOk;
 }
 
+struct ReviewArgs {
+  std::string db;
+  service::ReviewListRequest list;
+  service::ReviewDecisionRequest decide;
+};
+
+std::string_view SexLabel(int sex, bool zh) {
+  if (sex == 1) return zh ? "男" : "male";
+  if (sex == 2) return zh ? "女" : "female";
+  return zh ? "性别未知" : "sex unknown";
+}
+
+void PrintReviewItem(const service::ReviewItem& item, Lang lang) {
+  const bool zh = lang == Lang::kZh;
+  auto or_dash = [](const std::string& s) { return s.empty() ? std::string("-") : s; };
+  fmt::print("{} {} {}  {} {:.3f}  {} {:.2f}\n", item.dataset, zh ? "第" : "row",
+             zh ? fmt::format("{} 行", item.source_row) : std::to_string(item.source_row),
+             zh ? "概率" : "probability", item.probability, zh ? "权重" : "weight", item.weight);
+  fmt::print("  {:<10} {}  {}  {}  {}  {}\n", zh ? "部门记录" : "row", or_dash(item.row_name),
+             or_dash(item.row_id_number), or_dash(item.row_birth_date), SexLabel(item.row_sex, zh),
+             or_dash(item.row_region_code));
+  if (item.person_found) {
+    fmt::print("  {:<10} {}  {}  {}  {}  {} {}\n", zh ? "登记人员" : "registry", item.person_name,
+               item.person_id_number, or_dash(item.person_birth_date),
+               SexLabel(item.person_sex, zh), zh ? "户" : "household", item.person_household_id);
+  } else {
+    fmt::print("  {:<10} {}  {}\n", zh ? "登记人员" : "registry", item.person_id_number,
+               zh ? "（已不在登记数据中）" : "(no longer in the registry)");
+  }
+  std::string fields;
+  for (size_t f = 0; f < item.levels.size(); ++f)
+    fields += fmt::format("{}{} {}", f ? " · " : "", service::ReviewFieldLabel(f, lang),
+                          service::ReviewLevelLabel(f, item.levels[f], lang));
+  fmt::print("  {:<10} {}\n", zh ? "字段比对" : "agreement", fields);
+}
+
+int ReviewList(ReviewArgs args, Lang lang) {
+  const bool zh = lang == Lang::kZh;
+  args.list.lang = lang;
+  auto store = OpenExisting(args.db, zh);
+  if (!store) return Fail(store.error(), zh);
+  auto items = service::ListReview(**store, args.list);
+  if (!items) return Fail(items.error(), zh);
+  for (const service::ReviewItem& item : *items) PrintReviewItem(item, lang);
+  const bool cut = args.list.limit > 0 && items->size() == args.list.limit;
+  fmt::print(
+      "{}: {:L}{}\n", zh ? "待核查候选" : "candidates awaiting review", items->size(),
+      cut ? (zh ? "（已达 --limit，可能还有更多）" : " (--limit reached; there may be more)") : "");
+  return kExitOk;
+}
+
+int ReviewDecide(ReviewArgs args, bool accept, Lang lang) {
+  const bool zh = lang == Lang::kZh;
+  args.decide.lang = lang;
+  args.decide.accept = accept;
+  auto store = OpenExisting(args.db, zh);
+  if (!store) return Fail(store.error(), zh);
+  auto item = service::DecideReview(**store, args.decide);
+  if (!item) return Fail(item.error(), zh);
+  PrintReviewItem(*item, lang);
+  fmt::print("{}\n", accept ? (zh ? "已确认关联：此后的关联运行保留该关联。"
+                                  : "accepted: linked, and later link runs keep it.")
+                            : (zh ? "已否决：此后的关联运行不再关联或提交这一对。"
+                                  : "rejected: later link runs will not link or queue this pair."));
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddLinkCommands(CLI::App& app, int& exit_code, const Lang& lang) {
@@ -226,6 +336,35 @@ void AddLinkCommands(CLI::App& app, int& exit_code, const Lang& lang) {
   lf->add_flag("--json", files->json, "machine-readable summary");
   lf->callback([files, &exit_code, &lang] { exit_code = RunLinkFiles(*files, lang); });
 
+  CLI::App* review = app.add_subcommand(
+      "review", "The review queue of doubtful links: list, accept, reject / 待核查关联");
+  review->require_subcommand(1);
+  auto rl = std::make_shared<ReviewArgs>();
+  CLI::App* list = review->add_subcommand(
+      "list", "Candidates awaiting review, with the field agreements / 列出待核查候选");
+  list->add_option("--db", rl->db, "SQLite database file")->required();
+  list->add_option("--dataset", rl->list.dataset, "only this department data set");
+  list->add_option("--row", rl->list.source_row, "only this row (with --dataset)");
+  list->add_option("--limit", rl->list.limit, "at most this many");
+  list->add_flag("--unmask", rl->list.unmask, "show ID numbers and names in full");
+  list->callback([rl, &exit_code, &lang] { exit_code = ReviewList(*rl, lang); });
+  for (bool accept : {true, false}) {
+    auto rd = std::make_shared<ReviewArgs>();
+    CLI::App* c = review->add_subcommand(
+        accept ? "accept" : "reject",
+        accept ? "Link the row to its candidate; later runs keep it / 确认关联"
+               : "Never link or queue this pair again / 否决候选");
+    c->add_option("--db", rd->db, "SQLite database file")->required();
+    c->add_option("--dataset", rd->decide.dataset, "department data set")->required();
+    c->add_option("--row", rd->decide.source_row, "row number, as review list shows it")
+        ->required()
+        ->check(CLI::PositiveNumber);
+    c->add_option("--note", rd->decide.note, "why");
+    c->add_option("--user", rd->decide.user, "who decides (default: the OS user)");
+    c->add_flag("--unmask", rd->decide.unmask, "show ID numbers and names in full");
+    c->callback([rd, accept, &exit_code, &lang] { exit_code = ReviewDecide(*rd, accept, lang); });
+  }
+
   CLI::App* exp = app.add_subcommand("export", "Export results as CSV / 导出");
   exp->require_subcommand(1);
   auto links = std::make_shared<ExportArgs>();
@@ -233,12 +372,15 @@ void AddLinkCommands(CLI::App& app, int& exit_code, const Lang& lang) {
       "links", "dataset,row,id_number,stage,weight for every department row / 导出关联结果");
   el->add_option("--db", links->db, "SQLite database file")->required();
   el->add_option("--out", links->out, "CSV file to write")->required();
+  el->add_flag("--unmask", links->unmask, "show ID numbers in full (masked by default)");
   el->callback([links, &exit_code, &lang] { exit_code = ExportLinks(*links, lang); });
   auto findings = std::make_shared<ExportArgs>();
   CLI::App* ef = exp->add_subcommand(
       "findings", "registry duplicates found by the last link run / 导出登记数据问题");
   ef->add_option("--db", findings->db, "SQLite database file")->required();
   ef->add_option("--out", findings->out, "CSV file to write")->required();
+  ef->add_flag("--unmask", findings->unmask,
+               "show ID numbers and names in full (masked by default)");
   ef->callback([findings, &exit_code, &lang] { exit_code = ExportFindings(*findings, lang); });
 }
 

@@ -1,7 +1,6 @@
-// fupin rules check|run|default, fupin flags set, fupin export flags: rules and their flags
+// fupin rules check|run|default, fupin flags set|import, fupin export flags: rules and their flags
 // from the command line.
 #include <fmt/format.h>
-#include <xlsxwriter.h>
 
 #include <cstdio>
 #include <map>
@@ -14,6 +13,7 @@
 #include "core/text.h"
 #include "rules/engine.h"
 #include "rules/rule_set.h"
+#include "service/flags.h"
 
 namespace fupin::cli {
 namespace {
@@ -68,11 +68,15 @@ int RulesRun(const RunArgs& args, Lang lang) {
   options.threads = args.threads;
   options.user = args.user;
   if (!args.quiet)
-    options.progress = [zh](std::string_view phase, int64_t done, int64_t) {
+    options.progress = [zh](std::string_view phase, int64_t done, int64_t total) {
       if (phase == "rules") {
-        fmt::print(stderr, "{}\n", zh ? "运行规则…" : "running rules...");
+        fmt::print(stderr, "{}\n",
+                   zh ? fmt::format("运行规则：{} 条…", total)
+                      : fmt::format("running {} rules...", total));
       } else {
-        fmt::print(stderr, "{} {} {:L}\n", zh ? "已读取" : "loaded", phase, done);
+        fmt::print(stderr, "{}\n",
+                   zh ? fmt::format("已读取 {}：{:L} 行", phase, done)
+                      : fmt::format("loaded {}: {:L} rows", phase, done));
       }
     };
   auto report = rules::RunRules(**store, *set, options);
@@ -176,85 +180,14 @@ int FlagsSet(const SetArgs& args, Lang lang) {
 }
 
 struct ExportFlagsArgs {
-  std::string db, out, region, rule, state;
+  std::string db, out;
+  service::FlagExportRequest request;
 };
 
-Status WriteFlagsXlsx(store::Store& store, const store::FlagFilter& filter, bool zh,
-                      const std::string& path) {
-  lxw_workbook_options options{};
-  options.constant_memory = LXW_TRUE;
-  lxw_workbook* wb = workbook_new_opt(path.c_str(), &options);
-  if (!wb) return Unavailable(fmt::format("cannot write {}", path));
-  lxw_worksheet* ws = workbook_add_worksheet(wb, zh ? "疑点核查清单" : "flags");
-  lxw_format* bold = workbook_add_format(wb);
-  format_set_bold(bold);
-  const char* headers_zh[] = {"规则", "类别",   "户编号",   "身份证号", "状态",
-                              "证据", "村代码", "证据来源", "证据行号", "核查备注"};
-  const char* headers_en[] = {"rule",         "category", "household_id", "id_number",
-                              "state",        "evidence", "village_code", "evidence_dataset",
-                              "evidence_row", "note"};
-  for (lxw_col_t c = 0; c < 10; ++c)
-    worksheet_write_string(ws, 0, c, zh ? headers_zh[c] : headers_en[c], bold);
-  worksheet_freeze_panes(ws, 1, 0);
-  worksheet_set_column(ws, 0, 0, 20, nullptr);
-  worksheet_set_column(ws, 2, 3, 20, nullptr);
-  worksheet_set_column(ws, 5, 5, 80, nullptr);
-  lxw_row_t row = 1;
-  Status st = store.Rules().ForEachFlag(filter, [&](const store::FlagRow& f) {
-    const std::string cells[] = {f.flag.rule,
-                                 f.flag.category,
-                                 f.flag.household_id,
-                                 f.flag.id_number,
-                                 std::string(store::FlagStateName(f.state)),
-                                 zh ? f.flag.evidence_zh : f.flag.evidence_en,
-                                 f.flag.village_code,
-                                 f.flag.evidence_dataset,
-                                 f.flag.evidence_row ? std::to_string(f.flag.evidence_row) : "",
-                                 f.note};
-    for (lxw_col_t c = 0; c < 10; ++c)
-      if (!cells[c].empty()) worksheet_write_string(ws, row, c, cells[c].c_str(), nullptr);
-    ++row;
-    if (row >= 1048576) return InvalidArgument("more flags than an XLSX sheet holds: use CSV");
-    return OkStatus();
-  });
-  if (row > 1) worksheet_autofilter(ws, 0, 0, row - 1, 9);
-  const lxw_error closed = workbook_close(wb);
-  if (st.ok() && closed != LXW_NO_ERROR)
-    st = Unavailable(fmt::format("cannot write {}: {}", path, lxw_strerror(closed)));
-  return st;
-}
-
-int ExportFlags(const ExportFlagsArgs& args, Lang lang) {
+int ExportFlags(ExportFlagsArgs args, Lang lang) {
   const bool zh = lang == Lang::kZh;
-  store::FlagFilter filter;
-  filter.region = args.region;
-  if (!filter.region.empty()) {
-    if (filter.region.find_first_not_of("0123456789") != std::string::npos ||
-        filter.region.size() > 12) {
-      fmt::print(stderr, "{}\n",
-                 zh ? "错误: --region 须为区划代码" : "error: --region must be a region code");
-      return kExitUsage;
-    }
-    // A region's villages share its code without the trailing zeros of its level.
-    std::string code = filter.region;
-    code.resize(12, '0');
-    size_t keep = 12;
-    for (size_t level : {9u, 6u, 4u, 2u})
-      if (code.substr(level) == std::string(12 - level, '0')) keep = level;
-    filter.region = code.substr(0, keep);
-  }
-  filter.rule = args.rule;
-  if (!args.state.empty()) {
-    filter.state = store::ParseFlagState(args.state);
-    if (!filter.state) {
-      fmt::print(stderr, "{}\n",
-                 zh ? "错误: --state 须为 open、verified、dismissed 或 closed"
-                    : "error: --state must be open, verified, dismissed or closed");
-      return kExitUsage;
-    }
-  }
-  const bool xlsx = args.out.ends_with(".xlsx");
-  if (!xlsx && !args.out.ends_with(".csv")) {
+  args.request.lang = lang;
+  if (!args.out.ends_with(".csv") && !args.out.ends_with(".xlsx")) {
     fmt::print(
         stderr, "{}\n",
         zh ? "错误: --out 须以 .csv 或 .xlsx 结尾" : "error: --out must end in .csv or .xlsx");
@@ -262,26 +195,60 @@ int ExportFlags(const ExportFlagsArgs& args, Lang lang) {
   }
   auto store = OpenExisting(args.db, zh);
   if (!store) return Fail(store.error(), zh);
-  int64_t rows = 0;
-  Status st = WriteAtomically(args.out, [&](const std::string& part) -> Status {
-    if (xlsx) return WriteFlagsXlsx(**store, filter, zh, part);
-    std::FILE* f = std::fopen(part.c_str(), "wb");
-    if (!f) return Unavailable(fmt::format("cannot write {}", part));
-    std::fputs("rule,category,household_id,id_number,state,evidence\n", f);
-    Status written = (*store)->Rules().ForEachFlag(filter, [&](const store::FlagRow& r) {
-      fmt::print(f, "{},{},{},{},{},{}\n", r.flag.rule, r.flag.category,
-                 CsvQuote(r.flag.household_id), r.flag.id_number, store::FlagStateName(r.state),
-                 CsvQuote(zh ? r.flag.evidence_zh : r.flag.evidence_en));
-      ++rows;
-      return OkStatus();
-    });
-    if (std::fclose(f) != 0 && written.ok())
-      written = Unavailable(fmt::format("cannot write {}", part));
-    return written;
-  });
-  if (!st.ok()) return Fail(st, zh);
-  if (!xlsx)
-    fmt::print(stderr, "{} {:L} {}\n", zh ? "已导出" : "exported", rows, zh ? "条疑点" : "flags");
+  auto rows = service::ExportFlags(**store, args.request, args.out);
+  if (!rows) return Fail(rows.error(), zh);
+  fmt::print(
+      stderr, "{} {:L} {}{}\n", zh ? "已导出" : "exported", *rows, zh ? "条疑点" : "flags",
+      args.request.unmask ? "" : (zh ? "（身份证号、姓名已脱敏）" : " (IDs and names masked)"));
+  return kExitOk;
+}
+
+struct ImportFlagsArgs {
+  std::string db;
+  service::FlagImportRequest request;
+};
+
+int ImportFlags(ImportFlagsArgs args, Lang lang) {
+  const bool zh = lang == Lang::kZh;
+  args.request.lang = lang;
+  auto store = OpenExisting(args.db, zh);
+  if (!store) return Fail(store.error(), zh);
+  auto report = service::ImportFlagVerdicts(**store, args.request);
+  if (!report) return Fail(report.error(), zh);
+  using Outcome = service::FlagImportRow::Outcome;
+  for (const service::FlagImportRow& r : report->rows) {
+    std::string what;
+    switch (r.outcome) {
+      case Outcome::kChanged:
+        what = fmt::format("{} -> {}", service::VerdictLabel(r.from, lang),
+                           service::VerdictLabel(r.to, lang));
+        break;
+      case Outcome::kUnchanged:
+        what = zh ? "无变化" : "unchanged";
+        break;
+      case Outcome::kSkipped:
+      case Outcome::kError:
+        what = fmt::format("{}{}", r.outcome == Outcome::kError ? (zh ? "错误: " : "error: ") : "",
+                           r.message);
+        break;
+    }
+    fmt::print("{} {:>6}  {} {:<8}  {}\n", zh ? "行" : "line", r.line, zh ? "疑点" : "flag",
+               r.flag_id ? std::to_string(r.flag_id) : "-", what);
+  }
+  fmt::print("{}: {:L}; {}: {:L}; {}: {:L}; {}: {:L}\n", zh ? "更改" : "changed", report->changed,
+             zh ? "无变化" : "unchanged", report->unchanged, zh ? "未填" : "no verdict",
+             report->skipped, zh ? "错误" : "errors", report->errors);
+  if (report->errors > 0) {
+    fmt::print(stderr, "{}\n",
+               zh ? "有错误的行，全部未写入；改正后重新导入。"
+                  : "rows with errors: nothing was applied; correct them and import again.");
+    return kExitRejected;
+  }
+  if (args.request.dry_run) {
+    fmt::print("{}\n", zh ? "试运行：未写入。" : "dry run: nothing applied.");
+  } else if (report->applied) {
+    fmt::print("{}\n", zh ? "已全部写入。" : "all changes applied.");
+  }
   return kExitOk;
 }
 
@@ -332,15 +299,31 @@ void AddRulesCommands(CLI::App& app, int& exit_code, const Lang& lang) {
   s->add_option("--user", set->user, "who decides (default: the OS user)");
   s->callback([set, &exit_code, &lang] { exit_code = FlagsSet(*set, lang); });
 
+  auto imp = std::make_shared<ImportFlagsArgs>();
+  CLI::App* fi = flags->add_subcommand(
+      "import",
+      "Enter the verdicts of a filled-in worklist (核查结果, 核查备注; XLSX or CSV), all or "
+      "nothing / 批量导入核查结果");
+  fi->add_option("FILE", imp->request.file, "worklist from fupin export flags, filled in")
+      ->required();
+  fi->add_option("--db", imp->db, "SQLite database file")->required();
+  fi->add_flag("--dry-run", imp->request.dry_run, "check and report every row, apply nothing");
+  fi->add_option("--user", imp->request.user, "who decides (default: the OS user)");
+  fi->callback([imp, &exit_code, &lang] { exit_code = ImportFlags(*imp, lang); });
+
   CLI::App* exp = app.get_subcommand("export");
   auto ex = std::make_shared<ExportFlagsArgs>();
-  CLI::App* ef = exp->add_subcommand(
-      "flags", "rule,category,household_id,id_number,state,evidence (CSV or XLSX) / 导出疑点");
+  CLI::App* ef = exp->add_subcommand("flags",
+                                     "Flags worklist with stable ids and 核查结果 / note columns "
+                                     "(CSV or XLSX) / 导出疑点核查清单");
   ef->add_option("--db", ex->db, "SQLite database file")->required();
   ef->add_option("--out", ex->out, "F.csv or F.xlsx")->required();
-  ef->add_option("--region", ex->region, "only households in this region (code)");
-  ef->add_option("--rule", ex->rule, "only this rule");
-  ef->add_option("--state", ex->state, "only open, verified, dismissed or closed flags");
+  ef->add_option("--region", ex->request.region, "only households in this region (code)");
+  ef->add_option("--rule", ex->request.rule, "only this rule");
+  ef->add_option("--category", ex->request.category,
+                 "only this category (exclusion, exit_ready, risk, policy_gap, data_quality)");
+  ef->add_option("--state", ex->request.state, "only open, verified, dismissed or closed flags");
+  ef->add_flag("--unmask", ex->request.unmask, "show ID numbers and names in full");
   ef->callback([ex, &exit_code, &lang] { exit_code = ExportFlags(*ex, lang); });
 }
 

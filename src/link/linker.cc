@@ -28,6 +28,7 @@ namespace {
 using store::DeptIdentity;
 using store::LinkRecord;
 using store::LinkStage;
+using store::ReviewDecision;
 using Clock = std::chrono::steady_clock;
 
 double Since(Clock::time_point t) {
@@ -577,7 +578,7 @@ class Linker {
     RETURN_IF_ERROR(Probabilistic(pending));
     summary_.timings.probabilistic_s = Since(t);
     for (auto& s : summary_.datasets)
-      s.unlinked = s.rows - (s.exact + s.repaired + s.probabilistic + s.review);
+      s.unlinked = s.rows - (s.exact + s.repaired + s.probabilistic + s.review + s.accepted);
     if (summary_.full) {
       t = Clock::now();
       RETURN_IF_ERROR(Findings());
@@ -815,6 +816,41 @@ class Linker {
     return h.Finish();
   }
 
+  // The review queue's decisions on the rows of the data sets this run links, by work index.
+  struct Decisions {
+    std::vector<std::vector<ReviewDecision>> by_dataset;  // sorted by (row_id, person_id)
+    std::pair<const ReviewDecision*, const ReviewDecision*> Of(uint32_t dataset,
+                                                               int64_t row_id) const {
+      if (dataset >= by_dataset.size()) return {nullptr, nullptr};
+      const auto& v = by_dataset[dataset];
+      auto lo = std::lower_bound(v.begin(), v.end(), row_id,
+                                 [](const ReviewDecision& d, int64_t r) { return d.row_id < r; });
+      auto hi = lo;
+      while (hi != v.end() && hi->row_id == row_id) ++hi;
+      return {v.data() + (lo - v.begin()), v.data() + (hi - v.begin())};
+    }
+    bool Rejected(uint32_t dataset, int64_t row_id, uint64_t person) const {
+      auto [lo, hi] = Of(dataset, row_id);
+      for (auto* d = lo; d != hi; ++d)
+        if (!d->accepted && static_cast<uint64_t>(d->person_id) == person) return true;
+      return false;
+    }
+    const ReviewDecision* Accepted(uint32_t dataset, int64_t row_id) const {
+      auto [lo, hi] = Of(dataset, row_id);
+      for (auto* d = lo; d != hi; ++d)
+        if (d->accepted) return d;
+      return nullptr;
+    }
+  };
+  Result<Decisions> LoadDecisions() {
+    Decisions out;
+    out.by_dataset.resize(work_.size());
+    for (size_t d = 0; d < work_.size(); ++d) {
+      ASSIGN_OR_RETURN(out.by_dataset[d], links_.ReviewDecisions(*work_[d].dataset));
+    }
+    return out;
+  }
+
   Status Probabilistic(std::vector<std::vector<Pending>>& pending_by_dataset) {
     std::vector<Pending> pending;
     for (auto& v : pending_by_dataset) {
@@ -980,6 +1016,7 @@ class Linker {
     // Scores and decisions, one row at a time (pairs are grouped by row).
     std::vector<std::vector<LinkRecord>> out(work_.size());
     std::vector<char> scored(pending.size(), 0);
+    ASSIGN_OR_RETURN(Decisions decisions, LoadDecisions());
     const double registry_size = static_cast<double>(std::max<size_t>(reg_.size(), 1));
     for (size_t i = 0; i < pairs.size();) {
       size_t j = i;
@@ -988,8 +1025,13 @@ class Linker {
       // The chance that a random registry member has exactly this name.
       tf[0] = name_count(row_keys[pairs[i].row].name) / registry_size;
       double best = -1e300;
-      size_t best_at = i;
+      size_t best_at = pairs.size();
+      // A pair a person rejected is no candidate: neither the best nor a rival.
+      const auto rejected = [&](size_t k) {
+        return decisions.Rejected(p.dataset, p.row_id, reg_.id[pairs[k].person]);
+      };
       for (; j < pairs.size() && pairs[j].row == pairs[i].row; ++j) {
+        if (rejected(j)) continue;
         double w = model_.Weight(pairs[j].levels, tf);
         if (w > best) {
           best = w;
@@ -999,10 +1041,16 @@ class Linker {
       // The probability that the best candidate is the row's person, given that at most one
       // candidate is: its odds against "nobody" and against every other person together.
       // One person listed in two households (the same ID twice) is not another person.
+      if (best_at == pairs.size()) {  // every candidate rejected
+        if (!summary_.full) out[p.dataset].push_back({.row_id = p.row_id});
+        scored[pairs[i].row] = 1;
+        i = j;
+        continue;
+      }
       const double prior = std::log2(model_.lambda / (1 - model_.lambda));
       double rivals = std::exp2(-(best + prior));  // "nobody", relative to the best
       for (size_t k = i; k < j; ++k)
-        if (reg_.id[pairs[k].person] != reg_.id[pairs[best_at].person])
+        if (reg_.id[pairs[k].person] != reg_.id[pairs[best_at].person] && !rejected(k))
           rivals += std::exp2(model_.Weight(pairs[k].levels, tf) - best);
       double pb = 1.0 / (1.0 + rivals);
       LinkRecord l{.row_id = p.row_id,
@@ -1023,11 +1071,36 @@ class Linker {
     for (uint32_t r = 0; r < pending.size(); ++r)
       if (!scored[r] && !summary_.full)
         out[pending[r].dataset].push_back({.row_id = pending[r].row_id});
+    // A pair a person accepted is the row's link, whatever this run scored; rows the run
+    // did not look at keep the link they have.
+    for (uint32_t r = 0; r < pending.size(); ++r) {
+      const Pending& p = pending[r];
+      const ReviewDecision* accepted = decisions.Accepted(p.dataset, p.row_id);
+      if (!accepted) continue;
+      std::vector<LinkRecord>& links = out[p.dataset];
+      auto it = std::find_if(links.begin(), links.end(),
+                             [&](const LinkRecord& l) { return l.row_id == p.row_id; });
+      LinkRecord l{.row_id = p.row_id,
+                   .person_id = accepted->person_id,
+                   .stage = LinkStage::kAccepted,
+                   .weight = accepted->weight,
+                   .probability = accepted->probability,
+                   .levels = accepted->levels};
+      if (it == links.end()) {
+        links.push_back(l);
+      } else {
+        *it = l;
+      }
+    }
     for (size_t d = 0; d < out.size(); ++d) {
       DatasetLinkSummary& s = summary_.datasets[d];
-      for (const LinkRecord& l : out[d]) {
+      for (LinkRecord& l : out[d]) {
         if (l.stage == LinkStage::kProbabilistic) ++s.probabilistic;
         if (l.stage == LinkStage::kReview) ++s.review;
+        if (l.stage == LinkStage::kAccepted) {
+          ++s.accepted;
+          l.stage = LinkStage::kProbabilistic;  // stored so; the decision marks it accepted
+        }
       }
       RETURN_IF_ERROR(links_.PutLinks(*work_[d].dataset, out[d]));
     }
@@ -1194,6 +1267,7 @@ std::string LinkSummaryJson(const LinkSummary& s) {
                              {"repaired", d.repaired},
                              {"probabilistic", d.probabilistic},
                              {"review", d.review},
+                             {"accepted", d.accepted},
                              {"unlinked", d.unlinked},
                              {"removed", d.removed}});
   j["findings"] = nlohmann::json::object();

@@ -18,6 +18,9 @@
 // with the last run's model; otherwise (or with `full`) every row is, and the same data
 // always gives the same links. A person's id is their registry ID number packed into an
 // integer (PackIdNumber), so it never changes while the ID does not.
+// Review decisions (store::LinkStore::DecideReview) bind every later run, --full included: a
+// row whose candidate a person accepted is linked to that person; a rejected (row, person)
+// pair is left out of the row's candidates, so it is neither linked nor queued again.
 // A link's `levels` packs the agreement level of each field, 4 bits each in the order of
 // kLinkFields (name, birth_date, sex, region); 15 = missing.
 #pragma once
@@ -51,7 +54,8 @@ struct DatasetLinkSummary {
   std::string dataset;
   int64_t rows = 0;  // rows considered in this run
   int64_t exact = 0, repaired = 0, probabilistic = 0, review = 0, unlinked = 0;
-  int64_t removed = 0;  // rows gone from the data set since the last run (their links dropped)
+  int64_t accepted = 0;  // rows linked to the candidate a person accepted in review
+  int64_t removed = 0;   // rows gone from the data set since the last run (their links dropped)
 };
 
 struct LinkSummary {

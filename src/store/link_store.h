@@ -62,6 +62,9 @@ enum class LinkStage : uint8_t {
   kRepaired = 2,
   kProbabilistic = 3,
   kReview = 4,  // a candidate awaits a person's decision; not a link
+  // A review candidate a person accepted (ReviewDecision): a link. Shown by exports; stored
+  // as a probabilistic link beside the decision, so every reader of links counts it.
+  kAccepted = 5,
 };
 std::string_view LinkStageName(LinkStage stage);  // "exact", "repaired", ...
 
@@ -84,6 +87,28 @@ struct LinkFinding {
   std::string other_id_number;
   std::string other_household_id;
   std::string detail;
+};
+
+// A candidate in the review queue (待核查候选): a department row and the registry person the
+// linker found most likely but below the link threshold.
+struct ReviewCandidate {
+  std::string dataset;
+  int64_t row_id = 0;
+  int64_t source_row = 0;  // the row's data row number in its file
+  int64_t person_id = 0;   // PackIdNumber of the candidate's registry ID
+  double weight = 0;
+  double probability = 0;
+  uint32_t levels = 0;  // packed field agreement levels (link/linker.h)
+};
+
+// A person's decision on a (row, person) pair, kept across link runs.
+struct ReviewDecision {
+  int64_t row_id = 0;
+  int64_t person_id = 0;
+  bool accepted = false;  // else rejected: the pair is never linked or queued again
+  double weight = 0;      // the candidate's, when it was decided
+  double probability = 0;
+  uint32_t levels = 0;
 };
 
 struct LinkRunInfo {
@@ -158,6 +183,21 @@ class LinkStore {
   // Records what the run saw and commits it.
   virtual Status CommitRun(const LastLinkRun& seen, std::string_view summary_json) = 0;
   virtual void AbortRun() = 0;
+
+  // ---- the review queue ----
+  // Review candidates of `dataset` (every department data set when empty), in data set and
+  // row order. With `source_row` > 0, only that row's.
+  virtual Status ForEachReview(std::string_view dataset, int64_t source_row,
+                               const std::function<Status(const ReviewCandidate&)>& fn) = 0;
+  // Records a decision on the row's current review candidate, in one transaction: accepted
+  // makes the candidate a link (kAccepted); rejected removes it from the queue. The decision
+  // is kept (with user and time) for every later run. kNotFound when the row has no review
+  // candidate for `person_id`; kFailedPrecondition while a link run is open.
+  virtual Status DecideReview(const DatasetSpec& dataset, int64_t row_id, int64_t person_id,
+                              bool accept, std::string_view user, std::string_view note) = 0;
+  // Every decision on rows of `dataset`, by row_id; read by link runs, which link accepted
+  // pairs as decided and never propose a rejected pair again.
+  virtual Result<std::vector<ReviewDecision>> ReviewDecisions(const DatasetSpec& dataset) = 0;
 
   // ---- export ----
   // Every department row of every data set, in data set and row order, with its link.

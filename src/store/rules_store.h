@@ -45,6 +45,10 @@ struct RaisedFlag {
   int64_t evidence_row = 0;      // its data row number in the file; 0 when none
 };
 
+// flag_id is the flag's stable id (疑点编号): assigned by the store when its key is first
+// raised and kept for good, since a flag that no longer holds is closed, never deleted, and
+// reopens under the same id when it holds again. Worklists carry it so that verdicts come
+// back to the right flag.
 struct FlagRow {
   int64_t flag_id = 0;
   RaisedFlag flag;
@@ -76,6 +80,14 @@ struct FlagFilter {
   std::string region;  // 12-digit code prefix of the household's village ("5201" + ...); empty: all
   std::string rule;    // empty: all
   std::optional<FlagState> state;
+  std::string category;  // rules' category name ("exclusion", ...); empty: all
+};
+
+// One verdict of a batch (DecideFlags).
+struct FlagDecision {
+  int64_t flag_id = 0;
+  FlagState state = FlagState::kOpen;  // verified, dismissed or open; never closed
+  std::string note;
 };
 
 class RulesStore {
@@ -136,6 +148,17 @@ class RulesStore {
   virtual Status SetFlagState(std::string_view rule, std::string_view household_id,
                               std::string_view id_number, FlagState state, std::string_view note,
                               std::string_view user) = 0;
+
+  // Applies every decision in one transaction, or none of them: kNotFound naming the first
+  // flag_id that does not exist, kFailedPrecondition for a closed flag, kInvalidArgument for
+  // a decision to close. Each change is logged in flag_events like SetFlagState's.
+  virtual Status DecideFlags(std::span<const FlagDecision> decisions, std::string_view user) = 0;
+
+  // The flag with this id; nullopt when there is none.
+  virtual Result<std::optional<FlagRow>> GetFlag(int64_t flag_id) = 0;
+
+  // The rules that have any flag (in any state), sorted.
+  virtual Result<std::vector<std::string>> FlagRules() = 0;
 
   // Flags in (rule, household, id) order.
   virtual Status ForEachFlag(const FlagFilter& filter,

@@ -23,6 +23,8 @@ std::string_view LinkStageName(LinkStage stage) {
       return "probabilistic";
     case LinkStage::kReview:
       return "review";
+    case LinkStage::kAccepted:
+      return "accepted";
     case LinkStage::kUnlinked:
       break;
   }
@@ -33,6 +35,23 @@ namespace sqlite_detail {
 namespace {
 
 std::string LinksTable(const DatasetSpec& d) { return fmt::format("links_{}", d.name); }
+
+// Review decisions, one per (row, person) pair decided. Created on the first decision (a
+// store without one has no decisions), so that stores made before it need no migration.
+constexpr std::string_view kReviewTableSql = R"sql(
+CREATE TABLE IF NOT EXISTS link_review_decisions (
+  dataset TEXT NOT NULL,
+  row_id INTEGER NOT NULL,
+  person_id INTEGER NOT NULL,
+  decision TEXT NOT NULL CHECK (decision IN ('accepted', 'rejected')),
+  weight REAL NOT NULL,
+  probability REAL NOT NULL,
+  levels INTEGER NOT NULL,
+  user_name TEXT NOT NULL,
+  decided_at TEXT NOT NULL,
+  note TEXT,
+  PRIMARY KEY (dataset, row_id, person_id)
+) WITHOUT ROWID)sql";
 
 std::string_view ColumnView(sqlite3_stmt* s, int col) {
   const auto* p = sqlite3_column_text(s, col);
@@ -415,9 +434,117 @@ class SqliteLinkStore final : public LinkStore {
     run_id_ = 0;
   }
 
+  Status ForEachReview(std::string_view dataset, int64_t source_row,
+                       const std::function<Status(const ReviewCandidate&)>& fn) override {
+    for (const DatasetSpec& d : AllDatasets()) {
+      if (d.kind != DatasetKind::kDepartment || (!dataset.empty() && d.name != dataset)) continue;
+      ASSIGN_OR_RETURN(
+          Stmt s,
+          Stmt::Prepare(db_, fmt::format("SELECT l.row_id, d.source_row, l.person_id, l.weight, "
+                                         "l.probability, l.levels FROM {} l JOIN {} d ON "
+                                         "d.row_id = l.row_id WHERE l.stage = 4{} ORDER BY "
+                                         "d.source_row, l.row_id",
+                                         LinksTable(d), d.table,
+                                         source_row > 0 ? " AND d.source_row = ?" : "")));
+      if (source_row > 0) s.Bind(1, source_row);
+      for (;;) {
+        ASSIGN_OR_RETURN(bool row, s.Step(db_));
+        if (!row) break;
+        ReviewCandidate c{std::string(d.name),
+                          s.Int(0),
+                          s.Int(1),
+                          s.Int(2),
+                          sqlite3_column_double(s.get(), 3),
+                          sqlite3_column_double(s.get(), 4),
+                          static_cast<uint32_t>(s.Int(5))};
+        if (Status st = fn(c); !st.ok()) {
+          s.Reset();
+          return st;
+        }
+      }
+    }
+    return OkStatus();
+  }
+
+  Status DecideReview(const DatasetSpec& d, int64_t row_id, int64_t person_id, bool accept,
+                      std::string_view user, std::string_view note) override {
+    if (run_id_) return FailedPrecondition("a link run is open");
+    RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+    Status st = [&]() -> Status {
+      ASSIGN_OR_RETURN(Stmt find,
+                       Stmt::Prepare(db_, fmt::format("SELECT weight, probability, levels FROM {} "
+                                                      "WHERE row_id = ? AND person_id = ? AND "
+                                                      "stage = 4",
+                                                      LinksTable(d))));
+      find.Bind(1, row_id);
+      find.Bind(2, person_id);
+      ASSIGN_OR_RETURN(bool row, find.Step(db_));
+      if (!row)
+        return NotFound(
+            fmt::format("{} row {} has no review candidate for that person", d.name, row_id));
+      const double weight = sqlite3_column_double(find.get(), 0);
+      const double probability = sqlite3_column_double(find.get(), 1);
+      const int64_t levels = find.Int(2);
+      find.Reset();
+      RETURN_IF_ERROR(Exec(db_, std::string(kReviewTableSql)));
+      ASSIGN_OR_RETURN(Stmt ins, Stmt::Prepare(db_,
+                                               "INSERT OR REPLACE INTO link_review_decisions "
+                                               "(dataset, row_id, person_id, decision, weight, "
+                                               "probability, levels, user_name, decided_at, note) "
+                                               "VALUES (?,?,?,?,?,?,?,?,?,?)"));
+      ins.Bind(1, d.name);
+      ins.Bind(2, row_id);
+      ins.Bind(3, person_id);
+      ins.Bind(4, std::string_view(accept ? "accepted" : "rejected"));
+      sqlite3_bind_double(ins.get(), 5, weight);
+      sqlite3_bind_double(ins.get(), 6, probability);
+      ins.Bind(7, levels);
+      ins.Bind(8, user.empty() ? CurrentUser() : std::string(user));
+      ins.Bind(9, NowUtc());
+      ins.Bind(10, note);
+      RETURN_IF_ERROR(ins.Run(db_));
+      // Accepted: the candidate becomes a link every reader of links counts (stage 3);
+      // rejected: it leaves the queue and the row stays unlinked until a run finds another.
+      return Exec(
+          db_, accept
+                   ? fmt::format("UPDATE {} SET stage = 3 WHERE row_id = {}", LinksTable(d), row_id)
+                   : fmt::format("DELETE FROM {} WHERE row_id = {}", LinksTable(d), row_id));
+    }();
+    if (st.ok()) st = Exec(db_, "COMMIT");
+    if (!st.ok()) Exec(db_, "ROLLBACK").ok();
+    return st;
+  }
+
+  Result<std::vector<ReviewDecision>> ReviewDecisions(const DatasetSpec& d) override {
+    std::vector<ReviewDecision> out;
+    ASSIGN_OR_RETURN(Stmt has, Stmt::Prepare(db_,
+                                             "SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                             "AND name = 'link_review_decisions'"));
+    ASSIGN_OR_RETURN(bool exists, has.Step(db_));
+    has.Reset();
+    if (!exists) return out;
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+                                           "SELECT row_id, person_id, decision = 'accepted', "
+                                           "weight, probability, levels FROM "
+                                           "link_review_decisions WHERE dataset = ? ORDER BY "
+                                           "row_id, person_id"));
+    s.Bind(1, d.name);
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step(db_));
+      if (!row) break;
+      out.push_back({s.Int(0), s.Int(1), s.Int(2) != 0, sqlite3_column_double(s.get(), 3),
+                     sqlite3_column_double(s.get(), 4), static_cast<uint32_t>(s.Int(5))});
+    }
+    return out;
+  }
+
   Status ForEachLinkRow(const std::function<Status(const LinkExportRow&)>& fn) override {
     for (const DatasetSpec& d : AllDatasets()) {
       if (d.kind != DatasetKind::kDepartment) continue;
+      std::unordered_map<int64_t, int64_t> accepted;  // row_id -> person
+      ASSIGN_OR_RETURN(std::vector<ReviewDecision> decisions, ReviewDecisions(d));
+      for (const ReviewDecision& x : decisions)
+        if (x.accepted) accepted[x.row_id] = x.person_id;
       ASSIGN_OR_RETURN(
           Stmt s, Stmt::Prepare(
                       db_, fmt::format("SELECT d.source_row, l.person_id, coalesce(l.stage, 0), "
@@ -440,6 +567,10 @@ class SqliteLinkStore final : public LinkStore {
         r.stage = static_cast<LinkStage>(s.Int(2));
         if (r.stage != LinkStage::kReview) r.person_id = s.Int(1);
         if (!s.IsNull(3)) r.weight = sqlite3_column_double(s.get(), 3);
+        if (r.stage == LinkStage::kProbabilistic) {
+          auto it = accepted.find(s.Int(4));
+          if (it != accepted.end() && it->second == r.person_id) r.stage = LinkStage::kAccepted;
+        }
         if (r.stage == LinkStage::kUnlinked) {
           int64_t row_id = s.Int(4);
           auto it = std::lower_bound(exact_rows.begin(), exact_rows.end(), row_id);

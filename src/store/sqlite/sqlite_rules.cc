@@ -209,8 +209,42 @@ class SqliteRulesStore final : public RulesStore {
     return st;
   }
 
+  Status DecideFlags(std::span<const FlagDecision> decisions, std::string_view user) override {
+    RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+    Status st = DecideInTransaction(decisions, user);
+    if (st.ok()) st = Exec(db_, "COMMIT");
+    if (!st.ok()) Exec(db_, "ROLLBACK").ok();
+    return st;
+  }
+
+  Result<std::optional<FlagRow>> GetFlag(int64_t flag_id) override {
+    std::optional<FlagRow> found;
+    RETURN_IF_ERROR(Flags(FlagFilter{}, flag_id, [&](const FlagRow& r) {
+      found = r;
+      return OkStatus();
+    }));
+    return found;
+  }
+
+  Result<std::vector<std::string>> FlagRules() override {
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT DISTINCT rule FROM flags ORDER BY rule"));
+    std::vector<std::string> rules;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step(db_));
+      if (!row) break;
+      rules.push_back(s.Text(0));
+    }
+    return rules;
+  }
+
   Status ForEachFlag(const FlagFilter& filter,
                      const std::function<Status(const FlagRow&)>& fn) override {
+    return Flags(filter, 0, fn);
+  }
+
+  // The flags `filter` selects, or only flag `flag_id` when it is not 0.
+  Status Flags(const FlagFilter& filter, int64_t flag_id,
+               const std::function<Status(const FlagRow&)>& fn) {
     std::string sql =
         "SELECT flag_id, rule, category, severity, household_id, id_number, village_code, "
         "evidence_zh, evidence_en, coalesce(evidence_dataset, ''), coalesce(evidence_row, 0), "
@@ -219,6 +253,8 @@ class SqliteRulesStore final : public RulesStore {
     if (!filter.region.empty()) sql += " AND substr(village_code, 1, ?1) = ?2";
     if (!filter.rule.empty()) sql += " AND rule = ?3";
     if (filter.state) sql += " AND state = ?4";
+    if (!filter.category.empty()) sql += " AND category = ?5";
+    if (flag_id != 0) sql += " AND flag_id = ?6";
     sql += " ORDER BY rule, household_id, id_number";
     ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, sql));
     if (!filter.region.empty()) {
@@ -227,6 +263,8 @@ class SqliteRulesStore final : public RulesStore {
     }
     if (!filter.rule.empty()) s.Bind(3, filter.rule);
     if (filter.state) s.Bind(4, FlagStateName(*filter.state));
+    if (!filter.category.empty()) s.Bind(5, filter.category);
+    if (flag_id != 0) s.Bind(6, flag_id);
     for (;;) {
       ASSIGN_OR_RETURN(bool row, s.Step(db_));
       if (!row) break;
@@ -473,7 +511,7 @@ class SqliteRulesStore final : public RulesStore {
                                std::string_view id_number, FlagState state, std::string_view note,
                                std::string_view user_in) {
     ASSIGN_OR_RETURN(Stmt find, Stmt::Prepare(db_,
-                                              "SELECT flag_id, state FROM flags WHERE rule = ? "
+                                              "SELECT flag_id FROM flags WHERE rule = ? "
                                               "AND household_id = ? AND id_number = ?"));
     find.Bind(1, rule);
     find.Bind(2, household_id);
@@ -482,35 +520,57 @@ class SqliteRulesStore final : public RulesStore {
     if (!row)
       return NotFound(fmt::format("no flag {} for household {}{}{}", rule, household_id,
                                   id_number.empty() ? "" : " and ID ", id_number));
-    const int64_t flag_id = find.Int(0);
-    const FlagState from = ParseFlagState(View(find.get(), 1)).value_or(FlagState::kOpen);
+    const FlagDecision d{find.Int(0), state, std::string(note)};
     find.Reset();
-    if (from == FlagState::kClosed)
-      return FailedPrecondition(
-          fmt::format("flag {} of household {} is closed: it no longer holds", rule, household_id));
+    return DecideInTransaction(std::span(&d, 1), user_in);
+  }
+
+  // Each decision by flag_id; the caller holds the transaction.
+  Status DecideInTransaction(std::span<const FlagDecision> decisions, std::string_view user_in) {
     const std::string user = user_in.empty() ? CurrentUser() : std::string(user_in);
     const std::string now = NowUtc();
+    ASSIGN_OR_RETURN(Stmt find, Stmt::Prepare(db_,
+                                              "SELECT rule, household_id, state FROM flags WHERE "
+                                              "flag_id = ?"));
     ASSIGN_OR_RETURN(Stmt update,
                      Stmt::Prepare(db_,
                                    "UPDATE flags SET state = ?, note = ?, "
                                    "decided_by = ?, decided_at = ? WHERE flag_id = ?"));
-    update.Bind(1, FlagStateName(state));
-    update.Bind(2, note);
-    update.Bind(3, user);
-    update.Bind(4, now);
-    update.Bind(5, flag_id);
-    RETURN_IF_ERROR(update.Run(db_));
     ASSIGN_OR_RETURN(Stmt event, Stmt::Prepare(db_,
                                                "INSERT INTO flag_events (flag_id, at, user_name, "
                                                "run_id, from_state, to_state, note) VALUES (?, "
                                                "?, ?, NULL, ?, ?, ?)"));
-    event.Bind(1, flag_id);
-    event.Bind(2, now);
-    event.Bind(3, user);
-    event.Bind(4, FlagStateName(from));
-    event.Bind(5, FlagStateName(state));
-    event.Bind(6, note);
-    return event.Run(db_);
+    for (const FlagDecision& d : decisions) {
+      if (d.state == FlagState::kClosed)
+        return InvalidArgument("a flag is closed by a rule run, not by hand");
+      find.Reset();
+      find.Bind(1, d.flag_id);
+      ASSIGN_OR_RETURN(bool row, find.Step(db_));
+      if (!row) return NotFound(fmt::format("no flag with id {}", d.flag_id));
+      const std::string rule = find.Text(0), household = find.Text(1);
+      const FlagState from = ParseFlagState(View(find.get(), 2)).value_or(FlagState::kOpen);
+      find.Reset();
+      if (from == FlagState::kClosed)
+        return FailedPrecondition(
+            fmt::format("flag {} ({} of household {}) is closed: it no longer holds", d.flag_id,
+                        rule, household));
+      update.Reset();
+      update.Bind(1, FlagStateName(d.state));
+      update.Bind(2, d.note);
+      update.Bind(3, user);
+      update.Bind(4, now);
+      update.Bind(5, d.flag_id);
+      RETURN_IF_ERROR(update.Run(db_));
+      event.Reset();
+      event.Bind(1, d.flag_id);
+      event.Bind(2, now);
+      event.Bind(3, user);
+      event.Bind(4, FlagStateName(from));
+      event.Bind(5, FlagStateName(d.state));
+      event.Bind(6, d.note);
+      RETURN_IF_ERROR(event.Run(db_));
+    }
+    return OkStatus();
   }
 
   sqlite3* db_;
