@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -52,8 +53,20 @@ struct ImportSummary {
   int files_failed = 0;  // files that could not be read at all (missing column, binary, ...)
   bool nothing_changed = false;
   std::optional<ReportFiles> report;  // set when a report was written
-  std::string report_error;           // why the report could not be written (the batch stands)
+  // Set when the previous batch's missing report was written again (RestoreMissingReport).
+  std::optional<ReportFiles> restored_report;
+  std::string report_error;  // why the report could not be written (the batch stands)
 };
+
+// The message of the error ImportPath returns when Interrupted() (core/interrupt.h) turned
+// true while it ran: the batch was rolled back and its report files removed.
+inline constexpr std::string_view kInterruptedMessage =
+    "interrupted, nothing changed / 已中断，数据库未改变";
+
+// Checks that PATH names something ImportPath can import (a folder holding an exchange file,
+// or one exchange file) without reading the files, so that a caller can refuse before it
+// creates a database. Fails as ImportPath would.
+Status CheckImportPath(const std::filesystem::path& path);
 
 // Imports PATH (a folder: every exchange file in it; or a single exchange file named like
 // households.csv / members.xlsx). Returns the summary, also when rows were rejected. Fails
