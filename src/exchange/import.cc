@@ -292,7 +292,9 @@ std::string Preview(std::string_view text) {
   constexpr size_t kChars = 32;
   size_t i = 0;
   for (size_t n = 0; n < kChars && i < text.size(); ++n) NextCodePoint(text, i);
-  return i < text.size() ? std::string(text.substr(0, i)) + "…" : std::string(text);
+  std::string preview = std::string(text.substr(0, i));
+  if (!IsValidUtf8(preview)) return "";  // no mojibake in the report
+  return i < text.size() ? preview + "…" : preview;
 }
 
 // A row's cells checked before validation, by the column each cell is in: `limits` and

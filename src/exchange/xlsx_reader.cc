@@ -331,6 +331,13 @@ class XmlReader {
     XML_SetElementHandler(parser_, &XmlReader::StartThunk, &XmlReader::EndThunk);
     XML_SetCharacterDataHandler(parser_, &XmlReader::TextThunk);
     XML_SetStartDoctypeDeclHandler(parser_, &XmlReader::DoctypeThunk);
+    // Comments and processing instructions count as reported too: many short ones in a row
+    // are no long token.
+    XML_SetCommentHandler(
+        parser_, [](void* self, const XML_Char*) { static_cast<XmlReader*>(self)->Reported(); });
+    XML_SetProcessingInstructionHandler(parser_, [](void* self, const XML_Char*, const XML_Char*) {
+      static_cast<XmlReader*>(self)->Reported();
+    });
   }
 
   virtual void OnStart(std::string_view name, const XML_Char** attrs) = 0;
