@@ -36,9 +36,9 @@ int main(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitUsage;
   }
   if (app.get_subcommands().empty()) {
-    // A bare `fupin`: the list of commands, as --help shows it.
+    // A bare `fupin`: the list of commands, as --help shows it; still no command was run.
     fmt::print("{}", app.help());
-    return kExitOk;
+    return kExitUsage;
   }
   return exit_code;
 }

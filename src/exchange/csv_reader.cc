@@ -410,8 +410,8 @@ class CsvRowSource final : public RowSource {
 };
 
 // Refuses UTF-16 text (a byte-order mark, or a NUL beside most ASCII characters), naming it
-// and how to convert it, and binary data (many NUL bytes). A few NUL bytes in text are left
-// to the rows that hold them: the importer rejects those rows, naming the line.
+// and how to convert it, and binary data (NUL bytes among many control characters). A few NUL bytes
+// in text are left to the rows that hold them: the importer rejects those rows, naming the line.
 Status CheckNotBinary(std::string_view sample) {
   const bool utf16_bom = sample.starts_with("\xFF\xFE") || sample.starts_with("\xFE\xFF");
   size_t nul_even = 0, nul_odd = 0;
@@ -424,7 +424,12 @@ Status CheckNotBinary(std::string_view sample) {
         "(Comma delimited)\", or convert it with `iconv -f UTF-16 -t UTF-8` / 文件是 UTF-16 "
         "编码；请在 Excel 中另存为“CSV UTF-8（逗号分隔）”，或用 iconv -f UTF-16 -t UTF-8 转换");
   }
-  if ((nul_even + nul_odd) * 100 > sample.size())  // over 1% NUL: no text file
+  // NUL bytes among many other control characters (over 1% of the bytes, tab and line ends
+  // aside): no text file. Text with a stray NUL has next to none.
+  size_t controls = 0;
+  for (char c : sample)
+    controls += static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r';
+  if (nul_even + nul_odd > 0 && controls * 100 > sample.size())
     return InvalidArgument("the file holds NUL bytes: it is binary, not CSV text");
   return OkStatus();
 }

@@ -4,7 +4,10 @@
 // and reason (in Chinese and English), and the whole batch is one transaction: a crash or
 // a failure leaves the store as it was. A file identical (SHA-256) to the one that made a
 // data set's current data is skipped, so importing the same batch twice changes nothing.
-// Memory stays bounded whatever the file sizes. Not thread-safe: one import per Store.
+// Memory stays bounded whatever the file sizes. Hostile input is refused with its reason:
+// a value longer than its column's limit or holding a NUL byte rejects its row; a link in the
+// folder to a file outside it, and a named pipe or device, is not read (listed as ignored).
+// Ctrl-C (core/interrupt.h) rolls the batch back. Not thread-safe: one import per Store.
 #pragma once
 
 #include <cstdint>
@@ -71,7 +74,9 @@ Status CheckImportPath(const std::filesystem::path& path);
 // Imports PATH (a folder: every exchange file in it; or a single exchange file named like
 // households.csv / members.xlsx). Returns the summary, also when rows were rejected. Fails
 // only when the import could not run: PATH missing or holding no exchange file, or a store
-// error (then nothing of the batch is kept).
+// error (then nothing of the batch is kept), or with kFailedPrecondition and
+// kInterruptedMessage when Interrupted() turned true before the commit. With a report_dir,
+// first writes the newest batch's report again if it is missing (RestoreMissingReport).
 Result<ImportSummary> ImportPath(store::Store& store, const std::filesystem::path& path,
                                  const ImportOptions& options);
 
