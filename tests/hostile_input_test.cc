@@ -275,6 +275,27 @@ TEST_F(HostileInputTest, OverlongXlsxCellRejectsItsRowAndTheRestIsRead) {
   EXPECT_EQ(test::QueryInt(db_, "SELECT count(*) FROM members"), 2);
 }
 
+// Regions go their own way through the importer, with the same limits.
+TEST_F(HostileInputTest, OverlongOrNulRegionValueRejectsItsRow) {
+  const std::string parent(test::kTownship);
+  auto line = [&](std::string code, std::string name) {
+    return test::CsvLine({code, name, "5", parent});
+  };
+  test::WriteFile(batch_ / "regions.csv", test::CsvLine(test::Columns("regions")) +
+                                              line("520102016901", "甲村") +
+                                              line("520102016902", std::string(5000, 'n')) +
+                                              line("520102016903", std::string("乙\0村", 7)) +
+                                              line("520102016904", "丙村"));
+  ImportSummary s = Import(batch_);
+  EXPECT_EQ(s.rows_imported, 2) << Describe(issues_);
+  EXPECT_EQ(IssuesWithCode("too_long").size(), 1u) << Describe(issues_);
+  EXPECT_EQ(IssuesWithCode("nul_byte").size(), 1u) << Describe(issues_);
+  EXPECT_EQ(test::QueryInt(db_,
+                           "SELECT count(*) FROM regions WHERE code IN ('520102016902', "
+                           "'520102016903')"),
+            0);
+}
+
 // ---- NUL bytes and UTF-16 -------------------------------------------------------------------
 
 // One NUL byte on row 7,515 used to reject the whole file as binary "on line 1".

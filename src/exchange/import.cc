@@ -4,7 +4,6 @@
 #include <openssl/evp.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
@@ -658,7 +657,8 @@ class Importer {
                fmt::format("缺少可选列“{}”，其值视为未知", col));
     }
 
-    if (f.dataset->kind == DatasetKind::kRegions) return ImportRegions(*rows, *header, sum);
+    if (f.dataset->kind == DatasetKind::kRegions)
+      return ImportRegions(*rows, *header, LimitsOf(*f.dataset, *header), sum);
 
     ASSIGN_OR_RETURN(std::unique_ptr<store::DatasetWriter> writer,
                      store_.OpenWriter(*f.dataset, sum.file_id));
@@ -887,7 +887,8 @@ class Importer {
     return row.values[StoredSlot(d, "household_id")].ToText();
   }
 
-  Result<FileSummary> ImportRegions(RowSource& rows, const HeaderMap& header, FileSummary& sum) {
+  Result<FileSummary> ImportRegions(RowSource& rows, const HeaderMap& header,
+                                    const CellLimits& limits, FileSummary& sum) {
     RawRow raw;
     std::vector<store::Region> good;
     int64_t row_number = 0;
@@ -911,6 +912,13 @@ class Importer {
                       [](const std::string& c) { return TrimSpace(c).empty(); }))
         continue;  // a blank line is no data
       ++sum.outcome.rows_read;
+      if (std::vector<CellIssue> hostile = TakeHostileCells(raw, limits); !hostile.empty()) {
+        ++sum.outcome.rows_rejected;
+        for (CellIssue& h : hostile)
+          AddIssue(row_number, std::move(h.column), std::move(h.value), true, h.code,
+                   std::move(h.message_en), std::move(h.message_zh));
+        continue;
+      }
       store::Region r{cell(0), cell(1), 0, cell(3)};
       std::string level = cell(2);
       std::string reason_en, reason_zh;
