@@ -121,6 +121,9 @@ nlohmann::json ToJson(const exchange::ImportSummary& s, const exchange::ReportFi
                       {"files_failed", s.files_failed},   {"files", files},
                       {"ignored_files", s.ignored_files}};
   if (report) j["report"] = {{"csv", report->csv.string()}, {"xlsx", report->xlsx.string()}};
+  if (s.restored_report)
+    j["restored_report"] = {{"csv", s.restored_report->csv.string()},
+                            {"xlsx", s.restored_report->xlsx.string()}};
   return j;
 }
 
