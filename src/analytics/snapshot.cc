@@ -1,11 +1,14 @@
 #include "analytics/snapshot.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -1022,9 +1025,20 @@ Result<std::vector<std::string>> Refresh(store::Store& store, Snapshot& snap,
 }
 
 Status SaveSnapshot(const Snapshot& snap, const std::string& path) {
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return Unavailable(fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
+  // A temporary name of this writer's own: several processes may save the same snapshot at
+  // once (each first query on a database), and each renames a whole file over the old one.
+  std::string tmp = path + ".tmp.XXXXXX";
+  const int fd = mkstemp(tmp.data());
+  if (fd >= 0) fchmod(fd, 0644);  // mkstemp makes it private; the snapshot is like the database
+  std::FILE* f = fd >= 0 ? fdopen(fd, "wb") : nullptr;
+  if (!f) {
+    const int error = errno;
+    if (fd >= 0) {
+      close(fd);
+      std::remove(tmp.c_str());
+    }
+    return Unavailable(fmt::format("cannot write {}: {}", tmp, std::strerror(error)));
+  }
   Writer w(f);
   w.Raw(kMagic, sizeof kMagic);
   w.Pod(kFormat);

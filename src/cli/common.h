@@ -17,6 +17,10 @@
 
 namespace fupin::cli {
 
+// Exit status of an import stopped by Ctrl-C (SIGINT) or SIGTERM, its batch rolled back:
+// 128 + SIGINT, as shells report a process that SIGINT ended.
+inline constexpr int kExitInterrupted = 130;
+
 // Opens a database that `fupin import` made; a missing file is an error, not a new store.
 inline Result<std::unique_ptr<store::Store>> OpenExisting(const std::string& db, bool zh) {
   if (!std::filesystem::exists(db))

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/common.h"
+#include "core/interrupt.h"
 #include "exchange/import.h"
 #include "exchange/report.h"
 #include "store/sqlite/sqlite_store.h"
@@ -72,6 +74,30 @@ void PrintTable(const exchange::ImportSummary& s, Lang lang, const exchange::Rep
                report->csv.string());
 }
 
+// The previous batch's report, lost when that import was killed after its commit.
+void PrintRestored(const exchange::ReportFiles& r, bool zh) {
+  fmt::print(stderr, "{}: {}\n      {}\n",
+             zh ? "上一批次的问题报告缺失，已根据库中记录重新生成"
+                : "the previous batch's issue report was missing and was written again from the "
+                  "stored issues",
+             r.xlsx.string(), r.csv.string());
+}
+
+// One progress line: which file, how much of it is read (its bytes; for XLSX, of the
+// sheet's XML), and how many data rows were read from it so far.
+std::string ProgressLine(const exchange::Progress& p, bool zh) {
+  const double pct =
+      p.bytes_total ? 100.0 * static_cast<double>(p.bytes_done) / static_cast<double>(p.bytes_total)
+                    : 100.0;
+  const double mb_done = static_cast<double>(p.bytes_done) / 1e6;
+  const double mb_total = static_cast<double>(p.bytes_total) / 1e6;
+  if (zh)
+    return fmt::format("导入 {}：文件已读 {:.1f}%（{:.1f}/{:.1f} MB），已读数据行 {}", p.file_name,
+                       pct, mb_done, mb_total, Grouped(p.rows));
+  return fmt::format("importing {}: {:.1f}% of the file read ({:.1f}/{:.1f} MB), {} data rows read",
+                     p.file_name, pct, mb_done, mb_total, Grouped(p.rows));
+}
+
 nlohmann::json ToJson(const exchange::ImportSummary& s, const exchange::ReportFiles* report) {
   nlohmann::json files = nlohmann::json::array();
   for (const auto& f : s.files) {
@@ -95,6 +121,9 @@ nlohmann::json ToJson(const exchange::ImportSummary& s, const exchange::ReportFi
                       {"files_failed", s.files_failed},   {"files", files},
                       {"ignored_files", s.ignored_files}};
   if (report) j["report"] = {{"csv", report->csv.string()}, {"xlsx", report->xlsx.string()}};
+  if (s.restored_report)
+    j["restored_report"] = {{"csv", s.restored_report->csv.string()},
+                            {"xlsx", s.restored_report->xlsx.string()}};
   return j;
 }
 
@@ -107,6 +136,14 @@ int RunImport(const ImportArgs& args, Lang lang) {
                zh ? "不存在，库未改变" : "does not exist; the database is unchanged");
     return kExitFailed;
   }
+  // Also before the database is opened: an empty folder creates no database either.
+  if (Status st = exchange::CheckImportPath(args.path); !st.ok()) {
+    fmt::print(stderr, "{}: {}\n",
+               zh ? "导入失败，库未改变" : "import failed, the database is unchanged",
+               st.message());
+    return kExitFailed;
+  }
+  InstallInterruptHandler();  // Ctrl-C rolls the batch back instead of killing it midway
   auto store = store::OpenSqliteStore(args.db);
   if (!store) {
     fmt::print(stderr, "{}: {}\n", zh ? "错误" : "error", store.error().message());
@@ -119,11 +156,7 @@ int RunImport(const ImportArgs& args, Lang lang) {
   bool tty = isatty(STDERR_FILENO);
   if (!args.quiet) {
     options.on_progress = [tty, zh](const exchange::Progress& p) {
-      double pct = p.bytes_total ? 100.0 * static_cast<double>(p.bytes_done) /
-                                       static_cast<double>(p.bytes_total)
-                                 : 100.0;
-      std::string line = fmt::format("{} {:<22} {:5.1f}%  {} {}", zh ? "导入" : "importing",
-                                     p.file_name, pct, Grouped(p.rows), zh ? "行" : "rows");
+      const std::string line = ProgressLine(p, zh);
       if (tty)
         fmt::print(stderr, "\r{}\033[K", line);
       else
@@ -132,6 +165,12 @@ int RunImport(const ImportArgs& args, Lang lang) {
     };
   }
   auto summary = exchange::ImportPath(**store, args.path, options);
+  if (!summary && Interrupted()) {
+    store->reset();  // closed before the message: no journal is left behind
+    fmt::print(stderr, "{}{}\n", tty ? "\n" : "",
+               zh ? "已中断，数据库未改变" : "interrupted, nothing changed");
+    return kExitInterrupted;
+  }
   if (!summary) {
     if (tty) fmt::print(stderr, "\n");
     fmt::print(stderr, "{}: {}\n",
@@ -139,6 +178,7 @@ int RunImport(const ImportArgs& args, Lang lang) {
                summary.error().message());
     return kExitFailed;
   }
+  if (summary->restored_report) PrintRestored(*summary->restored_report, zh);
   const exchange::ReportFiles* report = summary->report ? &*summary->report : nullptr;
   if (!summary->report_error.empty())
     fmt::print(stderr, "{}: {}\n", zh ? "报告写入失败" : "could not write the report",
@@ -149,6 +189,40 @@ int RunImport(const ImportArgs& args, Lang lang) {
     PrintTable(*summary, lang, report);
   }
   return summary->rows_rejected || summary->files_failed ? kExitRejected : kExitOk;
+}
+
+struct ReportIssuesArgs {
+  std::string db;
+  std::string report_dir;
+  int64_t batch = 0;
+};
+
+int RunReportIssues(const ReportIssuesArgs& args, Lang lang) {
+  const bool zh = lang == Lang::kZh;
+  auto store = OpenExisting(args.db, zh);
+  if (!store) return Fail(store.error(), zh);
+  auto latest = (*store)->LatestBatchId();
+  if (!latest) return Fail(latest.error(), zh);
+  const int64_t batch = args.batch ? args.batch : *latest;
+  if (batch < 1 || batch > *latest) {
+    fmt::print(stderr, "{}: {}\n", zh ? "错误" : "error",
+               *latest == 0
+                   ? (zh ? "库中还没有导入批次" : "the database holds no batch yet")
+                   : fmt::format(fmt::runtime(zh ? "没有批次 {}（批次号为 1 到 {}）"
+                                                 : "there is no batch {} (batches are 1 to {})"),
+                                 batch, *latest));
+    return kExitFailed;
+  }
+  const fs::path dir =
+      args.report_dir.empty() ? fs::path(args.db + ".reports") : fs::path(args.report_dir);
+  exchange::RemoveStaleReportParts(dir);
+  auto files = exchange::WriteIssueReport(**store, batch, dir);
+  if (!files) return Fail(files.error(), zh);
+  fmt::print(
+      fmt::runtime(zh ? "批次 {} 的问题报告（拒绝 {} 行，警告 {} 条）: {}\n      {}\n"
+                      : "issue report of batch {} ({} rejected, {} warnings): {}\n      {}\n"),
+      batch, files->errors, files->warnings, files->xlsx.string(), files->csv.string());
+  return kExitOk;
 }
 
 }  // namespace
@@ -165,6 +239,17 @@ void AddImportCommand(CLI::App& app, int& exit_code, const Lang& lang) {
   cmd->add_flag("--json", args->json, "print a machine-readable summary");
   cmd->add_flag("--quiet", args->quiet, "no progress on stderr");
   cmd->callback([args, &exit_code, &lang] { exit_code = RunImport(*args, lang); });
+
+  auto report_args = std::make_shared<ReportIssuesArgs>();
+  CLI::App* report = app.add_subcommand(
+      "report-issues",
+      "Write a batch's issue report again from the database / 重新生成批次问题报告");
+  report->add_option("--db", report_args->db, "SQLite database file")->required();
+  report->add_option("--batch", report_args->batch, "batch number (default: the latest)");
+  report->add_option("--report-dir", report_args->report_dir,
+                     "where to write the report (default: DB.reports)");
+  report->callback(
+      [report_args, &exit_code, &lang] { exit_code = RunReportIssues(*report_args, lang); });
 }
 
 }  // namespace fupin::cli

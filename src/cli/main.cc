@@ -1,4 +1,6 @@
 // fupin: the command line of the poverty-alleviation data platform (扶贫云).
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <string>
@@ -9,7 +11,7 @@
 int main(int argc, char** argv) {
   using namespace fupin::cli;
   CLI::App app{"fupin 扶贫云 — precision poverty-alleviation data platform / 精准扶贫大数据平台"};
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
   app.fallthrough();  // --lang may come before or after the subcommand
   app.set_version_flag("--version", std::string("fupin 0.1.0"));
   int exit_code = kExitOk;
@@ -32,6 +34,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;
+  }
+  if (app.get_subcommands().empty()) {
+    // A bare `fupin`: the list of commands, as --help shows it; still no command was run.
+    fmt::print("{}", app.help());
+    return kExitUsage;
   }
   return exit_code;
 }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -295,7 +296,7 @@ class CsvRowSource final : public RowSource {
         const char* stop = q ? q : end;
         for (const char* c = p; c < stop; ++c)
           if (*c == '\n') ++line_;
-        field->append(p, stop);
+        Append(*field, p, stop);
         pos_ = stop - buf_.data();
         if (!q) continue;
         // At a quote: "" is a literal quote, otherwise the quoted part ends.
@@ -308,7 +309,7 @@ class CsvRowSource final : public RowSource {
           continue;  // buffer now holds the next byte; re-examine the quote
         }
         if (q[1] == '"') {
-          field->push_back('"');
+          Append(*field, q, q + 1);
           pos_ += 2;
         } else {
           ++pos_;
@@ -321,7 +322,7 @@ class CsvRowSource final : public RowSource {
       while (c < end && *c != ',' && *c != '\n' && *c != '\r' && *c != '"') ++c;
       if (c > p) {
         any = true;
-        field->append(p, c);
+        Append(*field, p, c);
       }
       pos_ = c - buf_.data();
       if (c == end) continue;
@@ -337,7 +338,7 @@ class CsvRowSource final : public RowSource {
             in_quotes = true;
             quoted_field = true;
           } else {
-            field->push_back('"');  // a stray quote inside an unquoted field is kept
+            Append(*field, c, c + 1);  // a stray quote inside an unquoted field is kept
           }
           ++pos_;
           break;
@@ -370,6 +371,12 @@ class CsvRowSource final : public RowSource {
     if (!more || !*more) eof_ = true;
     return pos_ < buf_.size();
   }
+  // Appends [begin, end) to a cell, keeping at most kMaxCellBytes + 1 bytes: a longer value
+  // is rejected by the importer anyway, and memory stays bounded whatever the file holds.
+  static void Append(std::string& field, const char* begin, const char* end) {
+    const size_t room = kMaxCellBytes + 1 - std::min(field.size(), kMaxCellBytes + 1);
+    field.append(begin, std::min(static_cast<size_t>(end - begin), room));
+  }
   // The cell at index i, emptied, keeping its buffer when the row had one there before.
   std::string& CellAt(RawRow& row, size_t i) {
     if (row.cells.size() <= i) row.cells.resize(i + 1);
@@ -380,6 +387,8 @@ class CsvRowSource final : public RowSource {
     row.cells.resize(ncells_ + 1);
     row.numeric.assign(ncells_ + 1, false);
     for (size_t i = 0; i < row.cells.size(); ++i) {
+      if (row.cells[i].size() > kMaxCellBytes)
+        continue;  // too long: rejected, maybe cut mid-character
       if (!IsValidUtf8(row.cells[i])) {
         // Never pass mojibake on; the importer rejects the row and reading goes on.
         if (row.invalid_utf8_cell < 0) row.invalid_utf8_cell = static_cast<int>(i);
@@ -400,6 +409,31 @@ class CsvRowSource final : public RowSource {
   int64_t line_ = 1;
 };
 
+// Refuses UTF-16 text (a byte-order mark, or a NUL beside most ASCII characters), naming it
+// and how to convert it, and binary data (NUL bytes among many control characters). A few NUL bytes
+// in text are left to the rows that hold them: the importer rejects those rows, naming the line.
+Status CheckNotBinary(std::string_view sample) {
+  const bool utf16_bom = sample.starts_with("\xFF\xFE") || sample.starts_with("\xFE\xFF");
+  size_t nul_even = 0, nul_odd = 0;
+  for (size_t i = 0; i < sample.size(); ++i)
+    if (sample[i] == '\0') ++(i % 2 ? nul_odd : nul_even);
+  const size_t half = sample.size() / 2;
+  if (utf16_bom || (half >= 2 && std::max(nul_even, nul_odd) * 10 >= half * 6)) {
+    return InvalidArgument(
+        "the file is UTF-16 text; fupin reads UTF-8 or GB18030: in Excel save it as \"CSV UTF-8 "
+        "(Comma delimited)\", or convert it with `iconv -f UTF-16 -t UTF-8` / 文件是 UTF-16 "
+        "编码；请在 Excel 中另存为“CSV UTF-8（逗号分隔）”，或用 iconv -f UTF-16 -t UTF-8 转换");
+  }
+  // NUL bytes among many other control characters (over 1% of the bytes, tab and line ends
+  // aside): no text file. Text with a stray NUL has next to none.
+  size_t controls = 0;
+  for (char c : sample)
+    controls += static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r';
+  if (nul_even + nul_odd > 0 && controls * 100 > sample.size())
+    return InvalidArgument("the file holds NUL bytes: it is binary, not CSV text");
+  return OkStatus();
+}
+
 Result<CsvFile> MakeCsv(std::unique_ptr<ByteSource> source, const std::string& sample,
                         bool complete) {
   bool has_bom = std::string_view(sample).starts_with("\xEF\xBB\xBF");
@@ -407,8 +441,8 @@ Result<CsvFile> MakeCsv(std::unique_ptr<ByteSource> source, const std::string& s
   Encoding encoding = Encoding::kUtf8;
   if (!has_bom) {
     ASSIGN_OR_RETURN(encoding, DetectEncoding(sample, complete));
-  } else if (sample.find('\0') != std::string::npos) {
-    return Err(InvalidArgument("the file holds NUL bytes: it is binary, not CSV text"));
+  } else {
+    RETURN_IF_ERROR(CheckNotBinary(sample));
   }
   auto bytes = std::make_unique<AutoSource>(std::move(source), has_bom);
   return CsvFile{std::make_unique<CsvRowSource>(std::move(bytes)), encoding};
@@ -417,8 +451,7 @@ Result<CsvFile> MakeCsv(std::unique_ptr<ByteSource> source, const std::string& s
 }  // namespace
 
 Result<Encoding> DetectEncoding(std::string_view sample, bool complete) {
-  if (sample.find('\0') != std::string_view::npos)
-    return Err(InvalidArgument("the file holds NUL bytes: it is binary, not CSV text"));
+  RETURN_IF_ERROR(CheckNotBinary(sample));
   // Mostly well-formed UTF-8 is UTF-8, even with a stray bad row (that row is rejected
   // later): GB18030 text almost never forms valid multi-byte UTF-8 by chance.
   // Likewise mostly well-formed GB18030 is GB18030; reading stops at a bad byte.
@@ -426,6 +459,8 @@ Result<Encoding> DetectEncoding(std::string_view sample, bool complete) {
   if (utf8.bad == 0 || utf8.good >= 4 * utf8.bad) return Encoding::kUtf8;
   Tally gb = TallyGb18030(sample, complete);
   if (gb.bad == 0 || gb.good >= 4 * gb.bad) return Encoding::kGb18030;
+  if (sample.find('\0') != std::string_view::npos)  // a NUL and no text around it
+    return Err(InvalidArgument("the file holds NUL bytes: it is binary, not CSV text"));
   return Err(InvalidArgument("the file is neither UTF-8 nor GB18030 text"));
 }
 

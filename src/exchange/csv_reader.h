@@ -3,9 +3,13 @@
 // Reads quoted fields with embedded commas, quotes ("") and newlines, CRLF or LF line ends,
 // and a UTF-8 BOM. The encoding is decided from the first 64 KiB: UTF-8 when it is valid
 // UTF-8 (or starts with a BOM), otherwise GB18030 (a superset of GBK and GB2312) when it
-// decodes as that, and the whole file is converted to UTF-8 as it streams. A file with NUL
-// bytes in its first 64 KiB is refused as binary. Memory stays bounded by the buffer size
-// plus the longest row. Not thread-safe: one reader per thread.
+// decodes as that, and the whole file is converted to UTF-8 as it streams. A UTF-16 file
+// (byte-order mark, or a NUL beside most ASCII characters) is refused naming UTF-16 and how
+// to convert it; one with NUL bytes among control characters making more than 1% of its first
+// 64 KiB, or NUL bytes in text of no known encoding, is refused as binary. A few NUL bytes in text
+// are handed out in their cells (the importer rejects those rows, naming the line). A cell keeps at
+// most kMaxCellBytes + 1 bytes (row_source.h), so memory stays bounded by the buffer size plus one
+// row of capped cells. Not thread-safe: one reader per thread.
 #pragma once
 
 #include <filesystem>

@@ -148,5 +148,44 @@ TEST(CsvReader, DetectEncodingTellsApartTheCases) {
   EXPECT_EQ(*DetectEncoding("abc\xE4\xB8", false), Encoding::kUtf8);
 }
 
+// A field of any length costs at most kMaxCellBytes + 1 bytes: enough for the importer to
+// see that it is too long, and the rows after it are read as usual.
+TEST(CsvReader, OverlongFieldIsCutJustPastTheCellLimit) {
+  for (bool quoted : {false, true}) {
+    const std::string big(3 * kMaxCellBytes, 'x');
+    const std::string text = "a,b\n" + (quoted ? "\"" + big + "\"" : big) + ",2\nnext,3\n";
+    Rows rows = ReadAll(text);
+    ASSERT_EQ(rows.size(), 3u);
+    EXPECT_EQ(rows[1][0].size(), kMaxCellBytes + 1);
+    EXPECT_EQ(rows[1][1], "2");
+    EXPECT_EQ(rows[2], (std::vector<std::string>{"next", "3"}));
+  }
+}
+
+TEST(CsvReader, FewNulBytesInTextAreLeftToTheirRows) {
+  std::string text = "a,b\n";
+  for (int i = 0; i < 500; ++i) text += "some text,1\n";
+  text += std::string("bad\0cell,2\n", 11);
+  Rows rows = ReadAll(text);
+  ASSERT_EQ(rows.size(), 502u);
+  EXPECT_EQ(rows[501][0], std::string("bad\0cell", 8));
+}
+
+TEST(CsvReader, Utf16IsNamedWithHowToConvert) {
+  std::string le = "\xFF\xFE";
+  for (char c : std::string("a,b\n1,2\n")) {
+    le.push_back(c);
+    le.push_back('\0');
+  }
+  auto file = OpenCsvText(le);
+  ASSERT_FALSE(file.has_value());
+  EXPECT_NE(file.error().message().find("UTF-16"), std::string::npos) << file.error().message();
+  EXPECT_NE(file.error().message().find("iconv"), std::string::npos);
+  // Without a byte-order mark: a NUL beside every ASCII character.
+  auto no_bom = OpenCsvText(le.substr(2));
+  ASSERT_FALSE(no_bom.has_value());
+  EXPECT_NE(no_bom.error().message().find("UTF-16"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace fupin::exchange

@@ -19,6 +19,7 @@
 
 #include "core/datasets.h"
 #include "core/hash.h"
+#include "core/interrupt.h"
 #include "core/parallel.h"
 #include "core/region_code.h"
 #include "core/text.h"
@@ -53,6 +54,46 @@ const DatasetSpec* DatasetOfFile(const fs::path& p, bool& xlsx) {
   return FindDataset(Lower(p.stem().string()));
 }
 
+// Why `status` (of a path, links followed) is no file to read, or "" for a regular file.
+// Reading a named pipe would block for ever and a device never ends.
+std::string NotRegularReason(const fs::file_status& status) {
+  switch (status.type()) {
+    case fs::file_type::regular:
+      return "";
+    case fs::file_type::directory:
+      return "a folder / 是文件夹";
+    case fs::file_type::fifo:
+      return "a named pipe (FIFO), not a regular file: not read / 是命名管道，不是普通文件，未读取";
+    case fs::file_type::character:
+    case fs::file_type::block:
+      return "a device, not a regular file: not read / 是设备文件，不是普通文件，未读取";
+    case fs::file_type::socket:
+      return "a socket, not a regular file: not read / 是套接字，不是普通文件，未读取";
+    case fs::file_type::not_found:
+      return "a link to nothing: not read / 是指向不存在文件的链接，未读取";
+    default:
+      return "not a regular file: not read / 不是普通文件，未读取";
+  }
+}
+
+// Why the folder entry `p` is refused, or "" when it may be read: a symbolic link must stay
+// inside `folder` (a batch folder can come from anyone; a link to /etc/shadow is not theirs to
+// hand in), and what it names must be a regular file.
+std::string RefusalOf(const fs::path& folder, const fs::path& p) {
+  std::error_code ec;
+  if (fs::is_symlink(fs::symlink_status(p, ec))) {
+    const fs::path target = fs::weakly_canonical(p, ec);
+    const fs::path base = fs::weakly_canonical(folder, ec);
+    const auto rel = target.lexically_relative(base);
+    if (ec || rel.empty() || *rel.begin() == "..")
+      return fmt::format(
+          "a link to {} outside the folder: not read; copy the file into the folder / "
+          "是指向文件夹之外（{}）的链接，未读取；请把文件复制到文件夹中",
+          target.string(), target.string());
+  }
+  return NotRegularReason(fs::status(p, ec));
+}
+
 Result<std::vector<BatchFile>> ListBatch(const fs::path& path, std::vector<std::string>& ignored) {
   std::error_code ec;
   std::vector<BatchFile> files;
@@ -63,11 +104,14 @@ Result<std::vector<BatchFile>> ListBatch(const fs::path& path, std::vector<std::
       return Err(InvalidArgument(fmt::format("cannot list {}: {}", path.string(), ec.message())));
     std::sort(entries.begin(), entries.end());
     for (const fs::path& p : entries) {
+      const std::string name = p.filename().string();
+      if (name.front() == '_' || name.front() == '.') continue;
+      const std::string refusal = RefusalOf(path, p);
       bool xlsx = false;
-      const DatasetSpec* d = fs::is_regular_file(p, ec) ? DatasetOfFile(p, xlsx) : nullptr;
+      const DatasetSpec* d = refusal.empty() ? DatasetOfFile(p, xlsx) : nullptr;
       if (!d) {
-        if (p.filename().string().front() != '_' && p.filename().string().front() != '.')
-          ignored.push_back(p.filename().string());
+        const bool folder = fs::is_directory(fs::symlink_status(p, ec));
+        ignored.push_back(refusal.empty() || folder ? name : fmt::format("{} ({})", name, refusal));
         continue;
       }
       auto same = std::find_if(files.begin(), files.end(),
@@ -86,6 +130,9 @@ Result<std::vector<BatchFile>> ListBatch(const fs::path& path, std::vector<std::
       }
       files.push_back({d, p, xlsx});
     }
+  } else if (fs::exists(path, ec) && !fs::is_regular_file(path, ec)) {
+    return Err(InvalidArgument(
+        fmt::format("{} is {}", path.string(), NotRegularReason(fs::status(path, ec)))));
   } else if (fs::is_regular_file(path, ec)) {
     bool xlsx = false;
     const DatasetSpec* d = DatasetOfFile(path, xlsx);
@@ -111,6 +158,8 @@ Result<std::vector<BatchFile>> ListBatch(const fs::path& path, std::vector<std::
   return files;
 }
 
+Status InterruptedStatus() { return FailedPrecondition(std::string(kInterruptedMessage)); }
+
 Result<std::string> Sha256File(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Err(NotFound(fmt::format("cannot open {}", path.string())));
@@ -119,6 +168,7 @@ Result<std::string> Sha256File(const fs::path& path) {
     return Err(Internal("SHA-256 unavailable"));
   std::vector<char> buf(1 << 20);
   while (in) {
+    if (Interrupted()) return Err(InterruptedStatus());
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
     if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(in.gcount()));
   }
@@ -220,6 +270,92 @@ class KeySet {
   size_t size_ = 0;
 };
 
+// The longest value a column may hold, by its type, in bytes of UTF-8: the same for CSV and
+// XLSX. A longer value rejects its row (`too_long`) and reading goes on. Columns that are not
+// part of the data set are ignored, so they only meet the readers' own cap, kMaxCellBytes.
+size_t MaxValueBytes(FieldType type) {
+  switch (type) {
+    case FieldType::kText:
+      return 4096;  // about 1,300 Chinese characters: names, addresses, notes
+    case FieldType::kCodeSet:
+      return 1024;
+    case FieldType::kCode:
+      return 256;  // a code, or its Chinese label
+    default:
+      return 64;  // numbers, dates, region codes, ID numbers (with stray spaces)
+  }
+}
+
+// The first characters of a long value, for the report: whole UTF-8 characters only.
+std::string Preview(std::string_view text) {
+  constexpr size_t kChars = 32;
+  size_t i = 0;
+  for (size_t n = 0; n < kChars && i < text.size(); ++n) NextCodePoint(text, i);
+  std::string preview = std::string(text.substr(0, i));
+  if (!IsValidUtf8(preview)) return "";  // no mojibake in the report
+  return i < text.size() ? preview + "…" : preview;
+}
+
+// A row's cells checked before validation, by the column each cell is in: `limits` and
+// `names` per cell of the header; cells past the header are limited to kMaxCellBytes.
+struct CellLimits {
+  std::vector<size_t> limits;
+  std::vector<std::string> names;
+  size_t LimitOf(size_t cell) const { return cell < limits.size() ? limits[cell] : kMaxCellBytes; }
+  std::string NameOf(size_t cell) const {
+    return cell < names.size() && !names[cell].empty() ? names[cell]
+                                                       : fmt::format("column {}", cell + 1);
+  }
+};
+
+CellLimits LimitsOf(const DatasetSpec& dataset, const HeaderMap& header) {
+  CellLimits out;
+  out.limits.assign(header.width, kMaxCellBytes);
+  out.names.resize(header.width);
+  for (size_t f = 0; f < dataset.fields.size(); ++f) {
+    const int c = header.cell_of_field[f];
+    if (c < 0) continue;
+    out.limits[static_cast<size_t>(c)] = MaxValueBytes(dataset.fields[f].type);
+    out.names[static_cast<size_t>(c)] = std::string(dataset.fields[f].name);
+  }
+  return out;
+}
+
+// Finds cells no column may hold: longer than the column's limit, or with a NUL byte (binary
+// data inside a text file). Each such cell is emptied in `raw` and its issue returned, so the
+// row is rejected with the reason and the validator never sees the value.
+std::vector<CellIssue> TakeHostileCells(RawRow& raw, const CellLimits& limits) {
+  std::vector<CellIssue> issues;
+  for (size_t c = 0; c < raw.cells.size(); ++c) {
+    std::string& cell = raw.cells[c];
+    const size_t limit = limits.LimitOf(c);
+    if (cell.size() > limit) {
+      const std::string size = cell.size() > kMaxCellBytes
+                                   ? fmt::format("more than {}", kMaxCellBytes)
+                                   : std::to_string(cell.size());
+      issues.push_back(
+          {limits.NameOf(c), Preview(cell), true, "too_long",
+           fmt::format("the value is {} bytes long; this column holds at most {} "
+                       "bytes (line {})",
+                       size, limit, raw.source_line),
+           fmt::format("该值长{}字节，此列最多{}字节（第{}行）",
+                       cell.size() > kMaxCellBytes ? "超过" + std::to_string(kMaxCellBytes)
+                                                   : std::to_string(cell.size()),
+                       limit, raw.source_line)});
+      cell.clear();
+    } else if (cell.find('\0') != std::string::npos) {
+      issues.push_back(
+          {limits.NameOf(c), "", true, "nul_byte",
+           fmt::format("the value holds a NUL byte (binary data in a text file, "
+                       "line {})",
+                       raw.source_line),
+           fmt::format("该值含有NUL字节（文本文件中混入二进制数据，第{}行）", raw.source_line)});
+      cell.clear();
+    }
+  }
+  return issues;
+}
+
 // A household id as a KeySet key: 96 bits of two independent hashes.
 std::pair<uint64_t, uint32_t> HouseholdKey(std::string_view id) {
   Hasher key(5), check(6);
@@ -243,6 +379,10 @@ int64_t KillAfterRows() {
   const char* v = std::getenv("FUPIN_FAULT_KILL_AFTER_ROWS");
   return v ? std::atoll(v) : 0;
 }
+
+// Fault injection for the lost-report test: FUPIN_FAULT_KILL_BEFORE_REPORT=1 kills the process
+// with SIGKILL after the batch was committed and before its report got its final name.
+bool KillBeforeReport() { return std::getenv("FUPIN_FAULT_KILL_BEFORE_REPORT") != nullptr; }
 
 // A queue of at most `capacity` items between two threads. Close() wakes both sides.
 template <typename T>
@@ -365,6 +505,14 @@ class Importer {
   Result<ImportSummary> Run(const fs::path& path) {
     ImportSummary summary;
     ASSIGN_OR_RETURN(std::vector<BatchFile> files, ListBatch(path, summary.ignored_files));
+    if (!options_.report_dir.empty()) {
+      // The previous import may have been killed between its commit and its report.
+      auto restored = RestoreMissingReport(store_, options_.report_dir);
+      if (restored)
+        summary.restored_report = *restored;
+      else
+        summary.report_error = restored.error().message();
+    }
 
     // Hash first: files identical to the current data are skipped without parsing. A file
     // whose rows were rejected last time is read again when a file it depends on changed in
@@ -415,6 +563,10 @@ class Importer {
       }
     }
     for (size_t i = 0; i < files.size(); ++i) {
+      if (Interrupted()) {
+        store_.AbortBatch();
+        return Err(InterruptedStatus());
+      }
       auto file = ImportFile(files[i], shas[i], unchanged[i]);
       if (!file) {
         store_.AbortBatch();
@@ -427,9 +579,14 @@ class Importer {
       if (file->outcome.outcome == "failed") ++summary.files_failed;
       summary.files.push_back(std::move(*file));
     }
+    if (Interrupted()) {  // the last moment to stop: after the commit the batch stands
+      store_.AbortBatch();
+      return Err(InterruptedStatus());
+    }
     const bool report = report_ && reported_issues_ > 0;
     if (report) report_->CloseAsync();
     RETURN_IF_ERROR(store_.CommitBatch());
+    if (report && KillBeforeReport()) raise(SIGKILL);
     if (report) {
       auto files = report_->Publish();
       if (files) {
@@ -500,7 +657,8 @@ class Importer {
                fmt::format("缺少可选列“{}”，其值视为未知", col));
     }
 
-    if (f.dataset->kind == DatasetKind::kRegions) return ImportRegions(*rows, *header, sum);
+    if (f.dataset->kind == DatasetKind::kRegions)
+      return ImportRegions(*rows, *header, LimitsOf(*f.dataset, *header), sum);
 
     ASSIGN_OR_RETURN(std::unique_ptr<store::DatasetWriter> writer,
                      store_.OpenWriter(*f.dataset, sum.file_id));
@@ -561,6 +719,7 @@ class Importer {
                  fmt::format("reading stopped here: {}", chunk->error_en),
                  fmt::format("文件从此行起无法读取：{}", chunk->error_en));
       }
+      if (failure.ok() && Interrupted()) failure = InterruptedStatus();
       done = chunk->last || !failure.ok();
       pipe.empty.Push(std::move(chunk));
       if (failure.ok()) failure = FlushIssues();
@@ -622,6 +781,7 @@ class Importer {
                               const KeySet* household_ids) {
     const size_t width = header.width;
     const bool pad_rows = rows.Encoding() == "XLSX";
+    const CellLimits limits = LimitsOf(dataset, header);
     RowValidator validator(dataset, std::move(header), regions);
     bool sized_keys = false;
     uint64_t first_chunk_bytes = 0;
@@ -684,7 +844,17 @@ class Importer {
           first_chunk_bytes += raw.cells.size();  // separators and the line end
           for (const std::string& c : raw.cells) first_chunk_bytes += c.size();
         }
+        std::vector<CellIssue> hostile = TakeHostileCells(raw, limits);
         validator.Validate(raw, item.row);
+        if (!hostile.empty()) {
+          // An emptied cell's own complaints (a missing value) would only hide the reason.
+          std::erase_if(item.row.issues, [&](const CellIssue& is) {
+            return std::any_of(hostile.begin(), hostile.end(),
+                               [&](const CellIssue& h) { return h.column == is.column; });
+          });
+          for (CellIssue& h : hostile) item.row.issues.push_back(std::move(h));
+          item.row.rejected = true;
+        }
         if (household_ids && !item.row.rejected)
           item.household_key = HouseholdKey(item.row.values[household_slot].text);
       }
@@ -717,7 +887,8 @@ class Importer {
     return row.values[StoredSlot(d, "household_id")].ToText();
   }
 
-  Result<FileSummary> ImportRegions(RowSource& rows, const HeaderMap& header, FileSummary& sum) {
+  Result<FileSummary> ImportRegions(RowSource& rows, const HeaderMap& header,
+                                    const CellLimits& limits, FileSummary& sum) {
     RawRow raw;
     std::vector<store::Region> good;
     int64_t row_number = 0;
@@ -741,6 +912,13 @@ class Importer {
                       [](const std::string& c) { return TrimSpace(c).empty(); }))
         continue;  // a blank line is no data
       ++sum.outcome.rows_read;
+      if (std::vector<CellIssue> hostile = TakeHostileCells(raw, limits); !hostile.empty()) {
+        ++sum.outcome.rows_rejected;
+        for (CellIssue& h : hostile)
+          AddIssue(row_number, std::move(h.column), std::move(h.value), true, h.code,
+                   std::move(h.message_en), std::move(h.message_zh));
+        continue;
+      }
       store::Region r{cell(0), cell(1), 0, cell(3)};
       std::string level = cell(2);
       std::string reason_en, reason_zh;
@@ -820,6 +998,12 @@ class Importer {
 };
 
 }  // namespace
+
+Status CheckImportPath(const fs::path& path) {
+  std::vector<std::string> ignored;
+  auto files = ListBatch(path, ignored);
+  return files ? OkStatus() : files.error();
+}
 
 Result<ImportSummary> ImportPath(store::Store& store, const fs::path& path,
                                  const ImportOptions& options) {

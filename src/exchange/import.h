@@ -4,7 +4,10 @@
 // and reason (in Chinese and English), and the whole batch is one transaction: a crash or
 // a failure leaves the store as it was. A file identical (SHA-256) to the one that made a
 // data set's current data is skipped, so importing the same batch twice changes nothing.
-// Memory stays bounded whatever the file sizes. Not thread-safe: one import per Store.
+// Memory stays bounded whatever the file sizes. Hostile input is refused with its reason:
+// a value longer than its column's limit or holding a NUL byte rejects its row; a link in the
+// folder to a file outside it, and a named pipe or device, is not read (listed as ignored).
+// Ctrl-C (core/interrupt.h) rolls the batch back. Not thread-safe: one import per Store.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +15,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -52,13 +56,27 @@ struct ImportSummary {
   int files_failed = 0;  // files that could not be read at all (missing column, binary, ...)
   bool nothing_changed = false;
   std::optional<ReportFiles> report;  // set when a report was written
-  std::string report_error;           // why the report could not be written (the batch stands)
+  // Set when the previous batch's missing report was written again (RestoreMissingReport).
+  std::optional<ReportFiles> restored_report;
+  std::string report_error;  // why the report could not be written (the batch stands)
 };
+
+// The message of the error ImportPath returns when Interrupted() (core/interrupt.h) turned
+// true while it ran: the batch was rolled back and its report files removed.
+inline constexpr std::string_view kInterruptedMessage =
+    "interrupted, nothing changed / 已中断，数据库未改变";
+
+// Checks that PATH names something ImportPath can import (a folder holding an exchange file,
+// or one exchange file) without reading the files, so that a caller can refuse before it
+// creates a database. Fails as ImportPath would.
+Status CheckImportPath(const std::filesystem::path& path);
 
 // Imports PATH (a folder: every exchange file in it; or a single exchange file named like
 // households.csv / members.xlsx). Returns the summary, also when rows were rejected. Fails
 // only when the import could not run: PATH missing or holding no exchange file, or a store
-// error (then nothing of the batch is kept).
+// error (then nothing of the batch is kept), or with kFailedPrecondition and
+// kInterruptedMessage when Interrupted() turned true before the commit. With a report_dir,
+// first writes the newest batch's report again if it is missing (RestoreMissingReport).
 Result<ImportSummary> ImportPath(store::Store& store, const std::filesystem::path& path,
                                  const ImportOptions& options);
 

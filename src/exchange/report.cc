@@ -1,10 +1,14 @@
 #include "exchange/report.h"
 
 #include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
 #include <xlsxwriter.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <memory>
+#include <regex>
 
 #include "core/text.h"
 
@@ -65,8 +69,10 @@ Result<std::unique_ptr<IssueReportWriter>> IssueReportWriter::Create(const fs::p
   f->dir = dir;
   f->out.csv = dir / fmt::format("import-{}-issues.csv", batch_id);
   f->out.xlsx = dir / fmt::format("import-{}-issues.xlsx", batch_id);
-  f->csv_tmp = f->out.csv.string() + ".part";
-  f->xlsx_tmp = f->out.xlsx.string() + ".part";
+  // The writer's pid in the temporary names: a report written again for the same batch by
+  // another process never shares a file with this one, and a dead writer's leftovers are known.
+  f->csv_tmp = fmt::format("{}.{}.part", f->out.csv.string(), getpid());
+  f->xlsx_tmp = fmt::format("{}.{}.part", f->out.xlsx.string(), getpid());
   f->csv.reset(fopen(f->csv_tmp.c_str(), "wb"));
   if (!f->csv) return Err(InvalidArgument(fmt::format("cannot write {}", f->csv_tmp.string())));
   setvbuf(f->csv.get(), nullptr, _IOFBF, 1 << 20);  // a full-scale report is hundreds of MB
@@ -158,6 +164,52 @@ Result<ReportFiles> WriteIssueReport(store::Store& store, int64_t batch_id, cons
   RETURN_IF_ERROR(
       store.ForEachIssue(batch_id, [&](const store::IssueRow& r) { return writer->Add(r); }));
   return writer->Finish();
+}
+
+namespace {
+
+// True when batch `batch_id` has at least one stored issue.
+Result<bool> HasIssues(store::Store& store, int64_t batch_id) {
+  bool any = false;
+  Status st = store.ForEachIssue(batch_id, [&](const store::IssueRow&) {
+    any = true;
+    return Status(StatusCode::kAlreadyExists, "stop");  // one is enough
+  });
+  if (!st.ok() && !any) return Err(st);
+  return any;
+}
+
+}  // namespace
+
+int RemoveStaleReportParts(const fs::path& dir) {
+  static const std::regex kPart(R"(import-\d+-issues\.(csv|xlsx)\.(\d+)\.part)");
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::smatch m;
+    const std::string name = entry.path().filename().string();
+    if (!std::regex_match(name, m, kPart)) continue;
+    const long pid = std::strtol(m[2].str().c_str(), nullptr, 10);
+    if (pid <= 0 || (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) {
+      std::error_code remove_ec;
+      if (fs::remove(entry.path(), remove_ec)) ++removed;
+    }
+  }
+  return removed;
+}
+
+Result<std::optional<ReportFiles>> RestoreMissingReport(store::Store& store, const fs::path& dir) {
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) RemoveStaleReportParts(dir);
+  ASSIGN_OR_RETURN(int64_t batch_id, store.LatestBatchId());
+  if (batch_id == 0) return std::nullopt;
+  const fs::path csv = dir / fmt::format("import-{}-issues.csv", batch_id);
+  const fs::path xlsx = dir / fmt::format("import-{}-issues.xlsx", batch_id);
+  if (fs::exists(csv, ec) && fs::exists(xlsx, ec)) return std::nullopt;
+  ASSIGN_OR_RETURN(bool any, HasIssues(store, batch_id));
+  if (!any) return std::nullopt;
+  ASSIGN_OR_RETURN(ReportFiles files, WriteIssueReport(store, batch_id, dir));
+  return files;
 }
 
 }  // namespace fupin::exchange

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "core/status.h"
 #include "store/store.h"
@@ -20,8 +21,9 @@ struct ReportFiles {
 };
 
 // Streams issues into import-<batch>-issues.csv and .xlsx in `dir` as they arise, so a
-// long import needs no second pass. Files are written as *.part and renamed by Finish();
-// destroyed unfinished, the writer removes them. Not thread-safe.
+// long import needs no second pass. Files are written as NAME.<pid>.part and renamed by
+// Finish(); destroyed unfinished, the writer removes them (a killed process leaves them to
+// RemoveStaleReportParts). Not thread-safe.
 class IssueReportWriter {
  public:
   static Result<std::unique_ptr<IssueReportWriter>> Create(const std::filesystem::path& dir,
@@ -47,5 +49,17 @@ class IssueReportWriter {
 // rows, each with a final line saying so; the CSV is always complete.
 Result<ReportFiles> WriteIssueReport(store::Store& store, int64_t batch_id,
                                      const std::filesystem::path& dir);
+
+// Removes the temporary files (NAME.<pid>.part) that report writers killed before they
+// finished left in `dir`; those of running processes stay. Returns how many were removed.
+int RemoveStaleReportParts(const std::filesystem::path& dir);
+
+// Makes sure the newest batch's report exists: a process killed after its batch was committed
+// but before the report was renamed leaves the batch without one. When that batch has issues
+// and import-<batch>-issues.csv or .xlsx is missing from `dir`, both are written again from the
+// stored issues (WriteIssueReport) and returned; otherwise returns nullopt. Stale temporary
+// files are removed first. Fails only when the store or `dir` cannot be read or written.
+Result<std::optional<ReportFiles>> RestoreMissingReport(store::Store& store,
+                                                        const std::filesystem::path& dir);
 
 }  // namespace fupin::exchange

@@ -6,6 +6,7 @@
 // one reader per thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -14,6 +15,11 @@
 #include "core/status.h"
 
 namespace fupin::exchange {
+
+// The most bytes of one cell a reader keeps: of a longer cell (CSV or XLSX) only the first
+// kMaxCellBytes + 1 are handed out, so memory stays bounded and the importer still sees that
+// the value is too long for any column and rejects its row (docs/exchange-format.md, Rows).
+inline constexpr size_t kMaxCellBytes = size_t{1} << 20;
 
 struct RawRow {
   std::vector<std::string> cells;

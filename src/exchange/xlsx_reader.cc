@@ -27,8 +27,8 @@ namespace {
 // sheet itself is streamed and needs no cap on its size, only on one row.
 constexpr uint64_t kMaxSharedStringsBytes = uint64_t{2} << 30;  // 2 GiB
 constexpr uint64_t kMaxSmallPartBytes = uint64_t{64} << 20;     // 64 MiB
-// Excel holds at most 32767 characters in a cell; this leaves room for _xHHHH_ escapes.
-constexpr size_t kMaxCellBytes = size_t{1} << 20;
+// A cell longer than kMaxCellBytes (row_source.h; Excel holds at most 32767 characters) is
+// cut to kMaxCellBytes + 1 bytes, which the importer rejects as too long.
 constexpr size_t kMaxRowBytes = size_t{64} << 20;
 constexpr int kMaxColumns = 16384;  // A..XFD
 constexpr size_t kChunkBytes = size_t{64} << 10;
@@ -301,21 +301,43 @@ class XmlReader {
   // Parses the next chunk of the document; `is_final` marks the last (possibly empty) one.
   // Returns kSuspended when a handler suspended the parse (call Resume() before the next
   // Feed(); `data` must stay unchanged until then), kConsumed when all of `data` was parsed.
+  // Fails when more than token_bytes were fed since the parser last reported anything: expat
+  // holds an unfinished token (a tag, an attribute value, a comment) whole and scans it again
+  // with each chunk, so an endless token would cost time growing with its square. Text is
+  // reported as it streams, so only a hostile or broken file holds such a token.
   Result<Progress> Feed(const char* data, size_t size, bool is_final) {
     if (parser_ == nullptr) return Err(Internal(context_ + ": out of memory for the XML parser"));
+    if (fed_ - last_event_ > limits_.token_bytes) {
+      Fail(InvalidArgument(fmt::format(
+          "{} line {}: one XML tag, attribute or comment is longer than {} bytes; the file is "
+          "damaged or was not made by a spreadsheet program / "
+          "XML 标记过长，文件已损坏或并非由电子表格软件生成",
+          context_, XML_GetCurrentLineNumber(parser_), limits_.token_bytes)));
+      return Err(error_);
+    }
+    fed_ += size;
     return Check(XML_Parse(parser_, data, static_cast<int>(size), is_final ? XML_TRUE : XML_FALSE));
   }
   Result<Progress> Resume() { return Check(XML_ResumeParser(parser_)); }
 
  protected:
   // `context` names the file and the part in messages: "a.xlsx: xl/sharedStrings.xml".
-  explicit XmlReader(std::string context)
-      : context_(std::move(context)), parser_(XML_ParserCreateNS(nullptr, kNamespaceSeparator)) {
+  XmlReader(std::string context, const XlsxLimits& limits)
+      : context_(std::move(context)),
+        limits_(limits),
+        parser_(XML_ParserCreateNS(nullptr, kNamespaceSeparator)) {
     if (parser_ == nullptr) return;
     XML_SetUserData(parser_, this);
     XML_SetElementHandler(parser_, &XmlReader::StartThunk, &XmlReader::EndThunk);
     XML_SetCharacterDataHandler(parser_, &XmlReader::TextThunk);
     XML_SetStartDoctypeDeclHandler(parser_, &XmlReader::DoctypeThunk);
+    // Comments and processing instructions count as reported too: many short ones in a row
+    // are no long token.
+    XML_SetCommentHandler(
+        parser_, [](void* self, const XML_Char*) { static_cast<XmlReader*>(self)->Reported(); });
+    XML_SetProcessingInstructionHandler(parser_, [](void* self, const XML_Char*, const XML_Char*) {
+      static_cast<XmlReader*>(self)->Reported();
+    });
   }
 
   virtual void OnStart(std::string_view name, const XML_Char** attrs) = 0;
@@ -333,6 +355,7 @@ class XmlReader {
   bool failed() const { return !error_.ok(); }
   const std::string& context() const { return context_; }
   uint64_t line() const { return XML_GetCurrentLineNumber(parser_); }
+  const XlsxLimits& limits() const { return limits_; }
 
  private:
   Result<Progress> Check(XML_Status status) {
@@ -347,16 +370,21 @@ class XmlReader {
     return Progress::kConsumed;
   }
 
+  void Reported() { last_event_ = static_cast<uint64_t>(XML_GetCurrentByteIndex(parser_)); }
+
   static void StartThunk(void* self, const XML_Char* name, const XML_Char** attrs) {
     auto* reader = static_cast<XmlReader*>(self);
+    reader->Reported();
     if (!reader->failed()) reader->OnStart(LocalName(name), attrs);
   }
   static void EndThunk(void* self, const XML_Char* name) {
     auto* reader = static_cast<XmlReader*>(self);
+    reader->Reported();
     if (!reader->failed()) reader->OnEnd(LocalName(name));
   }
   static void TextThunk(void* self, const XML_Char* text, int length) {
     auto* reader = static_cast<XmlReader*>(self);
+    reader->Reported();
     if (!reader->failed()) reader->OnText(std::string_view(text, static_cast<size_t>(length)));
   }
   // OOXML parts never carry a DTD; refusing one also rules out entity-expansion bombs.
@@ -367,8 +395,11 @@ class XmlReader {
   }
 
   std::string context_;
+  XlsxLimits limits_;
   XML_Parser parser_;
   Status error_;
+  uint64_t fed_ = 0;         // bytes handed to expat
+  uint64_t last_event_ = 0;  // where the last reported start tag, end tag or text began
 };
 
 // Parses a whole part that is read into memory in full (all but the sheet).
@@ -415,7 +446,8 @@ bool HasRelType(const Relationship& rel, std::string_view type) {
 
 class RelsReader final : public XmlReader {
  public:
-  explicit RelsReader(std::string context) : XmlReader(std::move(context)) {}
+  RelsReader(std::string context, const XlsxLimits& limits)
+      : XmlReader(std::move(context), limits) {}
 
   const Relationship* FindById(std::string_view id) const {
     for (const Relationship& rel : rels_) {
@@ -449,7 +481,8 @@ class RelsReader final : public XmlReader {
 
 class WorkbookReader final : public XmlReader {
  public:
-  explicit WorkbookReader(std::string context) : XmlReader(std::move(context)) {}
+  WorkbookReader(std::string context, const XlsxLimits& limits)
+      : XmlReader(std::move(context), limits) {}
 
   bool saw_workbook = false;
   bool date1904 = false;
@@ -471,6 +504,16 @@ class WorkbookReader final : public XmlReader {
   void OnEnd(std::string_view /*name*/) override {}
 };
 
+// Keeps at most kMaxCellBytes + 1 bytes of a cell: longer is too long for any column, and
+// the importer rejects its row whatever the rest holds.
+void CutToCellLimit(std::string& cell) {
+  if (cell.size() > kMaxCellBytes) cell.resize(kMaxCellBytes + 1);
+}
+void AppendCapped(std::string& cell, std::string_view text) {
+  const size_t room = kMaxCellBytes + 1 - std::min(cell.size(), kMaxCellBytes + 1);
+  cell.append(text.substr(0, room));
+}
+
 // The shared-string table, stored as one text blob and end offsets to keep the per-string
 // overhead at 8 bytes.
 class SharedStrings {
@@ -479,6 +522,8 @@ class SharedStrings {
     blob_.append(text);
     ends_.push_back(blob_.size());
   }
+  // The bytes the strings and their offsets take (the vectors' spare room aside).
+  uint64_t MemoryBytes() const { return blob_.size() + ends_.size() * sizeof(uint64_t); }
   size_t size() const { return ends_.size(); }
   // REQUIRES: index < size().
   std::string_view Get(size_t index) const {
@@ -493,7 +538,8 @@ class SharedStrings {
 
 class SharedStringsReader final : public XmlReader {
  public:
-  explicit SharedStringsReader(std::string context) : XmlReader(std::move(context)) {}
+  SharedStringsReader(std::string context, const XlsxLimits& limits)
+      : XmlReader(std::move(context), limits) {}
 
   SharedStrings strings;
 
@@ -513,21 +559,23 @@ class SharedStringsReader final : public XmlReader {
     if (name == "t" && in_text_) {
       in_text_ = false;
       AppendXString(text_, item_);
+      CutToCellLimit(item_);
     } else if (name == "rPh") {
       in_phonetic_ = false;
     } else if (name == "si" && in_item_) {
       in_item_ = false;
       strings.Add(item_);
+      if (strings.MemoryBytes() > limits().shared_strings_memory) {
+        Fail(InvalidArgument(fmt::format(
+            "{} line {}: the shared-string table needs more than {} MiB of memory ({} strings so "
+            "far); save the sheet as CSV or split it / 共享字符串表超过内存上限，请另存为 CSV "
+            "或拆分",
+            context(), line(), limits().shared_strings_memory >> 20, strings.size())));
+      }
     }
   }
   void OnText(std::string_view text) override {
-    if (!in_text_) return;
-    if (text_.size() + text.size() > kMaxCellBytes) {
-      Fail(InvalidArgument(fmt::format("{} line {}: a shared string is longer than {} bytes",
-                                       context(), line(), kMaxCellBytes)));
-      return;
-    }
-    text_.append(text);
+    if (in_text_) AppendCapped(text_, text);
   }
 
  private:
@@ -541,7 +589,8 @@ class SharedStringsReader final : public XmlReader {
 // Reads which cell formats (cellXfs, the s="N" of a cell) show numbers as dates.
 class StylesReader final : public XmlReader {
  public:
-  explicit StylesReader(std::string context) : XmlReader(std::move(context)) {}
+  StylesReader(std::string context, const XlsxLimits& limits)
+      : XmlReader(std::move(context), limits) {}
 
   std::vector<bool> DateStyles() const {
     std::vector<bool> is_date(xf_formats_.size());
@@ -592,8 +641,11 @@ struct WorkbookData {
 // Parses <sheetData>, filling one RawRow and suspending the parse when it is complete.
 class SheetReader final : public XmlReader {
  public:
-  SheetReader(std::string context, std::string file, WorkbookData workbook)
-      : XmlReader(std::move(context)), file_(std::move(file)), workbook_(std::move(workbook)) {}
+  SheetReader(std::string context, std::string file, WorkbookData workbook,
+              const XlsxLimits& limits)
+      : XmlReader(std::move(context), limits),
+        file_(std::move(file)),
+        workbook_(std::move(workbook)) {}
 
   // Where the next complete row goes. REQUIRES: set before each Feed()/Resume().
   void set_row(RawRow* row) {
@@ -645,6 +697,7 @@ class SheetReader final : public XmlReader {
     } else if (name == "t" && in_text_) {
       in_text_ = false;
       AppendXString(text_, inline_);
+      CutToCellLimit(inline_);
     } else if (name == "rPh") {
       in_phonetic_ = false;
     } else if (name == "is") {
@@ -654,11 +707,8 @@ class SheetReader final : public XmlReader {
 
   void OnText(std::string_view text) override {
     if (!in_value_ && !in_text_) return;
-    if (text_.size() + text.size() > kMaxCellBytes) {
-      Fail(CellError(fmt::format("the cell is longer than {} bytes", kMaxCellBytes)));
-      return;
-    }
-    text_.append(text);
+    if (text_.size() + text.size() > kMaxCellBytes) cut_ = true;
+    AppendCapped(text_, text);
   }
 
  private:
@@ -711,6 +761,7 @@ class SheetReader final : public XmlReader {
     date_style_ = style_index && *style_index < workbook_.date_styles.size() &&
                   workbook_.date_styles[*style_index];
     in_cell_ = true;
+    cut_ = false;
     has_inline_ = false;
     value_.clear();
     inline_.clear();
@@ -775,6 +826,9 @@ class SheetReader final : public XmlReader {
       Fail(CellError(fmt::format("unknown cell type t=\"{}\"", type_)));
       return;
     }
+    // A cut cell stays too long even when its escapes decoded to fewer bytes.
+    if (cut_ && out.size() <= kMaxCellBytes) out.resize(kMaxCellBytes + 1, ' ');
+    CutToCellLimit(out);
     row_->numeric[static_cast<size_t>(column_)] = numeric;
     row_bytes_ += out.size();
     if (row_bytes_ > kMaxRowBytes) {
@@ -830,6 +884,7 @@ class SheetReader final : public XmlReader {
   std::string type_;
   bool date_style_ = false;
   bool has_inline_ = false;
+  bool cut_ = false;    // the cell's text was longer than kMaxCellBytes
   std::string text_;    // text of the current <v> or <t>, as written
   std::string value_;   // the cell's <v>
   std::string inline_;  // the cell's <is>, decoded
@@ -837,11 +892,13 @@ class SheetReader final : public XmlReader {
 
 class XlsxRowSource final : public RowSource {
  public:
-  XlsxRowSource(Archive archive, Entry sheet, std::string part, WorkbookData workbook)
+  XlsxRowSource(Archive archive, Entry sheet, std::string part, WorkbookData workbook,
+                const XlsxLimits& limits)
       : archive_(std::move(archive)),
         sheet_(std::move(sheet)),
         part_(std::move(part)),
-        reader_(fmt::format("{}: {}", archive_.file, part_), archive_.file, std::move(workbook)),
+        reader_(fmt::format("{}: {}", archive_.file, part_), archive_.file, std::move(workbook),
+                limits),
         buffer_(kChunkBytes) {}
 
   Result<bool> Next(RawRow& row) override {
@@ -919,9 +976,10 @@ Result<Archive> OpenArchive(const std::filesystem::path& path) {
 }
 
 // Parses the relationships of `source_part`; an absent rels part has none.
-Result<std::unique_ptr<RelsReader>> ReadRels(const Archive& archive, std::string_view source_part) {
+Result<std::unique_ptr<RelsReader>> ReadRels(const Archive& archive, std::string_view source_part,
+                                             const XlsxLimits& limits) {
   std::string part = RelsPartFor(source_part);
-  auto rels = std::make_unique<RelsReader>(fmt::format("{}: {}", archive.file, part));
+  auto rels = std::make_unique<RelsReader>(fmt::format("{}: {}", archive.file, part), limits);
   if (std::optional<zip_uint64_t> index = archive.Locate(part)) {
     RETURN_IF_ERROR(ParsePart(archive, *index, part, kMaxSmallPartBytes, *rels));
   }
@@ -940,6 +998,11 @@ std::string PartOrDefault(const RelsReader& rels, std::string_view source_part,
 }  // namespace
 
 Result<std::unique_ptr<RowSource>> OpenXlsx(const std::filesystem::path& path) {
+  return OpenXlsx(path, XlsxLimits{});
+}
+
+Result<std::unique_ptr<RowSource>> OpenXlsx(const std::filesystem::path& path,
+                                            const XlsxLimits& limits) {
   ASSIGN_OR_RETURN(Archive archive, OpenArchive(path));
   auto not_xlsx = [&](std::string_view why) {
     return Err(
@@ -947,7 +1010,7 @@ Result<std::unique_ptr<RowSource>> OpenXlsx(const std::filesystem::path& path) {
   };
 
   // The package relationships name the workbook; xl/workbook.xml is where Excel puts it.
-  ASSIGN_OR_RETURN(std::unique_ptr<RelsReader> package_rels, ReadRels(archive, ""));
+  ASSIGN_OR_RETURN(std::unique_ptr<RelsReader> package_rels, ReadRels(archive, "", limits));
   std::string workbook_part = "xl/workbook.xml";
   if (const Relationship* rel = package_rels->FindByType("officeDocument")) {
     workbook_part = ResolveTarget("", rel->target);
@@ -955,12 +1018,12 @@ Result<std::unique_ptr<RowSource>> OpenXlsx(const std::filesystem::path& path) {
   std::optional<zip_uint64_t> workbook_index = archive.Locate(workbook_part);
   if (!workbook_index) return not_xlsx(fmt::format("no workbook part {}", workbook_part));
   auto workbook =
-      std::make_unique<WorkbookReader>(fmt::format("{}: {}", archive.file, workbook_part));
+      std::make_unique<WorkbookReader>(fmt::format("{}: {}", archive.file, workbook_part), limits);
   RETURN_IF_ERROR(
       ParsePart(archive, *workbook_index, workbook_part, kMaxSmallPartBytes, *workbook));
   if (!workbook->saw_workbook) return not_xlsx(fmt::format("{} has no <workbook>", workbook_part));
 
-  ASSIGN_OR_RETURN(std::unique_ptr<RelsReader> rels, ReadRels(archive, workbook_part));
+  ASSIGN_OR_RETURN(std::unique_ptr<RelsReader> rels, ReadRels(archive, workbook_part, limits));
   std::string sheet_part;
   for (const std::string& id : workbook->sheet_ids) {
     const Relationship* rel = rels->FindById(id);
@@ -979,21 +1042,22 @@ Result<std::unique_ptr<RowSource>> OpenXlsx(const std::filesystem::path& path) {
   std::string strings_part =
       PartOrDefault(*rels, workbook_part, "sharedStrings", "xl/sharedStrings.xml");
   if (std::optional<zip_uint64_t> index = archive.Locate(strings_part)) {
-    auto reader =
-        std::make_unique<SharedStringsReader>(fmt::format("{}: {}", archive.file, strings_part));
+    auto reader = std::make_unique<SharedStringsReader>(
+        fmt::format("{}: {}", archive.file, strings_part), limits);
     RETURN_IF_ERROR(ParsePart(archive, *index, strings_part, kMaxSharedStringsBytes, *reader));
     data.shared_strings = std::move(reader->strings);
   }
   std::string styles_part = PartOrDefault(*rels, workbook_part, "styles", "xl/styles.xml");
   if (std::optional<zip_uint64_t> index = archive.Locate(styles_part)) {
-    auto reader = std::make_unique<StylesReader>(fmt::format("{}: {}", archive.file, styles_part));
+    auto reader =
+        std::make_unique<StylesReader>(fmt::format("{}: {}", archive.file, styles_part), limits);
     RETURN_IF_ERROR(ParsePart(archive, *index, styles_part, kMaxSmallPartBytes, *reader));
     data.date_styles = reader->DateStyles();
   }
 
   ASSIGN_OR_RETURN(Entry sheet, OpenEntry(archive, *sheet_index, sheet_part));
   return std::make_unique<XlsxRowSource>(std::move(archive), std::move(sheet),
-                                         std::move(sheet_part), std::move(data));
+                                         std::move(sheet_part), std::move(data), limits);
 }
 
 }  // namespace fupin::exchange

@@ -17,11 +17,14 @@
 //     A date-styled number that names no day from 1900 on (a bare time, say) stays a number.
 //   boolean (t="b"): "TRUE" or "FALSE". Error (t="e"): the error text ("#N/A").
 //   ISO date (t="d"): "YYYY-MM-DD" when it starts with a date, otherwise the text as is.
+// A cell longer than kMaxCellBytes (row_source.h) is cut to kMaxCellBytes + 1 bytes, so the
+// importer rejects its row as too long and reading goes on.
 // Cells sit at the column their reference names (r="C5" is index 2), skipped columns are
 // empty strings, trailing empty cells are dropped, and rows with no text at all are not
 // returned. RawRow::source_line is the sheet row number (1-based).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 
@@ -37,5 +40,19 @@ namespace fupin::exchange {
 // Next() as kInvalidArgument naming the file and the sheet row or XML line.
 // BytesRead()/BytesTotal() count uncompressed bytes of the sheet's XML.
 Result<std::unique_ptr<RowSource>> OpenXlsx(const std::filesystem::path& path);
+
+// Guards against hostile files, each refused with a message naming the limit. Time stays
+// linear in the file and memory under these caps (plus one row and 64 KiB buffers).
+struct XlsxLimits {
+  // The shared-string table is held in memory: its strings and 8 bytes of offset per string
+  // may take this much (the vectors' spare room can double it while they grow).
+  uint64_t shared_strings_memory = uint64_t{256} << 20;
+  // The longest XML token (a tag with its attributes, a comment) in any part. Cell text is no
+  // token: it streams, and a cell longer than kMaxCellBytes only rejects its row.
+  uint64_t token_bytes = uint64_t{1} << 20;
+};
+// As above, with other limits (tests use small ones).
+Result<std::unique_ptr<RowSource>> OpenXlsx(const std::filesystem::path& path,
+                                            const XlsxLimits& limits);
 
 }  // namespace fupin::exchange

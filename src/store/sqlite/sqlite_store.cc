@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -829,6 +830,19 @@ class SqliteStore final : public Store {
     for (const Migration& m : kMigrations) {
       if (m.version <= current) continue;
       RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+      // Read again under the write lock: another process creating the same new database may
+      // have applied this migration since the version was read above.
+      auto applied = s.Step(db_);
+      current = applied && *applied ? static_cast<int>(s.Int(0)) : current;
+      s.Reset();
+      if (!applied) {
+        Exec(db_, "ROLLBACK").ok();
+        return Err(applied.error());
+      }
+      if (m.version <= current) {
+        RETURN_IF_ERROR(Exec(db_, "COMMIT"));
+        continue;
+      }
       Status st = Exec(db_, m.sql());
       if (st.ok()) {
         ASSIGN_OR_RETURN(Stmt ins,
@@ -911,19 +925,29 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& path
     return true;
   }();
   (void)configured;
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close_v2(db);
-    return Err(NotFound(fmt::format("cannot open database {}: {}", path.string(), msg)));
+  // Opening takes locks that SQLite's busy handler does not wait for (switching a database
+  // to WAL, creating its tables while another process creates them too): a busy open is
+  // tried again until the busy timeout has passed.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options.busy_timeout_ms);
+  for (int attempt = 0;; ++attempt) {
+    sqlite3* db = nullptr;
+    int rc =
+        sqlite3_open_v2(path.c_str(), &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+      std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+      sqlite3_close_v2(db);
+      return Err(NotFound(fmt::format("cannot open database {}: {}", path.string(), msg)));
+    }
+    auto store = std::make_unique<SqliteStore>(db, path);
+    Status st = store->Init(options);
+    if (st.ok()) return std::unique_ptr<Store>(std::move(store));
+    store.reset();
+    if (!IsInUse(st) || std::chrono::steady_clock::now() >= deadline)
+      return Err(Status(st.code(), fmt::format("database {}: {}", path.string(), st.message())));
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(20 + 20 * attempt, 200)));
   }
-  auto store = std::make_unique<SqliteStore>(db, path);
-  if (Status st = store->Init(options); !st.ok()) {
-    return Err(Status(st.code(), fmt::format("database {}: {}", path.string(), st.message())));
-  }
-  return std::unique_ptr<Store>(std::move(store));
 }
 
 }  // namespace fupin::store

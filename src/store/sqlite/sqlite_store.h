@@ -13,7 +13,8 @@ namespace fupin::store {
 struct SqliteOptions {
   // Page cache size; the import's peak memory depends on it.
   int cache_mib = 128;
-  // How long a writer waits for another process's write lock before kUnavailable.
+  // How long opening the database and a writer wait for another process's lock before
+  // kUnavailable, whose message says that another fupin process holds the database.
   int busy_timeout_ms = 5000;
   // Run batches with a rollback journal when no other connection is open (see BeginBatch).
   bool bulk_journal = true;
@@ -21,7 +22,9 @@ struct SqliteOptions {
 
 // Opens (creating if needed) the database at `path` and migrates it to the current schema.
 // A new database starts with the built-in regions (core/regions_data.h).
-// Fails with kUnavailable when another process holds the file locked, kDataLoss when the
+// Several processes may open and create the same new file at once: the schema is created in
+// one immediate transaction per migration, re-checked under the lock. Fails with kUnavailable
+// when another process still holds the file locked after busy_timeout_ms, kDataLoss when the
 // file is not a SQLite database or has a newer schema than this build knows.
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& path,
                                                const SqliteOptions& options = {});

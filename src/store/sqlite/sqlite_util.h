@@ -34,11 +34,22 @@ inline std::string NowUtc() {
   return buf;
 }
 
+// The message of every lock failure: which statement waited is of no use to the person
+// who has to wait for the other process.
+inline constexpr std::string_view kInUseMessage =
+    "the database is in use by another fupin process (an import or another write); try again "
+    "when it has finished / 数据库正被另一个 fupin 进程使用（导入或其他写入），请待其完成后重试";
+
+// True for the status SqliteError gives when another connection holds the lock.
+inline bool IsInUse(const Status& st) {
+  return st.code() == StatusCode::kUnavailable && st.message().ends_with(kInUseMessage);
+}
+
 inline Status SqliteError(sqlite3* db, std::string_view what) {
   int code = sqlite3_extended_errcode(db);
-  std::string message = fmt::format("{}: {}", what, sqlite3_errmsg(db));
   if ((code & 0xFF) == SQLITE_BUSY || (code & 0xFF) == SQLITE_LOCKED)
-    return Unavailable(message + " (the database is in use by another process)");
+    return Unavailable(std::string(kInUseMessage));
+  std::string message = fmt::format("{}: {}", what, sqlite3_errmsg(db));
   if ((code & 0xFF) == SQLITE_NOTADB || (code & 0xFF) == SQLITE_CORRUPT) return DataLoss(message);
   if ((code & 0xFF) == SQLITE_FULL) return Unavailable(message + " (disk full)");
   return Internal(message);
