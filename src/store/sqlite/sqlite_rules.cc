@@ -281,7 +281,7 @@ class SqliteRulesStore final : public RulesStore {
       sql +=
           members ? " WHERE household_id = ? AND left_reason IS NULL" : " WHERE household_id = ?";
     } else if (members) {
-      sql += " WHERE left_reason IS NULL";
+      sql += " WHERE left_reason IS NULL ORDER BY household_id, id_number";  // the key's order
     } else if (row_ids) {
       sql += " WHERE row_id = ?";
     } else if (department) {
