@@ -32,5 +32,7 @@ void AddRulesCommands(CLI::App& app, int& exit_code, const Lang& lang);
 void AddQueryCommand(CLI::App& app, int& exit_code, const Lang& lang);
 // report: standard report templates as XLSX or PDF (reports/templates.h)
 void AddReportCommand(CLI::App& app, int& exit_code, const Lang& lang);
+// template: blank XLSX templates and the generated contract doc (service/template.h)
+void AddTemplateCommand(CLI::App& app, int& exit_code, const Lang& lang);
 
 }  // namespace fupin::cli

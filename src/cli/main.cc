@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   AddRulesCommands(app, exit_code, lang);
   AddQueryCommand(app, exit_code, lang);
   AddReportCommand(app, exit_code, lang);
+  AddTemplateCommand(app, exit_code, lang);
   AddGenCommand(app, exit_code);
   try {
     app.parse(argc, argv);

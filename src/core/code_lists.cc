@@ -90,6 +90,13 @@ constexpr CodeEntry kYesNo[] = {
     {0, "否", "no"},
     {1, "是", "yes"},
 };
+// Why a member left the household (减员原因).
+constexpr CodeEntry kLeftReason[] = {
+    {1, "死亡", "died"},
+    {2, "婚出", "married out"},
+    {3, "迁出", "moved out"},
+    {9, "其他", "other"},
+};
 constexpr CodeEntry kDibaoType[] = {
     {1, "低保", "minimum living allowance (dibao)"},
     {2, "特困供养", "destitute support (tekun)"},
@@ -190,6 +197,7 @@ constexpr CodeList kLists[] = {
     {"ethnicity", "民族", kEthnicity},
     {"sex", "性别", kSex},
     {"yes_no", "是否", kYesNo},
+    {"left_reason", "减员原因", kLeftReason},
     {"dibao_type", "低保类别", kDibaoType},
     {"work_place", "就业地", kWorkPlace},
     {"business_role", "企业身份", kBusinessRole},

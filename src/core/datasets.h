@@ -38,6 +38,11 @@ struct FieldSpec {
   std::string_view code_list = {};  // for kCode / kCodeSet
   bool required = false;            // column must exist and the value must be present and valid
   bool identity = false;            // identity data: a bad value is a warning, kept raw
+  std::string_view note_zh = {};    // what the column means, for the contract and templates
+  std::string_view note_en = {};
+  // The column may be left out without a warning: its absence means every value is empty
+  // (a members file without left_reason has no removals).
+  bool absent_means_empty = false;
 };
 
 struct DatasetSpec {

@@ -19,6 +19,7 @@
 
 #include "core/datasets.h"
 #include "core/hash.h"
+#include "core/id_number.h"
 #include "core/interrupt.h"
 #include "core/parallel.h"
 #include "core/region_code.h"
@@ -679,6 +680,8 @@ class Importer {
       ReadAndValidate(*f.dataset, std::move(*header), *rows, raw, pipe, region_index_, keys_,
                       household_ids);
     });
+    KeySet file_households;  // households that have members in this file
+    const bool members_file = f.dataset->kind == DatasetKind::kMember;
     Status failure;
     auto last_progress = std::chrono::steady_clock::now();
     int64_t last_row = 0;
@@ -705,10 +708,13 @@ class Importer {
                    std::move(is.message_zh));
           if (!is.is_error) ++sum.outcome.warnings;
         }
-        if (row.rejected)
+        if (row.rejected) {
           ++sum.outcome.rows_rejected;
-        else
+        } else {
           ++sum.outcome.rows_imported;
+          if (members_file)
+            file_households.FindOrInsert(item.household_key.first, item.household_key.second, 1);
+        }
       }
       if (failure.ok() && !chunk->error_en.empty()) {
         // The rest of the file cannot be read (cut off inside a quote, bad bytes): rows
@@ -748,6 +754,7 @@ class Importer {
                            "请修正后重新导入",
                            counts.kept_missing, sum.outcome.rows_rejected));
     }
+    if (members_file) RETURN_IF_ERROR(ReportMissingMembers(file_households, sum));
     sum.outcome.inserted = counts.inserted;
     sum.outcome.updated = counts.updated;
     sum.outcome.unchanged = counts.unchanged;
@@ -765,6 +772,31 @@ class Importer {
     RETURN_IF_ERROR(FlushIssues());
     RETURN_IF_ERROR(store_.FinishFile(sum.file_id, sum.outcome));
     return sum;
+  }
+
+  // A members file is the full list of each household it names: a current member of such a
+  // household without a row in it is reported (member_missing), never removed, since a
+  // partial file must not lose people. A member leaves by a row with left_reason.
+  Status ReportMissingMembers(const KeySet& file_households, FileSummary& sum) {
+    const bool some_rejected = sum.outcome.rows_rejected > 0;
+    return store_.ForEachCurrentMember([&](const store::Value& household, const store::Value& id) {
+      auto [hkey, hcheck] = HouseholdKey(household.text);
+      if (!file_households.Contains(hkey, hcheck)) return;
+      const store::Value key[] = {household, id};
+      auto [key_hash, key_check] = exchange::KeyHashes(key);
+      if (keys_.Contains(key_hash, static_cast<uint32_t>(key_check))) return;
+      const std::string masked = MaskIdNumber(id.ToText());
+      ++sum.outcome.warnings;
+      AddIssue(
+          0, "id_number", masked, false, "member_missing",
+          fmt::format("member {} of household {} is not in this file{}; kept as a current "
+                      "member. If the person left the household, send the row with "
+                      "left_reason and left_date",
+                      masked, household.text, some_rejected ? " (or its row was rejected)" : ""),
+          fmt::format("户{}的成员{}不在本文件中{}，仍作为在户成员保留；如该成员已减员，"
+                      "请在其行填写减员原因和减员日期",
+                      household.text, masked, some_rejected ? "（或其行被拒绝）" : ""));
+    });
   }
 
   // The key fields' values joined by '+', for reports.

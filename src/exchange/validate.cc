@@ -100,7 +100,37 @@ void SetReal(Value& v, double r) {
   v.r = r;
 }
 
+// Feeds one stored value to a hasher; the row hashes and KeyHashes use the same.
+void HashValue(Hasher& h, const Value& v) {
+  switch (v.kind) {
+    case Value::Kind::kNull:
+      h.AddNull();
+      break;
+    case Value::Kind::kInt:
+      h.Add(v.i);
+      break;
+    case Value::Kind::kReal: {
+      int64_t bits;
+      std::memcpy(&bits, &v.r, 8);
+      h.Add(bits);
+      break;
+    }
+    case Value::Kind::kText:
+      h.Add(v.text);
+      break;
+  }
+}
+
 }  // namespace
+
+std::pair<uint64_t, uint64_t> KeyHashes(std::span<const Value> key_values) {
+  Hasher key(3), check(4);
+  for (const Value& v : key_values) {
+    HashValue(key, v);
+    HashValue(check, v);
+  }
+  return {key.Finish(), check.Finish()};
+}
 
 Result<HeaderMap> MapHeader(const DatasetSpec& dataset, const std::vector<std::string>& header) {
   HeaderMap map;
@@ -131,7 +161,7 @@ Result<HeaderMap> MapHeader(const DatasetSpec& dataset, const std::vector<std::s
     if (field.required || key)
       return Err(InvalidArgument(fmt::format("missing required column {} / 缺少必需列“{}”",
                                              FieldTitle(field), field.label_zh)));
-    map.missing_optional.emplace_back(field.name);
+    if (!field.absent_means_empty) map.missing_optional.emplace_back(field.name);
   }
   return map;
 }
@@ -410,43 +440,24 @@ void RowValidator::Validate(const RawRow& row, ValidatedRow& out) {
   if (out.rejected) return;
 
   // Hashes: content over every stored value; key over the key fields (or the content).
-  auto add_value = [](Hasher& h, const Value& v) {
-    switch (v.kind) {
-      case Value::Kind::kNull:
-        h.AddNull();
-        break;
-      case Value::Kind::kInt:
-        h.Add(v.i);
-        break;
-      case Value::Kind::kReal: {
-        int64_t bits;
-        std::memcpy(&bits, &v.r, 8);
-        h.Add(bits);
-        break;
-      }
-      case Value::Kind::kText:
-        h.Add(v.text);
-        break;
-    }
-  };
   // Each loop feeds two hashers, whose independent chains the CPU overlaps.
   Hasher content(1);
   if (key_fields_.empty()) {
     Hasher check(2);
     for (const Value& v : out.values) {
-      add_value(content, v);
-      add_value(check, v);
+      HashValue(content, v);
+      HashValue(check, v);
     }
     out.content_hash = content.Finish();
     out.key_hash = out.content_hash;
     out.key_check = check.Finish();
   } else {
-    for (const Value& v : out.values) add_value(content, v);
+    for (const Value& v : out.values) HashValue(content, v);
     out.content_hash = content.Finish();
     Hasher key(3), check(4);
     for (int f : key_fields_) {
-      add_value(key, out.values[slot_of_field_[f]]);
-      add_value(check, out.values[slot_of_field_[f]]);
+      HashValue(key, out.values[slot_of_field_[f]]);
+      HashValue(check, out.values[slot_of_field_[f]]);
     }
     out.key_hash = key.Finish();
     out.key_check = check.Finish();

@@ -8,9 +8,11 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/code_lists.h"
@@ -70,6 +72,10 @@ struct ValidatedRow {
   uint64_t key_check = 0;  // an independent hash of the same key, against collisions
   uint64_t content_hash = 0;
 };
+
+// The (key_hash, key_check) RowValidator gives a row whose key fields hold `key_values`, in
+// DatasetSpec::key_fields order: finds a stored row's key among a file's row keys.
+std::pair<uint64_t, uint64_t> KeyHashes(std::span<const store::Value> key_values);
 
 class RowValidator {
  public:

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/id_number.h"
 
 namespace fupin::exchange {
@@ -87,6 +89,29 @@ TEST_F(ValidateTest, GoodMemberRowBecomesTypedValues) {
   EXPECT_EQ(r.values[Slot(Members(), "sex")], Value::Int(1));
   EXPECT_EQ(r.values[Slot(Members(), "relation")], Value::Int(1));
   EXPECT_EQ(r.values[Slot(Members(), "ethnicity")], Value::Int(6));
+}
+
+// The importer finds a stored member's key among a file's (member_missing) by KeyHashes.
+TEST_F(ValidateTest, KeyHashesAreTheRowKeyHashes) {
+  std::string id = ValidId("52010219700101001");
+  auto r = Run(Members(), {"id_number", "household_id"}, {id, "H1"});
+  ASSERT_FALSE(r.rejected);
+  const Value key[] = {Value::Text("H1"), Value::Text(id)};  // key_fields order
+  EXPECT_EQ(KeyHashes(key), std::make_pair(r.key_hash, r.key_check));
+  const Value other[] = {Value::Text("H2"), Value::Text(id)};
+  EXPECT_NE(KeyHashes(other).first, r.key_hash);
+}
+
+// A members file without the removal columns has no removals: not a missing column.
+TEST(MapHeader, RemovalColumnsMayBeAbsentWithoutWarning) {
+  auto map = MapHeader(Members(), {"id_number", "household_id"});
+  ASSERT_TRUE(map) << map.error().ToString();
+  for (const std::string& col : map->missing_optional) {
+    EXPECT_NE(col, "left_reason");
+    EXPECT_NE(col, "left_date");
+  }
+  EXPECT_NE(std::find(map->missing_optional.begin(), map->missing_optional.end(), "relation"),
+            map->missing_optional.end());
 }
 
 TEST_F(ValidateTest, IdentityProblemsAreWarningsAndKeepTheRaw) {

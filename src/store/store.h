@@ -172,6 +172,12 @@ class Store {
   // Within a batch the store does not check references: the importer checks a member's
   // household against these ids, and a household's village by validation.
   virtual Status ForEachHouseholdId(const std::function<void(std::string_view)>& fn) = 0;
+  // Calls `fn` with the key of every current member, those written in the open batch
+  // included. A member whose row has left_reason set (减员: died, married or moved out) has
+  // left the household: the row and its history stay, but readers of current data (rule
+  // and snapshot loads, the person index, statistics) leave it out.
+  virtual Status ForEachCurrentMember(
+      const std::function<void(const Value& household_id, const Value& id_number)>& fn) = 0;
   // Upserts regions from a regions.csv of the batch.
   virtual Status PutRegions(std::span<const Region> regions) = 0;
   // Makes the batch durable and visible. On failure the batch is rolled back.

@@ -103,7 +103,8 @@ class SqliteLinkStore final : public LinkStore {
     ASSIGN_OR_RETURN(auto reader, OpenReader());
     ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(reader.get(),
                                            "SELECT id_number, name, birth_date, household_id, "
-                                           "sex FROM members ORDER BY household_id"));
+                                           "sex FROM members WHERE left_reason IS NULL ORDER BY "
+                                           "household_id"));
     for (;;) {
       ASSIGN_OR_RETURN(bool row, s.Step(reader.get()));
       if (!row) break;

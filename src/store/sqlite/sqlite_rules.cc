@@ -111,9 +111,12 @@ class SqliteRulesStore final : public RulesStore {
   }
 
   Result<int64_t> CountRows(const DatasetSpec& d) override {
-    const std::string sql = d.kind == DatasetKind::kDepartment
-                                ? fmt::format("SELECT coalesce(max(row_id), 0) FROM {}", d.table)
-                                : fmt::format("SELECT count(*) FROM {}", d.table);
+    const std::string sql =
+        d.kind == DatasetKind::kDepartment
+            ? fmt::format("SELECT coalesce(max(row_id), 0) FROM {}", d.table)
+        : d.kind == DatasetKind::kMember
+            ? fmt::format("SELECT count(*) FROM {} WHERE left_reason IS NULL", d.table)
+            : fmt::format("SELECT count(*) FROM {}", d.table);
     // A connection of its own: loaders call this from several threads.
     ASSIGN_OR_RETURN(auto reader, OpenReader());
     ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(reader.get(), sql));
@@ -309,8 +312,14 @@ class SqliteRulesStore final : public RulesStore {
     std::string sql = department ? "SELECT row_id" : "SELECT 0";
     for (const std::string& c : columns) sql += ", " + c;
     sql += fmt::format(" FROM {}", d.table);
+    // Members who left their household (left_reason set) stay in the table and its history
+    // but are no longer part of it: no reader sees them.
+    const bool members = d.kind == DatasetKind::kMember;
     if (household_id) {
-      sql += " WHERE household_id = ?";
+      sql +=
+          members ? " WHERE household_id = ? AND left_reason IS NULL" : " WHERE household_id = ?";
+    } else if (members) {
+      sql += " WHERE left_reason IS NULL ORDER BY household_id, id_number";  // the key's order
     } else if (row_ids) {
       sql += " WHERE row_id = ?";
     } else if (department) {

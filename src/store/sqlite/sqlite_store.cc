@@ -25,14 +25,33 @@ namespace {
 
 using namespace sqlite_detail;  // NOLINT: the backend's own helpers
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 // ---- schema ----------------------------------------------------------------------------
 
-std::string ColumnDefs(const DatasetSpec& d) {
+// Catalogue columns added after migration 1, by the migration that adds them: a new
+// database gets them from that migration too, so every database has one history.
+struct AddedColumn {
+  std::string_view table;
+  std::string_view column;
+  int version;
+};
+constexpr AddedColumn kAddedColumns[] = {
+    {"members", "left_reason", 5},  // a member's removal (减员), issue 13
+    {"members", "left_date", 5},
+};
+
+int VersionAdding(const DatasetSpec& d, std::string_view column) {
+  for (const AddedColumn& a : kAddedColumns)
+    if (a.table == d.table && a.column == column) return a.version;
+  return 1;
+}
+
+// The column definitions of a data set's table that exist at schema version `version`.
+std::string ColumnDefs(const DatasetSpec& d, int version = 1) {
   std::string out;
   for (const StoredColumn& c : StoredColumns(d))
-    out += fmt::format(",\n  {} {}", c.name, c.sql_type);
+    if (VersionAdding(d, c.name) <= version) out += fmt::format(",\n  {} {}", c.name, c.sql_type);
   return out;
 }
 
@@ -137,12 +156,25 @@ CREATE INDEX dept_changes_by_file ON dept_changes(file_id);
   return sql;
 }
 
+// Migration 5: members who left their household (left_reason, left_date).
+std::string Migration5() {
+  std::string sql;
+  for (const DatasetSpec& d : AllDatasets())
+    for (const StoredColumn& c : StoredColumns(d))
+      if (VersionAdding(d, c.name) == 5)
+        sql += fmt::format("ALTER TABLE {} ADD COLUMN {} {};\n", d.table, c.name, c.sql_type);
+  return sql;
+}
+
 struct Migration {
   int version;
   std::string (*sql)();
 };
-constexpr Migration kMigrations[] = {
-    {1, &Migration1}, {2, &LinkMigration}, {3, &BlocksMigration}, {4, &RulesMigration}};
+constexpr Migration kMigrations[] = {{1, &Migration1},
+                                     {2, &LinkMigration},
+                                     {3, &BlocksMigration},
+                                     {4, &RulesMigration},
+                                     {5, &Migration5}};
 
 // ---- writers ---------------------------------------------------------------------------
 
@@ -716,6 +748,17 @@ class SqliteStore final : public Store {
     RestoreSettings();
   }
 
+  Status ForEachCurrentMember(const std::function<void(const Value&, const Value&)>& fn) override {
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+                                           "SELECT household_id, id_number FROM members "
+                                           "WHERE left_reason IS NULL"));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step(db_));
+      if (!row) return OkStatus();
+      fn(s.ValueAt(0), s.ValueAt(1));
+    }
+  }
+
   Status ForEachHouseholdId(const std::function<void(std::string_view)>& fn) override {
     ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT household_id FROM households"));
     for (;;) {
@@ -740,7 +783,8 @@ class SqliteStore final : public Store {
       SELECT substr(h.village_code, 1, 4) || '00000000' AS prefecture,
              coalesce(r.name, ''), coalesce(h.status, 0), count(*), sum(m.n)
       FROM households h
-      LEFT JOIN (SELECT household_id, count(*) AS n FROM members GROUP BY household_id) m
+      LEFT JOIN (SELECT household_id, count(*) AS n FROM members WHERE left_reason IS NULL
+                 GROUP BY household_id) m
         ON m.household_id = h.household_id
       LEFT JOIN regions r ON r.code = substr(h.village_code, 1, 4) || '00000000'
       GROUP BY 1, 2, 3 ORDER BY 1, 3)sql"));
