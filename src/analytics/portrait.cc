@@ -35,19 +35,6 @@ std::string CellText(const store::Cell& c, const FieldSpec& f, const MaskPolicy&
   return v;
 }
 
-// `text` with every occurrence of one of `names` masked (MaskName): evidence texts quote the
-// members' names.
-std::string MaskNamesIn(std::string text, const std::vector<std::string>& names) {
-  for (const std::string& name : names) {
-    if (name.empty()) continue;
-    const std::string masked = MaskName(name);
-    for (size_t at = text.find(name); at != std::string::npos;
-         at = text.find(name, at + masked.size()))
-      text.replace(at, name.size(), masked);
-  }
-  return text;
-}
-
 // The spec's fields as stored columns.
 std::vector<std::string> FieldColumns(const DatasetSpec& d) {
   std::vector<std::string> out;
@@ -154,8 +141,8 @@ Result<HouseholdPortrait> ReadHouseholdPortrait(store::Store& store, std::string
       p.flags.push_back(f);
       store::FlagRow& shown = p.flags.back();
       if (!mask.unmask) {
-        shown.flag.evidence_zh = MaskNamesIn(MaskIdNumbersIn(f.flag.evidence_zh), names);
-        shown.flag.evidence_en = MaskNamesIn(MaskIdNumbersIn(f.flag.evidence_en), names);
+        shown.flag.evidence_zh = MaskPersonalData(f.flag.evidence_zh, names);
+        shown.flag.evidence_en = MaskPersonalData(f.flag.evidence_en, names);
         if (!shown.flag.id_number.empty())
           shown.flag.id_number = MaskIdNumber(shown.flag.id_number);
       }

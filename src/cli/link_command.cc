@@ -12,10 +12,10 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/id_number.h"
+#include "core/mask.h"
 #include "core/text.h"
 #include "link/link_files.h"
 #include "link/linker.h"
-#include "service/mask.h"
 #include "service/review.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -148,7 +148,7 @@ std::string MaskDetail(std::string_view detail) {
     std::string_view word = detail.substr(i, end - i);
     const bool ascii = std::all_of(word.begin(), word.end(),
                                    [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-    out += ascii ? service::MaskText(word, {}) : service::MaskName(word);
+    out += ascii ? MaskIdNumbersIn(word) : MaskName(word);
     if (end < detail.size()) out += ' ';
     i = end + 1;
   }
@@ -163,7 +163,7 @@ int ExportLinks(const ExportArgs& args, Lang lang) {
     return (*store)->Links().ForEachLinkRow([&](const store::LinkExportRow& r) {
       std::string weight = r.weight ? fmt::format("{:.3f}", *r.weight) : "";
       std::string id = r.person_id > 0 ? UnpackIdNumber(static_cast<uint64_t>(r.person_id)) : "";
-      if (!args.unmask) id = service::MaskIdNumber(id);
+      if (!args.unmask) id = MaskIdNumber(id);
       fmt::print(f, "{},{},{},{},{}\n", r.dataset, r.source_row, id, store::LinkStageName(r.stage),
                  weight);
       return OkStatus();
@@ -181,9 +181,8 @@ int ExportFindings(const ExportArgs& args, Lang lang) {
         return (*store)->Links().ForEachFinding([&](const store::LinkFinding& x) {
           const bool full = args.unmask;
           fmt::print(
-              f, "{},{},{},{},{},{}\n", x.kind,
-              full ? x.id_number : service::MaskIdNumber(x.id_number), CsvQuote(x.household_id),
-              full ? x.other_id_number : service::MaskIdNumber(x.other_id_number),
+              f, "{},{},{},{},{},{}\n", x.kind, full ? x.id_number : MaskIdNumber(x.id_number),
+              CsvQuote(x.household_id), full ? x.other_id_number : MaskIdNumber(x.other_id_number),
               CsvQuote(x.other_household_id), CsvQuote(full ? x.detail : MaskDetail(x.detail)));
           return OkStatus();
         });

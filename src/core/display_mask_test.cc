@@ -41,6 +41,7 @@ TEST(Mask, NameKeepsItsFirstCharacter) {
   EXPECT_EQ(MaskName("欧阳娜娜"), "欧***");
   EXPECT_EQ(MaskName("Li Lei"), "L*****");
   EXPECT_EQ(MaskName(""), "");
+  EXPECT_EQ(MaskName("王"), "*");
   EXPECT_EQ(ShowName("张三", MaskPolicy{}), "张*");
   EXPECT_EQ(ShowName("张三", MaskPolicy{.unmask = true}), "张三");
   EXPECT_EQ(ShowIdNumber("52010219700101001X", MaskPolicy{}), "520102********001X");

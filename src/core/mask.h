@@ -3,6 +3,7 @@
 // ID numbers: core/id_number.h (MaskIdNumber, MaskIdNumbersIn).
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -15,9 +16,15 @@ struct MaskPolicy {
 };
 
 // A name as shown masked: its first character kept, every other character as one '*'
-// ("张三丰" -> "张**", "Li Lei" -> "L*****"). An empty name stays empty; text that is not
-// valid UTF-8 keeps its first byte.
+// ("张三丰" -> "张**", "Li Lei" -> "L*****"); a one-character name becomes "*". An empty
+// name stays empty; text that is not valid UTF-8 keeps its first byte.
 std::string MaskName(std::string_view name);
+
+// `text` (an evidence text, a finding, a history value) with what identifies a person
+// masked: every ID number in it (MaskIdNumbersIn) and every occurrence of each of `names`
+// (MaskName). Give `names` longest first, so that a name inside another is not masked
+// half; a name of one character is left alone (it would mask that character everywhere).
+std::string MaskPersonalData(std::string_view text, std::span<const std::string> names);
 
 // `name` under `policy`: whole when unmasked, else MaskName.
 std::string ShowName(std::string_view name, const MaskPolicy& policy);

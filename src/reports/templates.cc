@@ -14,6 +14,7 @@
 #include "core/code_lists.h"
 #include "core/datasets.h"
 #include "core/id_number.h"
+#include "core/mask.h"
 #include "core/text.h"
 #include "rules/rule_set.h"
 #include "store/rules_store.h"
@@ -453,15 +454,6 @@ Status PolicyReport(const Ctx& c, Document& doc) {
 }
 
 // ---- 疑点核查清单 ----
-// A name as shown to whoever may not see it whole: its first character, the rest as '*'.
-std::string MaskName(std::string_view name) {
-  size_t at = 0;
-  NextCodePoint(name, at);
-  size_t rest = 0;
-  for (size_t i = at; i < name.size(); ++rest) NextCodePoint(name, i);
-  return std::string(name.substr(0, at)) + std::string(rest, '*');
-}
-
 // The names of the members of `households` (household_id -> names, longest first, so that
 // a name inside another is not masked half), from one scan of the members table.
 Result<MemberNameMap> MemberNames(store::Store& store, const std::set<std::string>& households) {
@@ -481,20 +473,6 @@ Result<MemberNameMap> MemberNames(store::Store& store, const std::set<std::strin
     std::sort(list.begin(), list.end(),
               [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   return names;
-}
-
-// `text` with what identifies a person masked: every ID number (MaskIdNumbersIn) and every
-// one of `names` (the rules name members as 姓名（身份证号）).
-std::string MaskPersonalData(std::string_view text, const std::vector<std::string>* names) {
-  std::string out = MaskIdNumbersIn(text);
-  if (!names) return out;
-  for (const std::string& name : *names) {
-    const std::string masked = MaskName(name);
-    for (size_t at = out.find(name); at != std::string::npos;
-         at = out.find(name, at + masked.size()))
-      out.replace(at, name.size(), masked);
-  }
-  return out;
 }
 
 // The open flags by rule: name, id and count, and their total.
@@ -547,7 +525,8 @@ Status FlagList(const Ctx& c, store::Store& store, Document& doc) {
   for (size_t r = 0; r < list.rows.size(); ++r) {
     auto it = names.find(households[r]);
     std::string& evidence = std::get<std::string>(list.rows[r][6]);
-    evidence = MaskPersonalData(evidence, it == names.end() ? nullptr : &it->second);
+    evidence = MaskPersonalData(
+        evidence, it == names.end() ? std::span<const std::string>() : std::span(it->second));
   }
   list.note = c.T("请逐条核查并在“核查结果”栏填写：属实 / 不属实，再以 fupin flags set 录入。",
                   "Check each flag and write verified / dismissed under Result, then record it "

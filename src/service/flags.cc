@@ -11,11 +11,12 @@
 #include <unordered_map>
 
 #include "core/datasets.h"
+#include "core/id_number.h"
+#include "core/mask.h"
 #include "core/text.h"
 #include "exchange/csv_reader.h"
 #include "exchange/xlsx_reader.h"
 #include "rules/rule_set.h"
-#include "service/mask.h"
 
 namespace fupin::service {
 namespace {
@@ -70,7 +71,7 @@ class WorklistRows {
     std::string id = f.flag.id_number;
     if (!request_.unmask) {
       ASSIGN_OR_RETURN(const std::vector<std::string>* names, NamesOf(f.flag.household_id));
-      evidence = MaskText(evidence, *names);
+      evidence = MaskPersonalData(evidence, *names);
       id = MaskIdNumber(id);
     }
     const bool decided = f.state == FlagState::kVerified || f.state == FlagState::kDismissed;

@@ -8,7 +8,7 @@
 
 #include "core/datasets.h"
 #include "core/id_number.h"
-#include "service/mask.h"
+#include "core/mask.h"
 
 namespace fupin::service {
 namespace {

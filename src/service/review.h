@@ -19,7 +19,7 @@
 namespace fupin::service {
 
 // One candidate, ready to show. ID numbers and names are masked unless the request said
-// unmask (service/mask.h).
+// unmask (core/mask.h).
 struct ReviewItem {
   std::string dataset;
   int64_t row_id = 0;
