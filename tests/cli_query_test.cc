@@ -2,84 +2,28 @@
 // 5 and 9): the real binary (FUPIN_BINARY) on a temporary SQLite file. Labels and region
 // names instead of bare codes, code order, JSON numbers, refusals that name an unknown value,
 // masking and yuan in a portrait's history, tables lined up by display width, CSV for Excel.
-#include <fcntl.h>
-#include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "fupin_process.h"
 #include "test_files.h"
-
-extern char** environ;
 
 namespace fupin {
 namespace {
 
 namespace fs = std::filesystem;
 using test::Csv;
+using test::FupinRun;
 using test::Household;
 using test::kCounty;
 using test::MakeId;
 using test::Member;
 using test::Row;
-
-struct ChildRun {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string Show(const ChildRun& r) {
-  return fmt::format("exit {}\n--- stdout\n{}\n--- stderr\n{}", r.exit_code, r.out, r.err);
-}
-
-// Runs FUPIN_BINARY with `args`, stdout and stderr captured in files under `scratch`.
-ChildRun RunFupin(const fs::path& scratch, const std::vector<std::string>& args) {
-  static int counter = 0;
-  const fs::path out_path = scratch / fmt::format("out-{}.txt", counter);
-  const fs::path err_path = scratch / fmt::format("err-{}.txt", counter++);
-  std::vector<std::string> argv_text = {FUPIN_BINARY};
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_text;
-  for (char** e = environ; *e; ++e)
-    if (!std::string_view(*e).starts_with("FUPIN_")) env_text.emplace_back(*e);
-  std::vector<char*> envp;
-  for (std::string& e : env_text) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, FUPIN_BINARY, &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ChildRun run;
-  if (rc != 0) {
-    ADD_FAILURE() << "posix_spawn: " << std::strerror(rc);
-    return run;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-  run.out = test::ReadFile(out_path);
-  run.err = test::ReadFile(err_path);
-  return run;
-}
 
 // Terminal columns of UTF-8 text, computed here without core/: CJK ideographs, CJK
 // punctuation and full-width forms take 2.
@@ -124,12 +68,12 @@ class CliQueryTest : public ::testing::Test {
     db_ = dir_ / "fupin.db";
     batch_ = dir_ / "batch";
   }
-  ChildRun Fupin(std::vector<std::string> args) {
+  FupinRun Fupin(std::vector<std::string> args) {
     args.insert(args.begin() + 1, {"--db", db_.string()});
-    return RunFupin(dir_.path(), args);
+    return test::RunFupin(dir_.path(), args);
   }
-  ChildRun Import(const fs::path& dir) {
-    return RunFupin(dir_.path(), {"import", dir.string(), "--db", db_.string()});
+  FupinRun Import(const fs::path& dir) {
+    return test::RunFupin(dir_.path(), {"import", dir.string(), "--db", db_.string()});
   }
   // Households of two villages: H1 (status 1, cause 10, 2 members), H2 (status 2, cause 2),
   // H3 (status 1, cause 1), in 520102016001 unless said.
@@ -148,8 +92,8 @@ class CliQueryTest : public ::testing::Test {
                                     Member(MakeId(kCounty, "19720202", 22), "H1", "李四"),
                                     Member(MakeId(kCounty, "19700303", 33), "H2", "王五"),
                                     Member(MakeId(kCounty, "19800505", 55), "H3", "赵六")}));
-    const ChildRun r = Import(batch_);
-    ASSERT_EQ(r.exit_code, 0) << Show(r);
+    const FupinRun r = Import(batch_);
+    ASSERT_EQ(r.exit_code, 0) << r.Show();
   }
 
   test::TempDir dir_;
@@ -159,46 +103,46 @@ class CliQueryTest : public ::testing::Test {
 // Point 4: labels and region names by default, codes with --codes.
 TEST_F(CliQueryTest, QueryShowsLabelsAndRegionNamesAndCodesOnRequest) {
   ImportBatch();
-  ChildRun q = Fupin({"query", "--measure", "households", "--by", "village,status"});
-  ASSERT_EQ(q.exit_code, 0) << Show(q);
+  FupinRun q = Fupin({"query", "--measure", "households", "--by", "village,status"});
+  ASSERT_EQ(q.exit_code, 0) << q.Show();
   EXPECT_EQ(q.out,
             "village,status,households\n纪念塔社区,未脱贫,2\n新华路社区,已脱贫（享受政策）,1\n");
-  ChildRun c = Fupin({"query", "--measure", "households", "--by", "village,status", "--codes"});
-  ASSERT_EQ(c.exit_code, 0) << Show(c);
+  FupinRun c = Fupin({"query", "--measure", "households", "--by", "village,status", "--codes"});
+  ASSERT_EQ(c.exit_code, 0) << c.Show();
   EXPECT_EQ(c.out, "village,status,households\n520102016001,1,2\n520102016002,2,1\n");
-  ChildRun list = Fupin({"query", "--list", "--where", "village=520102016001"});
-  ASSERT_EQ(list.exit_code, 0) << Show(list);
+  FupinRun list = Fupin({"query", "--list", "--where", "village=520102016001"});
+  ASSERT_EQ(list.exit_code, 0) << list.Show();
   EXPECT_NE(list.out.find("H1,纪念塔社区,未脱贫,一般贫困户,交通条件落后,2,"), std::string::npos)
       << list.out;
-  ChildRun lj = Fupin({"query", "--list", "--where", "village=520102016001", "--format", "json"});
-  ASSERT_EQ(lj.exit_code, 0) << Show(lj);
+  FupinRun lj = Fupin({"query", "--list", "--where", "village=520102016001", "--format", "json"});
+  ASSERT_EQ(lj.exit_code, 0) << lj.Show();
   const nlohmann::json households = nlohmann::json::parse(lj.out)["households"];
   ASSERT_EQ(households.size(), 2u) << lj.out;
   EXPECT_EQ(households[0]["primary_cause"], "10");
   EXPECT_EQ(households[0]["primary_cause_label"], "交通条件落后");
   EXPECT_TRUE(households[0]["per_capita_income"].is_number()) << lj.out;
-  ChildRun en = Fupin({"query", "--measure", "persons", "--by", "sex", "--lang", "en"});
-  ASSERT_EQ(en.exit_code, 0) << Show(en);
+  FupinRun en = Fupin({"query", "--measure", "persons", "--by", "sex", "--lang", "en"});
+  ASSERT_EQ(en.exit_code, 0) << en.Show();
   EXPECT_TRUE(en.out.starts_with("sex,persons\nmale,")) << en.out;
 }
 
 // Point 4: coded dimensions in code order, 1, 2, 10, not 1, 10, 2.
 TEST_F(CliQueryTest, QuerySortsCodesAsNumbers) {
   ImportBatch();
-  ChildRun q = Fupin({"query", "--measure", "households", "--by", "primary_cause", "--codes"});
-  ASSERT_EQ(q.exit_code, 0) << Show(q);
+  FupinRun q = Fupin({"query", "--measure", "households", "--by", "primary_cause", "--codes"});
+  ASSERT_EQ(q.exit_code, 0) << q.Show();
   EXPECT_EQ(q.out, "primary_cause,households\n1,1\n2,1\n10,1\n");
-  ChildRun l = Fupin({"query", "--measure", "households", "--by", "primary_cause"});
-  ASSERT_EQ(l.exit_code, 0) << Show(l);
+  FupinRun l = Fupin({"query", "--measure", "households", "--by", "primary_cause"});
+  ASSERT_EQ(l.exit_code, 0) << l.Show();
   EXPECT_EQ(l.out, "primary_cause,households\n因病,1\n因残,1\n交通条件落后,1\n");
 }
 
 // Point 4: JSON has codes and labels, and numbers as numbers.
 TEST_F(CliQueryTest, QueryJsonHasCodesLabelsAndNumbers) {
   ImportBatch();
-  ChildRun j = Fupin({"query", "--measure", "households,persons,mean_income", "--by",
+  FupinRun j = Fupin({"query", "--measure", "households,persons,mean_income", "--by",
                       "county,status", "--format", "json"});
-  ASSERT_EQ(j.exit_code, 0) << Show(j);
+  ASSERT_EQ(j.exit_code, 0) << j.Show();
   const nlohmann::json rows = nlohmann::json::parse(j.out);
   ASSERT_EQ(rows.size(), 2u) << j.out;
   EXPECT_EQ(rows[0]["county"], "520102000000");
@@ -222,15 +166,15 @@ TEST_F(CliQueryTest, QueryWhereAcceptsLabels) {
            {"primary_cause=交通条件落后", "primary_cause=10"},
            {"county=南明区", "county=520102"},
            {"sex=男", "sex=1"}}) {
-    ChildRun by_label = Fupin({"query", "--measure", "households,persons", "--where", label});
-    ChildRun by_code = Fupin({"query", "--measure", "households,persons", "--where", code});
-    ASSERT_EQ(by_label.exit_code, 0) << Show(by_label);
-    ASSERT_EQ(by_code.exit_code, 0) << Show(by_code);
+    FupinRun by_label = Fupin({"query", "--measure", "households,persons", "--where", label});
+    FupinRun by_code = Fupin({"query", "--measure", "households,persons", "--where", code});
+    ASSERT_EQ(by_label.exit_code, 0) << by_label.Show();
+    ASSERT_EQ(by_code.exit_code, 0) << by_code.Show();
     EXPECT_EQ(by_label.out, by_code.out) << label;
     EXPECT_NE(by_label.out, "households,persons\n0,0\n") << label;
   }
-  ChildRun list = Fupin({"query", "--list", "--where", "status=未脱贫", "--codes"});
-  ASSERT_EQ(list.exit_code, 0) << Show(list);
+  FupinRun list = Fupin({"query", "--list", "--where", "status=未脱贫", "--codes"});
+  ASSERT_EQ(list.exit_code, 0) << list.Show();
   EXPECT_NE(list.out.find("H1,520102016001,1,"), std::string::npos) << list.out;
   EXPECT_EQ(list.out.find("H2,"), std::string::npos) << list.out;
 }
@@ -241,33 +185,33 @@ TEST_F(CliQueryTest, QueryRefusesUnknownValuesNamingThem) {
   for (const std::string where :
        {"status=7", "status=半脱贫", "flag=NOPE", "county=529999", "village=南明村", "year=2030",
         "age_band=3-5", "linked=nope_data"}) {
-    ChildRun r = Fupin({"query", "--measure", "households", "--where", where});
-    EXPECT_EQ(r.exit_code, 2) << where << Show(r);
+    FupinRun r = Fupin({"query", "--measure", "households", "--where", where});
+    EXPECT_EQ(r.exit_code, 2) << where << r.Show();
     EXPECT_EQ(r.out, "") << where;
     const std::string value = where.substr(where.find('=') + 1);
     EXPECT_NE(r.err.find(value), std::string::npos) << where << r.err;
     EXPECT_NE(r.err.find("错误"), std::string::npos) << r.err;
-    ChildRun list = Fupin({"query", "--list", "--where", where});
-    EXPECT_EQ(list.exit_code, 2) << where << Show(list);
+    FupinRun list = Fupin({"query", "--list", "--where", where});
+    EXPECT_EQ(list.exit_code, 2) << where << list.Show();
   }
-  ChildRun dim = Fupin({"query", "--measure", "households", "--by", "gender"});
-  EXPECT_EQ(dim.exit_code, 2) << Show(dim);
+  FupinRun dim = Fupin({"query", "--measure", "households", "--by", "gender"});
+  EXPECT_EQ(dim.exit_code, 2) << dim.Show();
   EXPECT_NE(dim.err.find("没有维度 'gender'"), std::string::npos) << dim.err;
-  ChildRun en = Fupin({"query", "--measure", "households", "--where", "status=7", "--lang", "en"});
+  FupinRun en = Fupin({"query", "--measure", "households", "--where", "status=7", "--lang", "en"});
   EXPECT_EQ(en.exit_code, 2);
   EXPECT_NE(en.err.find("no such status code"), std::string::npos) << en.err;
   EXPECT_NE(en.err.find("1 not yet out of poverty"), std::string::npos) << en.err;
   // A rule of the rule set that raised no flag is a valid filter with an empty answer.
-  ChildRun known = Fupin({"query", "--measure", "households", "--where", "flag=EXC_VEHICLE"});
-  EXPECT_EQ(known.exit_code, 0) << Show(known);
+  FupinRun known = Fupin({"query", "--measure", "households", "--where", "flag=EXC_VEHICLE"});
+  EXPECT_EQ(known.exit_code, 0) << known.Show();
 }
 
 // Point 9: a terminal table lines up Chinese text by display width.
 TEST_F(CliQueryTest, QueryTableLinesUpByDisplayWidth) {
   ImportBatch();
-  ChildRun t = Fupin({"query", "--measure", "households,persons", "--by", "status,primary_cause",
+  FupinRun t = Fupin({"query", "--measure", "households,persons", "--by", "status,primary_cause",
                       "--format", "table"});
-  ASSERT_EQ(t.exit_code, 0) << Show(t);
+  ASSERT_EQ(t.exit_code, 0) << t.Show();
   const std::vector<std::string> lines = Lines(t.out);
   ASSERT_EQ(lines.size(), 5u) << t.out;  // header, rule, 3 rows
   EXPECT_EQ(lines[0].substr(0, lines[0].find(' ')), "脱贫状态");
@@ -283,11 +227,11 @@ TEST_F(CliQueryTest, QueryTableLinesUpByDisplayWidth) {
 TEST_F(CliQueryTest, QueryCsvFileHasUtf8Bom) {
   ImportBatch();
   const fs::path out = dir_ / "q.csv";
-  ChildRun q = Fupin({"query", "--measure", "households", "--by", "status", "--out", out.string()});
-  ASSERT_EQ(q.exit_code, 0) << Show(q);
+  FupinRun q = Fupin({"query", "--measure", "households", "--by", "status", "--out", out.string()});
+  ASSERT_EQ(q.exit_code, 0) << q.Show();
   EXPECT_EQ(test::ReadFile(out), "\xEF\xBB\xBFstatus,households\n未脱贫,2\n已脱贫（享受政策）,1\n");
   EXPECT_FALSE(fs::exists(out.string() + ".part"));
-  ChildRun s = Fupin({"query", "--measure", "households", "--by", "status"});
+  FupinRun s = Fupin({"query", "--measure", "households", "--by", "status"});
   EXPECT_EQ(s.out, "status,households\n未脱贫,2\n已脱贫（享受政策）,1\n");
 }
 
@@ -306,12 +250,12 @@ TEST_F(CliQueryTest, PortraitHistoryIsMaskedInYuanAndLabels) {
   test::WriteFile(second / "households.csv", Csv("households", {h1}));
   test::WriteFile(second / "members.csv",
                   Csv("members", {Member(old_head, "H1", "张三"), Member(new_head, "H1", "李四")}));
-  const ChildRun r = Import(second);
-  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  const FupinRun r = Import(second);
+  ASSERT_EQ(r.exit_code, 0) << r.Show();
   ASSERT_GT(test::QueryInt(db_, "SELECT count(*) FROM history"), 0);
 
-  ChildRun p = Fupin({"portrait", "--household", "H1"});
-  ASSERT_EQ(p.exit_code, 0) << Show(p);
+  FupinRun p = Fupin({"portrait", "--household", "H1"});
+  ASSERT_EQ(p.exit_code, 0) << p.Show();
   const std::string history = p.out.substr(p.out.find("变更历史"));
   for (const std::string& secret : {old_head, new_head, std::string("张三丰")})
     EXPECT_EQ(p.out.find(secret), std::string::npos) << secret << "\n" << p.out;
@@ -329,8 +273,8 @@ TEST_F(CliQueryTest, PortraitHistoryIsMaskedInYuanAndLabels) {
   EXPECT_NE(p.out.find("纪念塔社区"), std::string::npos) << p.out;
   EXPECT_NE(p.out.find("交通条件落后"), std::string::npos) << p.out;
 
-  ChildRun j = Fupin({"portrait", "--household", "H1", "--format", "json"});
-  ASSERT_EQ(j.exit_code, 0) << Show(j);
+  FupinRun j = Fupin({"portrait", "--household", "H1", "--format", "json"});
+  ASSERT_EQ(j.exit_code, 0) << j.Show();
   const nlohmann::json o = nlohmann::json::parse(j.out);
   bool wage = false, status = false;
   for (const auto& h : o["history"]) {
@@ -350,8 +294,8 @@ TEST_F(CliQueryTest, PortraitHistoryIsMaskedInYuanAndLabels) {
   for (const std::string& secret : {old_head, new_head})
     EXPECT_EQ(j.out.find(secret), std::string::npos) << secret;
 
-  ChildRun u = Fupin({"portrait", "--household", "H1", "--unmask"});
-  ASSERT_EQ(u.exit_code, 0) << Show(u);
+  FupinRun u = Fupin({"portrait", "--household", "H1", "--unmask"});
+  ASSERT_EQ(u.exit_code, 0) << u.Show();
   EXPECT_NE(u.out.find(new_head), std::string::npos) << u.out;
   EXPECT_NE(u.out.find("张三丰"), std::string::npos) << u.out;
 }
@@ -360,16 +304,16 @@ TEST_F(CliQueryTest, PortraitHistoryIsMaskedInYuanAndLabels) {
 // unless --unmask.
 TEST_F(CliQueryTest, PortraitMasksNamesAndIdsQuotedInFlagEvidence) {
   ImportBatch();
-  const ChildRun run = RunFupin(dir_.path(), {"rules", "run", "--db", db_.string()});
-  ASSERT_LE(run.exit_code, 1) << Show(run);
+  const FupinRun run = test::RunFupin(dir_.path(), {"rules", "run", "--db", db_.string()});
+  ASSERT_LE(run.exit_code, 1) << run.Show();
   const std::string head = MakeId(kCounty, "19700101", 11);
-  ChildRun u = Fupin({"portrait", "--household", "H1", "--unmask"});
-  ASSERT_EQ(u.exit_code, 0) << Show(u);
+  FupinRun u = Fupin({"portrait", "--household", "H1", "--unmask"});
+  ASSERT_EQ(u.exit_code, 0) << u.Show();
   const std::string unmasked_flags = u.out.substr(u.out.find("疑点"));
   // The evidence does quote the head's name (the test needs it to).
   ASSERT_NE(unmasked_flags.find("张三丰"), std::string::npos) << u.out;
-  ChildRun p = Fupin({"portrait", "--household", "H1"});
-  ASSERT_EQ(p.exit_code, 0) << Show(p);
+  FupinRun p = Fupin({"portrait", "--household", "H1"});
+  ASSERT_EQ(p.exit_code, 0) << p.Show();
   const std::string flags = p.out.substr(p.out.find("疑点"));
   for (const std::string secret : {"张三丰", "李四"})
     EXPECT_EQ(p.out.find(secret), std::string::npos) << secret << "\n" << p.out;
@@ -380,17 +324,17 @@ TEST_F(CliQueryTest, PortraitMasksNamesAndIdsQuotedInFlagEvidence) {
 // Point 5 (portrait): a household or village that does not exist is named, zh and en.
 TEST_F(CliQueryTest, PortraitOfAnUnknownHouseholdOrVillageNamesIt) {
   ImportBatch();
-  ChildRun h = Fupin({"portrait", "--household", "H404"});
-  EXPECT_EQ(h.exit_code, 1) << Show(h);
+  FupinRun h = Fupin({"portrait", "--household", "H404"});
+  EXPECT_EQ(h.exit_code, 1) << h.Show();
   EXPECT_NE(h.err.find("户 H404 不在建档立卡名单中"), std::string::npos) << h.err;
-  ChildRun he = Fupin({"portrait", "--household", "H404", "--lang", "en"});
+  FupinRun he = Fupin({"portrait", "--household", "H404", "--lang", "en"});
   EXPECT_NE(he.err.find("no household H404"), std::string::npos) << he.err;
-  ChildRun v = Fupin({"portrait", "--village", "520102999999"});
-  EXPECT_EQ(v.exit_code, 1) << Show(v);
+  FupinRun v = Fupin({"portrait", "--village", "520102999999"});
+  EXPECT_EQ(v.exit_code, 1) << v.Show();
   EXPECT_NE(v.err.find("没有村 520102999999"), std::string::npos) << v.err;
   // A village portrait shows labels and lines its tables up.
-  ChildRun ok = Fupin({"portrait", "--village", "520102016001"});
-  ASSERT_EQ(ok.exit_code, 0) << Show(ok);
+  FupinRun ok = Fupin({"portrait", "--village", "520102016001"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.Show();
   EXPECT_NE(ok.out.find("未脱贫"), std::string::npos) << ok.out;
   EXPECT_NE(ok.out.find("交通条件落后"), std::string::npos) << ok.out;
 }
@@ -398,8 +342,8 @@ TEST_F(CliQueryTest, PortraitOfAnUnknownHouseholdOrVillageNamesIt) {
 // Point 9: fupin stats lines its columns up with Chinese names.
 TEST_F(CliQueryTest, StatsTablesLineUpByDisplayWidth) {
   ImportBatch();
-  ChildRun s = Fupin({"stats"});
-  ASSERT_EQ(s.exit_code, 0) << Show(s);
+  FupinRun s = Fupin({"stats"});
+  ASSERT_EQ(s.exit_code, 0) << s.Show();
   const std::vector<std::string> lines = Lines(s.out);
   size_t header = 0;
   while (header < lines.size() && lines[header].find("市州代码") == std::string::npos) ++header;

@@ -4,77 +4,23 @@
 // wrong and the years there are (zh and en); one 未脱贫 in every template, equal to SQL's
 // count of households with status 1 or 3; CSV with a byte-order mark and no temporary file
 // left; names and ID numbers masked in what is written.
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "fupin_process.h"
 #include "test_files.h"
-
-extern char** environ;
 
 namespace fupin {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct ChildRun {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-ChildRun RunFupin(const fs::path& scratch, const std::vector<std::string>& args) {
-  static int counter = 0;
-  const fs::path out_path = scratch / fmt::format("out-{}.txt", counter);
-  const fs::path err_path = scratch / fmt::format("err-{}.txt", counter++);
-  std::vector<std::string> argv_text = {FUPIN_BINARY};
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_text;
-  for (char** e = environ; *e; ++e)
-    if (!std::string_view(*e).starts_with("FUPIN_")) env_text.emplace_back(*e);
-  std::vector<char*> envp;
-  for (std::string& e : env_text) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, FUPIN_BINARY, &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ChildRun run;
-  if (rc != 0) {
-    ADD_FAILURE() << "posix_spawn " << FUPIN_BINARY << ": " << std::strerror(rc);
-    return run;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-  run.out = test::ReadFile(out_path);
-  run.err = test::ReadFile(err_path);
-  return run;
-}
-
-std::string Show(const ChildRun& r) {
-  return fmt::format("exit {}\n--- stdout\n{}\n--- stderr\n{}", r.exit_code, r.out, r.err);
-}
+using test::FupinRun;
 
 // RFC 4180 lines of fields (quoted fields may hold commas, quotes and line breaks).
 std::vector<std::vector<std::string>> ParseCsv(std::string_view text) {
@@ -121,8 +67,8 @@ class CliReportTest : public ::testing::Test {
           {"import", batch, "--db", Db()},
           {"link", "--db", Db()},
           {"rules", "run", "--db", Db()}}) {
-      const ChildRun r = RunFupin(dir_->path(), args);
-      ASSERT_EQ(r.exit_code, 0) << args[0] << ": " << Show(r);
+      const FupinRun r = test::RunFupin(dir_->path(), args);
+      ASSERT_EQ(r.exit_code, 0) << args[0] << ": " << r.Show();
     }
   }
   static void TearDownTestSuite() { dir_.reset(); }
@@ -131,19 +77,19 @@ class CliReportTest : public ::testing::Test {
   static int DataYear() {
     return static_cast<int>(test::QueryInt(Db(), "SELECT max(income_year) FROM households"));
   }
-  static ChildRun Report(std::vector<std::string> args) {
+  static FupinRun Report(std::vector<std::string> args) {
     args.insert(args.begin(), {"report", "--db", Db()});
-    return RunFupin(dir_->path(), args);
+    return test::RunFupin(dir_->path(), args);
   }
-  static ChildRun ReportEn(std::vector<std::string> args) {
+  static FupinRun ReportEn(std::vector<std::string> args) {
     args.insert(args.begin(), {"--lang", "en", "report", "--db", Db()});
-    return RunFupin(dir_->path(), args);
+    return test::RunFupin(dir_->path(), args);
   }
   // A report written as CSV, parsed; fails the test when it cannot be made.
   static std::vector<std::vector<std::string>> Csv(const std::string& name) {
     const fs::path out = *dir_ / (name + ".csv");
-    const ChildRun r = Report({"--template", name, "--out", out.string()});
-    EXPECT_EQ(r.exit_code, 0) << Show(r);
+    const FupinRun r = Report({"--template", name, "--out", out.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.Show();
     const std::string bytes = test::ReadFile(out);
     EXPECT_TRUE(bytes.starts_with("\xEF\xBB\xBF")) << name << ": no byte-order mark";
     return ParseCsv(std::string_view(bytes).substr(bytes.starts_with("\xEF\xBB\xBF") ? 3 : 0));
@@ -175,12 +121,12 @@ TEST_F(CliReportTest, YearWithoutDataIsRefusedByEveryTemplateNamingTheYears) {
   const std::string year = std::to_string(DataYear());
   for (const char* name : {"registry", "causes", "progress", "policy", "flags"}) {
     const fs::path out = *dir_ / fmt::format("y2030-{}.xlsx", name);
-    const ChildRun zh = Report({"--template", name, "--year", "2030", "--out", out.string()});
-    EXPECT_EQ(zh.exit_code, 1) << name << ": " << Show(zh);
+    const FupinRun zh = Report({"--template", name, "--year", "2030", "--out", out.string()});
+    EXPECT_EQ(zh.exit_code, 1) << name << ": " << zh.Show();
     EXPECT_NE(zh.err.find("数据中没有 2030 年度"), std::string::npos) << zh.err;
     EXPECT_NE(zh.err.find(year), std::string::npos) << zh.err;
-    const ChildRun en = ReportEn({"--template", name, "--year", "2030", "--out", out.string()});
-    EXPECT_EQ(en.exit_code, 1) << name << ": " << Show(en);
+    const FupinRun en = ReportEn({"--template", name, "--year", "2030", "--out", out.string()});
+    EXPECT_EQ(en.exit_code, 1) << name << ": " << en.Show();
     EXPECT_NE(en.err.find("no data for year 2030"), std::string::npos) << en.err;
     EXPECT_FALSE(fs::exists(out)) << name;
   }
@@ -188,14 +134,14 @@ TEST_F(CliReportTest, YearWithoutDataIsRefusedByEveryTemplateNamingTheYears) {
 
 TEST_F(CliReportTest, UnknownRegionAndTemplateAreNamed) {
   const std::string out = (*dir_ / "bad.pdf").string();
-  const ChildRun region = Report({"--template", "causes", "--region", "529999", "--out", out});
-  EXPECT_EQ(region.exit_code, 1) << Show(region);
+  const FupinRun region = Report({"--template", "causes", "--region", "529999", "--out", out});
+  EXPECT_EQ(region.exit_code, 1) << region.Show();
   EXPECT_NE(region.err.find("未知区划“529999”"), std::string::npos) << region.err;
-  const ChildRun en = ReportEn({"--template", "registr", "--out", out});
-  EXPECT_EQ(en.exit_code, 1) << Show(en);
+  const FupinRun en = ReportEn({"--template", "registr", "--out", out});
+  EXPECT_EQ(en.exit_code, 1) << en.Show();
   EXPECT_NE(en.err.find("unknown template 'registr'"), std::string::npos) << en.err;
-  const ChildRun ext = Report({"--template", "causes", "--out", (*dir_ / "r.txt").string()});
-  EXPECT_EQ(ext.exit_code, 2) << Show(ext);
+  const FupinRun ext = Report({"--template", "causes", "--out", (*dir_ / "r.txt").string()});
+  EXPECT_EQ(ext.exit_code, 2) << ext.Show();
   EXPECT_NE(ext.err.find(".csv"), std::string::npos) << ext.err;
   EXPECT_FALSE(fs::exists(out));
 }
@@ -254,8 +200,8 @@ TEST_F(CliReportTest, CsvFlagListHasABomMasksPeopleAndLeavesNoTemporaryFile) {
   fs::create_directories(folder);
   const fs::path out = folder / "flags.csv";
   test::WriteFile(out, "old");
-  const ChildRun r = Report({"--template", "flags", "--out", out.string()});
-  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  const FupinRun r = Report({"--template", "flags", "--out", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.Show();
   std::vector<std::string> files;
   for (const auto& entry : fs::directory_iterator(folder))
     files.push_back(entry.path().filename().string());

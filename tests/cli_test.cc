@@ -1,18 +1,12 @@
 // The `fupin` command run as a user runs it: the real binary (FUPIN_BINARY) in a child
 // process on a temporary SQLite file, checking exit statuses, output, reports, and that a
 // process killed in the middle of an import leaves the database as it was.
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -20,78 +14,21 @@
 #include <tuple>
 #include <vector>
 
+#include "fupin_process.h"
 #include "store/sqlite/sqlite_store.h"
 #include "test_files.h"
-
-extern char** environ;
 
 namespace fupin {
 namespace {
 
 namespace fs = std::filesystem;
 using test::Csv;
+using test::FupinRun;
 using test::Household;
 using test::kCounty;
 using test::MakeId;
 using test::Member;
 using test::Row;
-
-struct ChildRun {
-  int exit_code = -1;  // -1 when the child was killed by a signal
-  int signal = 0;      // the signal that ended the child, or 0
-  std::string out;
-  std::string err;
-};
-
-// Runs FUPIN_BINARY with `args`, stdout and stderr captured in files under `scratch`.
-// The child gets this process's environment without FUPIN_* variables, plus `env`.
-ChildRun RunFupin(const fs::path& scratch, const std::vector<std::string>& args,
-                  const std::vector<std::string>& env = {}) {
-  static int counter = 0;
-  fs::path out_path = scratch / fmt::format("out-{}.txt", counter);
-  fs::path err_path = scratch / fmt::format("err-{}.txt", counter++);
-  std::vector<std::string> argv_text = {FUPIN_BINARY};
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_text;
-  for (char** e = environ; *e; ++e)
-    if (!std::string_view(*e).starts_with("FUPIN_")) env_text.emplace_back(*e);
-  env_text.insert(env_text.end(), env.begin(), env.end());
-  std::vector<char*> envp;
-  for (std::string& e : env_text) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, FUPIN_BINARY, &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ChildRun run;
-  if (rc != 0) {
-    ADD_FAILURE() << "posix_spawn " << FUPIN_BINARY << ": " << std::strerror(rc);
-    return run;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) run.signal = WTERMSIG(status);
-  run.out = test::ReadFile(out_path);
-  run.err = test::ReadFile(err_path);
-  return run;
-}
-
-std::string Show(const ChildRun& r) {
-  return fmt::format("exit {} signal {}\n--- stdout\n{}\n--- stderr\n{}", r.exit_code, r.signal,
-                     r.out, r.err);
-}
 
 class CliTest : public ::testing::Test {
  protected:
@@ -101,10 +38,10 @@ class CliTest : public ::testing::Test {
     fs::create_directories(batch_);
   }
 
-  ChildRun Fupin(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
-    return RunFupin(dir_.path(), args, env);
+  FupinRun Fupin(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+    return test::RunFupin(dir_.path(), args, env);
   }
-  ChildRun Import(const fs::path& path, std::vector<std::string> extra = {},
+  FupinRun Import(const fs::path& path, std::vector<std::string> extra = {},
                   const std::vector<std::string>& env = {}) {
     std::vector<std::string> args = {"import", path.string(), "--db", db_.string()};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -128,15 +65,15 @@ class CliTest : public ::testing::Test {
 
 TEST_F(CliTest, ImportExitsZeroWhenEveryRowImported) {
   WriteCleanBatch(batch_);
-  ChildRun r = Import(batch_);
-  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  FupinRun r = Import(batch_);
+  ASSERT_EQ(r.exit_code, 0) << r.Show();
   auto counts = test::TableCounts(db_);
   EXPECT_EQ(counts["households"], 2);
   EXPECT_EQ(counts["members"], 3);
   EXPECT_EQ(counts["import_batches"], 1);
   EXPECT_EQ(counts["import_issues"], 0);
   // Progress goes to stderr, naming the files.
-  EXPECT_NE(r.err.find("members.csv"), std::string::npos) << Show(r);
+  EXPECT_NE(r.err.find("members.csv"), std::string::npos) << r.Show();
   EXPECT_FALSE(fs::exists(db_.string() + ".reports/import-1-issues.csv"));
 }
 
@@ -145,11 +82,11 @@ TEST_F(CliTest, ImportExitsThreeWhenRowsRejectedAndWritesTheReport) {
   Row bad = Household("H3");
   bad["category"] = "7";
   test::WriteFile(batch_ / "households.csv", Csv("households", {Household("H1"), bad}));
-  ChildRun r = Import(batch_);
-  ASSERT_EQ(r.exit_code, 3) << Show(r);
+  FupinRun r = Import(batch_);
+  ASSERT_EQ(r.exit_code, 3) << r.Show();
   fs::path reports = db_.string() + ".reports";
-  EXPECT_TRUE(fs::exists(reports / "import-1-issues.xlsx")) << Show(r);
-  ASSERT_TRUE(fs::exists(reports / "import-1-issues.csv")) << Show(r);
+  EXPECT_TRUE(fs::exists(reports / "import-1-issues.xlsx")) << r.Show();
+  ASSERT_TRUE(fs::exists(reports / "import-1-issues.csv")) << r.Show();
   std::string csv = test::ReadFile(reports / "import-1-issues.csv");
   EXPECT_TRUE(csv.starts_with("\xEF\xBB\xBF")) << "Excel needs the BOM to read UTF-8";
   EXPECT_NE(csv.find("households.csv,2,category,7,"), std::string::npos) << csv;
@@ -163,15 +100,15 @@ TEST_F(CliTest, ImportExitsOneWhenThePathDoesNotExistAndLeavesTheDbAlone) {
   ASSERT_EQ(Import(batch_).exit_code, 0);
   auto before = test::TableCounts(db_);
 
-  ChildRun r = Import(dir_ / "no-such-folder");
-  EXPECT_EQ(r.exit_code, 1) << Show(r);
-  EXPECT_NE(r.err.find("no-such-folder"), std::string::npos) << Show(r);
+  FupinRun r = Import(dir_ / "no-such-folder");
+  EXPECT_EQ(r.exit_code, 1) << r.Show();
+  EXPECT_NE(r.err.find("no-such-folder"), std::string::npos) << r.Show();
   EXPECT_EQ(test::TableCounts(db_), before);
 }
 
 TEST_F(CliTest, ImportOfAMissingPathCreatesNoDatabase) {
-  ChildRun r = Import(dir_ / "no-such-folder");
-  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  FupinRun r = Import(dir_ / "no-such-folder");
+  EXPECT_EQ(r.exit_code, 1) << r.Show();
   EXPECT_FALSE(fs::exists(db_))
       << "\"import failed, the database is unchanged\", yet it was created";
 }
@@ -183,10 +120,10 @@ TEST_F(CliTest, FileLevelWarningsReachTheReport) {
   csv +=
       test::CsvLine({"H1", std::string(test::kVillage), MakeId(kCounty, "19700101", 11), "老户"});
   test::WriteFile(batch_ / "households.csv", csv);
-  ChildRun r = Import(batch_);
-  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  FupinRun r = Import(batch_);
+  ASSERT_EQ(r.exit_code, 0) << r.Show();
   fs::path report = fs::path(db_.string() + ".reports") / "import-1-issues.csv";
-  ASSERT_TRUE(fs::exists(report)) << Show(r);
+  ASSERT_TRUE(fs::exists(report)) << r.Show();
   std::string text = test::ReadFile(report);
   EXPECT_NE(text.find("unknown_column"), std::string::npos) << text;
   EXPECT_NE(text.find("missing_column"), std::string::npos) << text;
@@ -202,16 +139,16 @@ TEST_F(CliTest, BadCommandLineExitsTwo) {
       {"--lang", "fr", "stats", "--db", db_.string()},
   };
   for (const auto& args : bad) {
-    ChildRun r = Fupin(args);
-    EXPECT_EQ(r.exit_code, 2) << fmt::format("fupin {}\n", fmt::join(args, " ")) << Show(r);
+    FupinRun r = Fupin(args);
+    EXPECT_EQ(r.exit_code, 2) << fmt::format("fupin {}\n", fmt::join(args, " ")) << r.Show();
   }
   EXPECT_FALSE(fs::exists(db_));
 }
 
 TEST_F(CliTest, JsonSummaryParses) {
   WriteCleanBatch(batch_);
-  ChildRun r = Import(batch_, {"--json"});
-  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  FupinRun r = Import(batch_, {"--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.Show();
   nlohmann::json j = nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
   ASSERT_FALSE(j.is_discarded()) << "stdout is not JSON:\n" << r.out;
   EXPECT_EQ(j["batch_id"], 1);
@@ -230,8 +167,8 @@ TEST_F(CliTest, JsonSummaryParses) {
   EXPECT_EQ(files["members.csv"]["rows_imported"], 3);
   EXPECT_EQ(files["members.csv"]["outcome"], "imported");
 
-  ChildRun again = Import(batch_, {"--json"});
-  ASSERT_EQ(again.exit_code, 0) << Show(again);
+  FupinRun again = Import(batch_, {"--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.Show();
   nlohmann::json k = nlohmann::json::parse(again.out, nullptr, false);
   ASSERT_FALSE(k.is_discarded()) << again.out;
   EXPECT_EQ(k["nothing_changed"], true);
@@ -254,8 +191,8 @@ TEST_F(CliTest, StatsJsonShowsTablesAndHouseholdsPerPrefectureAndStatus) {
                                   Member(MakeId("520302", "19700101", 9), "Z1")}));
   ASSERT_EQ(Import(batch_).exit_code, 0);
 
-  ChildRun r = Fupin({"stats", "--db", db_.string(), "--json"});
-  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  FupinRun r = Fupin({"stats", "--db", db_.string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.Show();
   nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << r.out;
   EXPECT_EQ(j["batches"], 1);
@@ -276,8 +213,8 @@ TEST_F(CliTest, StatsJsonShowsTablesAndHouseholdsPerPrefectureAndStatus) {
 }
 
 TEST_F(CliTest, StatsOnAMissingDatabaseExitsOne) {
-  ChildRun r = Fupin({"stats", "--db", (dir_ / "none.db").string()});
-  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  FupinRun r = Fupin({"stats", "--db", (dir_ / "none.db").string()});
+  EXPECT_EQ(r.exit_code, 1) << r.Show();
   EXPECT_FALSE(fs::exists(dir_ / "none.db"));
 }
 
@@ -320,8 +257,8 @@ TEST_F(CliTest, KilledImportLeavesTheDatabaseAsBeforeThenReimportSucceeds) {
   // Killed in the first file, in the middle of each later file, and at the last row.
   for (int kill_after : {1, 30, 60, 130, kBigBatchRows}) {
     SCOPED_TRACE(fmt::format("killed after {} rows", kill_after));
-    ChildRun r = Import(big, {}, {fmt::format("FUPIN_FAULT_KILL_AFTER_ROWS={}", kill_after)});
-    ASSERT_EQ(r.signal, SIGKILL) << Show(r);
+    FupinRun r = Import(big, {}, {fmt::format("FUPIN_FAULT_KILL_AFTER_ROWS={}", kill_after)});
+    ASSERT_EQ(r.signal, SIGKILL) << r.Show();
 
     auto opened = store::OpenSqliteStore(db_);
     ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
@@ -332,8 +269,8 @@ TEST_F(CliTest, KilledImportLeavesTheDatabaseAsBeforeThenReimportSucceeds) {
               (std::vector<std::vector<std::string>>{{"ok"}}));
   }
 
-  ChildRun r = Import(big, {"--json"});
-  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  FupinRun r = Import(big, {"--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.Show();
   nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << r.out;
   EXPECT_EQ(j["rows_imported"], kBigBatchRows);
@@ -348,36 +285,36 @@ TEST_F(CliTest, KilledImportLeavesTheDatabaseAsBeforeThenReimportSucceeds) {
 
 TEST_F(CliTest, LangEnGivesEnglishHeadings) {
   WriteCleanBatch(batch_);
-  ChildRun zh = Fupin({"import", batch_.string(), "--db", db_.string()});
-  ASSERT_EQ(zh.exit_code, 0) << Show(zh);
+  FupinRun zh = Fupin({"import", batch_.string(), "--db", db_.string()});
+  ASSERT_EQ(zh.exit_code, 0) << zh.Show();
   EXPECT_NE(zh.out.find("文件"), std::string::npos) << zh.out;
   EXPECT_NE(zh.out.find("合计"), std::string::npos) << zh.out;
 
   fs::path other = dir_ / "other";
   WriteCleanBatch(other);
   test::WriteFile(other / "households.csv", Csv("households", {Household("H1")}));
-  ChildRun en = Fupin({"--lang", "en", "import", other.string(), "--db", db_.string()});
-  ASSERT_EQ(en.exit_code, 0) << Show(en);
+  FupinRun en = Fupin({"--lang", "en", "import", other.string(), "--db", db_.string()});
+  ASSERT_EQ(en.exit_code, 0) << en.Show();
   for (std::string_view heading : {"file", "encoding", "rows read", "imported", "rejected",
                                    "warnings", "outcome", "total", "batch"})
     EXPECT_NE(en.out.find(heading), std::string::npos) << heading << " in\n" << en.out;
   EXPECT_EQ(en.out.find("合计"), std::string::npos) << en.out;
 
-  ChildRun stats = Fupin({"--lang", "en", "stats", "--db", db_.string()});
-  ASSERT_EQ(stats.exit_code, 0) << Show(stats);
+  FupinRun stats = Fupin({"--lang", "en", "stats", "--db", db_.string()});
+  ASSERT_EQ(stats.exit_code, 0) << stats.Show();
   EXPECT_NE(stats.out.find("table"), std::string::npos) << stats.out;
   EXPECT_NE(stats.out.find("households"), std::string::npos) << stats.out;
   EXPECT_EQ(stats.out.find("行数"), std::string::npos) << stats.out;
 
-  ChildRun env = Fupin({"stats", "--db", db_.string()}, {"FUPIN_LANG=en"});
-  ASSERT_EQ(env.exit_code, 0) << Show(env);
+  FupinRun env = Fupin({"stats", "--db", db_.string()}, {"FUPIN_LANG=en"});
+  ASSERT_EQ(env.exit_code, 0) << env.Show();
   EXPECT_EQ(env.out.find("行数"), std::string::npos) << env.out;
 }
 
 TEST_F(CliTest, LangEnAfterTheSubcommandWorksToo) {
   WriteCleanBatch(batch_);
-  ChildRun en = Fupin({"import", batch_.string(), "--db", db_.string(), "--lang", "en"});
-  ASSERT_EQ(en.exit_code, 0) << Show(en);
+  FupinRun en = Fupin({"import", batch_.string(), "--db", db_.string(), "--lang", "en"});
+  ASSERT_EQ(en.exit_code, 0) << en.Show();
   EXPECT_NE(en.out.find("rows read"), std::string::npos) << en.out;
 }
 
@@ -399,8 +336,8 @@ TEST_F(CliTest, LinkThenExportLinksAndFindings) {
   test::WriteFile(batch_ / "disability.csv", Csv("disability", {exact, outsider}));
   ASSERT_EQ(Import(batch_).exit_code, 0);
 
-  ChildRun link = Fupin({"link", "--db", db_.string(), "--json", "--quiet"});
-  ASSERT_EQ(link.exit_code, 0) << Show(link);
+  FupinRun link = Fupin({"link", "--db", db_.string(), "--json", "--quiet"});
+  ASSERT_EQ(link.exit_code, 0) << link.Show();
   nlohmann::json j = nlohmann::json::parse(link.out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << link.out;
   EXPECT_EQ(j["full"], true);
@@ -412,59 +349,59 @@ TEST_F(CliTest, LinkThenExportLinksAndFindings) {
   EXPECT_TRUE(j["timings"].contains("exact_s"));
 
   fs::path out = dir_ / "links.csv";
-  ChildRun exp =
+  FupinRun exp =
       Fupin({"export", "links", "--db", db_.string(), "--out", out.string(), "--unmask"});
-  ASSERT_EQ(exp.exit_code, 0) << Show(exp);
+  ASSERT_EQ(exp.exit_code, 0) << exp.Show();
   EXPECT_EQ(test::ReadFile(out),
             "\xEF\xBB\xBF"
             "dataset,row,id_number,stage,weight\n"
             "disability,1," +
                 MakeId(kCounty, "19720202", 22) + ",exact,\ndisability,2,,unlinked,\n");
   fs::path findings = dir_ / "findings.csv";
-  ChildRun f = Fupin({"export", "findings", "--db", db_.string(), "--out", findings.string()});
-  ASSERT_EQ(f.exit_code, 0) << Show(f);
+  FupinRun f = Fupin({"export", "findings", "--db", db_.string(), "--out", findings.string()});
+  ASSERT_EQ(f.exit_code, 0) << f.Show();
   EXPECT_EQ(test::ReadFile(findings),
             "\xEF\xBB\xBF"
             "kind,id_number,household_id,other_id_number,other_household_id,detail\n");
 
-  ChildRun again = Fupin({"--lang", "en", "link", "--db", db_.string()});
-  ASSERT_EQ(again.exit_code, 0) << Show(again);
+  FupinRun again = Fupin({"--lang", "en", "link", "--db", db_.string()});
+  ASSERT_EQ(again.exit_code, 0) << again.Show();
   EXPECT_NE(again.out.find("nothing to link"), std::string::npos) << again.out;
 }
 
 TEST_F(CliTest, LinkErrorsExitOneOrTwo) {
-  ChildRun missing = Fupin({"link", "--db", (dir_ / "none.db").string()});
-  EXPECT_EQ(missing.exit_code, 1) << Show(missing);
+  FupinRun missing = Fupin({"link", "--db", (dir_ / "none.db").string()});
+  EXPECT_EQ(missing.exit_code, 1) << missing.Show();
   EXPECT_FALSE(fs::exists(dir_ / "none.db"));
   WriteCleanBatch(batch_);
   ASSERT_EQ(Import(batch_).exit_code, 0);
-  ChildRun bad = Fupin({"link", "--db", db_.string(), "--lower", "0.9", "--upper", "0.5"});
-  EXPECT_EQ(bad.exit_code, 2) << Show(bad);
-  ChildRun no_out = Fupin({"export", "links", "--db", db_.string()});
-  EXPECT_EQ(no_out.exit_code, 2) << Show(no_out);
-  ChildRun unwritable = Fupin({"export", "links", "--db", db_.string(), "--out",
+  FupinRun bad = Fupin({"link", "--db", db_.string(), "--lower", "0.9", "--upper", "0.5"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.Show();
+  FupinRun no_out = Fupin({"export", "links", "--db", db_.string()});
+  EXPECT_EQ(no_out.exit_code, 2) << no_out.Show();
+  FupinRun unwritable = Fupin({"export", "links", "--db", db_.string(), "--out",
                                (dir_ / "no-such-dir" / "l.csv").string()});
-  EXPECT_EQ(unwritable.exit_code, 1) << Show(unwritable);
+  EXPECT_EQ(unwritable.exit_code, 1) << unwritable.Show();
 }
 
 TEST_F(CliTest, LinkFilesReportsConfigErrorsWithTheLine) {
   test::WriteFile(dir_ / "c.toml",
                   "left_key = \"id\"\n[[field]]\ncolumn = \"name\"\nkind = \"nmae\"\n");
   test::WriteFile(dir_ / "a.csv", "id,name\n1,王小明\n2,李四\n");
-  ChildRun r = Fupin({"--lang", "en", "link-files", "--config", (dir_ / "c.toml").string(),
+  FupinRun r = Fupin({"--lang", "en", "link-files", "--config", (dir_ / "c.toml").string(),
                       "--left", (dir_ / "a.csv").string(), "--out", (dir_ / "p.csv").string()});
-  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_EQ(r.exit_code, 1) << r.Show();
   EXPECT_NE(r.err.find("c.toml:4:"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("nmae"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir_ / "p.csv"));
 }
 
 TEST_F(CliTest, RulesCheckAcceptsTheDefaultAndRefusesABadFileWithItsLine) {
-  ChildRun def = Fupin({"rules", "default"});
-  ASSERT_EQ(def.exit_code, 0) << Show(def);
+  FupinRun def = Fupin({"rules", "default"});
+  ASSERT_EQ(def.exit_code, 0) << def.Show();
   test::WriteFile(dir_ / "mine.toml", def.out);
-  ChildRun ok = Fupin({"--lang", "en", "rules", "check", (dir_ / "mine.toml").string()});
-  EXPECT_EQ(ok.exit_code, 0) << Show(ok);
+  FupinRun ok = Fupin({"--lang", "en", "rules", "check", (dir_ / "mine.toml").string()});
+  EXPECT_EQ(ok.exit_code, 0) << ok.Show();
   EXPECT_NE(ok.out.find("no errors"), std::string::npos) << ok.out;
   // One typo in one condition refuses the whole file, naming line and column.
   std::string text = def.out;
@@ -473,15 +410,15 @@ TEST_F(CliTest, RulesCheckAcceptsTheDefaultAndRefusesABadFileWithItsLine) {
   text.replace(at, 16, "household.statsu");
   const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + at, '\n'));
   test::WriteFile(dir_ / "bad.toml", text);
-  ChildRun bad = Fupin({"--lang", "en", "rules", "check", (dir_ / "bad.toml").string()});
-  EXPECT_EQ(bad.exit_code, 1) << Show(bad);
+  FupinRun bad = Fupin({"--lang", "en", "rules", "check", (dir_ / "bad.toml").string()});
+  EXPECT_EQ(bad.exit_code, 1) << bad.Show();
   EXPECT_NE(bad.err.find(fmt::format("bad.toml:{}:11: rule EXC_DECEASED condition: household has "
                                      "no field 'statsu'",
                                      line)),
             std::string::npos)
       << bad.err;
-  ChildRun missing = Fupin({"rules", "check", (dir_ / "none.toml").string()});
-  EXPECT_EQ(missing.exit_code, 1) << Show(missing);
+  FupinRun missing = Fupin({"rules", "check", (dir_ / "none.toml").string()});
+  EXPECT_EQ(missing.exit_code, 1) << missing.Show();
 }
 
 TEST_F(CliTest, RulesRunThenExportAndDecideFlags) {
@@ -497,8 +434,8 @@ TEST_F(CliTest, RulesRunThenExportAndDecideFlags) {
   ASSERT_EQ(Import(batch_).exit_code, 0);
   ASSERT_EQ(Fupin({"link", "--db", db_.string(), "--quiet"}).exit_code, 0);
 
-  ChildRun run = Fupin({"rules", "run", "--db", db_.string(), "--json", "--quiet"});
-  ASSERT_EQ(run.exit_code, 0) << Show(run);
+  FupinRun run = Fupin({"rules", "run", "--db", db_.string(), "--json", "--quiet"});
+  ASSERT_EQ(run.exit_code, 0) << run.Show();
   nlohmann::json j = nlohmann::json::parse(run.out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << run.out;
   std::map<std::string, int64_t> flags;
@@ -510,9 +447,9 @@ TEST_F(CliTest, RulesRunThenExportAndDecideFlags) {
   EXPECT_EQ(j["households"], 2);
 
   const fs::path csv = dir_ / "flags.csv";
-  ChildRun exp = Fupin({"export", "flags", "--db", db_.string(), "--out", csv.string(), "--rule",
+  FupinRun exp = Fupin({"export", "flags", "--db", db_.string(), "--out", csv.string(), "--rule",
                         "EXC_VEHICLE", "--unmask"});
-  ASSERT_EQ(exp.exit_code, 0) << Show(exp);
+  ASSERT_EQ(exp.exit_code, 0) << exp.Show();
   const std::string id = MakeId(kCounty, "19720202", 22);
   EXPECT_EQ(
       test::ReadFile(csv),
@@ -522,35 +459,35 @@ TEST_F(CliTest, RulesRunThenExportAndDecideFlags) {
           "）在公安车辆登记中有小型轿车，号牌贵A88888，登记于2017-05-06：公安 车辆（vehicles.csv "
           "第1行）,520102016001,vehicles,1,,\n");
 
-  ChildRun set =
+  FupinRun set =
       Fupin({"flags", "set", "--db", db_.string(), "--rule", "EXC_VEHICLE", "--household", "H1",
              "--id", id, "--state", "verified", "--note", "入户核实", "--user", "cadre"});
-  ASSERT_EQ(set.exit_code, 0) << Show(set);
-  ChildRun wrong = Fupin({"flags", "set", "--db", db_.string(), "--rule", "EXC_VEHICLE",
+  ASSERT_EQ(set.exit_code, 0) << set.Show();
+  FupinRun wrong = Fupin({"flags", "set", "--db", db_.string(), "--rule", "EXC_VEHICLE",
                           "--household", "H2", "--state", "verified"});
-  EXPECT_EQ(wrong.exit_code, 1) << Show(wrong);
-  ChildRun bad_state = Fupin({"flags", "set", "--db", db_.string(), "--rule", "EXC_VEHICLE",
+  EXPECT_EQ(wrong.exit_code, 1) << wrong.Show();
+  FupinRun bad_state = Fupin({"flags", "set", "--db", db_.string(), "--rule", "EXC_VEHICLE",
                               "--household", "H1", "--state", "closed"});
-  EXPECT_EQ(bad_state.exit_code, 2) << Show(bad_state);
+  EXPECT_EQ(bad_state.exit_code, 2) << bad_state.Show();
 
   // Running again keeps the verdict; English evidence on request; XLSX written whole.
   ASSERT_EQ(Fupin({"rules", "run", "--db", db_.string(), "--quiet"}).exit_code, 0);
-  ChildRun en = Fupin({"--lang", "en", "export", "flags", "--db", db_.string(), "--out",
+  FupinRun en = Fupin({"--lang", "en", "export", "flags", "--db", db_.string(), "--out",
                        csv.string(), "--state", "verified", "--unmask"});
-  ASSERT_EQ(en.exit_code, 0) << Show(en);
+  ASSERT_EQ(en.exit_code, 0) << en.Show();
   const std::string verified = test::ReadFile(csv);
   EXPECT_NE(verified.find("1,EXC_VEHICLE,exclusion,H1," + id + ",verified,"), std::string::npos)
       << verified;
   EXPECT_NE(verified.find("has a 小型轿车 registered, plate 贵A88888"), std::string::npos)
       << verified;
   const fs::path xlsx = dir_ / "flags.xlsx";
-  ChildRun x = Fupin({"export", "flags", "--db", db_.string(), "--out", xlsx.string(), "--region",
+  FupinRun x = Fupin({"export", "flags", "--db", db_.string(), "--out", xlsx.string(), "--region",
                       "520102016001"});
-  ASSERT_EQ(x.exit_code, 0) << Show(x);
+  ASSERT_EQ(x.exit_code, 0) << x.Show();
   EXPECT_EQ(test::ReadFile(xlsx).substr(0, 2), "PK");
   EXPECT_FALSE(fs::exists(dir_ / "flags.xlsx.part"));
-  ChildRun bad_out = Fupin({"export", "flags", "--db", db_.string(), "--out", "f.txt"});
-  EXPECT_EQ(bad_out.exit_code, 2) << Show(bad_out);
+  FupinRun bad_out = Fupin({"export", "flags", "--db", db_.string(), "--out", "f.txt"});
+  EXPECT_EQ(bad_out.exit_code, 2) << bad_out.Show();
 }
 
 TEST_F(CliTest, RulesRunWithABadRulesFileChangesNothing) {
@@ -565,9 +502,9 @@ TEST_F(CliTest, RulesRunWithABadRulesFileChangesNothing) {
                   "version = 1\n[[rule]]\nid = 'R'\nname_zh = 'x'\nname_en = 'x'\n"
                   "category = 'risk'\nseverity = 'low'\nscope = 'household'\n"
                   "condition = 'household.status =='\nexplain_zh = 'x'\nexplain_en = 'x'\n");
-  ChildRun r =
+  FupinRun r =
       Fupin({"rules", "run", "--db", db_.string(), "--rules", (dir_ / "bad.toml").string()});
-  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_EQ(r.exit_code, 1) << r.Show();
   EXPECT_NE(r.err.find("bad.toml:9:"), std::string::npos) << r.err;
   EXPECT_EQ(test::QueryInt(db_, "SELECT count(*) FROM rule_runs"), runs);
   EXPECT_EQ(test::QueryInt(db_, "SELECT count(*) FROM flags"), flags);
@@ -576,38 +513,38 @@ TEST_F(CliTest, RulesRunWithABadRulesFileChangesNothing) {
 TEST_F(CliTest, QueryGivesCsvAndJsonAndRefusesUnknownNames) {
   WriteCleanBatch(batch_);
   ASSERT_EQ(Import(batch_).exit_code, 0);
-  ChildRun q = Fupin({"query", "--db", db_.string(), "--measure", "persons,households", "--by",
+  FupinRun q = Fupin({"query", "--db", db_.string(), "--measure", "persons,households", "--by",
                       "village,status", "--codes"});
-  ASSERT_EQ(q.exit_code, 0) << Show(q);
+  ASSERT_EQ(q.exit_code, 0) << q.Show();
   EXPECT_EQ(q.out, "village,status,persons,households\n520102016001,1,2,1\n520102016002,1,1,1\n");
-  ChildRun j = Fupin({"query", "--db", db_.string(), "--measure", "households", "--where",
+  FupinRun j = Fupin({"query", "--db", db_.string(), "--measure", "households", "--where",
                       "village=520102016002", "--format", "json"});
-  ASSERT_EQ(j.exit_code, 0) << Show(j);
+  ASSERT_EQ(j.exit_code, 0) << j.Show();
   EXPECT_EQ(j.out, "[{\"households\":1}]\n");
-  ChildRun bad = Fupin({"query", "--db", db_.string(), "--measure", "peeple"});
-  EXPECT_EQ(bad.exit_code, 2) << Show(bad);
+  FupinRun bad = Fupin({"query", "--db", db_.string(), "--measure", "peeple"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.Show();
   EXPECT_NE(bad.err.find("peeple"), std::string::npos) << bad.err;
   // Poverty measures: a line above every income makes everyone poor, one below no one; the
   // rules' exit line by income year is the default.
-  ChildRun all =
+  FupinRun all =
       Fupin({"query", "--db", db_.string(), "--measure", "fgt_p0,persons", "--line", "1000000"});
-  ASSERT_EQ(all.exit_code, 0) << Show(all);
+  ASSERT_EQ(all.exit_code, 0) << all.Show();
   EXPECT_EQ(all.out, "fgt_p0,persons\n1.000000,3\n");
-  ChildRun none =
+  FupinRun none =
       Fupin({"query", "--db", db_.string(), "--measure", "fgt_p0,fgt_p1,fgt_p2", "--line", "0.01"});
-  ASSERT_EQ(none.exit_code, 0) << Show(none);
+  ASSERT_EQ(none.exit_code, 0) << none.Show();
   EXPECT_EQ(none.out, "fgt_p0,fgt_p1,fgt_p2\n0.000000,0.000000,0.000000\n");
-  ChildRun nbs = Fupin({"query", "--db", db_.string(), "--measure", "fgt_p0,mpi_m0", "--by",
+  FupinRun nbs = Fupin({"query", "--db", db_.string(), "--measure", "fgt_p0,mpi_m0", "--by",
                         "village", "--line", "nbs", "--codes"});
-  ASSERT_EQ(nbs.exit_code, 0) << Show(nbs);
+  ASSERT_EQ(nbs.exit_code, 0) << nbs.Show();
   EXPECT_TRUE(nbs.out.starts_with("village,fgt_p0,mpi_m0\n520102016001,")) << nbs.out;
   // The default rules have exit lines for 2017-2020 only; the batch's incomes are of 2015.
-  ChildRun exit_line = Fupin({"query", "--db", db_.string(), "--measure", "fgt_p0"});
-  EXPECT_EQ(exit_line.exit_code, 1) << Show(exit_line);
+  FupinRun exit_line = Fupin({"query", "--db", db_.string(), "--measure", "fgt_p0"});
+  EXPECT_EQ(exit_line.exit_code, 1) << exit_line.Show();
   EXPECT_NE(exit_line.err.find("收入年度 2015 的 exit 贫困线"), std::string::npos) << exit_line.err;
-  ChildRun mpi = Fupin({"query", "--db", db_.string(), "--measure", "mpi_h,mpi_ch_income", "--line",
+  FupinRun mpi = Fupin({"query", "--db", db_.string(), "--measure", "mpi_h,mpi_ch_income", "--line",
                         "1000000", "--mpi-indicators", "income:1,housing:1", "--mpi-k", "0.5"});
-  ASSERT_EQ(mpi.exit_code, 0) << Show(mpi);
+  ASSERT_EQ(mpi.exit_code, 0) << mpi.Show();
   EXPECT_EQ(mpi.out, "mpi_h,mpi_ch_income\n1.000000,1.000000\n");
   for (std::vector<std::string> args : {std::vector<std::string>{"--line", "lots"},
                                         {"--line", "-5"},
@@ -616,8 +553,8 @@ TEST_F(CliTest, QueryGivesCsvAndJsonAndRefusesUnknownNames) {
                                         {"--mpi-k", "2"}}) {
     std::vector<std::string> cmd = {"query", "--db", db_.string(), "--measure", "mpi_h"};
     cmd.insert(cmd.end(), args.begin(), args.end());
-    ChildRun r = Fupin(cmd);
-    EXPECT_EQ(r.exit_code, 2) << args[0] << " " << args[1] << Show(r);
+    FupinRun r = Fupin(cmd);
+    EXPECT_EQ(r.exit_code, 2) << args[0] << " " << args[1] << r.Show();
     EXPECT_NE(r.err.find("错误"), std::string::npos) << r.err;
   }
 }
@@ -625,47 +562,47 @@ TEST_F(CliTest, QueryGivesCsvAndJsonAndRefusesUnknownNames) {
 TEST_F(CliTest, SnapshotListReportAndPortrait) {
   WriteCleanBatch(batch_);
   ASSERT_EQ(Import(batch_).exit_code, 0);
-  ChildRun snap = Fupin({"snapshot", "--db", db_.string()});
-  ASSERT_EQ(snap.exit_code, 0) << Show(snap);
+  FupinRun snap = Fupin({"snapshot", "--db", db_.string()});
+  ASSERT_EQ(snap.exit_code, 0) << snap.Show();
   EXPECT_TRUE(fs::exists(db_.string() + ".snapshot"));
   // Drill-down to the households of a village.
-  ChildRun list = Fupin(
+  FupinRun list = Fupin(
       {"query", "--db", db_.string(), "--list", "--where", "village=520102016001", "--codes"});
-  ASSERT_EQ(list.exit_code, 0) << Show(list);
+  ASSERT_EQ(list.exit_code, 0) << list.Show();
   EXPECT_EQ(list.out.substr(0, list.out.find('\n')),
             "household_id,village,status,category,primary_cause,members,per_capita_income,flags");
   EXPECT_NE(list.out.find(",520102016001,"), std::string::npos) << list.out;
   // Reports: XLSX and PDF, and a clear error for an unknown template or region.
   for (const char* ext : {".xlsx", ".pdf"}) {
     const std::string out = (dir_ / (std::string("r") + ext)).string();
-    ChildRun r = Fupin({"report", "--db", db_.string(), "--template", "registry", "--out", out});
-    ASSERT_EQ(r.exit_code, 0) << Show(r);
+    FupinRun r = Fupin({"report", "--db", db_.string(), "--template", "registry", "--out", out});
+    ASSERT_EQ(r.exit_code, 0) << r.Show();
     EXPECT_GT(fs::file_size(out), 1000u);
   }
-  ChildRun bad = Fupin(
+  FupinRun bad = Fupin(
       {"report", "--db", db_.string(), "--template", "nope", "--out", (dir_ / "x.pdf").string()});
-  EXPECT_EQ(bad.exit_code, 1) << Show(bad);
+  EXPECT_EQ(bad.exit_code, 1) << bad.Show();
   EXPECT_NE(bad.err.find("registry"), std::string::npos) << bad.err;
   EXPECT_FALSE(fs::exists(dir_ / "x.pdf"));
-  ChildRun region = Fupin({"report", "--db", db_.string(), "--template", "causes", "--region",
+  FupinRun region = Fupin({"report", "--db", db_.string(), "--template", "causes", "--region",
                            "529999000000", "--out", (dir_ / "y.xlsx").string()});
-  EXPECT_EQ(region.exit_code, 1) << Show(region);
-  ChildRun ext = Fupin(
+  EXPECT_EQ(region.exit_code, 1) << region.Show();
+  FupinRun ext = Fupin(
       {"report", "--db", db_.string(), "--template", "causes", "--out", (dir_ / "y.txt").string()});
-  EXPECT_EQ(ext.exit_code, 2) << Show(ext);
+  EXPECT_EQ(ext.exit_code, 2) << ext.Show();
   // Portraits: a village and a household, personal data masked.
-  ChildRun v =
+  FupinRun v =
       Fupin({"portrait", "--db", db_.string(), "--village", "520102016001", "--format", "json"});
-  ASSERT_EQ(v.exit_code, 0) << Show(v);
+  ASSERT_EQ(v.exit_code, 0) << v.Show();
   EXPECT_NE(v.out.find("\"code\":\"520102016001\""), std::string::npos) << v.out;
   const auto hh = test::Query(db_, "SELECT household_id FROM households ORDER BY 1 LIMIT 1");
   ASSERT_EQ(hh.size(), 1u);
-  ChildRun h = Fupin({"portrait", "--db", db_.string(), "--household", hh[0][0]});
-  ASSERT_EQ(h.exit_code, 0) << Show(h);
+  FupinRun h = Fupin({"portrait", "--db", db_.string(), "--household", hh[0][0]});
+  ASSERT_EQ(h.exit_code, 0) << h.Show();
   for (const auto& m : test::Query(db_, "SELECT id_number, name FROM members"))
     EXPECT_EQ(h.out.find(m[0]), std::string::npos) << "unmasked ID " << m[0];
-  ChildRun none = Fupin({"portrait", "--db", db_.string(), "--household", "nope"});
-  EXPECT_EQ(none.exit_code, 1) << Show(none);
+  FupinRun none = Fupin({"portrait", "--db", db_.string(), "--household", "nope"});
+  EXPECT_EQ(none.exit_code, 1) << none.Show();
 }
 
 }  // namespace

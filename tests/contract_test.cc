@@ -3,6 +3,7 @@
 // templates that a department officer fills and `fupin import` reads as they are.
 #include "service/contract.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <zip.h>
 
@@ -13,16 +14,15 @@
 
 #include "core/code_lists.h"
 #include "core/datasets.h"
+#include "fupin_process.h"
 #include "reports/file_reading_test_util.h"
-#include "run_fupin.h"
 #include "test_files.h"
 
 namespace fupin {
 namespace {
 
 namespace fs = std::filesystem;
-using test::ChildRun;
-using test::Show;
+using test::FupinRun;
 
 const fs::path kDoc = fs::path(FUPIN_SOURCE_DIR) / "docs" / "exchange-format.md";
 
@@ -72,7 +72,7 @@ TEST(ContractDocTest, SpliceRefusesADocWithoutMarkers) {
 
 class TemplateTest : public ::testing::Test {
  protected:
-  ChildRun Fupin(const std::vector<std::string>& args) { return test::RunFupin(dir_.path(), args); }
+  FupinRun Fupin(const std::vector<std::string>& args) { return test::RunFupin(dir_.path(), args); }
   test::TempDir dir_;
 };
 
@@ -82,13 +82,13 @@ TEST_F(TemplateTest, MarkdownCommandRewritesTheGeneratedPart) {
   const size_t end = doc.find(service::kContractEnd);
   const fs::path stale = dir_ / "exchange-format.md";
   test::WriteFile(stale, doc.substr(0, begin) + "\nold text\n" + doc.substr(end));
-  ChildRun run = Fupin({"template", "--markdown", stale.string()});
-  ASSERT_EQ(run.exit_code, 0) << Show(run);
+  FupinRun run = Fupin({"template", "--markdown", stale.string()});
+  ASSERT_EQ(run.exit_code, 0) << run.Show();
   EXPECT_TRUE(test::ReadFile(stale) == doc);
   const fs::path plain = dir_ / "plain.md";
   test::WriteFile(plain, "# no markers\n");
-  ChildRun bad = Fupin({"--lang", "en", "template", "--markdown", plain.string()});
-  EXPECT_EQ(bad.exit_code, 1) << Show(bad);
+  FupinRun bad = Fupin({"--lang", "en", "template", "--markdown", plain.string()});
+  EXPECT_EQ(bad.exit_code, 1) << bad.Show();
   EXPECT_EQ(test::ReadFile(plain), "# no markers\n");
 }
 
@@ -109,8 +109,8 @@ std::string NumFmtOfStyle(const std::string& styles, int style) {
 }
 
 TEST_F(TemplateTest, MembersTemplateHasChineseHeadersDropDownsAndTextIds) {
-  ChildRun run = Fupin({"template", "members", "--out", (dir_ / "t").string()});
-  ASSERT_EQ(run.exit_code, 0) << Show(run);
+  FupinRun run = Fupin({"template", "members", "--out", (dir_ / "t").string()});
+  ASSERT_EQ(run.exit_code, 0) << run.Show();
   const fs::path xlsx = dir_ / "t" / "members.xlsx";
   ASSERT_TRUE(fs::exists(xlsx));
   const std::string strings = Part(xlsx, "xl/sharedStrings.xml");
@@ -143,16 +143,16 @@ TEST_F(TemplateTest, MembersTemplateHasChineseHeadersDropDownsAndTextIds) {
 }
 
 TEST_F(TemplateTest, AllWritesEveryDataSetAndAnUnknownNameIsRefused) {
-  ChildRun run = Fupin({"template", "all", "--out", (dir_ / "all").string()});
-  ASSERT_EQ(run.exit_code, 0) << Show(run);
+  FupinRun run = Fupin({"template", "all", "--out", (dir_ / "all").string()});
+  ASSERT_EQ(run.exit_code, 0) << run.Show();
   size_t files = 0;
   for (const auto& e : fs::directory_iterator(dir_ / "all")) {
     EXPECT_EQ(e.path().extension(), ".xlsx") << e.path();
     ++files;
   }
   EXPECT_EQ(files, AllDatasets().size());
-  ChildRun bad = Fupin({"template", "memebers", "--out", (dir_ / "bad").string()});
-  EXPECT_EQ(bad.exit_code, 2) << Show(bad);
+  FupinRun bad = Fupin({"template", "memebers", "--out", (dir_ / "bad").string()});
+  EXPECT_EQ(bad.exit_code, 2) << bad.Show();
   EXPECT_NE(bad.err.find("memebers"), std::string::npos) << bad.err;
   EXPECT_FALSE(fs::exists(dir_ / "bad" / "memebers.xlsx"));
 }
@@ -193,8 +193,8 @@ TEST_F(TemplateTest, FilledTemplatesImport) {
   Fill(batch / "members.xlsx", {{head, "0012", "张三", "男", "1970-01-01", "户主", "汉族"},
                                 {child, "0012", "张小", "女", "2010-05-05", "之女", "苗族"}});
   const fs::path db = dir_ / "f.db";
-  ChildRun run = Fupin({"import", batch.string(), "--db", db.string()});
-  ASSERT_EQ(run.exit_code, 0) << Show(run);
+  FupinRun run = Fupin({"import", batch.string(), "--db", db.string()});
+  ASSERT_EQ(run.exit_code, 0) << run.Show();
   EXPECT_EQ(test::Query(db, "SELECT household_id, category FROM households"),
             (std::vector<std::vector<std::string>>{{"0012", "1"}}));
   EXPECT_EQ(test::Query(db,

@@ -3,6 +3,7 @@
 // worklist back (CSV or XLSX), checks every row and applies all or nothing. Also: export
 // filters that name nothing refuse, exports mask IDs and names unless --unmask and carry a
 // BOM, and `rules run` progress says what it counts. Checked against the SQLite file.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <xlsxwriter.h>
 
@@ -12,21 +13,20 @@
 #include <string>
 #include <vector>
 
-#include "fupin_child.h"
+#include "fupin_process.h"
 #include "test_files.h"
 
 namespace fupin {
 namespace {
 
 namespace fs = std::filesystem;
-using test::ChildRun;
 using test::Csv;
+using test::FupinRun;
 using test::Household;
 using test::kCounty;
 using test::MakeId;
 using test::Member;
 using test::Row;
-using test::Show;
 
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
@@ -96,7 +96,7 @@ class FlagsImportTest : public ::testing::Test {
     return car;
   }
 
-  ChildRun Fupin(const std::vector<std::string>& args) { return test::RunFupin(dir_.path(), args); }
+  FupinRun Fupin(const std::vector<std::string>& args) { return test::RunFupin(dir_.path(), args); }
 
   // The worklist as exported (CSV, the given language), header first.
   std::vector<std::vector<std::string>> Worklist(const std::vector<std::string>& extra = {},
@@ -106,8 +106,8 @@ class FlagsImportTest : public ::testing::Test {
                                      db_.string(), "--out", out.string()};
     if (en) args.insert(args.begin(), {"--lang", "en"});
     args.insert(args.end(), extra.begin(), extra.end());
-    ChildRun r = Fupin(args);
-    EXPECT_EQ(r.exit_code, 0) << Show(r);
+    FupinRun r = Fupin(args);
+    EXPECT_EQ(r.exit_code, 0) << r.Show();
     return ParseCsv(test::ReadFile(out));
   }
 
@@ -186,9 +186,9 @@ TEST_F(FlagsImportTest, CsvVerdictsInChineseAreAppliedWithNotesAndHistory) {
   }
   test::WriteFile(dir_ / "filled.csv", filled);
   const auto events_before = test::QueryInt(db_, "SELECT count(*) FROM flag_events");
-  ChildRun r = Fupin({"flags", "import", (dir_ / "filled.csv").string(), "--db", db_.string(),
+  FupinRun r = Fupin({"flags", "import", (dir_ / "filled.csv").string(), "--db", db_.string(),
                       "--user", "cadre7"});
-  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  ASSERT_EQ(r.exit_code, 0) << r.Show();
   auto states = States();
   EXPECT_EQ(states[vehicle], "verified|入户核实，车辆属实");
   EXPECT_EQ(states[count], "dismissed|");
@@ -206,8 +206,8 @@ TEST_F(FlagsImportTest, CsvVerdictsInChineseAreAppliedWithNotesAndHistory) {
       EXPECT_EQ(again[i][kVerdict], "已核实");
     }
   const fs::path out = dir_ / "worklist.csv";
-  ChildRun same = Fupin({"flags", "import", out.string(), "--db", db_.string()});
-  ASSERT_EQ(same.exit_code, 0) << Show(same);
+  FupinRun same = Fupin({"flags", "import", out.string(), "--db", db_.string()});
+  ASSERT_EQ(same.exit_code, 0) << same.Show();
   EXPECT_NE(same.out.find("更改: 0; 无变化: 2"), std::string::npos) << same.out;
   EXPECT_EQ(test::QueryInt(db_, "SELECT count(*) FROM flag_events"), events_before + 2);
 }
@@ -229,8 +229,8 @@ TEST_F(FlagsImportTest, XlsxWorklistWithEnglishVerdictsIsApplied) {
   worksheet_write_string(ws, 2, 0, count.c_str(), nullptr);
   worksheet_write_string(ws, 2, 3, "verified", nullptr);
   ASSERT_EQ(workbook_close(wb), LXW_NO_ERROR);
-  ChildRun r = Fupin({"--lang", "en", "flags", "import", xlsx.string(), "--db", db_.string()});
-  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  FupinRun r = Fupin({"--lang", "en", "flags", "import", xlsx.string(), "--db", db_.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.Show();
   auto states = States();
   EXPECT_EQ(states[vehicle], "dismissed|car sold in 2018");
   EXPECT_EQ(states[count], "verified|");
@@ -262,8 +262,8 @@ TEST_F(FlagsImportTest, OneBadRowAppliesNothingAndEveryProblemIsReported) {
   filled += test::CsvLine({other[0][0], "EXC_VEHICLE", "", "误报", ""});         // 7: wrong rule
   filled += test::CsvLine({"abc", "", "", "误报", ""});                          // 8: not an id
   test::WriteFile(dir_ / "bad.csv", filled);
-  ChildRun r = Fupin({"flags", "import", (dir_ / "bad.csv").string(), "--db", db_.string()});
-  EXPECT_EQ(r.exit_code, 3) << Show(r);
+  FupinRun r = Fupin({"flags", "import", (dir_ / "bad.csv").string(), "--db", db_.string()});
+  EXPECT_EQ(r.exit_code, 3) << r.Show();
   EXPECT_EQ(States(), before);
   EXPECT_EQ(test::QueryInt(db_, "SELECT count(*) FROM flag_events"), events);
   for (const std::string& expected : std::vector<std::string>{
@@ -284,9 +284,9 @@ TEST_F(FlagsImportTest, DryRunReportsButChangesNothing) {
   const auto before = States();
   test::WriteFile(dir_ / "f.csv", test::CsvLine({"flag_id", "verdict", "note"}) +
                                       test::CsvLine({count, "verified", "seen"}));
-  ChildRun r = Fupin({"--lang", "en", "flags", "import", (dir_ / "f.csv").string(), "--db",
+  FupinRun r = Fupin({"--lang", "en", "flags", "import", (dir_ / "f.csv").string(), "--db",
                       db_.string(), "--dry-run"});
-  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  ASSERT_EQ(r.exit_code, 0) << r.Show();
   EXPECT_NE(r.out.find("open -> verified"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("dry run"), std::string::npos) << r.out;
   EXPECT_EQ(States(), before);
@@ -294,12 +294,12 @@ TEST_F(FlagsImportTest, DryRunReportsButChangesNothing) {
 
 TEST_F(FlagsImportTest, AFileThatIsNotAWorklistIsRefusedNamingTheColumn) {
   test::WriteFile(dir_ / "f.csv", "rule,household_id\nEXC_VEHICLE,H1\n");
-  ChildRun r = Fupin({"flags", "import", (dir_ / "f.csv").string(), "--db", db_.string()});
-  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  FupinRun r = Fupin({"flags", "import", (dir_ / "f.csv").string(), "--db", db_.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.Show();
   EXPECT_NE(r.err.find("疑点编号"), std::string::npos) << r.err;
-  ChildRun missing =
+  FupinRun missing =
       Fupin({"flags", "import", (dir_ / "none.xlsx").string(), "--db", db_.string()});
-  EXPECT_EQ(missing.exit_code, 1) << Show(missing);
+  EXPECT_EQ(missing.exit_code, 1) << missing.Show();
 }
 
 TEST_F(FlagsImportTest, ExportRefusesAnUnknownRuleRegionOrCategoryNamingIt) {
@@ -309,9 +309,9 @@ TEST_F(FlagsImportTest, ExportRefusesAnUnknownRuleRegionOrCategoryNamingIt) {
                                                         {"--region", "529999"},
                                                         {"--category", "exclusoin"},
                                                         {"--state", "done"}}) {
-    ChildRun r = Fupin({"--lang", "en", "export", "flags", "--db", db_.string(), "--out",
+    FupinRun r = Fupin({"--lang", "en", "export", "flags", "--db", db_.string(), "--out",
                         out.string(), option, value});
-    EXPECT_NE(r.exit_code, 0) << option << Show(r);
+    EXPECT_NE(r.exit_code, 0) << option << r.Show();
     EXPECT_NE(r.err.find(option + " " + value), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("unknown"), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(out)) << option;
@@ -352,12 +352,12 @@ TEST_F(FlagsImportTest, ExportMasksIdsAndNamesUnlessUnmaskAndStartsWithABom) {
 }
 
 TEST_F(FlagsImportTest, RulesRunProgressSaysWhatItCounts) {
-  ChildRun zh = Fupin({"rules", "run", "--db", db_.string()});
-  ASSERT_EQ(zh.exit_code, 0) << Show(zh);
+  FupinRun zh = Fupin({"rules", "run", "--db", db_.string()});
+  ASSERT_EQ(zh.exit_code, 0) << zh.Show();
   EXPECT_NE(zh.err.find("已读取 households：2 行"), std::string::npos) << zh.err;
   EXPECT_NE(zh.err.find("已读取 members：3 行"), std::string::npos) << zh.err;
-  ChildRun en = Fupin({"--lang", "en", "rules", "run", "--db", db_.string()});
-  ASSERT_EQ(en.exit_code, 0) << Show(en);
+  FupinRun en = Fupin({"--lang", "en", "rules", "run", "--db", db_.string()});
+  ASSERT_EQ(en.exit_code, 0) << en.Show();
   EXPECT_NE(en.err.find("loaded members: 3 rows"), std::string::npos) << en.err;
 }
 

@@ -1,6 +1,7 @@
-// The real `fupin` binary (FUPIN_BINARY) as a child process, for tests that need several at
-// once or a signal sent mid-run: started with its output captured in files, waited for later.
-// Not thread-safe; each test uses its own instances.
+// The real `fupin` binary (FUPIN_BINARY) in a child process, as a user runs it: the one helper
+// every test that runs the binary uses. RunFupin runs it to its end; FupinProcess starts it
+// with its output captured in files and waits for it later, for tests that need several at
+// once or a signal sent mid-run. Not thread-safe; each test uses its own instances.
 #pragma once
 
 #include <sys/types.h>

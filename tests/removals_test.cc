@@ -10,15 +10,15 @@
 #include <string>
 #include <vector>
 
-#include "run_fupin.h"
+#include "fupin_process.h"
 #include "test_files.h"
 
 namespace fupin {
 namespace {
 
 namespace fs = std::filesystem;
-using test::ChildRun;
 using test::Csv;
+using test::FupinRun;
 using test::Household;
 using test::kCounty;
 using test::MakeId;
@@ -26,7 +26,6 @@ using test::Member;
 using test::Query;
 using test::QueryInt;
 using test::Row;
-using test::Show;
 
 // The members file with the removal columns after the spec's columns.
 std::string MembersCsv(const std::vector<Row>& rows) {
@@ -61,12 +60,12 @@ class RemovalsTest : public ::testing::Test {
     test::WriteFile(dir_ / "b1" / "members.csv",
                     Csv("members", {Member(a_, "H1"), Member(b_, "H1", "李四"),
                                     Member(c_, "H1", "王五"), Member(d_, "H2", "赵六")}));
-    ChildRun first = Import(dir_ / "b1");
-    ASSERT_EQ(first.exit_code, 0) << Show(first);
+    FupinRun first = Import(dir_ / "b1");
+    ASSERT_EQ(first.exit_code, 0) << first.Show();
   }
 
-  ChildRun Fupin(const std::vector<std::string>& args) { return test::RunFupin(dir_.path(), args); }
-  ChildRun Import(const fs::path& batch) {
+  FupinRun Fupin(const std::vector<std::string>& args) { return test::RunFupin(dir_.path(), args); }
+  FupinRun Import(const fs::path& batch) {
     return Fupin({"import", batch.string(), "--db", db_.string(), "--json"});
   }
   // The issues of the newest batch with `code`: (column, value, message_zh, message_en).
@@ -78,8 +77,8 @@ class RemovalsTest : public ::testing::Test {
                      code + "' ORDER BY i.value");
   }
   int64_t Persons() {
-    ChildRun q = Fupin({"query", "--db", db_.string(), "--measure", "persons"});
-    EXPECT_EQ(q.exit_code, 0) << Show(q);
+    FupinRun q = Fupin({"query", "--db", db_.string(), "--measure", "persons"});
+    EXPECT_EQ(q.exit_code, 0) << q.Show();
     return std::stoll(q.out.substr(q.out.find('\n') + 1));
   }
 
@@ -95,10 +94,10 @@ TEST_F(RemovalsTest, FullReimportLeavingOutAMemberWarnsWithHouseholdAndMaskedIdA
   // H1's file without C; H2 not in the file at all.
   test::WriteFile(dir_ / "b2" / "members.csv",
                   Csv("members", {Member(a_, "H1"), Member(b_, "H1", "李四")}));
-  ChildRun run = Import(dir_ / "b2");
-  ASSERT_EQ(run.exit_code, 0) << Show(run);
+  FupinRun run = Import(dir_ / "b2");
+  ASSERT_EQ(run.exit_code, 0) << run.Show();
   auto missing = IssuesCoded("member_missing");
-  ASSERT_EQ(missing.size(), 1u) << Show(run);  // C only: D's household is not in the file
+  ASSERT_EQ(missing.size(), 1u) << run.Show();  // C only: D's household is not in the file
   EXPECT_EQ(missing[0][0], "id_number");
   EXPECT_EQ(missing[0][1], Masked(c_));
   EXPECT_NE(missing[0][2].find("户H1"), std::string::npos) << missing[0][2];
@@ -122,9 +121,9 @@ TEST_F(RemovalsTest, MemberWhoLeftIsKeptInHistoryAndNotCounted) {
   left["left_date"] = "2024-05-01";
   test::WriteFile(dir_ / "b2" / "members.csv",
                   MembersCsv({Member(a_, "H1"), Member(b_, "H1", "李四"), left}));
-  ChildRun run = Import(dir_ / "b2");
-  ASSERT_EQ(run.exit_code, 0) << Show(run);
-  EXPECT_TRUE(IssuesCoded("member_missing").empty()) << Show(run);
+  FupinRun run = Import(dir_ / "b2");
+  ASSERT_EQ(run.exit_code, 0) << run.Show();
+  EXPECT_TRUE(IssuesCoded("member_missing").empty()) << run.Show();
   // The row stays, with its removal, and the change is in the history.
   EXPECT_EQ(Query(db_, "SELECT left_reason, left_date FROM members WHERE id_number = '" + c_ + "'"),
             (std::vector<std::vector<std::string>>{{"1", "2024-05-01"}}));
@@ -136,21 +135,21 @@ TEST_F(RemovalsTest, MemberWhoLeftIsKeptInHistoryAndNotCounted) {
                                                    {"left_reason", "NULL", "1"}}));
   // Not counted: the snapshot's persons, the statistics, the rule run.
   EXPECT_EQ(Persons(), 3);
-  ChildRun stats = Fupin({"stats", "--db", db_.string(), "--json"});
-  ASSERT_EQ(stats.exit_code, 0) << Show(stats);
+  FupinRun stats = Fupin({"stats", "--db", db_.string(), "--json"});
+  ASSERT_EQ(stats.exit_code, 0) << stats.Show();
   int64_t members = 0;
   const nlohmann::json stats_json = nlohmann::json::parse(stats.out);
   for (const auto& r : stats_json["by_prefecture"]) members += r["members"].get<int64_t>();
   EXPECT_EQ(members, 3) << stats.out;
-  ChildRun rules = Fupin({"rules", "run", "--db", db_.string(), "--json", "--quiet"});
-  ASSERT_EQ(rules.exit_code, 0) << Show(rules);
+  FupinRun rules = Fupin({"rules", "run", "--db", db_.string(), "--json", "--quiet"});
+  ASSERT_EQ(rules.exit_code, 0) << rules.Show();
   EXPECT_EQ(nlohmann::json::parse(rules.out)["members"], 3) << rules.out;
   // The next full file leaves C out: no warning, C has left.
   test::WriteFile(dir_ / "b3" / "members.csv",
                   Csv("members", {Member(a_, "H1"), Member(b_, "H1", "李四")}));
-  ChildRun again = Import(dir_ / "b3");
-  ASSERT_EQ(again.exit_code, 0) << Show(again);
-  EXPECT_TRUE(IssuesCoded("member_missing").empty()) << Show(again);
+  FupinRun again = Import(dir_ / "b3");
+  ASSERT_EQ(again.exit_code, 0) << again.Show();
+  EXPECT_TRUE(IssuesCoded("member_missing").empty()) << again.Show();
   EXPECT_EQ(Persons(), 3);
 }
 
@@ -158,10 +157,10 @@ TEST_F(RemovalsTest, UnknownLeftReasonRejectsTheRow) {
   Row left = Member(c_, "H1", "王五");
   left["left_reason"] = "失踪";
   test::WriteFile(dir_ / "b2" / "members.csv", MembersCsv({Member(a_, "H1"), left}));
-  ChildRun run = Import(dir_ / "b2");
-  EXPECT_EQ(run.exit_code, 3) << Show(run);
+  FupinRun run = Import(dir_ / "b2");
+  EXPECT_EQ(run.exit_code, 3) << run.Show();
   auto bad = IssuesCoded("unknown_code");
-  ASSERT_EQ(bad.size(), 1u) << Show(run);
+  ASSERT_EQ(bad.size(), 1u) << run.Show();
   EXPECT_EQ(bad[0][0], "left_reason");
   EXPECT_EQ(bad[0][1], "失踪");
   EXPECT_EQ(QueryInt(db_, "SELECT count(*) FROM members WHERE left_reason IS NULL"), 4);
@@ -177,8 +176,8 @@ TEST_F(RemovalsTest, DatabaseOfSchema4GetsTheRemovalColumns) {
   left["left_date"] = "2025-01-02";
   test::WriteFile(dir_ / "b2" / "members.csv",
                   MembersCsv({Member(a_, "H1"), Member(b_, "H1", "李四"), left}));
-  ChildRun run = Import(dir_ / "b2");
-  ASSERT_EQ(run.exit_code, 0) << Show(run);
+  FupinRun run = Import(dir_ / "b2");
+  ASSERT_EQ(run.exit_code, 0) << run.Show();
   EXPECT_EQ(QueryInt(db_, "SELECT max(version) FROM schema_migrations"), 5);
   EXPECT_EQ(QueryInt(db_, "SELECT left_reason FROM members WHERE id_number = '" + c_ + "'"), 3);
   EXPECT_EQ(Persons(), 3);

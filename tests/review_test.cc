@@ -4,6 +4,7 @@
 // and later link runs, --full included, keep both decisions. Also: `fupin link` progress says
 // what it counts, and the link exports are masked and carry a BOM. Checked against the
 // SQLite file.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -12,15 +13,14 @@
 #include <string>
 #include <vector>
 
-#include "fupin_child.h"
+#include "fupin_process.h"
 #include "test_files.h"
 
 namespace fupin {
 namespace {
 
 namespace fs = std::filesystem;
-using test::ChildRun;
-using test::Show;
+using test::FupinRun;
 
 // Links with a high upper threshold so that the probabilistic stage queues candidates.
 const std::vector<std::string> kQueueing = {"--upper", "1", "--lower", "0.01", "--quiet"};
@@ -31,16 +31,16 @@ class ReviewTest : public ::testing::Test {
   static void SetUpTestSuite() {
     province_ = std::make_unique<test::TempDir>();
     const test::TempDir& p = *province_;
-    ChildRun gen = test::RunFupin(
+    FupinRun gen = test::RunFupin(
         p.path(), {"gen", "--scale", "0.001", "--seed", "1", "--out", (p / "batch").string()});
-    ASSERT_EQ(gen.exit_code, 0) << Show(gen);
-    ChildRun imp =
+    ASSERT_EQ(gen.exit_code, 0) << gen.Show();
+    FupinRun imp =
         test::RunFupin(p.path(), {"import", (p / "batch").string(), "--db", (p / "f.db").string()});
-    ASSERT_EQ(imp.exit_code, 0) << Show(imp);
+    ASSERT_EQ(imp.exit_code, 0) << imp.Show();
     std::vector<std::string> link = {"link", "--db", (p / "f.db").string()};
     link.insert(link.end(), kQueueing.begin(), kQueueing.end());
-    ChildRun l = test::RunFupin(p.path(), link);
-    ASSERT_EQ(l.exit_code, 0) << Show(l);
+    FupinRun l = test::RunFupin(p.path(), link);
+    ASSERT_EQ(l.exit_code, 0) << l.Show();
   }
   static void TearDownTestSuite() { province_.reset(); }
 
@@ -49,8 +49,8 @@ class ReviewTest : public ::testing::Test {
     fs::copy_file(*province_ / "f.db", db_);
   }
 
-  ChildRun Fupin(const std::vector<std::string>& args) { return test::RunFupin(dir_.path(), args); }
-  ChildRun Link(bool full) {
+  FupinRun Fupin(const std::vector<std::string>& args) { return test::RunFupin(dir_.path(), args); }
+  FupinRun Link(bool full) {
     std::vector<std::string> args = {"link", "--db", db_.string()};
     if (full) args.push_back("--full");
     args.insert(args.end(), kQueueing.begin(), kQueueing.end());
@@ -77,8 +77,8 @@ const std::regex kMaskedId("[0-9]{6}\\*{8}[0-9]{3}[0-9X]");
 TEST_F(ReviewTest, ListShowsRowCandidateAndFieldAgreementsMasked) {
   const auto queue = Queue("health_enrollment");
   ASSERT_FALSE(queue.empty()) << "the generated province queues no candidate";
-  ChildRun zh = Fupin({"review", "list", "--db", db_.string(), "--dataset", "health_enrollment"});
-  ASSERT_EQ(zh.exit_code, 0) << Show(zh);
+  FupinRun zh = Fupin({"review", "list", "--db", db_.string(), "--dataset", "health_enrollment"});
+  ASSERT_EQ(zh.exit_code, 0) << zh.Show();
   EXPECT_NE(zh.out.find(fmt::format("health_enrollment 第 {} 行", queue[0][0])), std::string::npos)
       << zh.out;
   for (const char* label : {"部门记录", "登记人员", "字段比对", "姓名", "出生日期", "概率", "权重"})
@@ -87,9 +87,9 @@ TEST_F(ReviewTest, ListShowsRowCandidateAndFieldAgreementsMasked) {
   EXPECT_TRUE(std::regex_search(zh.out, kMaskedId)) << zh.out;
   EXPECT_FALSE(std::regex_search(zh.out, kFullId)) << zh.out;
   // --unmask shows the full ID; English on request.
-  ChildRun en = Fupin({"--lang", "en", "review", "list", "--db", db_.string(), "--dataset",
+  FupinRun en = Fupin({"--lang", "en", "review", "list", "--db", db_.string(), "--dataset",
                        "health_enrollment", "--row", queue[0][0], "--unmask"});
-  ASSERT_EQ(en.exit_code, 0) << Show(en);
+  ASSERT_EQ(en.exit_code, 0) << en.Show();
   EXPECT_TRUE(std::regex_search(en.out, kFullId)) << en.out;
   EXPECT_NE(en.out.find("agreement  name "), std::string::npos) << en.out;
   EXPECT_NE(en.out.find("candidates awaiting review: 1"), std::string::npos) << en.out;
@@ -101,13 +101,13 @@ TEST_F(ReviewTest, AcceptLinksRejectKeepsThePairOutAndFullRunsRespectBoth) {
   const std::string accepted_row = queue[0][0], accepted_id = queue[0][1], person = queue[0][2];
   const std::string rejected_row = queue[1][0], rejected_id = queue[1][1],
                     rejected_person = queue[1][2];
-  ChildRun a = Fupin({"review", "accept", "--db", db_.string(), "--dataset", "health_enrollment",
+  FupinRun a = Fupin({"review", "accept", "--db", db_.string(), "--dataset", "health_enrollment",
                       "--row", accepted_row, "--user", "cadre3", "--note", "入户核实"});
-  ASSERT_EQ(a.exit_code, 0) << Show(a);
+  ASSERT_EQ(a.exit_code, 0) << a.Show();
   EXPECT_NE(a.out.find("已确认关联"), std::string::npos) << a.out;
-  ChildRun r = Fupin({"review", "reject", "--db", db_.string(), "--dataset", "health_enrollment",
+  FupinRun r = Fupin({"review", "reject", "--db", db_.string(), "--dataset", "health_enrollment",
                       "--row", rejected_row});
-  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  ASSERT_EQ(r.exit_code, 0) << r.Show();
   auto link_of = [&](const std::string& row_id) {
     return test::Query(
         db_, "SELECT stage, person_id FROM links_health_enrollment WHERE row_id = " + row_id);
@@ -116,16 +116,16 @@ TEST_F(ReviewTest, AcceptLinksRejectKeepsThePairOutAndFullRunsRespectBoth) {
   EXPECT_TRUE(link_of(rejected_id).empty());
   EXPECT_EQ(Queue("health_enrollment").size(), queue.size() - 2);
   // Deciding again: nothing awaits review on those rows.
-  ChildRun twice = Fupin({"--lang", "en", "review", "reject", "--db", db_.string(), "--dataset",
+  FupinRun twice = Fupin({"--lang", "en", "review", "reject", "--db", db_.string(), "--dataset",
                           "health_enrollment", "--row", accepted_row});
-  EXPECT_EQ(twice.exit_code, 1) << Show(twice);
+  EXPECT_EQ(twice.exit_code, 1) << twice.Show();
   EXPECT_NE(twice.err.find("health_enrollment row " + accepted_row), std::string::npos)
       << twice.err;
 
   // A full run scores every row again with the same data, which queued both pairs before.
   for (bool full : {true, false}) {
-    ChildRun l = Link(full);
-    ASSERT_EQ(l.exit_code, 0) << Show(l);
+    FupinRun l = Link(full);
+    ASSERT_EQ(l.exit_code, 0) << l.Show();
     EXPECT_EQ(link_of(accepted_id), (std::vector<std::vector<std::string>>{{"3", person}}))
         << (full ? "full" : "incremental");
     EXPECT_EQ(test::QueryInt(db_, "SELECT count(*) FROM links_health_enrollment WHERE row_id = " +
@@ -136,8 +136,8 @@ TEST_F(ReviewTest, AcceptLinksRejectKeepsThePairOutAndFullRunsRespectBoth) {
   }
   // The export shows the accepted link as such.
   const fs::path out = dir_ / "links.csv";
-  ChildRun exp = Fupin({"export", "links", "--db", db_.string(), "--out", out.string()});
-  ASSERT_EQ(exp.exit_code, 0) << Show(exp);
+  FupinRun exp = Fupin({"export", "links", "--db", db_.string(), "--out", out.string()});
+  ASSERT_EQ(exp.exit_code, 0) << exp.Show();
   const std::string links = test::ReadFile(out);
   EXPECT_TRUE(std::regex_search(
       links, std::regex("\nhealth_enrollment," + accepted_row + ",[0-9*X]+,accepted,")))
@@ -149,44 +149,44 @@ TEST_F(ReviewTest, AcceptLinksRejectKeepsThePairOutAndFullRunsRespectBoth) {
 }
 
 TEST_F(ReviewTest, DecisionsNameWhatIsWrong) {
-  ChildRun dataset = Fupin({"--lang", "en", "review", "accept", "--db", db_.string(), "--dataset",
+  FupinRun dataset = Fupin({"--lang", "en", "review", "accept", "--db", db_.string(), "--dataset",
                             "nope", "--row", "1"});
-  EXPECT_EQ(dataset.exit_code, 1) << Show(dataset);
+  EXPECT_EQ(dataset.exit_code, 1) << dataset.Show();
   EXPECT_NE(dataset.err.find("unknown department data set nope"), std::string::npos) << dataset.err;
-  ChildRun row = Fupin(
+  FupinRun row = Fupin(
       {"review", "accept", "--db", db_.string(), "--dataset", "disability", "--row", "999999"});
-  EXPECT_EQ(row.exit_code, 1) << Show(row);
+  EXPECT_EQ(row.exit_code, 1) << row.Show();
   EXPECT_NE(row.err.find("disability 第 999999 行没有待核查的候选人"), std::string::npos)
       << row.err;
-  ChildRun list = Fupin({"review", "list", "--db", db_.string(), "--dataset", "members"});
-  EXPECT_EQ(list.exit_code, 1) << Show(list);
+  FupinRun list = Fupin({"review", "list", "--db", db_.string(), "--dataset", "members"});
+  EXPECT_EQ(list.exit_code, 1) << list.Show();
   EXPECT_NE(list.err.find("members"), std::string::npos) << list.err;
 }
 
 TEST_F(ReviewTest, LinkProgressSaysWhatItCounts) {
-  ChildRun zh = Fupin({"link", "--db", db_.string(), "--full"});
-  ASSERT_EQ(zh.exit_code, 0) << Show(zh);
+  FupinRun zh = Fupin({"link", "--db", db_.string(), "--full"});
+  ASSERT_EQ(zh.exit_code, 0) << zh.Show();
   const int64_t members = test::QueryInt(db_, "SELECT count(*) FROM members");
   EXPECT_NE(zh.err.find(fmt::format("已读取登记人员：{:L} 人", members)), std::string::npos)
       << zh.err;
   EXPECT_TRUE(std::regex_search(zh.err, std::regex("disability：已处理 [0-9,]+ 行"))) << zh.err;
   EXPECT_TRUE(std::regex_search(zh.err, std::regex("概率匹配：[0-9,]+ 行待匹配"))) << zh.err;
-  ChildRun en = Fupin({"--lang", "en", "link", "--db", db_.string(), "--full"});
-  ASSERT_EQ(en.exit_code, 0) << Show(en);
+  FupinRun en = Fupin({"--lang", "en", "link", "--db", db_.string(), "--full"});
+  ASSERT_EQ(en.exit_code, 0) << en.Show();
   EXPECT_TRUE(std::regex_search(en.err, std::regex("disability: [0-9,]+ rows done"))) << en.err;
 }
 
 TEST_F(ReviewTest, LinkExportsAreMaskedUnlessUnmaskAndStartWithABom) {
   const fs::path out = dir_ / "links.csv";
-  ChildRun masked = Fupin({"export", "links", "--db", db_.string(), "--out", out.string()});
-  ASSERT_EQ(masked.exit_code, 0) << Show(masked);
+  FupinRun masked = Fupin({"export", "links", "--db", db_.string(), "--out", out.string()});
+  ASSERT_EQ(masked.exit_code, 0) << masked.Show();
   const std::string text = test::ReadFile(out);
   EXPECT_TRUE(text.starts_with("\xEF\xBB\xBF"));
   EXPECT_FALSE(std::regex_search(text, kFullId));
   EXPECT_TRUE(std::regex_search(text, kMaskedId));
-  ChildRun full =
+  FupinRun full =
       Fupin({"export", "links", "--db", db_.string(), "--out", out.string(), "--unmask"});
-  ASSERT_EQ(full.exit_code, 0) << Show(full);
+  ASSERT_EQ(full.exit_code, 0) << full.Show();
   EXPECT_TRUE(std::regex_search(test::ReadFile(out), kFullId));
 }
 
@@ -202,8 +202,8 @@ TEST_F(ReviewTest, FindingsExportMasksIdsAndNamesUnlessUnmask) {
   ASSERT_EQ(Fupin({"import", batch.string(), "--db", db.string()}).exit_code, 0);
   ASSERT_EQ(Fupin({"link", "--db", db.string(), "--quiet"}).exit_code, 0);
   const fs::path out = dir_ / "findings.csv";
-  ChildRun masked = Fupin({"export", "findings", "--db", db.string(), "--out", out.string()});
-  ASSERT_EQ(masked.exit_code, 0) << Show(masked);
+  FupinRun masked = Fupin({"export", "findings", "--db", db.string(), "--out", out.string()});
+  ASSERT_EQ(masked.exit_code, 0) << masked.Show();
   const std::string text = test::ReadFile(out);
   EXPECT_TRUE(text.starts_with("\xEF\xBB\xBF"));
   EXPECT_NE(text.find("same_person_two_households"), std::string::npos) << text;
@@ -211,9 +211,9 @@ TEST_F(ReviewTest, FindingsExportMasksIdsAndNamesUnlessUnmask) {
   EXPECT_EQ(text.find("娜娜"), std::string::npos) << text;
   EXPECT_NE(text.find(id.substr(0, 6) + "********" + id.substr(14)), std::string::npos) << text;
   EXPECT_NE(text.find("欧***"), std::string::npos) << text;
-  ChildRun full =
+  FupinRun full =
       Fupin({"export", "findings", "--db", db.string(), "--out", out.string(), "--unmask"});
-  ASSERT_EQ(full.exit_code, 0) << Show(full);
+  ASSERT_EQ(full.exit_code, 0) << full.Show();
   const std::string plain = test::ReadFile(out);
   EXPECT_NE(plain.find(id), std::string::npos) << plain;
   EXPECT_NE(plain.find("欧阳娜娜"), std::string::npos) << plain;
