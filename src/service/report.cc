@@ -148,8 +148,7 @@ Result<ReportOutcome> WriteReport(const analytics::Snapshot& snap, store::Store&
     int64_t bound = 0;
     for (const reports::RegionCount& county : counties) bound += county.count;
     if (bound > options.max_pdf_flags) {
-      constexpr size_t kDigits[] = {2, 4, 6, 9, 12};  // significant digits per level
-      const std::string code = scope.region.substr(0, kDigits[scope.level]);
+      const std::string& code = scope.region;  // the full code: every command accepts it
       return Err(InvalidArgument(fmt::format(
           fmt::runtime(
               options.lang == Lang::kZh
