@@ -610,9 +610,16 @@ TEST_F(ReportsTest, FlagListHoldsEveryOpenFlagWithIdNumbersMasked) {
   const std::regex masked(R"(^\d{6}\*+\w{4}$)");
   std::map<std::string, double> listed;
   int64_t with_id = 0;
+  // The first column is the flag's stable id (疑点编号), each open flag once.
+  std::set<std::string> open_ids;
+  for (const auto& row : test::Query(Db(), "SELECT flag_id FROM flags WHERE state = 'open'"))
+    open_ids.insert(row[0]);
+  std::set<std::string> listed_ids;
   for (size_t r = 0; r < list->rows.size(); ++r) {
     const std::vector<Cell>& row = list->rows[r];
-    EXPECT_EQ(Num(row[0]), static_cast<double>(r + 1));
+    const std::string flag_id = std::to_string(static_cast<int64_t>(Num(row[0])));
+    EXPECT_TRUE(open_ids.contains(flag_id)) << "row " << r + 1 << ": " << flag_id;
+    EXPECT_TRUE(listed_ids.insert(flag_id).second) << "row " << r + 1 << ": " << flag_id;
     ++listed[Text(row[1])];
     const std::string id = Text(row[5]);
     if (id.empty()) continue;
@@ -769,7 +776,8 @@ TEST_F(ReportsTest, PdfFlagListTooLongForPaperIsRefusedWithTheXlsxCommand) {
   auto refused = service::WriteReport(*snap_, *store_, options, path);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(refused.error().message().find("--region 520000000000 --out 疑点.xlsx"), std::string::npos)
+  EXPECT_NE(refused.error().message().find("--region 520000000000 --out 疑点.xlsx"),
+            std::string::npos)
       << refused.error().message();
   EXPECT_FALSE(fs::exists(path));
   options.max_pdf_flags = open * 2;

@@ -495,7 +495,7 @@ Status FlagList(const Ctx& c, store::Store& store, Document& doc) {
   Table list;
   list.title =
       c.T("待核查疑点（身份证号、姓名已脱敏）", "Flags to verify (ID numbers and names masked)");
-  list.columns = {Col(c.T("序号", "No."), NumberFormat::kInteger, 6),
+  list.columns = {Col(c.T("疑点编号", "Flag id"), NumberFormat::kInteger, 8),
                   Col(c.T("规则", "Rule"), NumberFormat::kText, 18),
                   Col(c.T("类别", "Category"), NumberFormat::kText, 10),
                   Col(c.T("村", "Village"), NumberFormat::kText, 16),
@@ -508,7 +508,7 @@ Status FlagList(const Ctx& c, store::Store& store, Document& doc) {
   RETURN_IF_ERROR(store.Rules().ForEachFlag(filter, [&](const store::FlagRow& f) -> Status {
     std::string evidence = c.req.english ? f.flag.evidence_en : f.flag.evidence_zh;
     households.push_back(f.flag.household_id);
-    list.rows.push_back({static_cast<double>(list.rows.size() + 1), RuleName(c, f.flag.rule),
+    list.rows.push_back({static_cast<double>(f.flag_id), RuleName(c, f.flag.rule),
                          CategoryLabel(c, f.flag.category), c.RegionName(4, f.flag.village_code),
                          f.flag.household_id,
                          f.flag.id_number.empty() ? std::string() : MaskIdNumber(f.flag.id_number),
@@ -528,9 +528,12 @@ Status FlagList(const Ctx& c, store::Store& store, Document& doc) {
     evidence = MaskPersonalData(
         evidence, it == names.end() ? std::span<const std::string>() : std::span(it->second));
   }
-  list.note = c.T("请逐条核查并在“核查结果”栏填写：属实 / 不属实，再以 fupin flags set 录入。",
-                  "Check each flag and write verified / dismissed under Result, then record it "
-                  "with fupin flags set.");
+  list.note = c.T(
+      "请逐条核查。批量录入：fupin export flags --out 疑点.xlsx 导出核查表，填写“核查结果”"
+      "（已核实 / 误报）后以 fupin flags import 疑点.xlsx 录入；疑点编号在各次规则运行间不变。",
+      "Check each flag. To enter verdicts in bulk: fupin export flags --out flags.xlsx, fill in "
+      "the verdict (verified / dismissed), then fupin flags import flags.xlsx; a flag keeps its "
+      "id across rule runs.");
   doc.sections.push_back({FlagSummary(c, by_rule)});
   doc.sections.push_back({std::move(list)});
   return OkStatus();
