@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "core/id_number.h"
 #include "fupin_process.h"
 #include "store/sqlite/sqlite_store.h"
 #include "test_files.h"
@@ -93,6 +94,40 @@ TEST_F(CliTest, ImportExitsThreeWhenRowsRejectedAndWritesTheReport) {
   EXPECT_NE(csv.find("unknown_code"), std::string::npos) << csv;
   EXPECT_FALSE(fs::exists(reports / "import-1-issues.csv.part"));
   EXPECT_EQ(test::TableCounts(db_)["households"], 1);
+}
+
+// The issue report is an output that shows people: an ID number or name quoted in it is
+// masked like everywhere else; file, row and column still point to the value (issue 13).
+TEST_F(CliTest, IssueReportMasksIdNumbersAndNames) {
+  WriteCleanBatch(batch_);
+  const std::string bad_check = test::WithBadCheckChar(MakeId(kCounty, "19800101", 41));
+  std::string spaced = MakeId(kCounty, "19800101", 52);
+  const std::string cleaned = spaced;
+  spaced.insert(7, " ");
+  Row odd = test::DefaultRow("vehicles");
+  odd["id_number"] = spaced;
+  odd["name"] = "Zhang San欧阳";
+  odd["plate"] = "贵A12345";
+  Row wrong = test::DefaultRow("vehicles");
+  wrong["id_number"] = bad_check;
+  wrong["plate"] = "贵A54321";
+  test::WriteFile(batch_ / "vehicles.csv", Csv("vehicles", {odd, wrong}));
+  FupinRun r = Import(batch_);
+  ASSERT_EQ(r.exit_code, 0) << r.Show();
+  const fs::path reports = db_.string() + ".reports";
+  const std::string csv = test::ReadFile(reports / "import-1-issues.csv");
+  for (const std::string& whole : {bad_check, spaced, cleaned, std::string("Zhang San欧阳")})
+    EXPECT_EQ(csv.find(whole), std::string::npos) << whole << " shown whole:\n" << csv;
+  EXPECT_NE(csv.find("vehicles.csv,1,id_number," + MaskIdNumber(spaced)), std::string::npos) << csv;
+  EXPECT_NE(csv.find("vehicles.csv,2,id_number," + MaskIdNumber(bad_check)), std::string::npos)
+      << csv;
+  EXPECT_NE(csv.find("id_cleaned"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("name_odd_chars"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("Z**********"), std::string::npos) << csv;
+  // The store keeps what was sent.
+  EXPECT_EQ(
+      test::QueryInt(db_, "SELECT count(*) FROM import_issues WHERE value = '" + bad_check + "'"),
+      1);
 }
 
 TEST_F(CliTest, ImportExitsOneWhenThePathDoesNotExistAndLeavesTheDbAlone) {

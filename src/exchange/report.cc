@@ -10,6 +10,9 @@
 #include <memory>
 #include <regex>
 
+#include "core/datasets.h"
+#include "core/id_number.h"
+#include "core/mask.h"
 #include "core/text.h"
 
 namespace fupin::exchange {
@@ -101,8 +104,35 @@ Result<std::unique_ptr<IssueReportWriter>> IssueReportWriter::Create(const fs::p
   return std::unique_ptr<IssueReportWriter>(new IssueReportWriter(std::move(f)));
 }
 
-Status IssueReportWriter::Add(const store::IssueRow& r) {
+namespace {
+
+// The issue as the report shows it: what identifies a person masked, as in every output
+// (core/mask.h). The value of an ID number column keeps its first 6 and last 4 characters and
+// the value of a name column its first character; an ID number quoted in a reason is masked
+// too. The row and column still locate the value in the sender's own file, and the store
+// keeps it whole.
+store::IssueRow Masked(const store::IssueRow& issue) {
+  store::IssueRow shown = issue;
+  const std::string_view stem =
+      std::string_view(issue.file_name).substr(0, std::string_view(issue.file_name).find('.'));
+  if (const DatasetSpec* dataset = FindDataset(stem)) {
+    for (const FieldSpec& field : dataset->fields) {
+      if (field.name != issue.column || !field.identity) continue;
+      if (field.type == FieldType::kIdNumber) shown.value = MaskIdNumber(issue.value);
+      if (field.type == FieldType::kText) shown.value = MaskName(issue.value);
+    }
+  }
+  shown.value = MaskIdNumbersIn(shown.value);
+  shown.message_zh = MaskIdNumbersIn(issue.message_zh);
+  shown.message_en = MaskIdNumbersIn(issue.message_en);
+  return shown;
+}
+
+}  // namespace
+
+Status IssueReportWriter::Add(const store::IssueRow& issue) {
   Files& f = *f_;
+  const store::IssueRow r = Masked(issue);
   std::string_view severity = r.is_error ? "error 拒绝" : "warning 警告";
   std::string row = r.row_number ? std::to_string(r.row_number) : "";
   f.line = fmt::format("{},{},{},{},{},{},{},{}\r\n", CsvQuote(r.file_name), row,

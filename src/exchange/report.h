@@ -23,7 +23,9 @@ struct ReportFiles {
 // Streams issues into import-<batch>-issues.csv and .xlsx in `dir` as they arise, so a
 // long import needs no second pass. Files are written as NAME.<pid>.part and renamed by
 // Finish(); destroyed unfinished, the writer removes them (a killed process leaves them to
-// RemoveStaleReportParts). Not thread-safe.
+// RemoveStaleReportParts). What identifies a person is masked in both (an ID number or name
+// column's value, an ID number quoted in a reason); file, row and column locate the value in
+// the sender's own file. Not thread-safe.
 class IssueReportWriter {
  public:
   static Result<std::unique_ptr<IssueReportWriter>> Create(const std::filesystem::path& dir,
