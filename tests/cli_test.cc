@@ -111,15 +111,15 @@ TEST_F(CliTest, IssueReportMasksIdNumbersAndNames) {
   Row wrong = test::DefaultRow("vehicles");
   wrong["id_number"] = bad_check;
   wrong["plate"] = "贵A54321";
-  test::WriteFile(batch_ / "vehicles.csv", Csv("vehicles", {odd, wrong}));
+  test::WriteFile(batch_ / "Vehicles.csv", Csv("vehicles", {odd, wrong}));  // any case
   FupinRun r = Import(batch_);
   ASSERT_EQ(r.exit_code, 0) << r.Show();
   const fs::path reports = db_.string() + ".reports";
   const std::string csv = test::ReadFile(reports / "import-1-issues.csv");
   for (const std::string& whole : {bad_check, spaced, cleaned, std::string("Zhang San欧阳")})
     EXPECT_EQ(csv.find(whole), std::string::npos) << whole << " shown whole:\n" << csv;
-  EXPECT_NE(csv.find("vehicles.csv,1,id_number," + MaskIdNumber(spaced)), std::string::npos) << csv;
-  EXPECT_NE(csv.find("vehicles.csv,2,id_number," + MaskIdNumber(bad_check)), std::string::npos)
+  EXPECT_NE(csv.find("Vehicles.csv,1,id_number," + MaskIdNumber(spaced)), std::string::npos) << csv;
+  EXPECT_NE(csv.find("Vehicles.csv,2,id_number," + MaskIdNumber(bad_check)), std::string::npos)
       << csv;
   EXPECT_NE(csv.find("id_cleaned"), std::string::npos) << csv;
   EXPECT_NE(csv.find("name_odd_chars"), std::string::npos) << csv;

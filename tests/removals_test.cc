@@ -153,6 +153,39 @@ TEST_F(RemovalsTest, MemberWhoLeftIsKeptInHistoryAndNotCounted) {
   EXPECT_EQ(Persons(), 3);
 }
 
+// Evidence raised while a member belonged to the household still quotes their name after they
+// leave: masking must still know that name (flags worklist, portrait).
+TEST_F(RemovalsTest, NameOfAMemberWhoLeftStaysMaskedInEvidence) {
+  Row car = test::DefaultRow("vehicles");
+  car["id_number"] = c_;
+  car["name"] = "王五";
+  car["birth_date"] = "1995-03-03";
+  car["plate"] = "贵A88888";
+  test::WriteFile(dir_ / "b2" / "vehicles.csv", Csv("vehicles", {car}));
+  ASSERT_EQ(Import(dir_ / "b2").exit_code, 0);
+  ASSERT_EQ(Fupin({"link", "--db", db_.string(), "--quiet"}).exit_code, 0);
+  ASSERT_EQ(Fupin({"rules", "run", "--db", db_.string(), "--quiet"}).exit_code, 0);
+  ASSERT_GT(QueryInt(db_, "SELECT count(*) FROM flags WHERE evidence_zh LIKE '%王五%'"), 0)
+      << "no flag quotes the member's name: the test proves nothing";
+
+  Row left = Member(c_, "H1", "王五");
+  left["left_reason"] = "迁出";
+  left["left_date"] = "2024-05-01";
+  test::WriteFile(dir_ / "b3" / "members.csv",
+                  MembersCsv({Member(a_, "H1"), Member(b_, "H1", "李四"), left}));
+  ASSERT_EQ(Import(dir_ / "b3").exit_code, 0);
+
+  const fs::path out = dir_ / "flags.csv";
+  FupinRun exp = Fupin({"export", "flags", "--db", db_.string(), "--out", out.string()});
+  ASSERT_EQ(exp.exit_code, 0) << exp.Show();
+  const std::string worklist = test::ReadFile(out);
+  EXPECT_EQ(worklist.find("王五"), std::string::npos) << worklist;
+  EXPECT_NE(worklist.find("王*"), std::string::npos) << worklist;
+  FupinRun portrait = Fupin({"portrait", "--db", db_.string(), "--household", "H1"});
+  ASSERT_EQ(portrait.exit_code, 0) << portrait.Show();
+  EXPECT_EQ(portrait.out.find("王五"), std::string::npos) << portrait.out;
+}
+
 TEST_F(RemovalsTest, UnknownLeftReasonRejectsTheRow) {
   Row left = Member(c_, "H1", "王五");
   left["left_reason"] = "失踪";

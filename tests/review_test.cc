@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -146,6 +147,45 @@ TEST_F(ReviewTest, AcceptLinksRejectKeepsThePairOutAndFullRunsRespectBoth) {
                            "SELECT count(*) FROM link_review_decisions WHERE user_name = "
                            "'cadre3' AND note = '入户核实' AND decision = 'accepted'"),
             1);
+}
+
+// A decision is about the row as it was decided: once a re-import changes that row (here its
+// name, so the candidate is no longer the same evidence), the row is linked afresh and the old
+// accept is not forced onto it.
+TEST_F(ReviewTest, DecisionDoesNotOutliveAChangeToItsRow) {
+  const auto queue = Queue("health_enrollment");
+  ASSERT_GE(queue.size(), 1u);
+  const std::string row = queue[0][0], person = queue[0][2];
+  FupinRun a = Fupin(
+      {"review", "accept", "--db", db_.string(), "--dataset", "health_enrollment", "--row", row});
+  ASSERT_EQ(a.exit_code, 0) << a.Show();
+  auto accepted_links = [&] {
+    return test::QueryInt(db_,
+                          "SELECT count(*) FROM links_health_enrollment l JOIN "
+                          "dept_health_enrollment d USING (row_id) WHERE d.source_row = " +
+                              row + " AND l.person_id = " + person + " AND l.stage = 3");
+  };
+  ASSERT_EQ(accepted_links(), 1);
+
+  // The department sends the file again with that row's name corrected to someone else's.
+  const fs::path batch = dir_ / "batch";
+  fs::create_directories(batch);
+  std::istringstream in(test::ReadFile(*province_ / "batch" / "health_enrollment.csv"));
+  std::string text, line;
+  for (int n = 0; std::getline(in, line); ++n) {
+    if (std::to_string(n) == row) {
+      const size_t a1 = line.find(','), a2 = line.find(',', a1 + 1);
+      ASSERT_NE(a2, std::string::npos) << line;
+      line = line.substr(0, a1 + 1) + "司马相如" + line.substr(a2);
+    }
+    text += line + "\n";
+  }
+  test::WriteFile(batch / "health_enrollment.csv", text);
+  FupinRun imp = Fupin({"import", batch.string(), "--db", db_.string()});
+  ASSERT_TRUE(imp.exit_code == 0 || imp.exit_code == 3) << imp.Show();
+  FupinRun l = Link(false);
+  ASSERT_EQ(l.exit_code, 0) << l.Show();
+  EXPECT_EQ(accepted_links(), 0) << "the accept of the row before its change still holds";
 }
 
 TEST_F(ReviewTest, DecisionsNameWhatIsWrong) {

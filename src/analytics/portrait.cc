@@ -88,11 +88,15 @@ Result<HouseholdPortrait> ReadHouseholdPortrait(store::Store& store, std::string
       *members, mcols, household_id, [&](int64_t, std::span<const store::Cell> cells) {
         p.members.push_back(Fields(*members, cells.first(members->fields.size()), mask));
         const std::string id(cells[cells.size() - 2].text);
-        if (cells.back().kind == store::Cell::Kind::kText) names.emplace_back(cells.back().text);
         if (const uint64_t packed = PackIdNumber(id)) persons.insert(packed);
         ++size;
       }));
   p.per_capita_income = any && size > 0 ? income / static_cast<double>(size) : std::nan("");
+  // Every name the household ever had, those who left included, to mask them in evidence.
+  RETURN_IF_ERROR(rs.ForEachMemberName(
+      household_id, [&](std::string_view, std::string_view name) { names.emplace_back(name); }));
+  std::sort(names.begin(), names.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
 
   // Linked records: each department's links, then its rows for this household's persons.
   std::vector<const DatasetSpec*> depts;

@@ -113,8 +113,10 @@ namespace {
 // keeps it whole.
 store::IssueRow Masked(const store::IssueRow& issue) {
   store::IssueRow shown = issue;
-  const std::string_view stem =
-      std::string_view(issue.file_name).substr(0, std::string_view(issue.file_name).find('.'));
+  // The data set as the importer finds it: by the file's stem, in any case (Members.csv).
+  std::string stem = issue.file_name.substr(0, issue.file_name.find('.'));
+  for (char& ch : stem)
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
   if (const DatasetSpec* dataset = FindDataset(stem)) {
     for (const FieldSpec& field : dataset->fields) {
       if (field.name != issue.column || !field.identity) continue;

@@ -458,17 +458,14 @@ Status PolicyReport(const Ctx& c, Document& doc) {
 // a name inside another is not masked half), from one scan of the members table.
 Result<MemberNameMap> MemberNames(store::Store& store, const std::set<std::string>& households) {
   MemberNameMap names;
-  const DatasetSpec* members = FindDataset("members");
-  if (!members || households.empty()) return names;
-  const std::string columns[] = {"household_id", "name"};
+  if (households.empty()) return names;
   std::string key;
-  RETURN_IF_ERROR(store.Rules().ScanColumns(*members, columns,
-                                            [&](int64_t, std::span<const store::Cell> cells) {
-                                              if (cells[1].text.empty()) return;
-                                              key.assign(cells[0].text);
-                                              if (households.contains(key))
-                                                names[key].emplace_back(cells[1].text);
-                                            }));
+  // Members who left are included: evidence may still quote their names.
+  RETURN_IF_ERROR(
+      store.Rules().ForEachMemberName({}, [&](std::string_view household, std::string_view name) {
+        key.assign(household);
+        if (households.contains(key)) names[key].emplace_back(name);
+      }));
   for (auto& [household, list] : names)
     std::sort(list.begin(), list.end(),
               [](const std::string& a, const std::string& b) { return a.size() > b.size(); });

@@ -96,14 +96,8 @@ class WorklistRows {
     if (it != names_.end()) return &it->second;
     if (names_.size() > 4096) names_.clear();
     std::vector<std::string>& names = names_[household_id];
-    const DatasetSpec* members = FindDataset("members");
-    if (!members) return &names;
-    const std::string column[] = {"name"};
-    RETURN_IF_ERROR(store_.Rules().ReadHousehold(*members, column, household_id,
-                                                 [&](int64_t, std::span<const store::Cell> cells) {
-                                                   if (cells[0].kind == store::Cell::Kind::kText)
-                                                     names.emplace_back(cells[0].text);
-                                                 }));
+    RETURN_IF_ERROR(store_.Rules().ForEachMemberName(
+        household_id, [&](std::string_view, std::string_view name) { names.emplace_back(name); }));
     // Longer names first, so that 欧阳娜娜 is masked before a 欧阳 inside it.
     std::sort(names.begin(), names.end(),
               [](const std::string& a, const std::string& b) { return a.size() > b.size(); });

@@ -114,6 +114,13 @@ class RulesStore {
       std::string_view household_id,
       const std::function<void(int64_t row_id, std::span<const Cell>)>& fn) = 0;
 
+  // The household and name of every member ever registered in the household `household_id`
+  // (every household when empty), including members who left it: their names may still be
+  // quoted in evidence and history, and masking must know them all. Empty names are skipped.
+  virtual Status ForEachMemberName(
+      std::string_view household_id,
+      const std::function<void(std::string_view household_id, std::string_view name)>& fn) = 0;
+
   // Every recorded change to a household and its members, oldest first.
   struct HistoryRow {
     int64_t batch_id = 0;

@@ -38,10 +38,14 @@ std::string LinksTable(const DatasetSpec& d) { return fmt::format("links_{}", d.
 
 // Review decisions, one per (row, person) pair decided. Created on the first decision (a
 // store without one has no decisions), so that stores made before it need no migration.
+// A decision holds for the department row as it was decided (`row_hash`): once a re-import
+// changes that row, or removes it and SQLite gives its row_id to a new row, the decision no
+// longer applies and the row is linked afresh.
 constexpr std::string_view kReviewTableSql = R"sql(
 CREATE TABLE IF NOT EXISTS link_review_decisions (
   dataset TEXT NOT NULL,
   row_id INTEGER NOT NULL,
+  row_hash INTEGER NOT NULL,
   person_id INTEGER NOT NULL,
   decision TEXT NOT NULL CHECK (decision IN ('accepted', 'rejected')),
   weight REAL NOT NULL,
@@ -487,12 +491,20 @@ class SqliteLinkStore final : public LinkStore {
       const double probability = sqlite3_column_double(find.get(), 1);
       const int64_t levels = find.Int(2);
       find.Reset();
+      ASSIGN_OR_RETURN(Stmt hash, Stmt::Prepare(db_, fmt::format("SELECT row_hash FROM {} WHERE "
+                                                                 "row_id = ?",
+                                                                 d.table)));
+      hash.Bind(1, row_id);
+      ASSIGN_OR_RETURN(bool has_row, hash.Step(db_));
+      if (!has_row) return NotFound(fmt::format("{} has no row {}", d.name, row_id));
+      const int64_t row_hash = hash.Int(0);
+      hash.Reset();
       RETURN_IF_ERROR(Exec(db_, std::string(kReviewTableSql)));
       ASSIGN_OR_RETURN(Stmt ins, Stmt::Prepare(db_,
                                                "INSERT OR REPLACE INTO link_review_decisions "
                                                "(dataset, row_id, person_id, decision, weight, "
-                                               "probability, levels, user_name, decided_at, note) "
-                                               "VALUES (?,?,?,?,?,?,?,?,?,?)"));
+                                               "probability, levels, user_name, decided_at, note, "
+                                               "row_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)"));
       ins.Bind(1, d.name);
       ins.Bind(2, row_id);
       ins.Bind(3, person_id);
@@ -502,6 +514,7 @@ class SqliteLinkStore final : public LinkStore {
       ins.Bind(7, levels);
       ins.Bind(8, user.empty() ? CurrentUser() : std::string(user));
       ins.Bind(9, NowUtc());
+      ins.Bind(11, row_hash);
       ins.Bind(10, note);
       RETURN_IF_ERROR(ins.Run(db_));
       // Accepted: the candidate becomes a link every reader of links counts (stage 3);
@@ -524,11 +537,15 @@ class SqliteLinkStore final : public LinkStore {
     ASSIGN_OR_RETURN(bool exists, has.Step(db_));
     has.Reset();
     if (!exists) return out;
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
-                                           "SELECT row_id, person_id, decision = 'accepted', "
-                                           "weight, probability, levels FROM "
-                                           "link_review_decisions WHERE dataset = ? ORDER BY "
-                                           "row_id, person_id"));
+    // Only decisions about rows still as they were decided (kReviewTableSql).
+    ASSIGN_OR_RETURN(Stmt s,
+                     Stmt::Prepare(db_, fmt::format("SELECT r.row_id, r.person_id, r.decision = "
+                                                    "'accepted', r.weight, r.probability, "
+                                                    "r.levels FROM link_review_decisions r JOIN "
+                                                    "{} t ON t.row_id = r.row_id AND t.row_hash "
+                                                    "= r.row_hash WHERE r.dataset = ? ORDER BY "
+                                                    "r.row_id, r.person_id",
+                                                    d.table)));
     s.Bind(1, d.name);
     for (;;) {
       ASSIGN_OR_RETURN(bool row, s.Step(db_));

@@ -82,6 +82,25 @@ class SqliteRulesStore final : public RulesStore {
     return Read(d, columns, nullptr, fn, household_id);
   }
 
+  Status ForEachMemberName(
+      std::string_view household_id,
+      const std::function<void(std::string_view, std::string_view)>& fn) override {
+    ASSIGN_OR_RETURN(auto guard, OpenReader());
+    sqlite3* reader = guard.get();
+    // Members who left are included on purpose (rules_store.h): no left_reason filter here.
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(reader, household_id.empty()
+                                                       ? "SELECT household_id, name FROM members "
+                                                         "WHERE name <> ''"
+                                                       : "SELECT household_id, name FROM members "
+                                                         "WHERE household_id = ? AND name <> ''"));
+    if (!household_id.empty()) s.Bind(1, household_id);
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step(reader));
+      if (!row) return OkStatus();
+      fn(s.TextView(0), s.TextView(1));
+    }
+  }
+
   Status ForEachHistory(std::string_view household_id,
                         const std::function<void(const HistoryRow&)>& fn) override {
     ASSIGN_OR_RETURN(auto reader, OpenReader());
