@@ -520,7 +520,9 @@ TEST_F(HostileInputTest, LockedDatabaseWaitsThenNamesTheOtherProcess) {
   for (bool rollback_journal : {true, false}) {
     WriteLock lock(db_, rollback_journal);
     const auto start = std::chrono::steady_clock::now();
-    FupinRun r = Fupin({"import", batch_.string(), "--db", db_.string(), "--quiet"});
+    // A short wait for the test (FUPIN_LOCK_WAIT_S; 30 s by default).
+    FupinRun r = Fupin({"import", batch_.string(), "--db", db_.string(), "--quiet"},
+                       {"FUPIN_LOCK_WAIT_S=5"});
     const auto waited = std::chrono::steady_clock::now() - start;
     EXPECT_EQ(r.exit_code, 1) << r.Show();
     EXPECT_NE(r.err.find("另一个 fupin 进程"), std::string::npos) << r.Show();

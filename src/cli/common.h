@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -21,13 +22,28 @@ namespace fupin::cli {
 // 128 + SIGINT, as shells report a process that SIGINT ended.
 inline constexpr int kExitInterrupted = 130;
 
+// How the command opens the store: another fupin process's write lock is waited for
+// FUPIN_LOCK_WAIT_S seconds (default 30: an import of a small batch by another process ends
+// well within it), then refused naming the other process.
+inline store::SqliteOptions CliStoreOptions() {
+  store::SqliteOptions options;
+  options.busy_timeout_ms = 30000;
+  if (const char* env = std::getenv("FUPIN_LOCK_WAIT_S")) {
+    char* end = nullptr;
+    const long seconds = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && seconds >= 0 && seconds <= 86400)
+      options.busy_timeout_ms = static_cast<int>(seconds * 1000);
+  }
+  return options;
+}
+
 // Opens a database that `fupin import` made; a missing file is an error, not a new store.
 inline Result<std::unique_ptr<store::Store>> OpenExisting(const std::string& db, bool zh) {
   if (!std::filesystem::exists(db))
     return Err(NotFound(fmt::format(
         "{} {}", db,
         zh ? "不存在（请先 fupin import）" : "does not exist (run fupin import first)")));
-  return store::OpenSqliteStore(db);
+  return store::OpenSqliteStore(db, CliStoreOptions());
 }
 
 inline int Fail(const Status& st, bool zh) {

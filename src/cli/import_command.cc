@@ -144,7 +144,7 @@ int RunImport(const ImportArgs& args, Lang lang) {
     return kExitFailed;
   }
   InstallInterruptHandler();  // Ctrl-C rolls the batch back instead of killing it midway
-  auto store = store::OpenSqliteStore(args.db);
+  auto store = store::OpenSqliteStore(args.db, CliStoreOptions());
   if (!store) {
     fmt::print(stderr, "{}: {}\n", zh ? "错误" : "error", store.error().message());
     return kExitFailed;

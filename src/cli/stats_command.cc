@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "core/code_lists.h"
 #include "core/display_width.h"
 #include "store/sqlite/sqlite_store.h"
@@ -24,7 +25,7 @@ int RunStats(const StatsArgs& args, Lang lang) {
                zh ? "不存在" : "does not exist");
     return kExitFailed;
   }
-  auto store = store::OpenSqliteStore(args.db);
+  auto store = store::OpenSqliteStore(args.db, CliStoreOptions());
   if (!store) {
     fmt::print(stderr, "{}: {}\n", zh ? "错误" : "error", store.error().message());
     return kExitFailed;
