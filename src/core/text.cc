@@ -180,4 +180,12 @@ std::string CsvQuote(std::string_view s) {
   return out + "\"";
 }
 
+void AppendCsvLine(std::string& out, std::span<const std::string> cells) {
+  for (size_t i = 0; i < cells.size(); ++i) {
+    if (i) out += ',';
+    out += CsvQuote(cells[i]);
+  }
+  out += '\n';
+}
+
 }  // namespace fupin

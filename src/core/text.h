@@ -1,6 +1,7 @@
 // Small UTF-8 text helpers shared by every module. Thread-safe: pure functions.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -34,5 +35,7 @@ std::string_view FoldToCompactAscii(std::string_view text, std::string& scratch)
 
 // A CSV field (RFC 4180): quoted, with quotes doubled, when it holds a comma, quote or newline.
 std::string CsvQuote(std::string_view field);
+// Appends one CSV line of `cells` (each CsvQuote'd, separated by commas) and its LF to `out`.
+void AppendCsvLine(std::string& out, std::span<const std::string> cells);
 
 }  // namespace fupin

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace fupin {
 namespace {
 
@@ -54,6 +56,13 @@ TEST(NextCodePoint, DecodesAndStepsOverBadBytesOneAtATime) {
   std::vector<char32_t> rest;
   while (i < s.size()) rest.push_back(NextCodePoint(s, i));
   EXPECT_EQ(rest, std::vector<char32_t>(7, kNotUtf8));  // every remaining byte on its own
+}
+
+TEST(Csv, LineQuotesOnlyWhatNeedsIt) {
+  std::string out = "x\n";
+  const std::vector<std::string> cells = {"贵阳", "a,b", "say \"hi\"", ""};
+  AppendCsvLine(out, cells);
+  EXPECT_EQ(out, "x\n贵阳,\"a,b\",\"say \"\"hi\"\"\",\n");
 }
 
 }  // namespace

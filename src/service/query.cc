@@ -400,13 +400,7 @@ std::vector<std::vector<std::string>> AnswerCells(const QueryAnswer& answer, boo
 
 std::string AnswerCsv(const QueryAnswer& answer, bool codes) {
   std::string out;
-  auto line = [&](const std::vector<std::string>& cells) {
-    for (size_t i = 0; i < cells.size(); ++i) {
-      if (i) out += ',';
-      out += CsvQuote(cells[i]);
-    }
-    out += '\n';
-  };
+  auto line = [&](std::span<const std::string> cells) { AppendCsvLine(out, cells); };
   line(AnswerHeader(answer, false, Lang::kEn));
   for (const auto& cells : AnswerCells(answer, codes)) line(cells);
   return out;
@@ -469,13 +463,7 @@ std::vector<std::vector<std::string>> ListCells(const analytics::Snapshot& snap,
 std::string HouseholdListCsv(const analytics::Snapshot& snap, const analytics::HouseholdList& list,
                              bool codes, Lang lang) {
   std::string out;
-  auto line = [&](const std::vector<std::string>& cells) {
-    for (size_t i = 0; i < cells.size(); ++i) {
-      if (i) out += ',';
-      out += CsvQuote(cells[i]);
-    }
-    out += '\n';
-  };
+  auto line = [&](std::span<const std::string> cells) { AppendCsvLine(out, cells); };
   line(kListColumns);
   for (const auto& cells : ListCells(snap, list, codes, lang)) line(cells);
   return out;
