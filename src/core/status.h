@@ -22,6 +22,10 @@ enum class StatusCode {
   kDataLoss,            // stored data is unreadable or inconsistent
   kUnavailable,         // resource busy or locked; retrying may help
   kInternal,            // an invariant broke inside a library we called
+  kUnauthenticated,     // no valid session or token (HTTP 401)
+  kPermissionDenied,    // the actor may not do this, e.g. outside its region (HTTP 403)
+  kAborted,             // a concurrent change won: a stale version (HTTP 409)
+  kUnimplemented,       // not available in this build or backend
 };
 
 // Returns the stable lower-case name of a code ("invalid_argument", ...), used in JSON.
@@ -57,6 +61,14 @@ inline Status FailedPrecondition(std::string m) {
 inline Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
 inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status Unauthenticated(std::string m) {
+  return {StatusCode::kUnauthenticated, std::move(m)};
+}
+inline Status PermissionDenied(std::string m) {
+  return {StatusCode::kPermissionDenied, std::move(m)};
+}
+inline Status Aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
+inline Status Unimplemented(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
 
 template <typename T>
 using Result = std::expected<T, Status>;
