@@ -25,8 +25,13 @@ std::string FupinRun::Show() const {
 
 FupinProcess::FupinProcess(const std::filesystem::path& scratch,
                            const std::vector<std::string>& args,
-                           const std::vector<std::string>& env) {
+                           const std::vector<std::string>& env, const std::string& input) {
   static int counter = 0;
+  std::filesystem::path in = "/dev/null";
+  if (!input.empty()) {
+    in = scratch / fmt::format("fupin-in-{}-{}.txt", getpid(), counter);
+    WriteFile(in, input);
+  }
   out_ = scratch / fmt::format("fupin-out-{}-{}.txt", getpid(), counter);
   err_ = scratch / fmt::format("fupin-err-{}-{}.txt", getpid(), counter++);
   std::vector<std::string> argv_text = {FUPIN_BINARY};
@@ -44,7 +49,7 @@ FupinProcess::FupinProcess(const std::filesystem::path& scratch,
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, in.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_.c_str(),
@@ -67,6 +72,8 @@ FupinProcess::~FupinProcess() {
 
 std::string FupinProcess::ErrSoFar() const { return ReadFile(err_); }
 
+std::string FupinProcess::OutSoFar() const { return ReadFile(out_); }
+
 FupinRun FupinProcess::Wait() {
   FupinRun run;
   if (pid_ <= 0) return run;
@@ -82,8 +89,8 @@ FupinRun FupinProcess::Wait() {
 }
 
 FupinRun RunFupin(const std::filesystem::path& scratch, const std::vector<std::string>& args,
-                  const std::vector<std::string>& env) {
-  FupinProcess p(scratch, args, env);
+                  const std::vector<std::string>& env, const std::string& input) {
+  FupinProcess p(scratch, args, env, input);
   return p.Wait();
 }
 

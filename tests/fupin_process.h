@@ -24,8 +24,9 @@ class FupinProcess {
  public:
   // Starts `fupin ARGS` with stdin from /dev/null and stdout/stderr in files under `scratch`.
   // The child gets this process's environment without FUPIN_* variables, plus `env`.
+  // With `input`, stdin reads it instead (e.g. a password for --password-stdin).
   FupinProcess(const std::filesystem::path& scratch, const std::vector<std::string>& args,
-               const std::vector<std::string>& env = {});
+               const std::vector<std::string>& env = {}, const std::string& input = {});
   ~FupinProcess();  // kills and reaps a child never waited for
   FupinProcess(const FupinProcess&) = delete;
   FupinProcess& operator=(const FupinProcess&) = delete;
@@ -33,6 +34,8 @@ class FupinProcess {
   pid_t pid() const { return pid_; }
   // What the child wrote to stderr so far.
   std::string ErrSoFar() const;
+  // What the child wrote to stdout so far.
+  std::string OutSoFar() const;
   // Waits for the child to end.
   FupinRun Wait();
 
@@ -43,6 +46,6 @@ class FupinProcess {
 
 // Runs `fupin ARGS` to its end.
 FupinRun RunFupin(const std::filesystem::path& scratch, const std::vector<std::string>& args,
-                  const std::vector<std::string>& env = {});
+                  const std::vector<std::string>& env = {}, const std::string& input = {});
 
 }  // namespace fupin::test

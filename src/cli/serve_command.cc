@@ -1,0 +1,50 @@
+// fupin serve: the platform's HTTP server (server/server.h).
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "server/server.h"
+
+namespace fupin::cli {
+
+void AddServeCommand(CLI::App& app, int& exit_code, const Lang& lang) {
+  auto options = std::make_shared<server::ServeOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "serve the JSON API, /healthz, /metrics and the web app / 启动平台服务");
+  cmd->add_option("--db", options->db, "store: a path or sqlite:PATH")->required();
+  cmd->add_option("--listen", options->listen, "HOST:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
+  cmd->add_option("--web", options->web_dir, "folder of the web app's static files");
+  cmd->add_option("--rules", options->rules, "rule set file (default: the built-in rules)");
+  cmd->add_option("--tls-cert", options->tls_cert, "PEM certificate: serve HTTPS");
+  cmd->add_option("--tls-key", options->tls_key, "PEM private key of --tls-cert");
+  cmd->add_option("--threads", options->threads,
+                  "worker threads; each open keep-alive connection holds one")
+      ->capture_default_str();
+  cmd->add_option("--read-timeout-s", options->read_timeout_s,
+                  "seconds a client may take to send a request before it is dropped")
+      ->capture_default_str();
+  cmd->add_option("--session-idle-s", options->idle_session_s,
+                  "a session unused this long ends")
+      ->capture_default_str();
+  cmd->add_option("--session-max-s", options->absolute_session_s,
+                  "a session ends this long after login, used or not")
+      ->capture_default_str();
+  cmd->add_option("--max-body-mib", [options](const CLI::results_t& r) {
+       options->max_body_bytes = static_cast<size_t>(std::stoul(r[0])) << 20;
+       return true;
+     }, "largest request body in MiB (larger: 413)");
+  cmd->callback([options, &exit_code, &lang] {
+    const bool zh = lang == Lang::kZh;
+    options->on_listening = [zh](const std::string& url) {
+      fmt::print("{} {}\n", zh ? "服务已启动:" : "listening on", url);
+      std::fflush(stdout);
+    };
+    Status st = server::Serve(*options, lang);
+    exit_code = st.ok() ? kExitOk : Fail(st, zh);
+  });
+}
+
+}  // namespace fupin::cli

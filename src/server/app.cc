@@ -1,0 +1,370 @@
+#include "server/app.h"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+
+#include "store/open.h"
+
+namespace fupin::server {
+namespace {
+
+constexpr std::string_view kSessionCookie = "fupin_session";
+
+// What the request log and the metrics know of the request being served on this thread.
+struct RequestState {
+  const char* route = nullptr;
+  std::chrono::steady_clock::time_point start;
+  std::string user, role;
+};
+thread_local RequestState t_request;
+
+// The calling thread's store connection, tagged with the App that opened it.
+struct ThreadStore {
+  const App* app = nullptr;
+  std::unique_ptr<store::Store> store;
+};
+thread_local ThreadStore t_store;
+
+bool IsWrite(const std::string& method) {
+  return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
+}
+
+std::string SecurityPolicy() {
+  return "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+         "img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; "
+         "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+}
+
+}  // namespace
+
+App::App(const ServeOptions& options, Lang lang)
+    : options_(options),
+      lang_(lang),
+      sessions_(service::SessionPolicy{options.idle_session_s, options.absolute_session_s}) {}
+
+App::~App() { Shutdown(); }
+
+Result<store::Store*> App::Db() {
+  if (t_store.app != this || !t_store.store) {
+    store::OpenOptions open;
+    open.cache_mib = 16;
+    ASSIGN_OR_RETURN(auto db, store::OpenStore(options_.db, open));
+    t_store.app = this;
+    t_store.store = std::move(db);
+  }
+  return t_store.store.get();
+}
+
+Status App::Open() {
+  ASSIGN_OR_RETURN(store::Store * db, Db());
+  if (options_.rules.empty()) {
+    ASSIGN_OR_RETURN(rule_set_, rules::DefaultRuleSet());
+  } else {
+    ASSIGN_OR_RETURN(rule_set_, rules::LoadRuleSet(options_.rules));
+  }
+  ASSIGN_OR_RETURN(std::vector<store::Region> regions, db->LoadRegions());
+  for (const store::Region& r : regions) regions_[r.code] = {r.name, r.level, r.parent_code, {}};
+  for (const store::Region& r : regions)
+    if (auto it = regions_.find(r.parent_code); it != regions_.end())
+      it->second.children.push_back(r.code);
+  for (auto& [code, info] : regions_) std::sort(info.children.begin(), info.children.end());
+
+  scratch_dir_ = options_.scratch_dir;
+  if (scratch_dir_.empty()) {
+    std::string path = options_.db;
+    if (path.starts_with("sqlite:")) path = path.substr(7);
+    scratch_dir_ = path + ".scratch";
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(scratch_dir_, ec);
+  if (ec) return Unavailable(fmt::format("cannot create {}: {}", scratch_dir_, ec.message()));
+
+  analytics::BuildOptions build;
+  build.threads = 2;
+  RETURN_IF_ERROR(snapshots_.Open(*db, options_.db, build));
+  audit_ = std::make_unique<service::AuditLog>(options_.db);
+  jobs_ = std::make_unique<Jobs>(
+      [this](std::string_view kind, std::string_view outcome) {
+        metrics_.CountJob(kind, outcome);
+        refresh_cv_.notify_all();  // a job changed the store: refresh soon
+      });
+  refresher_ = std::thread([this] { RefreshLoop(); });
+  return OkStatus();
+}
+
+// Brings the snapshot up to the store once a second: jobs, the CLI run from another process
+// and flag decisions all show within about a second. The holder refreshes beside the serving
+// snapshot and swaps, so queries never wait for it.
+void App::RefreshLoop() {
+  store::OpenOptions open;
+  open.cache_mib = 64;
+  auto db = store::OpenStore(options_.db, open);
+  if (!db) {
+    fmt::print(stderr, "snapshot refresher: {}\n", db.error().message());
+    return;
+  }
+  std::unique_lock lock(refresh_mu_);
+  while (!stopping_) {
+    refresh_cv_.wait_for(lock, std::chrono::seconds(1));
+    if (stopping_) break;
+    lock.unlock();
+    analytics::BuildOptions build;
+    build.threads = 2;
+    auto parts = snapshots_.Refresh(**db, build);
+    if (!parts) {
+      fmt::print(stderr, "snapshot refresh failed, the previous one keeps serving: {}\n",
+                 parts.error().message());
+    } else if (!parts->empty()) {
+      auto view = snapshots_.Read();
+      metrics_.SetGauge("fupin_snapshot_households", static_cast<double>(view->LiveHouseholds()));
+    }
+    lock.lock();
+  }
+}
+
+void App::Shutdown() {
+  if (stopping_.exchange(true)) return;
+  refresh_cv_.notify_all();
+  if (refresher_.joinable()) refresher_.join();
+  if (jobs_) jobs_->WaitIdle();
+  jobs_.reset();
+  if (audit_) (void)audit_->Flush();
+}
+
+std::string App::RegionName(std::string_view code) const {
+  auto it = regions_.find(code);
+  return it == regions_.end() ? std::string() : it->second.name;
+}
+
+std::vector<std::string> App::RegionChildren(std::string_view code) const {
+  auto it = regions_.find(code);
+  return it == regions_.end() ? std::vector<std::string>() : it->second.children;
+}
+
+bool App::RegionExists(std::string_view code) const { return regions_.contains(code); }
+
+Status App::Deny(const Ctx& ctx, std::string_view object, Msg why) {
+  audit_->Append(ctx.actor, {"denied", std::string(object), std::string(Text(why, Lang::kEn)),
+                             "denied"});
+  return PermissionDenied(std::string(Text(why, ctx.lang)));
+}
+
+Status App::Authenticate(const httplib::Request& req, Ctx& ctx) {
+  ASSIGN_OR_RETURN(store::Store * db, Db());
+  const std::string auth = req.get_header_value("Authorization");
+  if (auth.starts_with("Bearer ")) {
+    auto actor = sessions_.FindApiToken(*db, std::string_view(auth).substr(7));
+    if (!actor) return Unauthenticated(std::string(Text(Msg::kUnauthenticated, ctx.lang)));
+    ctx.actor = std::move(*actor);
+    ctx.via_token = true;
+  } else {
+    const std::string token = Cookie(req, kSessionCookie);
+    if (token.empty()) return Unauthenticated(std::string(Text(Msg::kUnauthenticated, ctx.lang)));
+    auto session = sessions_.Find(*db, token);
+    if (!session) return Unauthenticated(std::string(Text(Msg::kUnauthenticated, ctx.lang)));
+    ctx.actor = session->actor;
+    ctx.session_token = token;
+    // A write through a browser session carries the session's CSRF token in a header, which
+    // a page of another site cannot set.
+    if (IsWrite(req.method) && req.get_header_value("X-CSRF-Token") != session->csrf) {
+      ctx.actor.address = req.remote_addr;
+      audit_->Append(ctx.actor, {"denied", req.method, "csrf", "denied"});
+      return PermissionDenied(std::string(Text(Msg::kCsrf, ctx.lang)));
+    }
+  }
+  ctx.actor.address = req.remote_addr;
+  t_request.user = ctx.actor.user;
+  t_request.role = std::string(RoleName(ctx.actor.role));
+  return OkStatus();
+}
+
+void App::Route(httplib::Server& server, const char* method, const char* pattern,
+                const char* name, RouteOptions options, Handler handler) {
+  auto wrapped = [this, name, options = std::move(options), handler = std::move(handler)](
+                     const httplib::Request& req, httplib::Response& res) {
+    t_request.route = name;
+    Ctx ctx;
+    ctx.lang = RequestLang(req);
+    if (options.auth) {
+      if (Status st = Authenticate(req, ctx); !st.ok()) return SendError(res, st);
+      if (!options.roles.empty() &&
+          std::find(options.roles.begin(), options.roles.end(), ctx.actor.role) ==
+              options.roles.end())
+        return SendError(res, Deny(ctx, name, Msg::kForbiddenRole));
+    }
+    Status st = handler(ctx, req, res);
+    if (!st.ok()) SendError(res, st);
+  };
+  const std::string m = method;
+  if (m == "GET")
+    server.Get(pattern, wrapped);
+  else if (m == "POST")
+    server.Post(pattern, wrapped);
+  else if (m == "PATCH")
+    server.Patch(pattern, wrapped);
+  else if (m == "PUT")
+    server.Put(pattern, wrapped);
+  else if (m == "DELETE")
+    server.Delete(pattern, wrapped);
+}
+
+void App::Install(httplib::Server& server) {
+  InstallSystemRoutes(*this, server);
+  InstallAuthRoutes(*this, server);
+  InstallReadRoutes(*this, server);
+  InstallWriteRoutes(*this, server);
+  InstallJobRoutes(*this, server);
+  InstallSharingRoutes(*this, server);
+
+  server.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    t_request = {};
+    t_request.start = std::chrono::steady_clock::now();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  const bool tls = !options_.tls_cert.empty();
+  server.set_post_routing_handler([tls](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("Content-Security-Policy", SecurityPolicy());
+    res.set_header("X-Frame-Options", "DENY");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Referrer-Policy", "no-referrer");
+    if (tls) res.set_header("Strict-Transport-Security", "max-age=31536000");
+    if (req.path.starts_with("/api")) res.set_header("Cache-Control", "no-store");
+  });
+  // Statuses answered without a route (404, 413, 400 from the parser) get a JSON body too.
+  server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    const Lang lang = RequestLang(req);
+    switch (res.status) {
+      case 404:
+        if (!req.path.starts_with("/api") && req.method == "GET") {
+          SendError(res, 404, "not_found", "not found");
+        } else {
+          SendError(res, 404, "not_found", Text(Msg::kNotFound, lang));
+        }
+        break;
+      case 413:
+        SendError(res, 413, "payload_too_large", Text(Msg::kBodyTooLarge, lang));
+        break;
+      case 408:
+        SendError(res, 408, "timeout", Text(Msg::kTimeout, lang));
+        break;
+      default:
+        SendError(res, res.status, "bad_request", httplib::status_message(res.status));
+    }
+    res.set_header("Content-Security-Policy", SecurityPolicy());
+    res.set_header("X-Frame-Options", "DENY");
+    res.set_header("X-Content-Type-Options", "nosniff");
+  });
+  server.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        fmt::print(stderr, "internal error on {} {}: {}\n", req.method,
+                   t_request.route ? t_request.route : "-", what);
+        SendError(res, 500, "internal", Text(Msg::kInternal, RequestLang(req)));
+      });
+  // One line per request: no path parameters, query string or body, so no personal data.
+  server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    const auto now = std::chrono::steady_clock::now();
+    const double seconds =
+        t_request.start.time_since_epoch().count() == 0
+            ? 0
+            : std::chrono::duration<double>(now - t_request.start).count();
+    const char* route = t_request.route;
+    std::string static_route;
+    if (!route) route = req.path.starts_with("/api") ? "(unknown)" : "(static)";
+    metrics_.CountRequest(route, req.method, res.status, seconds);
+    fmt::print(stderr, "{:%Y-%m-%dT%H:%M:%SZ} {} {} {} {:.1f}ms {}B {} {}\n",
+               fmt::gmtime(std::time(nullptr)), req.method, route, res.status, seconds * 1000,
+               res.body.size(), t_request.user.empty() ? "-" : t_request.user,
+               t_request.role.empty() ? "-" : t_request.role);
+  });
+  if (!options_.web_dir.empty()) server.set_mount_point("/", options_.web_dir);
+}
+
+Status Serve(const ServeOptions& options, Lang lang) {
+  // SIGTERM and SIGINT are taken by a thread of their own (sigwait), so no handler runs in
+  // the middle of a request; every other thread starts with them blocked.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  App app(options, lang);
+  RETURN_IF_ERROR(app.Open());
+
+  std::unique_ptr<httplib::Server> server;
+  if (!options.tls_cert.empty() || !options.tls_key.empty()) {
+    if (options.tls_cert.empty() || options.tls_key.empty())
+      return InvalidArgument("--tls-cert and --tls-key go together");
+    auto tls = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(),
+                                                    options.tls_key.c_str());
+    if (!tls->is_valid())
+      return InvalidArgument(fmt::format("cannot use the certificate {} with the key {}",
+                                         options.tls_cert, options.tls_key));
+    server = std::move(tls);
+  } else {
+    server = std::make_unique<httplib::Server>();
+  }
+  const int threads = std::max(4, options.threads);
+  server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server->set_payload_max_length(options.max_body_bytes);
+  server->set_read_timeout(options.read_timeout_s, 0);
+  server->set_write_timeout(options.read_timeout_s, 0);
+  server->set_keep_alive_timeout(5);
+  server->set_keep_alive_max_count(10000);
+  app.Install(*server);
+
+  const size_t colon = options.listen.rfind(':');
+  if (colon == std::string::npos)
+    return InvalidArgument(fmt::format("--listen {}: expected HOST:PORT", options.listen));
+  const std::string host = options.listen.substr(0, colon);
+  int port = 0;
+  try {
+    port = std::stoi(options.listen.substr(colon + 1));
+  } catch (...) {
+    return InvalidArgument(fmt::format("--listen {}: expected HOST:PORT", options.listen));
+  }
+  if (port == 0) {
+    port = server->bind_to_any_port(host);
+    if (port < 0) return Unavailable(fmt::format("cannot listen on {}", options.listen));
+  } else if (!server->bind_to_port(host, port)) {
+    return Unavailable(fmt::format("cannot listen on {} (in use?)", options.listen));
+  }
+  const std::string url =
+      fmt::format("{}://{}:{}", options.tls_cert.empty() ? "http" : "https", host, port);
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    fmt::print(stderr, "{}\n",
+               lang == Lang::kZh ? "收到停止信号：不再接受新连接，等待进行中的请求和任务完成"
+                                 : "stopping: no new connections; finishing requests and jobs");
+    server->stop();
+  });
+  if (options.on_listening) options.on_listening(url);
+  const bool ok = server->listen_after_bind();
+  // listen returned: either stop() ran (signal) or the socket failed; wake the waiter.
+  if (waiter.joinable()) {
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
+  }
+  app.Shutdown();
+  fmt::print(stderr, "{}\n", lang == Lang::kZh ? "服务已停止" : "server stopped");
+  if (!ok) return Unavailable(fmt::format("serving on {} failed", url));
+  return OkStatus();
+}
+
+}  // namespace fupin::server

@@ -1,0 +1,131 @@
+// The server's shared state (服务状态) and the plumbing every route uses: a store connection
+// per worker thread, the analytics snapshot, the rule set, sessions, the audit log, metrics
+// and jobs. Routes live in routes_*.cc; each is registered through App::Route, which
+// authenticates, checks the role and the CSRF token, and turns a failed Status into a JSON
+// error in the caller's language.
+// Thread-safety: one App serves every worker thread; its members are thread-safe or
+// read-only after Open().
+#pragma once
+
+#include <httplib.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "analytics/snapshot.h"
+#include "analytics/snapshot_holder.h"
+#include "core/actor.h"
+#include "core/lang.h"
+#include "core/status.h"
+#include "rules/rule_set.h"
+#include "server/http.h"
+#include "server/jobs.h"
+#include "server/metrics.h"
+#include "server/server.h"
+#include "service/accounts.h"
+#include "service/audit.h"
+#include "store/store.h"
+
+namespace fupin::server {
+
+// What a route knows of its request once it passed the checks.
+struct Ctx {
+  Lang lang = Lang::kZh;
+  Actor actor;
+  bool via_token = false;  // an API token, not a browser session
+  std::string session_token;
+};
+
+struct RouteOptions {
+  bool auth = true;          // a session or API token is required
+  std::vector<Role> roles;  // empty: every role
+};
+
+using Handler = std::function<Status(Ctx&, const httplib::Request&, httplib::Response&)>;
+
+class App {
+ public:
+  App(const ServeOptions& options, Lang lang);
+  ~App();
+
+  // Opens the store, the rule set and the snapshot; starts the refresher.
+  Status Open();
+  // Registers every route on `server`.
+  void Install(httplib::Server& server);
+  // Stops background work (the refresher, jobs: waits for running ones), flushes the audit.
+  void Shutdown();
+
+  // The calling thread's own store connection (opened on first use).
+  Result<store::Store*> Db();
+
+  const ServeOptions& options() const { return options_; }
+  const rules::RuleSet& rule_set() const { return rule_set_; }
+  analytics::SnapshotHolder& snapshots() { return snapshots_; }
+  service::Sessions& sessions() { return sessions_; }
+  service::AuditLog& audit() { return *audit_; }
+  Metrics& metrics() { return metrics_; }
+  Jobs& jobs() { return *jobs_; }
+  const std::string& scratch_dir() const { return scratch_dir_; }
+
+  // Registers a route: `pattern` is a regex of the path; `name` its OpenAPI path template,
+  // used in metrics and the request log.
+  void Route(httplib::Server& server, const char* method, const char* pattern, const char* name,
+             RouteOptions options, Handler handler);
+
+  // Audits a refused attempt and returns the error to send.
+  Status Deny(const Ctx& ctx, std::string_view object, Msg why);
+
+  // Region name by code (the store's regions), "" when unknown.
+  std::string RegionName(std::string_view code) const;
+  // Children of a region (codes), in code order.
+  std::vector<std::string> RegionChildren(std::string_view code) const;
+  bool RegionExists(std::string_view code) const;
+
+ private:
+  Status Authenticate(const httplib::Request& req, Ctx& ctx);
+  void RefreshLoop();
+
+  ServeOptions options_;
+  Lang lang_;
+  rules::RuleSet rule_set_;
+  analytics::SnapshotHolder snapshots_;
+  service::Sessions sessions_;
+  std::unique_ptr<service::AuditLog> audit_;
+  Metrics metrics_;
+  std::unique_ptr<Jobs> jobs_;
+  std::string scratch_dir_;
+  struct RegionInfo {
+    std::string name;
+    int level = 0;
+    std::string parent;
+    std::vector<std::string> children;
+  };
+  std::map<std::string, RegionInfo, std::less<>> regions_;
+
+  std::atomic<bool> stopping_{false};
+  std::mutex refresh_mu_;
+  std::condition_variable refresh_cv_;
+  std::thread refresher_;
+};
+
+// Route groups.
+void InstallSystemRoutes(App& app, httplib::Server& server);   // healthz, metrics, openapi
+void InstallAuthRoutes(App& app, httplib::Server& server);     // login, logout, me
+void InstallReadRoutes(App& app, httplib::Server& server);     // query, regions, portraits, ...
+void InstallWriteRoutes(App& app, httplib::Server& server);    // households, flags, photos
+void InstallJobRoutes(App& app, httplib::Server& server);      // imports, jobs
+void InstallSharingRoutes(App& app, httplib::Server& server);  // changes, links, audit
+
+// The OpenAPI 3.1 description served at /api/openapi.json (openapi.json in this folder).
+std::string_view OpenApiJson();
+
+}  // namespace fupin::server

@@ -1,0 +1,309 @@
+// Reads, all region-scoped: GET /api/query, /api/households (drill-down list),
+// /api/regions/{code}, /api/villages/{code}/portrait, /api/households/{household_id},
+// /api/flags, /api/flags/{id}, /api/reports/{template}.
+#include <fmt/format.h>
+
+#include "core/id_number.h"
+#include "core/mask.h"
+#include "server/app.h"
+#include "service/flags.h"
+#include "service/portrait.h"
+#include "service/query.h"
+#include "service/report.h"
+
+namespace fupin::server {
+namespace {
+
+// The query dimension of a region code's level and the code ("" for the province).
+std::pair<std::string, std::string> RegionDimension(std::string_view code) {
+  size_t n = code.size();
+  while (n > 0 && code[n - 1] == '0') --n;
+  if (n <= 2) return {"", ""};
+  if (n <= 4) return {"prefecture", std::string(code)};
+  if (n <= 6) return {"county", std::string(code)};
+  if (n <= 9) return {"township", std::string(code)};
+  return {"village", std::string(code)};
+}
+
+bool IsRegionCode(std::string_view code) {
+  return code.size() == 12 && std::all_of(code.begin(), code.end(), [](char c) {
+           return c >= '0' && c <= '9';
+         });
+}
+
+// Roles that may ask for names and ID numbers in full (with a reason, audited).
+bool MayUnmask(Role role) {
+  return role == Role::kAdmin || role == Role::kOfficial || role == Role::kCadre;
+}
+
+// ?unmask=1&reason=...: the policy, or the refusal (audited).
+Result<MaskPolicy> UnmaskPolicy(App& app, const Ctx& ctx, const httplib::Request& req,
+                                std::string_view object) {
+  MaskPolicy policy;
+  const auto unmask = Param(req, "unmask");
+  if (!unmask || *unmask == "0" || *unmask == "false") return policy;
+  if (!MayUnmask(ctx.actor.role)) return Err(app.Deny(ctx, object, Msg::kUnmaskRole));
+  const auto reason = Param(req, "reason");
+  if (!reason || reason->find_first_not_of(" \t") == std::string::npos)
+    return Err(InvalidArgument(std::string(Text(Msg::kUnmaskReason, ctx.lang))));
+  app.audit().Append(ctx.actor, {"unmask", std::string(object), *reason, "ok"});
+  policy.unmask = true;
+  return policy;
+}
+
+// The query parameters as the service takes them, with the actor's region added as a filter.
+Result<service::QueryParams> QueryParamsOf(const Ctx& ctx, const httplib::Request& req) {
+  service::QueryParams params;
+  params.measures = Param(req, "measures").value_or("households");
+  params.by = Param(req, "by").value_or("");
+  const size_t n = req.get_param_value_count("where");
+  for (size_t i = 0; i < n; ++i) params.where.push_back(req.get_param_value("where", i));
+  if (auto line = Param(req, "line")) params.line = *line;
+  if (auto mpi = Param(req, "mpi_indicators")) params.mpi_indicators = *mpi;
+  params.threads = 1;
+  const auto [dim, code] = RegionDimension(ctx.actor.region);
+  if (!dim.empty()) params.where.push_back(dim + "=" + code);
+  return params;
+}
+
+Status QueryRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
+  ASSIGN_OR_RETURN(service::QueryParams params, QueryParamsOf(ctx, req));
+  ASSIGN_OR_RETURN(analytics::QuerySpec spec, service::BuildQuerySpec(params, ctx.lang));
+  auto snap = app.snapshots().Read();
+  RETURN_IF_ERROR(service::ResolveWhere(*snap, &app.rule_set(), spec.where, ctx.lang));
+  ASSIGN_OR_RETURN(std::string note,
+                   service::ApplyLines(*snap, app.rule_set(), params, spec, ctx.lang));
+  ASSIGN_OR_RETURN(service::QueryAnswer answer,
+                   service::AnswerQuery(*snap, &app.rule_set(), spec, ctx.lang));
+  std::string body = "{\"dimensions\":";
+  body += nlohmann::json(answer.dimensions).dump();
+  body += ",\"measures\":";
+  body += nlohmann::json(answer.measures).dump();
+  body += ",\"note\":";
+  body += nlohmann::json(note).dump();
+  body += ",\"rows\":";
+  body += service::AnswerJson(answer);
+  body += "}";
+  SendJsonText(res, std::move(body));
+  return OkStatus();
+}
+
+Status HouseholdListRoute(App& app, Ctx& ctx, const httplib::Request& req,
+                          httplib::Response& res) {
+  ASSIGN_OR_RETURN(int64_t offset, IntParam(req, "offset", 0, 0, INT32_MAX, ctx.lang));
+  ASSIGN_OR_RETURN(int64_t limit, IntParam(req, "limit", 50, 1, 1000, ctx.lang));
+  ASSIGN_OR_RETURN(service::QueryParams params, QueryParamsOf(ctx, req));
+  params.measures = "households";
+  params.by.clear();
+  ASSIGN_OR_RETURN(analytics::QuerySpec spec, service::BuildQuerySpec(params, ctx.lang));
+  auto snap = app.snapshots().Read();
+  RETURN_IF_ERROR(service::ResolveWhere(*snap, &app.rule_set(), spec.where, ctx.lang));
+  ASSIGN_OR_RETURN(analytics::HouseholdList list,
+                   analytics::ListHouseholds(*snap, spec.where, offset, limit));
+  SendJsonText(res, service::HouseholdListJson(*snap, list, ctx.lang));
+  return OkStatus();
+}
+
+Status RegionRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
+  const std::string code = req.matches[1];
+  if (!IsRegionCode(code) || !app.RegionExists(code))
+    return NotFound(fmt::format("{}: {}", ctx.lang == Lang::kZh ? "没有这个区划" : "no such region",
+                                code));
+  if (!ctx.actor.Sees(code)) return app.Deny(ctx, "region " + code, Msg::kOutsideRegion);
+  auto snap = app.snapshots().Read();
+  // Figures of the region and of each child, from the snapshot's cube.
+  auto figures = [&](const std::string& region) -> Result<nlohmann::json> {
+    service::QueryParams params;
+    params.measures = "households,persons";
+    params.by = "status";
+    const auto [dim, c] = RegionDimension(region);
+    if (!dim.empty()) params.where.push_back(dim + "=" + c);
+    ASSIGN_OR_RETURN(analytics::QuerySpec spec, service::BuildQuerySpec(params, ctx.lang));
+    RETURN_IF_ERROR(service::ResolveWhere(*snap, &app.rule_set(), spec.where, ctx.lang));
+    ASSIGN_OR_RETURN(service::QueryAnswer answer,
+                     service::AnswerQuery(*snap, &app.rule_set(), spec, ctx.lang));
+    return nlohmann::json::parse(service::AnswerJson(answer));
+  };
+  ASSIGN_OR_RETURN(nlohmann::json own, figures(code));
+  nlohmann::json children = nlohmann::json::array();
+  for (const std::string& child : app.RegionChildren(code)) {
+    ASSIGN_OR_RETURN(nlohmann::json f, figures(child));
+    children.push_back({{"code", child}, {"name", app.RegionName(child)}, {"by_status", f}});
+  }
+  nlohmann::json out = {{"code", code},
+                        {"name", app.RegionName(code)},
+                        {"by_status", own},
+                        {"children", children}};
+  SendJson(res, out);
+  return OkStatus();
+}
+
+Status VillageRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
+  const std::string code = req.matches[1];
+  if (!IsRegionCode(code))
+    return NotFound(fmt::format("{}: {}", ctx.lang == Lang::kZh ? "没有这个村" : "no such village",
+                                code));
+  if (!ctx.actor.Sees(code)) return app.Deny(ctx, "village " + code, Msg::kOutsideRegion);
+  auto snap = app.snapshots().Read();
+  ASSIGN_OR_RETURN(analytics::VillagePortrait portrait,
+                   service::ShowVillage(*snap, code, ctx.lang));
+  SendJsonText(res, service::VillageJson(*snap, portrait, ctx.lang));
+  return OkStatus();
+}
+
+// The village of a household by the snapshot, "" when the snapshot does not hold it.
+std::string VillageOf(App& app, std::string_view household_id) {
+  auto snap = app.snapshots().Read();
+  const uint32_t h = snap->Find(household_id);
+  if (h == UINT32_MAX) return "";
+  return snap->region_codes[analytics::kRegionLevels - 1][snap->h_village[h]];
+}
+
+Status HouseholdRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
+  const std::string id = req.matches[1];
+  const std::string object = "household " + id;
+  if (ctx.actor.role == Role::kDepartment) return app.Deny(ctx, object, Msg::kForbiddenRole);
+  const std::string village = VillageOf(app, id);
+  if (village.empty())
+    return NotFound(fmt::format("{}: {}", ctx.lang == Lang::kZh ? "没有这个户" : "no such household",
+                                id));
+  if (!ctx.actor.Sees(village)) return app.Deny(ctx, object, Msg::kOutsideRegion);
+  ASSIGN_OR_RETURN(MaskPolicy mask, UnmaskPolicy(app, ctx, req, object));
+  ASSIGN_OR_RETURN(store::Store * db, app.Db());
+  service::PortraitOptions options;
+  options.lang = ctx.lang;
+  options.mask = mask;
+  options.threads = 1;
+  ASSIGN_OR_RETURN(service::HouseholdView view, service::ShowHousehold(*db, id, options));
+  app.audit().Append(ctx.actor, {"read_household", object, mask.unmask ? "unmasked" : "", "ok"});
+  SendJsonText(res, service::HouseholdJson(view, ctx.lang));
+  return OkStatus();
+}
+
+nlohmann::json FlagJson(App& app, const store::FlagRow& row, Lang lang) {
+  const store::RaisedFlag& f = row.flag;
+  const rules::Rule* rule = nullptr;
+  for (const rules::Rule& r : app.rule_set().rules)
+    if (r.id == f.rule) rule = &r;
+  return {{"id", row.flag_id},
+          {"rule", f.rule},
+          {"rule_name", rule ? (lang == Lang::kZh ? rule->name_zh : rule->name_en) : f.rule},
+          {"category", f.category},
+          {"severity", f.severity},
+          {"household_id", f.household_id},
+          {"id_number", f.id_number.empty() ? "" : MaskIdNumber(f.id_number)},
+          {"village_code", f.village_code},
+          {"village_name", app.RegionName(f.village_code)},
+          {"evidence", MaskIdNumbersIn(lang == Lang::kZh ? f.evidence_zh : f.evidence_en)},
+          {"state", store::FlagStateName(row.state)},
+          {"state_label", service::VerdictLabel(row.state, lang)},
+          {"note", row.note},
+          {"decided_by", row.decided_by},
+          {"decided_at", row.decided_at}};
+}
+
+Status FlagsRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
+  ASSIGN_OR_RETURN(int64_t offset, IntParam(req, "offset", 0, 0, INT32_MAX, ctx.lang));
+  ASSIGN_OR_RETURN(int64_t limit, IntParam(req, "limit", 50, 1, 1000, ctx.lang));
+  service::FlagExportRequest request;
+  request.rule = Param(req, "rule").value_or("");
+  request.category = Param(req, "category").value_or("");
+  request.state = Param(req, "state").value_or("");
+  request.region = Param(req, "region").value_or(ctx.actor.region);
+  request.lang = ctx.lang;
+  if (!IsRegionCode(request.region))
+    return InvalidArgument(fmt::format("{}region", Text(Msg::kBadParameter, ctx.lang)));
+  if (!ctx.actor.Sees(request.region))
+    return app.Deny(ctx, "flags " + request.region, Msg::kOutsideRegion);
+  ASSIGN_OR_RETURN(store::Store * db, app.Db());
+  ASSIGN_OR_RETURN(store::FlagFilter filter, service::MakeFlagFilter(*db, request));
+  int64_t total = 0;
+  nlohmann::json items = nlohmann::json::array();
+  RETURN_IF_ERROR(db->Rules().ForEachFlag(filter, [&](const store::FlagRow& row) {
+    if (total >= offset && total < offset + limit) items.push_back(FlagJson(app, row, ctx.lang));
+    ++total;
+    return OkStatus();
+  }));
+  SendJson(res, {{"total", total}, {"offset", offset}, {"flags", items}});
+  return OkStatus();
+}
+
+Status FlagRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
+  int64_t id = 0;
+  try {
+    id = std::stoll(req.matches[1]);
+  } catch (...) {
+    return InvalidArgument(fmt::format("{}id", Text(Msg::kBadParameter, ctx.lang)));
+  }
+  ASSIGN_OR_RETURN(store::Store * db, app.Db());
+  ASSIGN_OR_RETURN(std::optional<store::FlagRow> row, db->Rules().GetFlag(id));
+  if (!row)
+    return NotFound(fmt::format("{} {}", ctx.lang == Lang::kZh ? "没有这个疑点" : "no such flag", id));
+  if (!ctx.actor.Sees(row->flag.village_code))
+    return app.Deny(ctx, fmt::format("flag {}", id), Msg::kOutsideRegion);
+  SendJson(res, FlagJson(app, *row, ctx.lang));
+  return OkStatus();
+}
+
+Status ReportRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
+  service::ReportOptions options;
+  options.template_name = req.matches[1];
+  options.region = Param(req, "region").value_or(ctx.actor.region);
+  if (!IsRegionCode(options.region))
+    return InvalidArgument(fmt::format("{}region", Text(Msg::kBadParameter, ctx.lang)));
+  if (!ctx.actor.Sees(options.region))
+    return app.Deny(ctx, "report " + options.region, Msg::kOutsideRegion);
+  ASSIGN_OR_RETURN(int64_t year, IntParam(req, "year", 0, 0, 2100, ctx.lang));
+  options.year = static_cast<int>(year);
+  options.lang = ctx.lang;
+  const std::string format = Param(req, "format").value_or("xlsx");
+  std::string type;
+  if (format == "xlsx") {
+    options.format = service::ReportFormat::kXlsx;
+    type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+  } else if (format == "pdf") {
+    options.format = service::ReportFormat::kPdf;
+    type = "application/pdf";
+  } else if (format == "csv") {
+    options.format = service::ReportFormat::kCsv;
+    type = "text/csv; charset=utf-8";
+  } else {
+    return InvalidArgument(fmt::format("{}format (xlsx, pdf, csv)", Text(Msg::kBadParameter, ctx.lang)));
+  }
+  ASSIGN_OR_RETURN(store::Store * db, app.Db());
+  auto snap = app.snapshots().Read();
+  ASSIGN_OR_RETURN(std::string bytes,
+                   service::RenderReport(*snap, *db, options, app.scratch_dir()));
+  app.audit().Append(ctx.actor, {"export", "report " + options.template_name,
+                                 options.region + " " + format, "ok"});
+  res.set_header("Content-Disposition",
+                 fmt::format("attachment; filename=\"{}-{}.{}\"", options.template_name,
+                             options.region, format));
+  res.set_content(std::move(bytes), type);
+  return OkStatus();
+}
+
+}  // namespace
+
+void InstallReadRoutes(App& app, httplib::Server& server) {
+  auto bind = [&app](Status (*fn)(App&, Ctx&, const httplib::Request&, httplib::Response&)) {
+    return [&app, fn](Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
+      return fn(app, ctx, req, res);
+    };
+  };
+  app.Route(server, "GET", "/api/query", "/api/query", {}, bind(QueryRoute));
+  app.Route(server, "GET", "/api/households", "/api/households", {}, bind(HouseholdListRoute));
+  app.Route(server, "GET", R"(/api/regions/([^/]+))", "/api/regions/{code}", {},
+            bind(RegionRoute));
+  app.Route(server, "GET", R"(/api/villages/([^/]+)/portrait)", "/api/villages/{code}/portrait",
+            {}, bind(VillageRoute));
+  app.Route(server, "GET", R"(/api/households/([^/]+))", "/api/households/{household_id}", {},
+            bind(HouseholdRoute));
+  app.Route(server, "GET", "/api/flags", "/api/flags", {}, bind(FlagsRoute));
+  app.Route(server, "GET", R"(/api/flags/([0-9]+))", "/api/flags/{id}", {}, bind(FlagRoute));
+  app.Route(server, "GET", R"(/api/reports/([a-z_]+))", "/api/reports/{template}",
+            {.roles = {Role::kAdmin, Role::kOfficial, Role::kAuditor, Role::kCadre}},
+            bind(ReportRoute));
+}
+
+}  // namespace fupin::server

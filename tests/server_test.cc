@@ -1,0 +1,322 @@
+// The server as its users use it: the real `fupin serve` over a real SQLite province, spoken
+// to over HTTP. Each role's reads and writes, scope, masking, jobs, the changes feed, the
+// audit log, graceful shutdown. Attacks are in server_attack_test.cc.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+#include "server_harness.h"
+#include "test_files.h"
+
+namespace fupin::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = new TempDir();
+    province_ = new Province(MakeProvince(root_->path() / "province"));
+  }
+  static void TearDownTestSuite() {
+    delete province_;
+    delete root_;
+  }
+  // A fresh copy of the province and a server on it.
+  void SetUp() override {
+    dir_ = root_->path() / ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::create_directories(dir_);
+    db_ = dir_ / "f.db";
+    CopyDatabase(*province_, db_);
+    server_ = std::make_unique<ServerProcess>(dir_, db_);
+  }
+
+  const Province& P() const { return *province_; }
+  int64_t Households(const std::string& where_sql) {
+    return QueryInt(db_, "SELECT count(*) FROM households WHERE " + where_sql);
+  }
+  // Sum of a measure over the rows of /api/query.
+  static int64_t Sum(const nlohmann::json& answer, const std::string& measure) {
+    int64_t total = 0;
+    for (const auto& row : answer["rows"]) total += row.value(measure, int64_t{0});
+    return total;
+  }
+
+  static TempDir* root_;
+  static Province* province_;
+  fs::path dir_, db_;
+  std::unique_ptr<ServerProcess> server_;
+};
+TempDir* ServerTest::root_ = nullptr;
+Province* ServerTest::province_ = nullptr;
+
+TEST_F(ServerTest, HealthMetricsAndOpenApiNeedNoSession) {
+  auto client = server_->Client();
+  auto health = client.Get("/healthz");
+  ASSERT_TRUE(health) << Describe(health);
+  EXPECT_EQ(health->status, 200);
+  auto openapi = client.Get("/api/openapi.json");
+  ASSERT_TRUE(openapi && openapi->status == 200) << Describe(openapi);
+  EXPECT_EQ(Json(openapi)["openapi"], "3.1.0");
+  auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics && metrics->status == 200) << Describe(metrics);
+  EXPECT_NE(metrics->body.find("fupin_http_requests_total"), std::string::npos);
+  EXPECT_NE(metrics->body.find("fupin_http_request_duration_seconds_bucket"), std::string::npos);
+  // Everything else needs a session.
+  auto me = client.Get("/api/me");
+  ASSERT_TRUE(me);
+  EXPECT_EQ(me->status, 401);
+  EXPECT_EQ(Json(me)["error"]["code"], "unauthenticated");
+}
+
+TEST_F(ServerTest, LoginMeLogout) {
+  auto client = server_->Client();
+  SignedIn cadre = SignIn(client, "cadre");
+  auto me = client.Get("/api/me", SessionHeaders(cadre));
+  ASSERT_TRUE(me && me->status == 200) << Describe(me);
+  EXPECT_EQ(Json(me)["role"], "cadre");
+  EXPECT_EQ(Json(me)["region"], P().village);
+  auto out = client.Post("/api/logout", SessionHeaders(cadre, true), "", "application/json");
+  ASSERT_TRUE(out && out->status == 200) << Describe(out);
+  auto again = client.Get("/api/me", SessionHeaders(cadre));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 401);
+  // A wrong password says as little as an unknown user.
+  nlohmann::json bad = {{"username", "cadre"}, {"password", "wrong password"}};
+  auto refused = client.Post("/api/login", bad.dump(), "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+}
+
+TEST_F(ServerTest, QueryIsScopedToTheCallersRegion) {
+  auto client = server_->Client();
+  SignedIn admin = SignIn(client, "admin");
+  SignedIn official = SignIn(client, "official");
+  const std::string q = "/api/query?measures=households,persons&by=status";
+  auto all = client.Get(q, SessionHeaders(admin));
+  ASSERT_TRUE(all && all->status == 200) << Describe(all);
+  EXPECT_EQ(Sum(Json(all), "households"), Households("left_reason IS NULL OR 1"));
+  auto county = client.Get(q, SessionHeaders(official));
+  ASSERT_TRUE(county && county->status == 200) << Describe(county);
+  const int64_t in_county =
+      Households(fmt::format("substr(village_code, 1, 6) = '{}'", P().county.substr(0, 6)));
+  EXPECT_EQ(Sum(Json(county), "households"), in_county);
+  EXPECT_LT(in_county, Sum(Json(all), "households"));
+  // Labels as well as codes; English on request.
+  const auto rows = Json(all)["rows"];
+  ASSERT_FALSE(rows.empty());
+  EXPECT_TRUE(rows[0].contains("status_label"));
+  auto en = client.Get(q + "&where=status=nonsense", {{"Cookie", admin.cookie},
+                                                      {"Accept-Language", "en-US,en;q=0.9"}});
+  ASSERT_TRUE(en);
+  EXPECT_EQ(en->status, 400);
+  EXPECT_NE(Json(en)["error"]["message"].get<std::string>().find("nonsense"), std::string::npos);
+}
+
+TEST_F(ServerTest, RegionsAndPortraitsRespectScopeAndMasking) {
+  auto client = server_->Client();
+  SignedIn official = SignIn(client, "official");
+  auto own = client.Get("/api/regions/" + P().county, SessionHeaders(official));
+  ASSERT_TRUE(own && own->status == 200) << Describe(own);
+  EXPECT_FALSE(Json(own)["children"].empty());
+  auto other = client.Get("/api/regions/" + P().other_village.substr(0, 6) + "000000",
+                          SessionHeaders(official));
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 403);
+  auto village = client.Get("/api/villages/" + P().village + "/portrait", SessionHeaders(official));
+  ASSERT_TRUE(village && village->status == 200) << Describe(village);
+  EXPECT_EQ(Json(village)["village"]["code"], P().village);
+
+  auto household = client.Get("/api/households/" + P().household, SessionHeaders(official));
+  ASSERT_TRUE(household && household->status == 200) << Describe(household);
+  const std::string head = Json(household)["household"]["head_id_number"];
+  EXPECT_NE(head.find("****"), std::string::npos) << head;
+  const std::string stored = QueryInt(db_, "SELECT 1") ? Query(db_, fmt::format(
+      "SELECT head_id_number FROM households WHERE household_id = '{}'", P().household))[0][0]
+                                                       : "";
+  EXPECT_EQ(household->body.find(stored), std::string::npos) << "the full ID leaked";
+  // Unmasking needs a reason, and is audited.
+  auto no_reason = client.Get("/api/households/" + P().household + "?unmask=1",
+                              SessionHeaders(official));
+  ASSERT_TRUE(no_reason);
+  EXPECT_EQ(no_reason->status, 400);
+  auto unmasked = client.Get("/api/households/" + P().household + "?unmask=1&reason=visit",
+                             SessionHeaders(official));
+  ASSERT_TRUE(unmasked && unmasked->status == 200) << Describe(unmasked);
+  EXPECT_EQ(Json(unmasked)["household"]["head_id_number"], stored);
+  SignedIn auditor = SignIn(client, "auditor");
+  auto audit = client.Get("/api/audit?action=unmask", SessionHeaders(auditor));
+  ASSERT_TRUE(audit && audit->status == 200) << Describe(audit);
+  ASSERT_FALSE(Json(audit)["entries"].empty());
+  EXPECT_EQ(Json(audit)["entries"].back()["user"], "official");
+  // A department officer may not read a household's portrait.
+  SignedIn edu = SignIn(client, "edu");
+  auto denied = client.Get("/api/households/" + P().household, SessionHeaders(edu));
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->status, 403);
+}
+
+TEST_F(ServerTest, CadreEditMovesTheAnswerAndTheFeed) {
+  auto client = server_->Client();
+  SignedIn cadre = SignIn(client, "cadre");
+  auto before = client.Get("/api/households/" + P().household, SessionHeaders(cadre));
+  ASSERT_TRUE(before && before->status == 200) << Describe(before);
+  const std::string q = fmt::format("/api/query?measures=households&where=village={}&by=status",
+                                    P().village);
+  auto counts = client.Get(q, SessionHeaders(cadre));
+  ASSERT_TRUE(counts && counts->status == 200) << Describe(counts);
+  auto feed0 = client.Get("/api/changes?since=0&limit=5000", SessionHeaders(cadre));
+  ASSERT_TRUE(feed0 && feed0->status == 200) << Describe(feed0);
+  const int64_t cursor = Json(feed0)["next_cursor"];
+
+  const int64_t version = Json(before).value("version", int64_t{-1}) >= 0
+                              ? Json(before)["version"].get<int64_t>()
+                              : QueryInt(db_, fmt::format("SELECT version FROM household_versions "
+                                                          "WHERE household_id = '{}'",
+                                                          P().household));
+  nlohmann::json edit = {{"version", version},
+                         {"reason", "入户核实：务工收入增加"},
+                         {"fields", {{"income_wage", "88888.00"}}}};
+  auto patched = client.Patch("/api/households/" + P().household, SessionHeaders(cadre, true),
+                              edit.dump(), "application/json");
+  ASSERT_TRUE(patched && patched->status == 200) << Describe(patched);
+  EXPECT_GT(Json(patched)["version"].get<int64_t>(), version);
+  // The same version again is stale: 409, nothing changes.
+  edit["fields"]["income_wage"] = "1.00";
+  auto stale = client.Patch("/api/households/" + P().household, SessionHeaders(cadre, true),
+                            edit.dump(), "application/json");
+  ASSERT_TRUE(stale);
+  EXPECT_EQ(stale->status, 409) << Describe(stale);
+  EXPECT_EQ(QueryInt(db_, fmt::format("SELECT income_wage_fen FROM households WHERE "
+                                      "household_id = '{}'",
+                                      P().household)),
+            8888800);
+  // The answer moves within a second: the village's income sum.
+  const std::string income_q =
+      fmt::format("/api/query?measures=income_wage&where=village={}", P().village);
+  double seen = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto income = client.Get(income_q, SessionHeaders(cadre));
+    ASSERT_TRUE(income && income->status == 200) << Describe(income);
+    seen = Json(income)["rows"][0].value("income_wage", 0.0);
+    if (seen >= 88888) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_GE(seen, 88888);
+  // The feed has the change once, with who and why.
+  auto feed = client.Get(fmt::format("/api/changes?since={}", cursor), SessionHeaders(cadre));
+  ASSERT_TRUE(feed && feed->status == 200) << Describe(feed);
+  int wage_changes = 0;
+  for (const auto& c : Json(feed)["changes"])
+    if (c["field"].get<std::string>().starts_with("income_wage")) {
+      ++wage_changes;
+      EXPECT_EQ(c["user"], "cadre");
+      EXPECT_EQ(c["reason"], "入户核实：务工收入增加");
+    }
+  EXPECT_EQ(wage_changes, 1) << feed->body;
+}
+
+TEST_F(ServerTest, FlagsAreListedInScopeAndDecided) {
+  auto client = server_->Client();
+  SignedIn admin = SignIn(client, "admin");
+  auto all = client.Get("/api/flags?limit=5", SessionHeaders(admin));
+  ASSERT_TRUE(all && all->status == 200) << Describe(all);
+  const int64_t total = Json(all)["total"];
+  EXPECT_EQ(total, QueryInt(db_, "SELECT count(*) FROM flags"));
+  ASSERT_FALSE(Json(all)["flags"].empty());
+  const auto flag = Json(all)["flags"][0];
+  const int64_t id = flag["id"];
+  auto decided = client.Post(fmt::format("/api/flags/{}/state", id), SessionHeaders(admin, true),
+                             R"({"state":"dismissed","note":"核实为误报"})", "application/json");
+  ASSERT_TRUE(decided && decided->status == 200) << Describe(decided);
+  auto one = client.Get(fmt::format("/api/flags/{}", id), SessionHeaders(admin));
+  ASSERT_TRUE(one && one->status == 200) << Describe(one);
+  EXPECT_EQ(Json(one)["state"], "dismissed");
+  EXPECT_EQ(Json(one)["decided_by"], "admin");
+  // A cadre sees only their village's flags.
+  SignedIn cadre = SignIn(client, "cadre");
+  auto own = client.Get("/api/flags?limit=1000", SessionHeaders(cadre));
+  ASSERT_TRUE(own && own->status == 200) << Describe(own);
+  for (const auto& f : Json(own)["flags"]) EXPECT_EQ(f["village_code"], P().village);
+}
+
+TEST_F(ServerTest, ReportsDownload) {
+  auto client = server_->Client();
+  SignedIn official = SignIn(client, "official");
+  auto xlsx = client.Get("/api/reports/summary?format=xlsx", SessionHeaders(official));
+  ASSERT_TRUE(xlsx && xlsx->status == 200) << Describe(xlsx);
+  EXPECT_EQ(xlsx->body.substr(0, 2), "PK");
+  auto pdf = client.Get("/api/reports/summary?format=pdf", SessionHeaders(official));
+  ASSERT_TRUE(pdf && pdf->status == 200) << Describe(pdf);
+  EXPECT_EQ(pdf->body.substr(0, 5), "%PDF-");
+  auto outside = client.Get("/api/reports/summary?region=" + P().other_village,
+                            SessionHeaders(official));
+  ASSERT_TRUE(outside);
+  EXPECT_EQ(outside->status, 403);
+}
+
+TEST_F(ServerTest, ImportJobWithProgressAndIssueReport) {
+  auto client = server_->Client();
+  SignedIn edu = SignIn(client, "edu");
+  const std::string csv = ReadFile(root_->path() / "province" / "batch" / "edu_students.csv");
+  ASSERT_FALSE(csv.empty());
+  // One bad row appended: the job reports it and keeps the good ones.
+  const std::string bad = csv + "NOT-AN-ID,张三,1,2010-01-01,520201017203,某小学,2,2019,1000\n";
+  httplib::MultipartFormDataItems items = {{"file", bad, "edu_students.csv", "text/csv"}};
+  auto started = client.Post("/api/imports", SessionHeaders(edu, true), items);
+  ASSERT_TRUE(started && started->status == 202) << Describe(started);
+  const int64_t job = Json(started)["id"];
+  nlohmann::json state;
+  for (int i = 0; i < 600; ++i) {
+    auto j = client.Get(fmt::format("/api/jobs/{}", job), SessionHeaders(edu));
+    ASSERT_TRUE(j && j->status == 200) << Describe(j);
+    state = Json(j);
+    if (state["state"] != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(state["state"], "succeeded") << state.dump();
+  const int64_t batch = state["result"]["batch_id"];
+  EXPECT_GE(state["result"]["files"][0]["rows_rejected"].get<int64_t>(), 1);
+  auto issues = client.Get(fmt::format("/api/imports/{}/issues", batch), SessionHeaders(edu));
+  ASSERT_TRUE(issues && issues->status == 200) << Describe(issues);
+  EXPECT_GE(Json(issues)["total"].get<int64_t>(), 1);
+  // A department may not send another department's data set.
+  httplib::MultipartFormDataItems other = {{"file", "x", "health_enrollment.csv", "text/csv"}};
+  auto refused = client.Post("/api/imports", SessionHeaders(edu, true), other);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 403);
+  // Its links: which of its rows are registered people.
+  auto links = client.Get("/api/links?dataset=edu_students&limit=5", SessionHeaders(edu));
+  ASSERT_TRUE(links && links->status == 200) << Describe(links);
+  EXPECT_GT(Json(links)["total"].get<int64_t>(), 0);
+  auto not_theirs = client.Get("/api/links?dataset=health_enrollment", SessionHeaders(edu));
+  ASSERT_TRUE(not_theirs);
+  EXPECT_EQ(not_theirs->status, 403);
+}
+
+TEST_F(ServerTest, SigtermFinishesAndTheAuditChainVerifies) {
+  auto client = server_->Client();
+  SignedIn cadre = SignIn(client, "cadre");
+  for (int i = 0; i < 5; ++i) {
+    auto r = client.Get("/api/households/" + P().household, SessionHeaders(cadre));
+    ASSERT_TRUE(r && r->status == 200) << Describe(r);
+  }
+  FupinRun run = server_->Stop(SIGTERM);
+  EXPECT_EQ(run.exit_code, 0) << run.Show();
+  // No personal data in the request log.
+  const std::string head =
+      Query(db_, fmt::format("SELECT head_id_number FROM households WHERE household_id = '{}'",
+                             P().household))[0][0];
+  EXPECT_EQ(run.err.find(head), std::string::npos);
+  EXPECT_EQ(run.err.find(P().household), std::string::npos);
+  FupinRun verify = RunFupin(dir_, {"audit", "verify", "--db", db_.string()});
+  EXPECT_EQ(verify.exit_code, 0) << verify.Show();
+  EXPECT_GE(QueryInt(db_, "SELECT count(*) FROM audit_log WHERE action = 'read_household'"), 5);
+}
+
+}  // namespace
+}  // namespace fupin::test
