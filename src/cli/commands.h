@@ -34,5 +34,7 @@ void AddQueryCommand(CLI::App& app, int& exit_code, const Lang& lang);
 void AddReportCommand(CLI::App& app, int& exit_code, const Lang& lang);
 // template: blank XLSX templates and the generated contract doc (service/template.h)
 void AddTemplateCommand(CLI::App& app, int& exit_code, const Lang& lang);
+// user, token, audit, backup: accounts, API tokens, the audit chain (service/accounts.h)
+void AddAccountCommands(CLI::App& app, int& exit_code, const Lang& lang);
 
 }  // namespace fupin::cli
