@@ -36,5 +36,7 @@ void AddReportCommand(CLI::App& app, int& exit_code, const Lang& lang);
 void AddTemplateCommand(CLI::App& app, int& exit_code, const Lang& lang);
 // serve: the HTTP server (server/server.h)
 void AddServeCommand(CLI::App& app, int& exit_code, const Lang& lang);
+// user, token, audit, backup: accounts, API tokens, the audit chain (service/accounts.h)
+void AddAccountCommands(CLI::App& app, int& exit_code, const Lang& lang);
 
 }  // namespace fupin::cli

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   AddReportCommand(app, exit_code, lang);
   AddTemplateCommand(app, exit_code, lang);
   AddServeCommand(app, exit_code, lang);
+  AddAccountCommands(app, exit_code, lang);
   AddGenCommand(app, exit_code);
   try {
     app.parse(argc, argv);

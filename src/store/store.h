@@ -22,6 +22,7 @@
 #include "core/datasets.h"
 #include "core/status.h"
 #include "store/link_store.h"
+#include "store/platform_store.h"
 #include "store/rules_store.h"
 
 namespace fupin::store {
@@ -209,6 +210,9 @@ class Store {
 
   // Rule runs and flags (rules_store.h).
   virtual RulesStore& Rules() = 0;
+
+  // Users, sessions, API tokens, the audit log and backup (platform_store.h).
+  virtual PlatformStore& Platform() = 0;
 };
 
 }  // namespace fupin::store
