@@ -21,6 +21,7 @@
 
 #include "core/datasets.h"
 #include "core/status.h"
+#include "store/edit_store.h"
 #include "store/link_store.h"
 #include "store/rules_store.h"
 
@@ -209,6 +210,7 @@ class Store {
 
   // Rule runs and flags (rules_store.h).
   virtual RulesStore& Rules() = 0;
+  virtual EditStore& Edits() = 0;  // household edits, photos, the change feed (edit_store.h)
 };
 
 }  // namespace fupin::store

@@ -16,6 +16,7 @@
 #include "core/id_number.h"
 #include "core/regions_data.h"
 #include "store/sqlite/sqlite_blocks.h"
+#include "store/sqlite/sqlite_edits.h"
 #include "store/sqlite/sqlite_links.h"
 #include "store/sqlite/sqlite_rules.h"
 #include "store/sqlite/sqlite_util.h"
@@ -25,7 +26,7 @@ namespace {
 
 using namespace sqlite_detail;  // NOLINT: the backend's own helpers
 
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 7;
 
 // ---- schema ----------------------------------------------------------------------------
 
@@ -170,11 +171,9 @@ struct Migration {
   int version;
   std::string (*sql)();
 };
-constexpr Migration kMigrations[] = {{1, &Migration1},
-                                     {2, &LinkMigration},
-                                     {3, &BlocksMigration},
-                                     {4, &RulesMigration},
-                                     {5, &Migration5}};
+constexpr Migration kMigrations[] = {{1, &Migration1},      {2, &LinkMigration},
+                                     {3, &BlocksMigration}, {4, &RulesMigration},
+                                     {5, &Migration5},      {7, &EditsMigration}};
 
 // ---- writers ---------------------------------------------------------------------------
 
@@ -538,9 +537,11 @@ class SqliteStore final : public Store {
   SqliteStore(sqlite3* db, const std::filesystem::path& path)
       : db_(db),
         links_(MakeSqliteLinkStore(db, path)),
-        rules_(MakeSqliteRulesStore(db, *links_, path)) {}
+        rules_(MakeSqliteRulesStore(db, *links_, path)),
+        edits_(MakeSqliteEditStore(db, path)) {}
   ~SqliteStore() override {
     if (batch_id_) AbortBatch();
+    edits_.reset();
     rules_.reset();
     links_.reset();
     sqlite3_close_v2(db_);
@@ -548,6 +549,7 @@ class SqliteStore final : public Store {
 
   LinkStore& Links() override { return *links_; }
   RulesStore& Rules() override { return *rules_; }
+  EditStore& Edits() override { return *edits_; }
 
   Status Init(const SqliteOptions& options) {
     bulk_journal_ = options.bulk_journal;
@@ -826,7 +828,8 @@ class SqliteStore final : public Store {
         Stmt::Prepare(
             db_,
             "SELECT (SELECT coalesce(max(file_id), 0) FROM dataset_state WHERE dataset IN "
-            "('regions', 'households', 'members')), (SELECT coalesce(max(run_id), 0) FROM "
+            "('regions', 'households', 'members')) + (SELECT count(*) FROM edits), (SELECT "
+            "coalesce(max(run_id), 0) FROM "
             "link_runs WHERE finished_at IS NOT NULL), (SELECT coalesce(max(run_id), 0) FROM "
             "rule_runs) + (SELECT count(*) FROM flag_events)"));
     ASSIGN_OR_RETURN(bool row, s.Step(db_));
@@ -950,6 +953,7 @@ class SqliteStore final : public Store {
   sqlite3* db_;
   std::unique_ptr<LinkStore> links_;
   std::unique_ptr<RulesStore> rules_;
+  std::unique_ptr<EditStore> edits_;
   int64_t batch_id_ = 0;
   bool bulk_journal_ = true;
   bool rollback_journal_ = false;  // the open batch runs with a rollback journal
