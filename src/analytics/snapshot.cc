@@ -849,7 +849,39 @@ size_t Snapshot::MemoryBytes() const {
   return n;
 }
 
-Status Snapshot::UpsertHousehold(const HouseholdRecord& r) {
+// The rule index of each rule id in `counts`, adding new rule ids to `rules` (kept sorted:
+// existing entries are renumbered). Fails, changing nothing, past 255 rules.
+Status Snapshot::CodeFlags(const std::vector<std::pair<std::string, uint16_t>>& counts,
+                           std::vector<FlagEntry>& out) {
+  std::vector<std::string> added;
+  for (const auto& [rule, n] : counts)
+    if (n > 0 && !std::binary_search(rules.begin(), rules.end(), rule)) added.push_back(rule);
+  if (!added.empty()) {
+    std::vector<std::string> merged = rules;
+    merged.insert(merged.end(), added.begin(), added.end());
+    std::sort(merged.begin(), merged.end());
+    merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
+    if (merged.size() > 255) return FailedPrecondition("more than 255 rules with flags");
+    std::vector<uint8_t> renumber(rules.size());
+    for (size_t i = 0; i < rules.size(); ++i)
+      renumber[i] = static_cast<uint8_t>(std::lower_bound(merged.begin(), merged.end(), rules[i]) -
+                                         merged.begin());
+    for (FlagEntry& e : flag_entries) e.rule = renumber[e.rule];
+    rules = std::move(merged);
+  }
+  out.clear();
+  for (const auto& [rule, n] : counts)
+    if (n > 0)
+      out.push_back(
+          {static_cast<uint8_t>(std::lower_bound(rules.begin(), rules.end(), rule) - rules.begin()),
+           n});
+  std::sort(out.begin(), out.end(),
+            [](const FlagEntry& a, const FlagEntry& b) { return a.rule < b.rule; });
+  return OkStatus();
+}
+
+Status Snapshot::UpsertHousehold(const HouseholdRecord& r,
+                                 const std::vector<std::pair<std::string, uint16_t>>* flag_counts) {
   const uint32_t village = VillageIndex(*this, r.village_code);
   if (village == UINT32_MAX)
     return InvalidArgument(fmt::format("household {}: village {} is not in the regions",
@@ -867,6 +899,11 @@ Status Snapshot::UpsertHousehold(const HouseholdRecord& r) {
     for (size_t k = 0; k < kMemberDims; ++k) {
       ASSIGN_OR_RETURN(mcodes[i][k], md[k].Code(r.members[i].dims[k]));
     }
+  // A new rule renumbers the entries and grows the cube's flag extent: checked before
+  // anything changes, like the dictionaries.
+  std::vector<FlagEntry> new_flags;
+  const size_t rules_before = rules.size();
+  if (flag_counts) RETURN_IF_ERROR(CodeFlags(*flag_counts, new_flags));
   h_dicts = std::move(hd);
   m_dicts = std::move(md);
   ranks_valid = false;  // incomes may have changed; medians use the values until reindexed
@@ -876,13 +913,23 @@ Status Snapshot::UpsertHousehold(const HouseholdRecord& r) {
     cube_grows |= h_dicts[k].values.size() != cube.cards[k];
   for (size_t k = 0; k < kMemberDims; ++k)
     cube_grows |= m_dicts[k].values.size() != cube.m_cards[k];
+  cube_grows |= rules.size() != rules_before;
 
   const uint32_t found = Find(r.household_id);
   if (found != UINT32_MAX && !cube_grows) CubeAdd(found, -1);
   if (found != UINT32_MAX) {
     const uint32_t h = found;
     const uint32_t mb = member_begin[h];
-    if (h_village[h] == village && member_begin[h + 1] - mb == r.members.size()) {
+    const uint32_t fb = flag_begin[h], fe = flag_begin[h + 1];
+    if (h_village[h] == village && member_begin[h + 1] - mb == r.members.size() &&
+        (!flag_counts || new_flags.size() == fe - fb)) {
+      if (flag_counts) {
+        std::copy(new_flags.begin(), new_flags.end(), flag_entries.begin() + fb);
+        auto it = std::lower_bound(flagged.begin(), flagged.end(), h);
+        const bool listed = it != flagged.end() && *it == h;
+        if (!new_flags.empty() && !listed) flagged.insert(it, h);
+        if (new_flags.empty() && listed) flagged.erase(it);
+      }
       for (size_t k = 0; k < kHouseholdDims; ++k) h_dims[k][h] = hcodes[k];
       for (size_t k = 0; k < kMoneyColumns; ++k) h_money[k][h] = r.money[k];
       for (size_t i = 0; i < r.members.size(); ++i) {
@@ -905,6 +952,7 @@ Status Snapshot::UpsertHousehold(const HouseholdRecord& r) {
     flags.assign(flag_entries.begin() + flag_begin[found],
                  flag_entries.begin() + flag_begin[found + 1]);
   }
+  if (flag_counts) flags = new_flags;
   const uint32_t h = households++;
   h_village.push_back(village);
   h_alive.push_back(1);
@@ -952,6 +1000,13 @@ HouseholdRecord Snapshot::Record(uint32_t h) const {
     r.members.push_back(std::move(mr));
   }
   return r;
+}
+
+std::vector<std::pair<std::string, uint16_t>> Snapshot::FlagCounts(uint32_t h) const {
+  std::vector<std::pair<std::string, uint16_t>> out;
+  for (uint32_t e = flag_begin[h]; e < flag_begin[h + 1]; ++e)
+    out.emplace_back(rules[flag_entries[e].rule], flag_entries[e].count);
+  return out;
 }
 
 void Snapshot::IndexIds() {

@@ -15,7 +15,7 @@
 // starts in well under a second instead of reading the store.
 //
 // Thread-safety: const methods may run on any number of threads at once; a writer (Upsert,
-// Refresh) needs exclusive access.
+// Refresh) needs exclusive access. A server shares one through analytics/snapshot_holder.h.
 #pragma once
 
 #include <array>
@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -235,8 +236,20 @@ struct Snapshot {
   void IndexIds();  // rebuilds id_slots
 
   // Adds or replaces one household and its members (a cadre's update, once committed to the
-  // store). Fails, changing nothing, on an unknown village or a dictionary that is full.
-  Status UpsertHousehold(const HouseholdRecord& record);
+  // store). With `flag_counts`, its active flags become these (rule id, active flags of the
+  // rule on the household; zero counts dropped) and the cube's flag counts follow; a rule id
+  // the snapshot has not seen is added (entries renumbered, the cube built again). The
+  // household's rows are patched in place when it keeps its village, member count and
+  // number of flagged rules; otherwise it moves to the appended part. Fails, changing
+  // nothing, on an unknown village, a dictionary that is full or more than 255 rules.
+  Status UpsertHousehold(
+      const HouseholdRecord& record,
+      const std::vector<std::pair<std::string, uint16_t>>* flag_counts = nullptr);
+  // The active flags of live household h as (rule id, count), to pass back to UpsertHousehold.
+  std::vector<std::pair<std::string, uint16_t>> FlagCounts(uint32_t h) const;
+  // Codes (rule id, count) pairs as entries, adding new rule ids (see UpsertHousehold).
+  Status CodeFlags(const std::vector<std::pair<std::string, uint16_t>>& counts,
+                   std::vector<FlagEntry>& out);
   // Drops a household; false when it is not in the snapshot.
   bool RemoveHousehold(std::string_view household_id);
 };

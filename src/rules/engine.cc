@@ -455,20 +455,74 @@ Result<RuleData> LoadRuleData(store::Store& store, const RuleSet& rules, const R
   return d;
 }
 
+namespace {
+
+// Evaluates the rules (those with `only[r]` set, or all when `only` is null) for household h,
+// appending its flags and counting them per rule.
+void EvaluateOne(const RuleSet& rules, const RuleData& data, uint32_t h, Env& env,
+                 const std::vector<bool>* only, std::vector<store::RaisedFlag>& flags,
+                 std::vector<int64_t>& count) {
+  const Schema& s = Schema::Get();
+  const Table& hh = data.tables[kHousehold];
+  const Table& mm = data.tables[kMember];
+  const Column& hh_id = hh.cols[static_cast<size_t>(s.FindField(kHousehold, "household_id"))];
+  const Column& village = hh.cols[static_cast<size_t>(s.FindField(kHousehold, "village_code"))];
+  const Column& id_number = mm.cols[static_cast<size_t>(s.FindField(kMember, "id_number"))];
+  env.region = village.Text(h);
+  for (size_t r = 0; r < rules.rules.size(); ++r) {
+    if (only && !(*only)[r]) continue;
+    const Rule& rule = rules.rules[r];
+    const int slots = rule.slots;
+    auto raise = [&](uint32_t member, bool person) {
+      store::RaisedFlag f;
+      f.rule = rule.id;
+      f.category = std::string(CategoryName(rule.category));
+      f.severity = std::string(SeverityName(rule.severity));
+      f.household_id = std::string(hh_id.Text(h));
+      if (person) f.id_number = std::string(id_number.Text(member));
+      f.village_code = std::string(env.region);
+      f.evidence_zh = Render(rule.explain_zh, env, Lang::kZh);
+      f.evidence_en = Render(rule.explain_en, env, Lang::kEn);
+      for (const Variable& v : rule.variables) {
+        if (v.entity < 2 || !env.Bound(v.slot)) continue;
+        const Table& t = data.tables[static_cast<size_t>(v.entity)];
+        const Column& sr = t.cols[static_cast<size_t>(s.FindField(v.entity, "source_row"))];
+        f.evidence_dataset = s.entity(v.entity).name;
+        const uint32_t row = env.slots[static_cast<size_t>(v.slot)];
+        if (!sr.num.empty()) f.evidence_row = static_cast<int64_t>(sr.Num(row));
+        break;
+      }
+      flags.push_back(std::move(f));
+      ++count[r];
+    };
+    if (!rule.person) {
+      env.Reset(slots, h);
+      if (EvalBool(*rule.condition, env)) raise(0, false);
+      continue;
+    }
+    if (rule.household_guard) {
+      env.Reset(slots, h);
+      if (!EvalBool(*rule.household_guard, env)) continue;
+    }
+    for (uint32_t m = data.member_begin[h]; m < data.member_begin[h + 1]; ++m) {
+      env.Reset(slots, h);
+      env.slots[1] = m;
+      env.Bind(1, true);
+      if (EvalBool(*rule.condition, env)) raise(m, true);
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<store::RaisedFlag> Evaluate(const RuleSet& rules, const RuleData& data, int threads,
                                         std::vector<int64_t>* flags_by_rule) {
-  const Schema& s = Schema::Get();
   const uint32_t households = data.Households();
   constexpr uint32_t kChunk = 2048;
   const uint32_t chunks = (households + kChunk - 1) / kChunk;
   std::vector<std::vector<store::RaisedFlag>> out(chunks);
   std::vector<std::vector<int64_t>> counts(static_cast<size_t>(std::max(1, threads)),
                                            std::vector<int64_t>(rules.rules.size(), 0));
-  const Table& hh = data.tables[kHousehold];
-  const Table& mm = data.tables[kMember];
-  const Column& hh_id = hh.cols[static_cast<size_t>(s.FindField(kHousehold, "household_id"))];
-  const Column& village = hh.cols[static_cast<size_t>(s.FindField(kHousehold, "village_code"))];
-  const Column& id_number = mm.cols[static_cast<size_t>(s.FindField(kMember, "id_number"))];
   std::atomic<uint32_t> next{0};
   auto worker = [&](int t) {
     Env env;
@@ -476,52 +530,9 @@ std::vector<store::RaisedFlag> Evaluate(const RuleSet& rules, const RuleData& da
     env.thresholds = &rules.thresholds;
     std::vector<int64_t>& count = counts[static_cast<size_t>(t)];
     for (uint32_t c; (c = next.fetch_add(1)) < chunks;) {
-      std::vector<store::RaisedFlag>& flags = out[c];
       const uint32_t end = std::min(households, (c + 1) * kChunk);
-      for (uint32_t h = c * kChunk; h < end; ++h) {
-        env.region = village.Text(h);
-        for (size_t r = 0; r < rules.rules.size(); ++r) {
-          const Rule& rule = rules.rules[r];
-          const int slots = rule.slots;
-          auto raise = [&](uint32_t member, bool person) {
-            store::RaisedFlag f;
-            f.rule = rule.id;
-            f.category = std::string(CategoryName(rule.category));
-            f.severity = std::string(SeverityName(rule.severity));
-            f.household_id = std::string(hh_id.Text(h));
-            if (person) f.id_number = std::string(id_number.Text(member));
-            f.village_code = std::string(env.region);
-            f.evidence_zh = Render(rule.explain_zh, env, Lang::kZh);
-            f.evidence_en = Render(rule.explain_en, env, Lang::kEn);
-            for (const Variable& v : rule.variables) {
-              if (v.entity < 2 || !env.Bound(v.slot)) continue;
-              const Table& t = data.tables[static_cast<size_t>(v.entity)];
-              const Column& sr = t.cols[static_cast<size_t>(s.FindField(v.entity, "source_row"))];
-              f.evidence_dataset = s.entity(v.entity).name;
-              const uint32_t row = env.slots[static_cast<size_t>(v.slot)];
-              if (!sr.num.empty()) f.evidence_row = static_cast<int64_t>(sr.Num(row));
-              break;
-            }
-            flags.push_back(std::move(f));
-            ++count[r];
-          };
-          if (!rule.person) {
-            env.Reset(slots, h);
-            if (EvalBool(*rule.condition, env)) raise(0, false);
-            continue;
-          }
-          if (rule.household_guard) {
-            env.Reset(slots, h);
-            if (!EvalBool(*rule.household_guard, env)) continue;
-          }
-          for (uint32_t m = data.member_begin[h]; m < data.member_begin[h + 1]; ++m) {
-            env.Reset(slots, h);
-            env.slots[1] = m;
-            env.Bind(1, true);
-            if (EvalBool(*rule.condition, env)) raise(m, true);
-          }
-        }
-      }
+      for (uint32_t h = c * kChunk; h < end; ++h)
+        EvaluateOne(rules, data, h, env, nullptr, out[c], count);
     }
   };
   std::vector<std::thread> pool;
@@ -540,6 +551,86 @@ std::vector<store::RaisedFlag> Evaluate(const RuleSet& rules, const RuleData& da
   for (auto& v : out)
     for (auto& f : v) all.push_back(std::move(f));
   return all;
+}
+
+std::vector<bool> HouseholdLocalRules(const RuleSet& rules) {
+  const Schema& s = Schema::Get();
+  const int id_households = s.FindField(kMember, "id_households");
+  std::vector<bool> local;
+  for (const Rule& rule : rules.rules) {
+    Usage usage;
+    Compiler compiler(rules.thresholds, usage, rule.person);
+    CompileError error;
+    bool ok = compiler.Condition(rule.condition_text, error) != nullptr;
+    for (bool reached : usage.records) ok = ok && !reached;
+    ok = ok && !usage.Uses(kMember, id_households);
+    local.push_back(ok);
+  }
+  return local;
+}
+
+Result<HouseholdEvaluation> EvaluateHousehold(const RuleSet& rules, const HouseholdReader& read,
+                                              long as_of_days) {
+  const Schema& s = Schema::Get();
+  HouseholdEvaluation out;
+  const std::vector<bool> local = HouseholdLocalRules(rules);
+  for (size_t r = 0; r < rules.rules.size(); ++r)
+    if (local[r]) out.rules.push_back(rules.rules[r].id);
+  // What the household-local rules read: the set's usage without department records and
+  // without the registry-wide id_households.
+  Usage usage = rules.usage;
+  for (size_t e = 0; e < usage.records.size(); ++e) usage.records[e] = false;
+  const int id_households = s.FindField(kMember, "id_households");
+  usage.fields[static_cast<size_t>(kMember)][static_cast<size_t>(id_households)] = false;
+  RuleData d;
+  d.tables.resize(static_cast<size_t>(s.EntityCount()));
+  d.linked.resize(static_cast<size_t>(s.EntityCount()));
+  for (int e = 0; e < s.EntityCount(); ++e)
+    d.tables[static_cast<size_t>(e)].cols.resize(s.entity(e).fields.size());
+  d.as_of_days = as_of_days;
+  const bool income = usage.Uses(kHousehold, s.FindField(kHousehold, "per_capita_income")) ||
+                      usage.Uses(kHousehold, s.FindField(kHousehold, "income_total"));
+  std::initializer_list<std::string_view> hh_income = {
+      "household_id",    "village_code",    "income_year",     "income_wage",
+      "income_business", "income_property", "income_transfer", "members"};
+  std::initializer_list<std::string_view> hh_basic = {"household_id", "village_code",
+                                                      "income_year"};
+  const ColumnPlan hp = PlanColumns(kHousehold, usage, income ? hh_income : hh_basic);
+  Table& hh = d.tables[kHousehold];
+  const Entity& he = s.entity(kHousehold);
+  RETURN_IF_ERROR(read(kHousehold, hp.columns, [&](std::span<const store::Cell> cells) {
+    for (size_t i = 0; i < hp.fields.size(); ++i)
+      Push(hh.cols[static_cast<size_t>(hp.fields[i])], he.fields[static_cast<size_t>(hp.fields[i])],
+           cells[i]);
+    ++hh.rows;
+  }));
+  if (hh.rows != 1) return Err(NotFound("the household to evaluate is not in the registry"));
+  ColumnPlan mp = PlanColumns(kMember, usage, {"id_number", "birth_date"});
+  mp.columns.push_back("left_reason");
+  Table& mm = d.tables[kMember];
+  const Entity& me = s.entity(kMember);
+  std::vector<uint64_t> persons;
+  const int id_field = s.FindField(kMember, "id_number");
+  RETURN_IF_ERROR(read(kMember, mp.columns, [&](std::span<const store::Cell> cells) {
+    if (cells.back().kind != store::Cell::Kind::kNull) return;  // left the household
+    for (size_t i = 0; i < mp.fields.size(); ++i) {
+      Push(mm.cols[static_cast<size_t>(mp.fields[i])], me.fields[static_cast<size_t>(mp.fields[i])],
+           cells[i]);
+      if (mp.fields[i] == id_field)
+        persons.push_back(cells[i].kind == store::Cell::Kind::kText ? PackIdNumber(cells[i].text)
+                                                                    : 0);
+    }
+    ++mm.rows;
+  }));
+  d.member_begin = {0, mm.rows};
+  const PersonIndex index(persons);
+  ComputeDerived(d, usage, persons, index);
+  Env env;
+  env.data = &d;
+  env.thresholds = &rules.thresholds;
+  std::vector<int64_t> count(rules.rules.size(), 0);
+  EvaluateOne(rules, d, 0, env, &local, out.flags, count);
+  return out;
 }
 
 Result<RunReport> RunRules(store::Store& store, const RuleSet& rules, const RunOptions& options) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,30 @@ Result<RuleData> LoadRuleData(store::Store& store, const RuleSet& rules, const R
 // Evaluates every rule; flags in household order, then rule order, then member order.
 std::vector<store::RaisedFlag> Evaluate(const RuleSet& rules, const RuleData& data, int threads,
                                         std::vector<int64_t>* flags_by_rule = nullptr);
+
+// The rules that hold or not by one household's own rows: those that reach no department
+// records and no other household (id_households). [r] for rules.rules[r].
+std::vector<bool> HouseholdLocalRules(const RuleSet& rules);
+
+// Reads the stored `columns` of one household's row (entity kHousehold) or of each of its
+// member rows in id_number order, members who left included (entity kMember), calling `fn`
+// per row: a store's edit transaction, so that the household is evaluated as it will be
+// committed.
+using HouseholdReader =
+    std::function<Status(int entity, std::span<const std::string> columns,
+                         const std::function<void(std::span<const store::Cell>)>& fn)>;
+
+struct HouseholdEvaluation {
+  std::vector<std::string> rules;        // the rules evaluated (HouseholdLocalRules)
+  std::vector<store::RaisedFlag> flags;  // the flags they raise on the household
+};
+
+// Evaluates the household-local rules for the one household `read` gives, ages counted on
+// `as_of_days` (the day the last full run used: Snapshot::as_of_days). Rules reaching
+// department records or other households are left out (their flags are the next full
+// run's). kNotFound when `read` gives no household row. Thread-safe: reads `rules` only.
+Result<HouseholdEvaluation> EvaluateHousehold(const RuleSet& rules, const HouseholdReader& read,
+                                              long as_of_days);
 
 // Load, evaluate and record a run with its flags (one transaction).
 Result<RunReport> RunRules(store::Store& store, const RuleSet& rules, const RunOptions& options);

@@ -21,6 +21,7 @@
 
 #include "core/datasets.h"
 #include "core/status.h"
+#include "store/edit_store.h"
 #include "store/link_store.h"
 #include "store/platform_store.h"
 #include "store/rules_store.h"
@@ -213,6 +214,8 @@ class Store {
 
   // Users, sessions, API tokens, the audit log and backup (platform_store.h).
   virtual PlatformStore& Platform() = 0;
+
+  virtual EditStore& Edits() = 0;  // household edits, photos, the change feed (edit_store.h)
 };
 
 }  // namespace fupin::store

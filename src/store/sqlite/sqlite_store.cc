@@ -16,6 +16,7 @@
 #include "core/id_number.h"
 #include "core/regions_data.h"
 #include "store/sqlite/sqlite_blocks.h"
+#include "store/sqlite/sqlite_edits.h"
 #include "store/sqlite/sqlite_links.h"
 #include "store/sqlite/sqlite_platform.h"
 #include "store/sqlite/sqlite_rules.h"
@@ -26,7 +27,7 @@ namespace {
 
 using namespace sqlite_detail;  // NOLINT: the backend's own helpers
 
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 
 // ---- schema ----------------------------------------------------------------------------
 
@@ -173,7 +174,8 @@ struct Migration {
 };
 constexpr Migration kMigrations[] = {{1, &Migration1},      {2, &LinkMigration},
                                      {3, &BlocksMigration}, {4, &RulesMigration},
-                                     {5, &Migration5},      {6, &PlatformMigration}};
+                                     {5, &Migration5},      {6, &PlatformMigration},
+                                     {7, &EditsMigration}};
 
 // ---- writers ---------------------------------------------------------------------------
 
@@ -538,9 +540,11 @@ class SqliteStore final : public Store {
       : db_(db),
         links_(MakeSqliteLinkStore(db, path)),
         rules_(MakeSqliteRulesStore(db, *links_, path)),
-        platform_(MakeSqlitePlatformStore(db)) {}
+        platform_(MakeSqlitePlatformStore(db)),
+        edits_(MakeSqliteEditStore(db, path)) {}
   ~SqliteStore() override {
     if (batch_id_) AbortBatch();
+    edits_.reset();
     platform_.reset();
     rules_.reset();
     links_.reset();
@@ -550,6 +554,7 @@ class SqliteStore final : public Store {
   LinkStore& Links() override { return *links_; }
   RulesStore& Rules() override { return *rules_; }
   PlatformStore& Platform() override { return *platform_; }
+  EditStore& Edits() override { return *edits_; }
 
   Status Init(const SqliteOptions& options) {
     bulk_journal_ = options.bulk_journal;
@@ -828,7 +833,8 @@ class SqliteStore final : public Store {
         Stmt::Prepare(
             db_,
             "SELECT (SELECT coalesce(max(file_id), 0) FROM dataset_state WHERE dataset IN "
-            "('regions', 'households', 'members')), (SELECT coalesce(max(run_id), 0) FROM "
+            "('regions', 'households', 'members')) + (SELECT count(*) FROM edits), (SELECT "
+            "coalesce(max(run_id), 0) FROM "
             "link_runs WHERE finished_at IS NOT NULL), (SELECT coalesce(max(run_id), 0) FROM "
             "rule_runs) + (SELECT count(*) FROM flag_events)"));
     ASSIGN_OR_RETURN(bool row, s.Step(db_));
@@ -953,6 +959,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<LinkStore> links_;
   std::unique_ptr<RulesStore> rules_;
   std::unique_ptr<PlatformStore> platform_;
+  std::unique_ptr<EditStore> edits_;
   int64_t batch_id_ = 0;
   bool bulk_journal_ = true;
   bool rollback_journal_ = false;  // the open batch runs with a rollback journal

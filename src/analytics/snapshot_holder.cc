@@ -1,0 +1,121 @@
+#include "analytics/snapshot_holder.h"
+
+#include <cassert>
+
+namespace fupin::analytics {
+
+namespace {
+
+// An exclusive hold of the holder's lock for the scope.
+class Exclusive {
+ public:
+  explicit Exclusive(pthread_rwlock_t* lock) : lock_(lock) {
+    [[maybe_unused]] const int rc = pthread_rwlock_wrlock(lock_);
+    assert(rc == 0 && "the lock is initialised and not held by this thread");
+  }
+  ~Exclusive() { pthread_rwlock_unlock(lock_); }
+  Exclusive(const Exclusive&) = delete;
+  Exclusive& operator=(const Exclusive&) = delete;
+
+ private:
+  pthread_rwlock_t* lock_;
+};
+
+}  // namespace
+
+SnapshotHolder::SnapshotHolder(Snapshot initial)
+    : current_(std::make_shared<Snapshot>(std::move(initial))) {
+  pthread_rwlockattr_t attr;
+  pthread_rwlockattr_init(&attr);
+  // glibc's default prefers readers: with queries arriving all the time an edit could wait
+  // for ever. Writer preference lets a waiting Apply in after the Views already open.
+  pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_init(&lock_, &attr);
+  pthread_rwlockattr_destroy(&attr);
+}
+
+SnapshotHolder::~SnapshotHolder() { pthread_rwlock_destroy(&lock_); }
+
+void SnapshotHolder::LockShared() const {
+  [[maybe_unused]] const int rc = pthread_rwlock_rdlock(&lock_);
+  assert(rc == 0 && "a thread holds at most one View");
+}
+
+void SnapshotHolder::UnlockShared() const { pthread_rwlock_unlock(&lock_); }
+
+SnapshotHolder::View::View(View&& other) noexcept
+    : holder_(std::exchange(other.holder_, nullptr)), snap_(std::move(other.snap_)) {}
+
+SnapshotHolder::View::~View() {
+  if (holder_) holder_->UnlockShared();
+}
+
+SnapshotHolder::View SnapshotHolder::Read() const {
+  LockShared();
+  return View(this, current_);
+}
+
+Status SnapshotHolder::Refresh(store::Store& store, const BuildOptions& options) {
+  std::lock_guard<std::mutex> one_at_a_time(refresh_mu_);
+  ASSIGN_OR_RETURN(const store::Store::DataVersion version, store.GetDataVersion());
+  {
+    Exclusive hold(&lock_);
+    if (current_->version == version) return OkStatus();
+    refreshing_ = true;
+    since_refresh_.clear();
+  }
+  // Built without any lock: queries and edits go on against the serving snapshot.
+  Result<Snapshot> built = BuildSnapshot(store, options);
+  Exclusive hold(&lock_);
+  refreshing_ = false;
+  if (!built) {
+    since_refresh_.clear();
+    return built.error();
+  }
+  auto next = std::make_shared<Snapshot>(std::move(*built));
+  // Deltas applied while it was built may be missing from what it read: the newest of each
+  // household goes onto it again (a newer one still to come is applied by its own Apply).
+  for (auto& [id, delta] : since_refresh_) {
+    const auto* flags = delta.flags ? &*delta.flags : nullptr;
+    if (Status st = next->UpsertHousehold(delta.record, flags); !st.ok()) {
+      since_refresh_.clear();
+      return st;
+    }
+  }
+  since_refresh_.clear();
+  current_ = std::move(next);
+  ++refreshes_;
+  return OkStatus();
+}
+
+Status SnapshotHolder::Apply(std::vector<HouseholdDelta> changed) {
+  for (HouseholdDelta& delta : changed) {
+    Exclusive hold(&lock_);
+    auto [it, inserted] = versions_.try_emplace(delta.record.household_id, delta.version);
+    if (!inserted) {
+      if (it->second > delta.version) continue;  // a newer change was applied already
+      it->second = delta.version;
+    }
+    const auto* flags = delta.flags ? &*delta.flags : nullptr;
+    RETURN_IF_ERROR(current_->UpsertHousehold(delta.record, flags));
+    ++applied_;
+    if (refreshing_) since_refresh_[delta.record.household_id] = std::move(delta);
+  }
+  return OkStatus();
+}
+
+int64_t SnapshotHolder::applied() const {
+  LockShared();
+  const int64_t n = applied_;
+  UnlockShared();
+  return n;
+}
+
+int64_t SnapshotHolder::refreshes() const {
+  LockShared();
+  const int64_t n = refreshes_;
+  UnlockShared();
+  return n;
+}
+
+}  // namespace fupin::analytics

@@ -1,0 +1,110 @@
+// The snapshot holder (快照持有者): one analytics snapshot shared by every thread of a
+// server. Queries read through a View; a refresh builds the next snapshot beside the serving
+// one and swaps it in; a cadre's edit is applied as a small delta in microseconds.
+//
+// How readers and writers meet. A View holds a shared lock on the holder's lock and a
+// pointer to the serving snapshot. Apply takes the lock exclusively for the few
+// microseconds it patches one household (its rows, its flags, the cube's counts), so a
+// query sees every household either wholly before or wholly after a change, never half of
+// it: no View exists while a delta is being applied. The lock prefers writers (a waiting
+// Apply stops new Views from starting), so a stream of queries cannot starve edits; a View
+// must therefore be short-lived (one query) and a thread must not take a second View while
+// holding one.
+//
+// Refresh never touches the serving snapshot: it builds a new one from the store without
+// any lock (seconds at full scale), re-applies the deltas applied meanwhile (the newest per
+// household: a delta carries the household's version, and an older one never replaces a
+// newer one), and swaps the pointer under the exclusive lock. On any failure the serving
+// snapshot stays and the error is returned. Views taken before the swap keep the old
+// snapshot alive until they end.
+//
+// Thread-safety: every method may be called from any number of threads at once; Refresh
+// calls are serialised among themselves.
+#pragma once
+
+#include <pthread.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "analytics/snapshot.h"
+#include "core/status.h"
+#include "store/store.h"
+
+namespace fupin::analytics {
+
+// One household's change as committed to the store: its new rows and, when given, its new
+// active flags (rule id, count). `version` is the household's version after the change.
+struct HouseholdDelta {
+  HouseholdRecord record;
+  std::optional<std::vector<std::pair<std::string, uint16_t>>> flags;
+  int64_t version = 0;
+};
+
+class SnapshotHolder {
+ public:
+  // Serves `initial`.
+  explicit SnapshotHolder(Snapshot initial);
+  SnapshotHolder(const SnapshotHolder&) = delete;
+  SnapshotHolder& operator=(const SnapshotHolder&) = delete;
+  ~SnapshotHolder();
+
+  // A read view: the snapshot cannot change while it lives. Movable, not copyable.
+  class View {
+   public:
+    View(View&& other) noexcept;
+    View& operator=(View&&) = delete;
+    View(const View&) = delete;
+    ~View();
+    const Snapshot& operator*() const { return *snap_; }
+    const Snapshot* operator->() const { return snap_.get(); }
+    const Snapshot& get() const { return *snap_; }
+
+   private:
+    friend class SnapshotHolder;
+    View(const SnapshotHolder* holder, std::shared_ptr<const Snapshot> snap)
+        : holder_(holder), snap_(std::move(snap)) {}
+    const SnapshotHolder* holder_;  // null once moved from
+    std::shared_ptr<const Snapshot> snap_;
+  };
+  View Read() const;
+
+  // Builds the next snapshot from `store` beside the serving one and swaps it in. Nothing
+  // is built when the store's DataVersion is the serving snapshot's and no delta was
+  // applied since. On failure (an unreadable store, a broken registry) the serving
+  // snapshot stays and the error is returned. REQUIRES: `store` is used by no other thread.
+  Status Refresh(store::Store& store, const BuildOptions& options = {});
+
+  // Applies committed changes, each household atomically (see the header comment); a delta
+  // older than the one already applied to its household (a smaller version) is skipped.
+  // Fails, applying none of the remaining deltas, when one cannot be applied (an unknown
+  // village, a full dictionary); those before it stay applied.
+  Status Apply(std::vector<HouseholdDelta> changed);
+
+  // How many deltas were applied, and refreshes swapped in, since construction.
+  int64_t applied() const;
+  int64_t refreshes() const;
+
+ private:
+  void LockShared() const;
+  void UnlockShared() const;
+
+  mutable pthread_rwlock_t lock_;  // writer-preferring (see the header comment)
+  std::shared_ptr<Snapshot> current_;
+  // The newest version applied per household, and the deltas applied since the last
+  // refresh began (to re-apply onto the snapshot it builds). Guarded by lock_ (exclusive).
+  std::unordered_map<std::string, int64_t> versions_;
+  std::unordered_map<std::string, HouseholdDelta> since_refresh_;
+  bool refreshing_ = false;
+  int64_t applied_ = 0;
+  int64_t refreshes_ = 0;
+  std::mutex refresh_mu_;  // one Refresh at a time
+};
+
+}  // namespace fupin::analytics

@@ -1,0 +1,90 @@
+// A cadre's update of one household (户信息更新, "one updates, many share"): incomes,
+// 两不愁三保障 conditions, status with its reason, members' health, education, work and
+// insurance, members leaving, GPS, a visit note, photos. Optimistic concurrency: the client
+// sends the `version` it read; a stale one is refused (kAborted, HTTP 409) and changes
+// nothing. Every change keeps who, when, why, the old and the new value (store/edit_store.h),
+// the household's flags are re-evaluated in the same transaction, and the shared analytics
+// snapshot takes the change at once (analytics/snapshot_holder.h). docs/api-writes.md.
+//
+// Thread-safety: each function uses its `store` from the calling thread only (give each
+// thread its own Store); the SnapshotHolder and the RuleSet may be shared.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "analytics/snapshot_holder.h"
+#include "core/actor.h"
+#include "core/lang.h"
+#include "core/status.h"
+#include "rules/rule_set.h"
+#include "store/store.h"
+
+namespace fupin::service {
+
+// An exchange-format column and its new value as text: a code or a label the importer
+// accepts ("未脱贫" or "1"), money in yuan ("3200.50"), dates YYYY-MM-DD; "" clears it.
+struct FieldChange {
+  std::string field;
+  std::string value;
+};
+struct MemberEdit {
+  std::string id_number;  // the member's key; never changed
+  std::vector<FieldChange> fields;
+};
+struct HouseholdEdit {
+  int64_t version = -1;  // the version the client read (Head, a portrait, a previous edit)
+  std::string reason;    // why; required when the status changes
+  std::vector<FieldChange> fields;
+  std::vector<MemberEdit> members;
+  std::optional<double> lat, lon;  // WGS-84; both or neither
+  std::string visit_note;
+};
+struct EditOutcome {
+  int64_t version = 0;  // the household's version after the edit
+  int64_t edit_id = 0;
+  std::vector<std::string> changed;  // "status", "member 5201**********123X health", ...
+  int flags_raised = 0;
+  int flags_closed = 0;
+};
+
+// The fields an edit may change, household then member ones (for messages and docs).
+const std::vector<std::string>& EditableHouseholdFields();
+const std::vector<std::string>& EditableMemberFields();
+
+// Checks everything first: kInvalidArgument naming the field and what is accepted (an
+// unknown or non-editable field — household_id, village_code and ID numbers never are —,
+// a bad value, a status change without a reason, half a GPS position, a version < 0);
+// kPermissionDenied when the actor's role may not write (cadre, official and admin may) or
+// the household lies outside its region; kNotFound for an unknown household or member.
+// Then one write transaction: compare the version (kAborted when stale: nothing changes),
+// write each changed field with its history row, the edit row (actor, reason, when), the
+// visit, re-evaluate the household-local rules (rules/engine.h EvaluateHousehold: new flags
+// open, flags no longer raised close, flag ids kept), bump the version, commit. After the
+// commit the household and its flags are applied to `snapshots`. An edit that changes
+// nothing still records the edit and bumps the version. `lang` is the language of messages.
+Result<EditOutcome> EditHousehold(store::Store& store, analytics::SnapshotHolder& snapshots,
+                                  const rules::RuleSet& rules, const Actor& actor,
+                                  std::string_view household_id, const HouseholdEdit& edit,
+                                  Lang lang);
+
+inline constexpr size_t kMaxPhotoBytes = size_t{5} << 20;  // 5 MiB
+
+// Stores a photo of the household: JPEG or PNG, told by its first bytes AND the declared
+// content type ("image/jpeg", "image/png"), 1 byte .. 5 MiB; else kInvalidArgument. Bumps the
+// household's version and appears in its history and the change feed. Returns the photo id.
+// kPermissionDenied / kNotFound as EditHousehold.
+Result<int64_t> AddPhoto(store::Store& store, const Actor& actor, std::string_view household_id,
+                         std::string_view content_type, std::string_view bytes, Lang lang);
+
+// The photo's (content type, bytes). kNotFound when the household has no such photo;
+// kPermissionDenied outside the actor's region (any role may read within it).
+Result<std::pair<std::string, std::string>> GetPhoto(store::Store& store, const Actor& actor,
+                                                     std::string_view household_id,
+                                                     int64_t photo_id);
+
+}  // namespace fupin::service

@@ -1,0 +1,24 @@
+// Internal to the SQLite backend: household edits, visits, photos and the change feed
+// (store/edit_store.h).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "store/edit_store.h"
+
+namespace fupin::store::sqlite_detail {
+
+// Migration 7: households.version and the triggers that bump it, edits, history rows that
+// belong to an edit (history.batch_id becomes nullable, edit_id added: a row has exactly one
+// of them), household_visits, household_photos.
+std::string EditsMigration();
+
+// An EditStore writing through `db` (owned by the caller, who outlives it); the change feed
+// reads on a read-only connection of its own to `path`, in one read transaction.
+std::unique_ptr<EditStore> MakeSqliteEditStore(sqlite3* db, std::filesystem::path path);
+
+}  // namespace fupin::store::sqlite_detail
