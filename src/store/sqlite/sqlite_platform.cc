@@ -216,6 +216,19 @@ class SqlitePlatformStore final : public PlatformStore {
     return sqlite3_changes(db_) > 0;
   }
 
+  Status PurgeLogins(int64_t created_before, int64_t seen_before, int64_t failures_before,
+                     int64_t now) override {
+    return InTransaction([&]() -> Status {
+      ASSIGN_OR_RETURN(
+          Stmt s, Stmt::Prepare(db_, "DELETE FROM sessions WHERE created_at < ? OR last_seen < ?"));
+      s.Bind(1, created_before);
+      s.Bind(2, seen_before);
+      RETURN_IF_ERROR(s.Run(db_));
+      RETURN_IF_ERROR(Run("DELETE FROM login_failures WHERE at < ?", failures_before));
+      return Run("DELETE FROM login_locks WHERE until < ?", now);
+    });
+  }
+
   Status AddLoginFailure(int64_t at, std::string_view user_name,
                          std::string_view address) override {
     ASSIGN_OR_RETURN(
