@@ -103,7 +103,8 @@ class Sessions {
   Result<Session> Login(store::Store& store, std::string_view user, std::string_view password,
                         std::string_view address);
   // The session of a cookie token; kUnauthenticated when unknown, expired (idle or
-  // absolute), logged out or its user disabled. Refreshes its last use.
+  // absolute), logged out or its user disabled. Refreshes its last use. The actor's address
+  // is the login's: the server puts the request's in its place.
   Result<Session> Find(store::Store& store, std::string_view token);
   // Ends the session: the token never works again, even in another process. Audited
   // ("logout"). kUnauthenticated when there was no such session.

@@ -373,15 +373,16 @@ class SqlitePlatformStore final : public PlatformStore {
 
   Result<std::vector<AuditRecord>> ReadAudit(int64_t after_seq, int limit,
                                              std::string_view action) override {
+    // Two statements, so that a filtered read walks the (action, seq) index.
     ASSIGN_OR_RETURN(
         Stmt s,
-        Stmt::Prepare(db_, fmt::format("SELECT {} FROM audit_log WHERE seq > ? AND (? = '' OR "
-                                       "action = ?) ORDER BY seq LIMIT ?",
-                                       kAuditColumns)));
-    s.Bind(1, after_seq);
-    s.Bind(2, action);
-    s.Bind(3, action);
-    s.Bind(4, int64_t{limit});
+        Stmt::Prepare(db_, fmt::format("SELECT {} FROM audit_log WHERE seq > ?{} ORDER "
+                                       "BY seq LIMIT ?",
+                                       kAuditColumns, action.empty() ? "" : " AND action = ?")));
+    int i = 1;
+    s.Bind(i++, after_seq);
+    if (!action.empty()) s.Bind(i++, action);
+    s.Bind(i, int64_t{limit});
     std::vector<AuditRecord> out;
     for (;;) {
       ASSIGN_OR_RETURN(bool row, s.Step(db_));
