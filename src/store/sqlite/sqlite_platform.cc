@@ -188,10 +188,12 @@ class SqlitePlatformStore final : public PlatformStore {
   }
 
   Result<std::optional<SessionRow>> FindSession(std::string_view token_hash) override {
-    ASSIGN_OR_RETURN(Stmt s,
-                     Stmt::Prepare(db_,
-                                   "SELECT token_hash, user_id, csrf, created_at, "
-                                   "last_seen, address FROM sessions WHERE token_hash = ?"));
+    // Every request of a browser session comes here: the statement is prepared once.
+    ASSIGN_OR_RETURN(Stmt * cached,
+                     Cached(find_session_,
+                            "SELECT token_hash, user_id, csrf, created_at, last_seen, address "
+                            "FROM sessions WHERE token_hash = ?"));
+    Stmt& s = *cached;
     s.Bind(1, token_hash);
     ASSIGN_OR_RETURN(bool row, s.Step(db_));
     if (!row) return std::optional<SessionRow>();
@@ -303,10 +305,12 @@ class SqlitePlatformStore final : public PlatformStore {
   }
 
   Result<std::optional<ApiTokenRow>> FindApiToken(std::string_view token_hash) override {
-    ASSIGN_OR_RETURN(Stmt s,
-                     Stmt::Prepare(db_, fmt::format("SELECT {} FROM api_tokens WHERE token_hash = "
-                                                    "? AND revoked = 0",
-                                                    kTokenColumns)));
+    // Every request of a department's system comes here: the statement is prepared once.
+    ASSIGN_OR_RETURN(Stmt * cached,
+                     Cached(find_token_, fmt::format("SELECT {} FROM api_tokens WHERE "
+                                                     "token_hash = ? AND revoked = 0",
+                                                     kTokenColumns)));
+    Stmt& s = *cached;
     s.Bind(1, token_hash);
     ASSIGN_OR_RETURN(bool row, s.Step(db_));
     if (!row) return std::optional<ApiTokenRow>();
@@ -453,6 +457,14 @@ class SqlitePlatformStore final : public PlatformStore {
   }
 
  private:
+  // The statement in `slot`, prepared on first use.
+  Result<Stmt*> Cached(Stmt& slot, std::string_view sql) {
+    if (!slot.get()) {
+      ASSIGN_OR_RETURN(slot, Stmt::Prepare(db_, sql));
+    }
+    return &slot;
+  }
+
   Result<std::optional<UserRow>> OneUser(Stmt& s) {
     ASSIGN_OR_RETURN(bool row, s.Step(db_));
     if (!row) return std::optional<UserRow>();
@@ -494,6 +506,8 @@ class SqlitePlatformStore final : public PlatformStore {
   }
 
   sqlite3* db_;
+  Stmt find_session_;
+  Stmt find_token_;
 };
 
 }  // namespace
