@@ -158,6 +158,9 @@ TEST_F(AccountsTest, LoginFindAndActor) {
   EXPECT_EQ(found->csrf, s->csrf);
   EXPECT_EQ(found->actor.user, "edu");
   EXPECT_EQ(found->user_id, s->user_id);
+  EXPECT_TRUE(Sessions::CsrfMatches(*found, s->csrf));
+  EXPECT_FALSE(Sessions::CsrfMatches(*found, ""));
+  EXPECT_FALSE(Sessions::CsrfMatches(*found, s->token));
   EXPECT_EQ(sessions.Find(*store_, "forged" + s->token).error().code(),
             StatusCode::kUnauthenticated);
   EXPECT_EQ(Audits("login"), 1);
@@ -206,6 +209,23 @@ TEST_F(AccountsTest, IdleAndAbsoluteExpiry) {
   // Once expired it stays expired.
   now_ -= 50;
   EXPECT_FALSE(sessions.Find(*store_, t->token).has_value());
+}
+
+TEST_F(AccountsTest, LoginPurgesExpiredSessionsAndOldFailures) {
+  AddCadre("li");
+  Sessions sessions(Clocked());
+  ASSERT_TRUE(sessions.Login(*store_, "li", "correct horse", "").has_value());
+  ASSERT_FALSE(sessions.Login(*store_, "nobody", "guess", "10.0.0.1").has_value());
+  now_ += 1800;  // idle: the first session has ended, nobody used it since
+  auto kept = sessions.Login(*store_, "li", "correct horse", "");
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(QueryInt(db_, "SELECT count(*) FROM sessions"), 2);  // within the write margin
+  now_ += 61;
+  ASSERT_TRUE(sessions.Find(*store_, kept->token).has_value());
+  ASSERT_TRUE(sessions.Login(*store_, "li", "correct horse", "").has_value());
+  EXPECT_EQ(QueryInt(db_, "SELECT count(*) FROM sessions"), 2);  // the kept one and the new
+  EXPECT_EQ(QueryInt(db_, "SELECT count(*) FROM login_failures"), 0);
+  EXPECT_TRUE(sessions.Find(*store_, kept->token).has_value());
 }
 
 TEST_F(AccountsTest, LogoutEndsTheSessionForAnotherConnectionAndObject) {

@@ -299,6 +299,11 @@ Result<Session> Sessions::Login(store::Store& store, std::string_view user,
          !found ? "unknown user" : (!matches ? "wrong password" : "disabled user"), "failed"}));
     return Err(Unauthenticated(kLoginFailed));
   }
+  // Housekeeping; a session seen within idle_seconds may have been written up to
+  // touch_seconds earlier.
+  RETURN_IF_ERROR(store.Platform().PurgeLogins(now - policy_.absolute_seconds,
+                                               now - policy_.idle_seconds - policy_.touch_seconds,
+                                               now - policy_.window_seconds, now));
   Session s;
   s.token = RandomToken();
   s.csrf = RandomToken();
@@ -390,6 +395,11 @@ Status Sessions::Logout(store::Store& store, std::string_view token) {
     if (user) actor = {user->name, RoleOf(user->role), user->region, {}, row->address, user->id};
   }
   return AppendAuditNow(store, actor, {"logout", actor.user, ""});
+}
+
+bool Sessions::CsrfMatches(const Session& session, std::string_view csrf) {
+  return !session.csrf.empty() && csrf.size() == session.csrf.size() &&
+         sodium_memcmp(csrf.data(), session.csrf.data(), csrf.size()) == 0;
 }
 
 Result<Actor> Sessions::FindApiToken(store::Store& store, std::string_view bearer) {

@@ -81,6 +81,8 @@ struct SessionPolicy {
   // sees it); between writes it lives in memory. Idle expiry seen from another process may
   // thus be up to this much early.
   int touch_seconds = 60;
+  // Every login also deletes sessions, failed logins and locks that can no longer matter, so
+  // the tables stay small.
   // Seconds since the epoch; the system clock when empty. Tests inject their own.
   std::function<int64_t()> now;
 };
@@ -101,11 +103,14 @@ class Sessions {
   Result<Session> Login(store::Store& store, std::string_view user, std::string_view password,
                         std::string_view address);
   // The session of a cookie token; kUnauthenticated when unknown, expired (idle or
-  // absolute), logged out or its user disabled. Refreshes its last use.
+  // absolute), logged out or its user disabled. Refreshes its last use. The actor's address
+  // is the login's: the server puts the request's in its place.
   Result<Session> Find(store::Store& store, std::string_view token);
   // Ends the session: the token never works again, even in another process. Audited
   // ("logout"). kUnauthenticated when there was no such session.
   Status Logout(store::Store& store, std::string_view token);
+  // True when `csrf` is the session's CSRF token (compared in constant time).
+  static bool CsrfMatches(const Session& session, std::string_view csrf);
   // The actor of an API token (`Authorization: Bearer TOKEN`): its name as the user, its
   // role, region and data sets. kUnauthenticated when unknown or revoked.
   Result<Actor> FindApiToken(store::Store& store, std::string_view bearer);

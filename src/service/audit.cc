@@ -63,7 +63,8 @@ const store::PlatformStore::ChainFn& Chain() {
 }  // namespace
 
 std::string AuditChainHash(std::string_view previous_hash, const store::AuditRecord& r) {
-  if (sodium_init() < 0) std::abort();  // libsodium cannot start: no safe way on
+  static const bool sodium_ready = sodium_init() >= 0;
+  if (!sodium_ready) std::abort();  // libsodium cannot start: there is no safe way on
   unsigned char previous[crypto_hash_sha256_BYTES] = {};
   if (!previous_hash.empty() && !HexToBytes(previous_hash, previous, sizeof previous)) {
     // A stored hash that is not 64 hex digits: chain from its text instead, so that the next

@@ -42,8 +42,10 @@ struct AuditEntry {
 // queued entries in one transaction every ~50 ms (group commit) through its own store
 // connection, opened from `db_uri` at its first write. Flush() waits until everything queued
 // before it is durable and returns the write's error if it failed (the entries stay queued
-// and are tried again). The destructor flushes. An entry's `at` is the time of Append, so a
-// queued entry may carry an earlier time than an AppendNow entry written before it.
+// and are tried again). The destructor flushes, trying a failing store once more; entries it
+// still cannot write are then lost (Flush before destruction to learn of that). An entry's `at` is
+// the time of Append, so a queued entry may carry an earlier time than an AppendNow entry written
+// before it.
 class AuditLog {
  public:
   explicit AuditLog(std::string db_uri);

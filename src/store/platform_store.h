@@ -91,6 +91,11 @@ class PlatformStore {
   virtual Status TouchSession(std::string_view token_hash, int64_t last_seen) = 0;
   // Deletes the session; true when there was one.
   virtual Result<bool> EndSession(std::string_view token_hash) = 0;
+  // Housekeeping: deletes sessions created before `created_before` or last written as seen
+  // before `seen_before`, failed logins before `failures_before`, and locks that ended before
+  // `now`.
+  virtual Status PurgeLogins(int64_t created_before, int64_t seen_before, int64_t failures_before,
+                             int64_t now) = 0;
 
   // ---- failed logins and locks (throttling) ----
   // Records a failed login at `at` by `user_name` from `address`.

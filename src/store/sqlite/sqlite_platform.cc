@@ -188,10 +188,12 @@ class SqlitePlatformStore final : public PlatformStore {
   }
 
   Result<std::optional<SessionRow>> FindSession(std::string_view token_hash) override {
-    ASSIGN_OR_RETURN(Stmt s,
-                     Stmt::Prepare(db_,
-                                   "SELECT token_hash, user_id, csrf, created_at, "
-                                   "last_seen, address FROM sessions WHERE token_hash = ?"));
+    // Every request of a browser session comes here: the statement is prepared once.
+    ASSIGN_OR_RETURN(Stmt * cached,
+                     Cached(find_session_,
+                            "SELECT token_hash, user_id, csrf, created_at, last_seen, address "
+                            "FROM sessions WHERE token_hash = ?"));
+    Stmt& s = *cached;
     s.Bind(1, token_hash);
     ASSIGN_OR_RETURN(bool row, s.Step(db_));
     if (!row) return std::optional<SessionRow>();
@@ -214,6 +216,19 @@ class SqlitePlatformStore final : public PlatformStore {
     s.Bind(1, token_hash);
     RETURN_IF_ERROR(s.Run(db_));
     return sqlite3_changes(db_) > 0;
+  }
+
+  Status PurgeLogins(int64_t created_before, int64_t seen_before, int64_t failures_before,
+                     int64_t now) override {
+    return InTransaction([&]() -> Status {
+      ASSIGN_OR_RETURN(
+          Stmt s, Stmt::Prepare(db_, "DELETE FROM sessions WHERE created_at < ? OR last_seen < ?"));
+      s.Bind(1, created_before);
+      s.Bind(2, seen_before);
+      RETURN_IF_ERROR(s.Run(db_));
+      RETURN_IF_ERROR(Run("DELETE FROM login_failures WHERE at < ?", failures_before));
+      return Run("DELETE FROM login_locks WHERE until < ?", now);
+    });
   }
 
   Status AddLoginFailure(int64_t at, std::string_view user_name,
@@ -290,10 +305,12 @@ class SqlitePlatformStore final : public PlatformStore {
   }
 
   Result<std::optional<ApiTokenRow>> FindApiToken(std::string_view token_hash) override {
-    ASSIGN_OR_RETURN(Stmt s,
-                     Stmt::Prepare(db_, fmt::format("SELECT {} FROM api_tokens WHERE token_hash = "
-                                                    "? AND revoked = 0",
-                                                    kTokenColumns)));
+    // Every request of a department's system comes here: the statement is prepared once.
+    ASSIGN_OR_RETURN(Stmt * cached,
+                     Cached(find_token_, fmt::format("SELECT {} FROM api_tokens WHERE "
+                                                     "token_hash = ? AND revoked = 0",
+                                                     kTokenColumns)));
+    Stmt& s = *cached;
     s.Bind(1, token_hash);
     ASSIGN_OR_RETURN(bool row, s.Step(db_));
     if (!row) return std::optional<ApiTokenRow>();
@@ -360,15 +377,16 @@ class SqlitePlatformStore final : public PlatformStore {
 
   Result<std::vector<AuditRecord>> ReadAudit(int64_t after_seq, int limit,
                                              std::string_view action) override {
+    // Two statements, so that a filtered read walks the (action, seq) index.
     ASSIGN_OR_RETURN(
         Stmt s,
-        Stmt::Prepare(db_, fmt::format("SELECT {} FROM audit_log WHERE seq > ? AND (? = '' OR "
-                                       "action = ?) ORDER BY seq LIMIT ?",
-                                       kAuditColumns)));
-    s.Bind(1, after_seq);
-    s.Bind(2, action);
-    s.Bind(3, action);
-    s.Bind(4, int64_t{limit});
+        Stmt::Prepare(db_, fmt::format("SELECT {} FROM audit_log WHERE seq > ?{} ORDER "
+                                       "BY seq LIMIT ?",
+                                       kAuditColumns, action.empty() ? "" : " AND action = ?")));
+    int i = 1;
+    s.Bind(i++, after_seq);
+    if (!action.empty()) s.Bind(i++, action);
+    s.Bind(i, int64_t{limit});
     std::vector<AuditRecord> out;
     for (;;) {
       ASSIGN_OR_RETURN(bool row, s.Step(db_));
@@ -439,6 +457,14 @@ class SqlitePlatformStore final : public PlatformStore {
   }
 
  private:
+  // The statement in `slot`, prepared on first use.
+  Result<Stmt*> Cached(Stmt& slot, std::string_view sql) {
+    if (!slot.get()) {
+      ASSIGN_OR_RETURN(slot, Stmt::Prepare(db_, sql));
+    }
+    return &slot;
+  }
+
   Result<std::optional<UserRow>> OneUser(Stmt& s) {
     ASSIGN_OR_RETURN(bool row, s.Step(db_));
     if (!row) return std::optional<UserRow>();
@@ -480,6 +506,8 @@ class SqlitePlatformStore final : public PlatformStore {
   }
 
   sqlite3* db_;
+  Stmt find_session_;
+  Stmt find_token_;
 };
 
 }  // namespace
