@@ -34,5 +34,7 @@ void AddQueryCommand(CLI::App& app, int& exit_code, const Lang& lang);
 void AddReportCommand(CLI::App& app, int& exit_code, const Lang& lang);
 // template: blank XLSX templates and the generated contract doc (service/template.h)
 void AddTemplateCommand(CLI::App& app, int& exit_code, const Lang& lang);
+// household edit|history, changes: a cadre's edit and the change feed (service/household_edit.h)
+void AddHouseholdCommands(CLI::App& app, int& exit_code, const Lang& lang);
 
 }  // namespace fupin::cli

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   AddQueryCommand(app, exit_code, lang);
   AddReportCommand(app, exit_code, lang);
   AddTemplateCommand(app, exit_code, lang);
+  AddHouseholdCommands(app, exit_code, lang);
   AddGenCommand(app, exit_code);
   try {
     app.parse(argc, argv);
