@@ -75,10 +75,12 @@ class SnapshotHolder {
   };
   View Read() const;
 
-  // Builds the next snapshot from `store` beside the serving one and swaps it in. Nothing
-  // is built when the store's DataVersion is the serving snapshot's and no delta was
-  // applied since. On failure (an unreadable store, a broken registry) the serving
-  // snapshot stays and the error is returned. REQUIRES: `store` is used by no other thread.
+  // Builds the next snapshot from `store` beside the serving one (a full build, seconds at
+  // full scale: patching a copy would need the serving one held still while it is copied)
+  // and swaps it in. Nothing is built when the store's DataVersion is the serving
+  // snapshot's; every committed edit moves the registry part of it. On failure (an unreadable
+  // store, a broken registry) the serving snapshot stays and the error is returned. REQUIRES:
+  // `store` is used by no other thread.
   Status Refresh(store::Store& store, const BuildOptions& options = {});
 
   // Applies committed changes, each household atomically (see the header comment); a delta

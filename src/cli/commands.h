@@ -38,5 +38,7 @@ void AddTemplateCommand(CLI::App& app, int& exit_code, const Lang& lang);
 void AddServeCommand(CLI::App& app, int& exit_code, const Lang& lang);
 // user, token, audit, backup: accounts, API tokens, the audit chain (service/accounts.h)
 void AddAccountCommands(CLI::App& app, int& exit_code, const Lang& lang);
+// household edit|history, changes: a cadre's edit and the change feed (service/household_edit.h)
+void AddHouseholdCommands(CLI::App& app, int& exit_code, const Lang& lang);
 
 }  // namespace fupin::cli

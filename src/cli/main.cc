@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   AddTemplateCommand(app, exit_code, lang);
   AddServeCommand(app, exit_code, lang);
   AddAccountCommands(app, exit_code, lang);
+  AddHouseholdCommands(app, exit_code, lang);
   AddGenCommand(app, exit_code);
   try {
     app.parse(argc, argv);

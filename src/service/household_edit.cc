@@ -342,8 +342,14 @@ Result<EditOutcome> EditHousehold(store::Store& store, analytics::SnapshotHolder
         linked_bits.push_back(view->m_linked[m]);
   }
   store::EditInfo info{actor.user, std::string(RoleName(actor.role)), edit.reason};
-  ASSIGN_OR_RETURN(std::unique_ptr<store::EditTransaction> tx,
-                   store.Edits().BeginEdit(household_id, edit.version, info));
+  auto begun = store.Edits().BeginEdit(household_id, edit.version, info);
+  if (!begun && begun.error().code() == StatusCode::kAborted)
+    return Err(Aborted(Say(lang,
+                           fmt::format("户 {} 在版本 {} 之后已被修改，请重新读取后再改（{}）",
+                                       household_id, edit.version, begun.error().message()),
+                           begun.error().message())));
+  if (!begun) return Err(begun.error());
+  std::unique_ptr<store::EditTransaction> tx = std::move(*begun);
   if (!actor.Sees(tx->village_code())) return Err(Denied(actor, household_id, lang));
   // The current members before the edit, in the snapshot's order (id_number), for their
   // link bits.

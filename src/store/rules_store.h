@@ -123,7 +123,7 @@ class RulesStore {
 
   // Every recorded change to a household and its members, oldest first.
   struct HistoryRow {
-    int64_t batch_id = 0;
+    int64_t batch_id = 0;    // 0 for a cadre's edit (store/edit_store.h)
     std::string at;          // when the batch started (UTC)
     std::string entity;      // household or member
     std::string entity_key;  // household_id, or household_id/id_number

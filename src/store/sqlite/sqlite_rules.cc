@@ -106,9 +106,11 @@ class SqliteRulesStore final : public RulesStore {
     ASSIGN_OR_RETURN(auto reader, OpenReader());
     ASSIGN_OR_RETURN(
         Stmt s, Stmt::Prepare(reader.get(),
-                              "SELECT h.batch_id, b.started_at, h.entity, h.entity_key, h.field, "
-                              "coalesce(h.old_value, ''), coalesce(h.new_value, '') FROM history h "
-                              "JOIN import_batches b USING (batch_id) WHERE (h.entity = "
+                              "SELECT coalesce(h.batch_id, 0), coalesce(b.started_at, e.at), "
+                              "h.entity, h.entity_key, h.field, coalesce(h.old_value, ''), "
+                              "coalesce(h.new_value, '') FROM history h LEFT JOIN import_batches "
+                              "b ON b.batch_id = h.batch_id LEFT JOIN edits e ON e.edit_id = "
+                              "h.edit_id WHERE (h.entity = "
                               "'household' AND h.entity_key = ?1) OR (h.entity = 'member' AND "
                               "h.entity_key > ?1 || '/' AND h.entity_key < ?1 || '0') ORDER BY "
                               "h.history_id"));

@@ -872,26 +872,38 @@ class SqliteStore final : public Store {
     ASSIGN_OR_RETURN(Stmt s,
                      Stmt::Prepare(db_, "SELECT coalesce(max(version), 0) FROM schema_migrations"));
     ASSIGN_OR_RETURN(bool row, s.Step(db_));
-    int current = row ? static_cast<int>(s.Int(0)) : 0;
+    const int current = row ? static_cast<int>(s.Int(0)) : 0;
     s.Reset();
     if (current > kSchemaVersion)
       return DataLoss(
           fmt::format("the database has schema version {}, newer than this fupin ({}); "
                       "use a newer fupin",
                       current, kSchemaVersion));
+    // Every migration not recorded yet is applied, in order: also one numbered below the
+    // newest recorded (branches developed side by side number theirs independently).
+    ASSIGN_OR_RETURN(
+        Stmt recorded,
+        Stmt::Prepare(db_, "SELECT count(*) FROM schema_migrations WHERE version = ?"));
+    auto is_recorded = [&](int version) -> Result<bool> {
+      recorded.Reset();
+      recorded.Bind(1, static_cast<int64_t>(version));
+      ASSIGN_OR_RETURN(bool found, recorded.Step(db_));
+      const bool yes = found && recorded.Int(0) > 0;
+      recorded.Reset();
+      return yes;
+    };
     for (const Migration& m : kMigrations) {
-      if (m.version <= current) continue;
+      ASSIGN_OR_RETURN(bool done, is_recorded(m.version));
+      if (done) continue;
       RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
       // Read again under the write lock: another process creating the same new database may
-      // have applied this migration since the version was read above.
-      auto applied = s.Step(db_);
-      current = applied && *applied ? static_cast<int>(s.Int(0)) : current;
-      s.Reset();
+      // have applied this migration since it was read above.
+      auto applied = is_recorded(m.version);
       if (!applied) {
         Exec(db_, "ROLLBACK").ok();
         return Err(applied.error());
       }
-      if (m.version <= current) {
+      if (*applied) {
         RETURN_IF_ERROR(Exec(db_, "COMMIT"));
         continue;
       }
