@@ -136,10 +136,10 @@ TEST(ServerOpenApiTest, EveryOperationAnswersAsDescribed) {
   rec.Add("POST", "/api/flags/{id}/state",
           c.Post(fmt::format("/api/flags/{}/state", flag_id), h(admin, true), R"({"state":"maybe"})",
                  "application/json"));
-  rec.Add("GET", "/api/reports/{template}", c.Get("/api/reports/summary?format=xlsx", h(admin)));
-  rec.Add("GET", "/api/reports/{template}", c.Get("/api/reports/summary?format=csv", h(admin)));
+  rec.Add("GET", "/api/reports/{template}", c.Get("/api/reports/registry?format=xlsx", h(admin)));
+  rec.Add("GET", "/api/reports/{template}", c.Get("/api/reports/registry?format=csv", h(admin)));
   rec.Add("GET", "/api/reports/{template}", c.Get("/api/reports/nope", h(admin)));
-  rec.Add("GET", "/api/reports/{template}", c.Get("/api/reports/summary?region=" + p.other_village, h(cadre)));
+  rec.Add("GET", "/api/reports/{template}", c.Get("/api/reports/registry?region=" + p.other_village, h(cadre)));
 
   const std::string csv = ReadFile(dir.path() / "province" / "batch" / "edu_students.csv");
   httplib::MultipartFormDataItems items = {{"file", csv, "edu_students.csv", "text/csv"}};

@@ -54,6 +54,8 @@ Result<store::Store*> App::Db() {
   if (t_store.app != this || !t_store.store) {
     store::OpenOptions open;
     open.cache_mib = 16;
+    open.bulk_journal = false;
+    open.create = false;
     ASSIGN_OR_RETURN(auto db, store::OpenStore(options_.db, open));
     t_store.app = this;
     t_store.store = std::move(db);
@@ -62,6 +64,8 @@ Result<store::Store*> App::Db() {
 }
 
 Status App::Open() {
+  ASSIGN_OR_RETURN(store::StoreLocation location, store::ParseStoreUri(options_.db));
+  db_path_ = location.path.string();
   ASSIGN_OR_RETURN(store::Store * db, Db());
   if (options_.rules.empty()) {
     ASSIGN_OR_RETURN(rule_set_, rules::DefaultRuleSet());
@@ -76,18 +80,17 @@ Status App::Open() {
   for (auto& [code, info] : regions_) std::sort(info.children.begin(), info.children.end());
 
   scratch_dir_ = options_.scratch_dir;
-  if (scratch_dir_.empty()) {
-    std::string path = options_.db;
-    if (path.starts_with("sqlite:")) path = path.substr(7);
-    scratch_dir_ = path + ".scratch";
-  }
+  if (scratch_dir_.empty()) scratch_dir_ = db_path_ + ".scratch";
   std::error_code ec;
   std::filesystem::create_directories(scratch_dir_, ec);
   if (ec) return Unavailable(fmt::format("cannot create {}: {}", scratch_dir_, ec.message()));
 
   analytics::BuildOptions build;
   build.threads = 2;
-  RETURN_IF_ERROR(snapshots_.Open(*db, options_.db, build));
+  ASSIGN_OR_RETURN(analytics::Snapshot initial,
+                   analytics::OpenSnapshot(*db, db_path_, build));
+  metrics_.SetGauge("fupin_snapshot_households", static_cast<double>(initial.LiveHouseholds()));
+  snapshots_ = std::make_unique<analytics::SnapshotHolder>(std::move(initial));
   audit_ = std::make_unique<service::AuditLog>(options_.db);
   jobs_ = std::make_unique<Jobs>(
       [this](std::string_view kind, std::string_view outcome) {
@@ -116,12 +119,11 @@ void App::RefreshLoop() {
     lock.unlock();
     analytics::BuildOptions build;
     build.threads = 2;
-    auto parts = snapshots_.Refresh(**db, build);
-    if (!parts) {
+    if (Status st = snapshots_->Refresh(**db, build); !st.ok()) {
       fmt::print(stderr, "snapshot refresh failed, the previous one keeps serving: {}\n",
-                 parts.error().message());
-    } else if (!parts->empty()) {
-      auto view = snapshots_.Read();
+                 st.message());
+    } else {
+      auto view = snapshots_->Read();
       metrics_.SetGauge("fupin_snapshot_households", static_cast<double>(view->LiveHouseholds()));
     }
     lock.lock();
@@ -255,7 +257,7 @@ void App::Install(httplib::Server& server) {
         SendError(res, 408, "timeout", Text(Msg::kTimeout, lang));
         break;
       default:
-        SendError(res, res.status, "bad_request", httplib::status_message(res.status));
+        SendError(res, res.status, "bad_request", "bad request");
     }
     res.set_header("Content-Security-Policy", SecurityPolicy());
     res.set_header("X-Frame-Options", "DENY");

@@ -69,12 +69,14 @@ class App {
 
   const ServeOptions& options() const { return options_; }
   const rules::RuleSet& rule_set() const { return rule_set_; }
-  analytics::SnapshotHolder& snapshots() { return snapshots_; }
+  analytics::SnapshotHolder& snapshots() { return *snapshots_; }
   service::Sessions& sessions() { return sessions_; }
   service::AuditLog& audit() { return *audit_; }
   Metrics& metrics() { return metrics_; }
   Jobs& jobs() { return *jobs_; }
   const std::string& scratch_dir() const { return scratch_dir_; }
+  // The database file (for the snapshot file beside it).
+  const std::string& db_path() const { return db_path_; }
 
   // Registers a route: `pattern` is a regex of the path; `name` its OpenAPI path template,
   // used in metrics and the request log.
@@ -97,12 +99,13 @@ class App {
   ServeOptions options_;
   Lang lang_;
   rules::RuleSet rule_set_;
-  analytics::SnapshotHolder snapshots_;
+  std::unique_ptr<analytics::SnapshotHolder> snapshots_;
   service::Sessions sessions_;
   std::unique_ptr<service::AuditLog> audit_;
   Metrics metrics_;
   std::unique_ptr<Jobs> jobs_;
   std::string scratch_dir_;
+  std::string db_path_;
   struct RegionInfo {
     std::string name;
     int level = 0;

@@ -139,6 +139,25 @@ std::optional<std::string> Param(const httplib::Request& req, const char* name) 
   return req.get_param_value(name);
 }
 
+std::vector<std::string> AllParams(const httplib::Request& req, std::string_view name) {
+  std::vector<std::string> out;
+  const size_t q = req.target.find('?');
+  if (q == std::string::npos) return out;
+  std::string_view query = std::string_view(req.target).substr(q + 1);
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view piece = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const size_t eq = piece.find('=');
+    const std::string key = httplib::detail::decode_url(std::string(piece.substr(0, eq)), true);
+    if (key != name) continue;
+    out.push_back(eq == std::string_view::npos
+                      ? std::string()
+                      : httplib::detail::decode_url(std::string(piece.substr(eq + 1)), true));
+  }
+  return out;
+}
+
 Result<int64_t> IntParam(const httplib::Request& req, const char* name, int64_t fallback,
                          int64_t lo, int64_t hi, Lang lang) {
   if (!req.has_param(name)) return fallback;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/lang.h"
 #include "core/status.h"
@@ -50,6 +51,9 @@ Result<nlohmann::json> ParseJsonBody(const httplib::Request& req,
 
 // A query parameter: nullopt when absent.
 std::optional<std::string> Param(const httplib::Request& req, const char* name);
+// Every value of a repeatable query parameter, split at its FIRST '=' only, so that
+// `where=status=1` gives "status=1" (cpp-httplib's own parsing keeps only the last part).
+std::vector<std::string> AllParams(const httplib::Request& req, std::string_view name);
 // An integer parameter in [lo, hi]; `fallback` when absent; kInvalidArgument naming it when
 // it is not a whole number in range.
 Result<int64_t> IntParam(const httplib::Request& req, const char* name, int64_t fallback,

@@ -158,9 +158,9 @@ Status StartJobRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::R
       ASSIGN_OR_RETURN(auto db, store::OpenStore(db_uri));
       reporter.Progress("snapshot", 0, 1);
       analytics::BuildOptions options;
-      ASSIGN_OR_RETURN(std::vector<std::string> parts, holder->Refresh(*db, options));
+      RETURN_IF_ERROR(holder->Refresh(*db, options));
       reporter.Progress("snapshot", 1, 1);
-      return nlohmann::json{{"refreshed", parts}};
+      return nlohmann::json{{"refreshed", true}};
     };
   } else {
     return InvalidArgument(fmt::format("{}kind (link, rules, snapshot)", Text(Msg::kBadParameter, ctx.lang)));

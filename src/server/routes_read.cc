@@ -56,8 +56,7 @@ Result<service::QueryParams> QueryParamsOf(const Ctx& ctx, const httplib::Reques
   service::QueryParams params;
   params.measures = Param(req, "measures").value_or("households");
   params.by = Param(req, "by").value_or("");
-  const size_t n = req.get_param_value_count("where");
-  for (size_t i = 0; i < n; ++i) params.where.push_back(req.get_param_value("where", i));
+  params.where = AllParams(req, "where");
   if (auto line = Param(req, "line")) params.line = *line;
   if (auto mpi = Param(req, "mpi_indicators")) params.mpi_indicators = *mpi;
   params.threads = 1;
@@ -174,9 +173,13 @@ Status HouseholdRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::
   options.lang = ctx.lang;
   options.mask = mask;
   options.threads = 1;
+  ASSIGN_OR_RETURN(std::optional<store::EditStore::HouseholdHead> head, db->Edits().Head(id));
   ASSIGN_OR_RETURN(service::HouseholdView view, service::ShowHousehold(*db, id, options));
   app.audit().Append(ctx.actor, {"read_household", object, mask.unmask ? "unmasked" : "", "ok"});
-  SendJsonText(res, service::HouseholdJson(view, ctx.lang));
+  // The version a PATCH must carry, first in the object.
+  std::string body = service::HouseholdJson(view, ctx.lang);
+  body.insert(1, fmt::format("\"version\":{},", head ? head->version : 0));
+  SendJsonText(res, std::move(body));
   return OkStatus();
 }
 

@@ -23,10 +23,11 @@ nlohmann::json ChangeJson(const service::Change& c) {
 
 Status ChangesRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
   ASSIGN_OR_RETURN(int64_t since, IntParam(req, "since", 0, 0, INT64_MAX, ctx.lang));
-  ASSIGN_OR_RETURN(int64_t limit, IntParam(req, "limit", 500, 1, 5000, ctx.lang));
+  ASSIGN_OR_RETURN(int64_t limit, IntParam(req, "limit", 500, 1, service::kMaxChangesPage, ctx.lang));
   ASSIGN_OR_RETURN(store::Store * db, app.Db());
   ASSIGN_OR_RETURN(service::ChangePage page,
-                   service::ChangesSince(*db, ctx.actor, since, static_cast<int>(limit)));
+                   service::ChangesSince(*db, ctx.actor, since, static_cast<int>(limit),
+                                                        &app.snapshots()));
   nlohmann::json changes = nlohmann::json::array();
   for (const service::Change& c : page.changes) changes.push_back(ChangeJson(c));
   SendJson(res, {{"changes", changes}, {"next_cursor", page.next_cursor}});
