@@ -184,7 +184,7 @@ void AddQueryCommand(CLI::App& app, int& exit_code, const Lang& lang) {
   auto args = std::make_shared<QueryArgs>();
   CLI::App* q = app.add_subcommand(
       "query", "Measures by dimensions over the registry (docs/query.md) / 统计查询");
-  q->add_option("--db", args->db, "SQLite database file")->required();
+  q->add_option("--db", args->db, "the store: a SQLite file path or sqlite:PATH")->required();
   q->add_option("--measure", args->measures, "persons,households,... (docs/query.md)");
   q->add_option("--by", args->by, "county,status,... (docs/query.md)");
   q->add_option("--where", args->where, "dimension=value[,value], repeatable");
@@ -230,7 +230,7 @@ void AddQueryCommand(CLI::App& app, int& exit_code, const Lang& lang) {
   CLI::App* p = app.add_subcommand(
       "portrait",
       "One household or one village, everything known (IDs and names masked) / 精准画像");
-  p->add_option("--db", pa->db, "SQLite database file")->required();
+  p->add_option("--db", pa->db, "the store: a SQLite file path or sqlite:PATH")->required();
   auto* hh = p->add_option("--household", pa->household, "household_id");
   auto* vv = p->add_option("--village", pa->village, "12-digit village code");
   hh->excludes(vv);
@@ -265,7 +265,7 @@ void AddQueryCommand(CLI::App& app, int& exit_code, const Lang& lang) {
   auto export_dir = std::make_shared<std::string>();
   CLI::App* s = app.add_subcommand(
       "snapshot", "Build or refresh the analytics snapshot (DB.snapshot) / 分析快照");
-  s->add_option("--db", *db, "SQLite database file")->required();
+  s->add_option("--db", *db, "the store: a SQLite file path or sqlite:PATH")->required();
   s->add_flag("--rebuild", *rebuild, "read everything from the store again");
   s->add_option("--threads", *threads)->capture_default_str();
   s->add_option("--export", *export_dir,
