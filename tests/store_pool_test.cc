@@ -190,6 +190,11 @@ TEST(StoreUriCliTest, EveryCommandTakesASqliteUriAndRecordsTheUser) {
   run({"import", batch.string(), "--db", uri, "--user", "alice"});
   run({"link", "--db", "sqlite://" + db.string(), "--user", "bob"});
   run({"rules", "run", "--db", uri, "--user", "carol"});
+  // Files kept beside the database go beside the file the URI names, not under "sqlite:".
+  EXPECT_TRUE(fs::exists(dir / "f.db.reports"));
+  run({"snapshot", "--db", uri});
+  EXPECT_TRUE(fs::exists(dir / "f.db.snapshot"));
+  EXPECT_FALSE(fs::exists("sqlite:"));
   test::FupinRun stats = run({"stats", "--db", uri});
   EXPECT_NE(stats.out.find("households"), std::string::npos) << stats.Show();
   using V = std::vector<std::vector<std::string>>;

@@ -40,6 +40,15 @@ inline store::OpenOptions CliStoreOptions() {
   return options;
 }
 
+// The database file that --db names (a path or a sqlite: URI), for the files kept beside it
+// (DB.reports, DB.snapshot); `db` itself when it names no file (postgresql://: opening it
+// fails first).
+inline std::string DbFilePath(const std::string& db) {
+  auto location = store::ParseStoreUri(db);
+  if (!location || location->backend != store::StoreBackend::kSqlite) return db;
+  return location->path.string();
+}
+
 // Opens the store of --db ("PATH", "sqlite:PATH", "sqlite:///abs/path"), creating it.
 inline Result<std::unique_ptr<store::Store>> OpenCliStore(const std::string& db) {
   return store::OpenStore(db, CliStoreOptions());

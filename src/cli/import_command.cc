@@ -151,8 +151,8 @@ int RunImport(const ImportArgs& args, Lang lang) {
   }
   exchange::ImportOptions options;
   options.actor = CliActor(args.user);
-  options.report_dir =
-      args.report_dir.empty() ? fs::path(args.db + ".reports") : fs::path(args.report_dir);
+  options.report_dir = args.report_dir.empty() ? fs::path(DbFilePath(args.db) + ".reports")
+                                               : fs::path(args.report_dir);
   bool tty = isatty(STDERR_FILENO);
   if (!args.quiet) {
     options.on_progress = [tty, zh](const exchange::Progress& p) {
@@ -213,8 +213,8 @@ int RunReportIssues(const ReportIssuesArgs& args, Lang lang) {
                                  batch, *latest));
     return kExitFailed;
   }
-  const fs::path dir =
-      args.report_dir.empty() ? fs::path(args.db + ".reports") : fs::path(args.report_dir);
+  const fs::path dir = args.report_dir.empty() ? fs::path(DbFilePath(args.db) + ".reports")
+                                               : fs::path(args.report_dir);
   exchange::RemoveStaleReportParts(dir);
   auto files = exchange::WriteIssueReport(**store, batch, dir);
   if (!files) return Fail(files.error(), zh);

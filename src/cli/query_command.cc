@@ -41,7 +41,8 @@ Result<analytics::Snapshot> Snapshot(const std::string& db, int threads, bool zh
   options.threads = threads;
   std::string how;
   const auto start = std::chrono::steady_clock::now();
-  ASSIGN_OR_RETURN(analytics::Snapshot snap, analytics::OpenSnapshot(*store, db, options, &how));
+  ASSIGN_OR_RETURN(analytics::Snapshot snap,
+                   analytics::OpenSnapshot(*store, DbFilePath(db), options, &how));
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (how != "loaded")
     fmt::print(stderr, "{}: {} ({:.1f} s)\n", zh ? "分析快照" : "snapshot", how, s);
@@ -128,7 +129,7 @@ int RunQueryCommand(const QueryArgs& args, Lang lang) {
 int RunSnapshotCommand(const std::string& db, bool rebuild, int threads,
                        const std::string& export_dir, Lang lang) {
   const bool zh = lang == Lang::kZh;
-  if (rebuild) std::remove((db + ".snapshot").c_str());
+  if (rebuild) std::remove((DbFilePath(db) + ".snapshot").c_str());
   const auto start = std::chrono::steady_clock::now();
   auto snap = Snapshot(db, threads, zh);
   if (!snap) return Fail(snap.error(), zh);
@@ -138,7 +139,7 @@ int RunSnapshotCommand(const std::string& db, bool rebuild, int threads,
           zh ? "分析快照 {}.snapshot: {} 户, {} 人, {} 条有效疑点, 内存 {:.1f} MiB, {:.2f} 秒\n"
              : "snapshot {}.snapshot: {} households, {} members, {} active flag entries, "
                "{:.1f} MiB in memory, {:.2f} s\n"),
-      db, snap->LiveHouseholds(), snap->members, snap->flag_entries.size(),
+      DbFilePath(db), snap->LiveHouseholds(), snap->members, snap->flag_entries.size(),
       static_cast<double>(snap->MemoryBytes()) / (1 << 20), s);
   if (!export_dir.empty()) {
     if (Status st = analytics::ExportSnapshotCsv(*snap, export_dir); !st.ok()) return Fail(st, zh);

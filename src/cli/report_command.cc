@@ -34,7 +34,7 @@ int RunReport(const ReportArgs& args, Lang lang) {
   analytics::BuildOptions options;
   options.threads = args.threads;
   std::string how;
-  auto snap = analytics::OpenSnapshot(**store, args.db, options, &how);
+  auto snap = analytics::OpenSnapshot(**store, DbFilePath(args.db), options, &how);
   if (!snap) return Fail(snap.error(), zh);
   if (how != "loaded") fmt::print(stderr, "{}: {}\n", zh ? "分析快照" : "snapshot", how);
   service::ReportOptions report;
