@@ -5,9 +5,9 @@
 // staged (the write lock is not held while the run computes) and CommitRun makes all of its
 // links visible at once; AbortRun (or a crash) leaves the previous run's links in place.
 // Thread-safety: the Scan* methods may be called from several threads at once (each call
-// reads through its own connection; while a ReadView or WriteTxn is open on the store they
-// read through the store's connection instead, one call at a time); every other method is
-// used from one thread at a time.
+// reads through its own connection); every other method is used from one thread at a time.
+// While a ReadView or WriteTxn is open on the store, the scans read through the store's
+// connection (to see the view) and the whole Store is used from one thread at a time.
 #pragma once
 
 #include <cstdint>

@@ -98,7 +98,7 @@ class RulesStore {
   // Reads `columns` of the data set's table in storage order. row_id is the row's id for
   // department data sets and 0 for the registry. Runs on a connection of its own, so scans
   // may run on several threads at once (inside a ReadView or WriteTxn: on the store's
-  // connection, to see the view, one scan at a time).
+  // connection, to see the view, and then from one thread at a time, as link_store.h says).
   virtual Status ScanColumns(
       const DatasetSpec& dataset, std::span<const std::string> columns,
       const std::function<void(int64_t row_id, std::span<const Cell>)>& fn) = 0;

@@ -12,8 +12,8 @@
 // consistent view, or its writes into one transaction. Open one connection per thread, or
 // lease them from a StorePool (pool.h); OpenStore (open.h) opens one from a URI.
 // Thread-safety: a Store and its writers are used from one thread at a time (except the
-// scans that link_store.h and rules_store.h allow on several threads). Distinct Stores of
-// one database may be used on different threads at once.
+// scans that link_store.h and rules_store.h allow on several threads, outside a ReadView or
+// WriteTxn). Distinct Stores of one database may be used on different threads at once.
 #pragma once
 
 #include <cstdint>
