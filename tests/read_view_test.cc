@@ -319,5 +319,20 @@ TEST_F(ReadViewTest, ALinkRunPublishedMeanwhileAbortsTheOtherRun) {
   EXPECT_TRUE(reader_->BeginWrite());
 }
 
+// A run that never publishes (aborted, or its process gone mid-run) leaves nothing behind:
+// its writes were only staged.
+TEST_F(ReadViewTest, ALinkRunThatNeverPublishesLeavesThePreviousLinks) {
+  LinkAndFlag(*writer_, "H1", {.user = "linker"});
+  auto run = reader_->Links().BeginRun({.actor = {.user = "gone"}});
+  ASSERT_TRUE(run);
+  const store::LinkFinding finding{"shared_id", "a", "H1", "b", "H1", "never"};
+  ASSERT_TRUE(reader_->Links().ReplaceFindings(std::span(&finding, 1)).ok());
+  ASSERT_TRUE(reader_->Links().ClearLinks(Spec("vehicles")).ok());
+  reader_.reset();  // the store closes with the run open
+  using V = std::vector<std::vector<std::string>>;
+  EXPECT_EQ(test::Query(db_, "SELECT detail FROM link_findings"), (V{{"test"}}));
+  EXPECT_EQ(test::Query(db_, "SELECT user_name FROM link_runs"), (V{{"linker"}}));
+}
+
 }  // namespace
 }  // namespace fupin
