@@ -53,7 +53,7 @@ class LinkTest : public ::testing::Test {
   link::LinkSummary Link(bool full = false) {
     link::LinkOptions o;
     o.full = full;
-    o.user = "test";
+    o.actor.user = "test";
     auto s = link::RunLinker(*store_, o);
     EXPECT_TRUE(s) << s.error().ToString();
     return s ? *s : link::LinkSummary{};

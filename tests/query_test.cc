@@ -43,12 +43,12 @@ class QueryTest : public ::testing::Test {
     auto s = exchange::ImportPath(**store, options.out, {});
     ASSERT_TRUE(s) << s.error().ToString();
     link::LinkOptions lo;
-    lo.user = "test";
+    lo.actor.user = "test";
     ASSERT_TRUE(link::RunLinker(**store, lo));
     auto rules = rules::DefaultRuleSet();
     ASSERT_TRUE(rules);
     rules::RunOptions ro;
-    ro.user = "test";
+    ro.actor.user = "test";
     auto run = rules::RunRules(**store, *rules, ro);
     ASSERT_TRUE(run) << run.error().ToString();
     auto snap = analytics::BuildSnapshot(**store);
@@ -605,7 +605,7 @@ TEST_F(QueryTest, RefreshReadsOnlyTheFlagsAfterADecision) {
   ASSERT_TRUE((*store)
                   ->Rules()
                   .SetFlagState(flag[0][0], flag[0][1], flag[0][2] == "NULL" ? "" : flag[0][2],
-                                store::FlagState::kDismissed, "checked", "test")
+                                store::FlagState::kDismissed, "checked", Actor{.user = "test"})
                   .ok());
   auto read = analytics::Refresh(**store, *snap);
   ASSERT_TRUE(read) << read.error().ToString();
@@ -618,7 +618,7 @@ TEST_F(QueryTest, RefreshReadsOnlyTheFlagsAfterADecision) {
   ASSERT_TRUE((*store)
                   ->Rules()
                   .SetFlagState(flag[0][0], flag[0][1], flag[0][2] == "NULL" ? "" : flag[0][2],
-                                store::FlagState::kOpen, "", "test")
+                                store::FlagState::kOpen, "", Actor{.user = "test"})
                   .ok());
 }
 

@@ -106,12 +106,12 @@ class ReportsTest : public ::testing::Test {
     auto s = exchange::ImportPath(*store_, options.out, {});
     ASSERT_TRUE(s) << s.error().ToString();
     link::LinkOptions lo;
-    lo.user = "test";
+    lo.actor.user = "test";
     ASSERT_TRUE(link::RunLinker(*store_, lo));
     auto rules = rules::DefaultRuleSet();
     ASSERT_TRUE(rules);
     rules::RunOptions ro;
-    ro.user = "test";
+    ro.actor.user = "test";
     auto run = rules::RunRules(*store_, *rules, ro);
     ASSERT_TRUE(run) << run.error().ToString();
     auto snap = analytics::BuildSnapshot(*store_);

@@ -952,7 +952,7 @@ std::string Build(World& w) {
   }
 
   link::LinkOptions link_options;
-  link_options.user = "test";
+  link_options.actor.user = "test";
   auto linked = link::RunLinker(*w.store, link_options);
   if (!linked) return "link: " + linked.error().ToString();
   w.linked = *linked;
@@ -960,7 +960,7 @@ std::string Build(World& w) {
   auto rules = rules::DefaultRuleSet();
   if (!rules) return "rules: " + rules.error().ToString();
   rules::RunOptions run_options;
-  run_options.user = "test";
+  run_options.actor.user = "test";
   auto report = rules::RunRules(*w.store, *rules, run_options);
   if (!report) return "run: " + report.error().ToString();
   w.report = *report;

@@ -103,13 +103,13 @@ class RulesTest : public ::testing::Test {
   }
   void Link() {
     link::LinkOptions o;
-    o.user = "test";
+    o.actor.user = "test";
     auto s = link::RunLinker(*store_, o);
     ASSERT_TRUE(s) << s.error().ToString();
   }
   rules::RunReport Run() {
     rules::RunOptions o;
-    o.user = "test";
+    o.actor.user = "test";
     auto r = rules::RunRules(*store_, rules_, o);
     EXPECT_TRUE(r) << r.error().ToString();
     return r ? *r : rules::RunReport{};
@@ -211,15 +211,18 @@ TEST_F(RulesTest, FlagsKeepTheirStateCloseAndReopen) {
   EXPECT_GT(verified.flag.evidence_row, 0);
   store::RulesStore& rs = store_->Rules();
   ASSERT_TRUE(rs.SetFlagState("EXC_VEHICLE", verified.flag.household_id, verified.flag.id_number,
-                              store::FlagState::kVerified, "入户核实：有小轿车", "cadre1")
+                              store::FlagState::kVerified, "入户核实：有小轿车",
+                              Actor{.user = "cadre1"})
                   .ok());
   ASSERT_TRUE(rs.SetFlagState("EXC_VEHICLE", dismissed.flag.household_id, dismissed.flag.id_number,
-                              store::FlagState::kDismissed, "车辆已过户", "cadre2")
+                              store::FlagState::kDismissed, "车辆已过户", Actor{.user = "cadre2"})
                   .ok());
-  EXPECT_EQ(rs.SetFlagState("EXC_VEHICLE", "nope", "", store::FlagState::kVerified, "", "x").code(),
+  EXPECT_EQ(rs.SetFlagState("EXC_VEHICLE", "nope", "", store::FlagState::kVerified, "",
+                            Actor{.user = "x"})
+                .code(),
             StatusCode::kNotFound);
   EXPECT_EQ(rs.SetFlagState("EXC_VEHICLE", verified.flag.household_id, verified.flag.id_number,
-                            store::FlagState::kClosed, "", "x")
+                            store::FlagState::kClosed, "", Actor{.user = "x"})
                 .code(),
             StatusCode::kInvalidArgument);
 
@@ -254,7 +257,7 @@ TEST_F(RulesTest, FlagsKeepTheirStateCloseAndReopen) {
   EXPECT_EQ(state_of(verified).state, store::FlagState::kClosed);
   EXPECT_EQ(state_of(dismissed).state, store::FlagState::kDismissed);
   EXPECT_EQ(rs.SetFlagState("EXC_VEHICLE", verified.flag.household_id, verified.flag.id_number,
-                            store::FlagState::kVerified, "", "x")
+                            store::FlagState::kVerified, "", Actor{.user = "x"})
                 .code(),
             StatusCode::kFailedPrecondition);
 

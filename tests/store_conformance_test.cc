@@ -75,15 +75,28 @@ TEST_F(StoreTest, NewDatabaseHoldsTheBuiltinRegions) {
 }
 
 TEST_F(StoreTest, ReopeningAppliesNoMigrationTwice) {
+  auto migrations = [&] {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "SELECT count(*) FROM schema_migrations", -1, &st, nullptr);
+    EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
+    const int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+  };
   { auto s = Open(); }
+  const int applied = migrations();
+  EXPECT_GE(applied, 5);
   auto s = Open();
   EXPECT_EQ(Count(*s, "regions"), 19572);
+  EXPECT_EQ(migrations(), applied);
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* st = nullptr;
   sqlite3_prepare_v2(db, "SELECT count(*), max(version) FROM schema_migrations", -1, &st, nullptr);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), SqliteSchemaVersion());
   EXPECT_EQ(sqlite3_column_int(st, 1), SqliteSchemaVersion());
   char* mode = nullptr;
   sqlite3_finalize(st);
@@ -121,7 +134,7 @@ TEST_F(StoreTest, NotADatabaseIsAClearError) {
 
 TEST_F(StoreTest, AbortedBatchLeavesNothing) {
   auto s = Open();
-  ASSERT_TRUE(s->BeginBatch({"x", "tester"}));
+  ASSERT_TRUE(s->BeginBatch({"x", {.user = "tester"}}));
   auto file = s->BeginFile({"households.csv", "households", "abc", 10, "UTF-8"});
   ASSERT_TRUE(file);
   auto w = s->OpenWriter(*FindDataset("households"), *file);
@@ -137,7 +150,7 @@ TEST_F(StoreTest, AbortedBatchLeavesNothing) {
 TEST_F(StoreTest, ChangedHouseholdKeepsOldValuesInHistory) {
   auto s = Open();
   for (int round = 0; round < 2; ++round) {
-    ASSERT_TRUE(s->BeginBatch({"x", "tester"}));
+    ASSERT_TRUE(s->BeginBatch({"x", {.user = "tester"}}));
     auto file = s->BeginFile({"households.csv", "households", round ? "b" : "a", 10, "UTF-8"});
     auto w = s->OpenWriter(*FindDataset("households"), *file);
     ASSERT_TRUE(w);
@@ -195,10 +208,10 @@ TEST_F(StoreTest, HouseholdIdsIncludeTheOpenBatch) {
     return out;
   };
   EXPECT_TRUE(ids().empty());
-  ASSERT_TRUE(s->BeginBatch({"x", "tester"}));
+  ASSERT_TRUE(s->BeginBatch({"x", {.user = "tester"}}));
   write_households({"H1", "H2"}, "a");
   ASSERT_TRUE(s->CommitBatch().ok());
-  ASSERT_TRUE(s->BeginBatch({"x", "tester"}));
+  ASSERT_TRUE(s->BeginBatch({"x", {.user = "tester"}}));
   write_households({"H3"}, "b");
   EXPECT_EQ(ids(), (std::vector<std::string>{"H1", "H2", "H3"}));
   s->AbortBatch();
@@ -210,7 +223,7 @@ TEST_F(StoreTest, HouseholdIdsIncludeTheOpenBatch) {
 TEST_F(StoreTest, SchemaStillDeclaresTheMemberHouseholdForeignKey) {
   {
     auto s = Open();
-    ASSERT_TRUE(s->BeginBatch({"x", "tester"}));
+    ASSERT_TRUE(s->BeginBatch({"x", {.user = "tester"}}));
     ASSERT_TRUE(s->CommitBatch().ok());
   }
   sqlite3* db = nullptr;
@@ -243,7 +256,7 @@ TEST_F(StoreTest, DepartmentSnapshotTracksNewChangedGoneAndKeepsRowIds) {
   };
   std::vector<int64_t> file_ids;
   for (size_t round = 0; round < snapshots.size(); ++round) {
-    ASSERT_TRUE(s->BeginBatch({"x", "tester"}));
+    ASSERT_TRUE(s->BeginBatch({"x", {.user = "tester"}}));
     auto file = s->BeginFile({"vehicles.csv", "vehicles", std::to_string(round), 1, "UTF-8"});
     file_ids.push_back(*file);
     auto w = s->OpenWriter(d, *file);
@@ -297,12 +310,12 @@ TEST_F(StoreTest, DepartmentSnapshotTracksNewChangedGoneAndKeepsRowIds) {
 
 TEST_F(StoreTest, SecondWriterIsToldTheDatabaseIsBusy) {
   auto a = Open();
-  ASSERT_TRUE(a->BeginBatch({"x", "a"}));
+  ASSERT_TRUE(a->BeginBatch({"x", {.user = "a"}}));
   // While a holds the write lock, a second process can neither start a batch nor change the
   // journal mode; it is told so (kUnavailable) instead of hanging or corrupting anything.
   auto opened = OpenSqliteStore(path_, {.busy_timeout_ms = 0});
   if (opened) {
-    auto batch = (*opened)->BeginBatch({"y", "b"});
+    auto batch = (*opened)->BeginBatch({"y", {.user = "b"}});
     ASSERT_FALSE(batch);
     EXPECT_EQ(batch.error().code(), StatusCode::kUnavailable) << batch.error().ToString();
   } else {
@@ -317,7 +330,7 @@ TEST_F(StoreTest, SecondWriterIsToldTheDatabaseIsBusy) {
 TEST_F(StoreTest, WithAnotherConnectionOpenABatchRunsInWalMode) {
   auto reader = Open();
   auto writer = Open();
-  ASSERT_TRUE(writer->BeginBatch({"x", "w"}));
+  ASSERT_TRUE(writer->BeginBatch({"x", {.user = "w"}}));
   // The reader can still read while the batch is open: the batch stayed in WAL mode.
   auto regions = reader->LoadRegions();
   ASSERT_TRUE(regions) << regions.error().ToString();

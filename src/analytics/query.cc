@@ -8,10 +8,10 @@
 #include <cstdlib>
 #include <numeric>
 #include <optional>
-#include <thread>
 #include <unordered_map>
 
 #include "core/code_lists.h"
+#include "core/parallel.h"
 
 namespace fupin::analytics {
 
@@ -1342,9 +1342,7 @@ void Execute(const Plan& p, int threads, Groups& total, const std::function<Grou
       return;
     }
     Groups other = make();
-    std::thread t([&] { Scan(p, n / 2, n, true, other); });
-    Scan(p, 0, n / 2, true, total);
-    t.join();
+    RunPair([&] { Scan(p, 0, n / 2, true, total); }, [&] { Scan(p, n / 2, n, true, other); });
     total.Merge(other);
     return;
   }
@@ -1378,11 +1376,10 @@ void Execute(const Plan& p, int threads, Groups& total, const std::function<Grou
   };
   std::vector<Groups> partial;
   for (int i = 1; i < parts; ++i) partial.push_back(make());
-  std::vector<std::thread> pool;
-  for (int i = 1; i < parts; ++i)
-    pool.emplace_back(
-        [&, i] { run(piece[static_cast<size_t>(i)], partial[static_cast<size_t>(i - 1)]); });
-  run(piece[0], total);
+  (void)RunTasks(static_cast<size_t>(parts), parts, [&](size_t i) {
+    run(piece[i], i == 0 ? total : partial[i - 1]);
+    return OkStatus();
+  });
   // The appended part, row by row against the region filters.
   if (s.households > s.sorted_households) {
     if (p.member_level) {
@@ -1391,7 +1388,6 @@ void Execute(const Plan& p, int threads, Groups& total, const std::function<Grou
       Scan(p, s.sorted_households, s.households, true, total);
     }
   }
-  for (std::thread& t : pool) t.join();
   for (Groups& g : partial) total.Merge(g);
 }
 

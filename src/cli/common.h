@@ -1,8 +1,10 @@
-// Helpers the subcommands share: opening an existing database, failing with a message,
-// writing an output file through a temporary name.
+// Helpers the subcommands share: opening the store of --db (a path or a store URI,
+// store/open.h), the Actor of --user, failing with a message, writing an output file through
+// a temporary name.
 #pragma once
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -13,8 +15,9 @@
 #include <string_view>
 
 #include "cli/commands.h"
+#include "core/actor.h"
 #include "core/status.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/open.h"
 
 namespace fupin::cli {
 
@@ -25,8 +28,8 @@ inline constexpr int kExitInterrupted = 130;
 // How the command opens the store: another fupin process's write lock is waited for
 // FUPIN_LOCK_WAIT_S seconds (default 30: an import of a small batch by another process ends
 // well within it), then refused naming the other process.
-inline store::SqliteOptions CliStoreOptions() {
-  store::SqliteOptions options;
+inline store::OpenOptions CliStoreOptions() {
+  store::OpenOptions options;
   options.busy_timeout_ms = 30000;
   if (const char* env = std::getenv("FUPIN_LOCK_WAIT_S")) {
     char* end = nullptr;
@@ -37,13 +40,43 @@ inline store::SqliteOptions CliStoreOptions() {
   return options;
 }
 
+// The database file that --db names (a path or a sqlite: URI), for the files kept beside it
+// (DB.reports, DB.snapshot); `db` itself when it names no file (postgresql://: opening it
+// fails first).
+inline std::string DbFilePath(const std::string& db) {
+  auto location = store::ParseStoreUri(db);
+  if (!location || location->backend != store::StoreBackend::kSqlite) return db;
+  return location->path.string();
+}
+
+// Opens the store of --db ("PATH", "sqlite:PATH", "sqlite:///abs/path"), creating it.
+inline Result<std::unique_ptr<store::Store>> OpenCliStore(const std::string& db) {
+  return store::OpenStore(db, CliStoreOptions());
+}
+
 // Opens a database that `fupin import` made; a missing file is an error, not a new store.
 inline Result<std::unique_ptr<store::Store>> OpenExisting(const std::string& db, bool zh) {
-  if (!std::filesystem::exists(db))
+  ASSIGN_OR_RETURN(store::StoreLocation location, store::ParseStoreUri(db));
+  if (location.backend == store::StoreBackend::kSqlite && !std::filesystem::exists(location.path))
     return Err(NotFound(fmt::format(
         "{} {}", db,
         zh ? "不存在（请先 fupin import）" : "does not exist (run fupin import first)")));
-  return store::OpenSqliteStore(db, CliStoreOptions());
+  return OpenCliStore(db);
+}
+
+// Who runs the command: --user (`user`), else the OS user ($USER, else "uid<n>"), with the
+// role admin, since whoever runs the command holds the database file (core/actor.h).
+inline Actor CliActor(std::string_view user) {
+  Actor actor;
+  actor.role = Role::kAdmin;
+  if (!user.empty()) {
+    actor.user = std::string(user);
+  } else if (const char* env = std::getenv("USER"); env && *env) {
+    actor.user = env;
+  } else {
+    actor.user = "uid" + std::to_string(getuid());
+  }
+  return actor;
 }
 
 inline int Fail(const Status& st, bool zh) {

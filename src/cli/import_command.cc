@@ -11,7 +11,7 @@
 #include "core/interrupt.h"
 #include "exchange/import.h"
 #include "exchange/report.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/open.h"
 
 namespace fupin::cli {
 
@@ -144,15 +144,15 @@ int RunImport(const ImportArgs& args, Lang lang) {
     return kExitFailed;
   }
   InstallInterruptHandler();  // Ctrl-C rolls the batch back instead of killing it midway
-  auto store = store::OpenSqliteStore(args.db, CliStoreOptions());
+  auto store = OpenCliStore(args.db);
   if (!store) {
     fmt::print(stderr, "{}: {}\n", zh ? "错误" : "error", store.error().message());
     return kExitFailed;
   }
   exchange::ImportOptions options;
-  options.user = args.user;
-  options.report_dir =
-      args.report_dir.empty() ? fs::path(args.db + ".reports") : fs::path(args.report_dir);
+  options.actor = CliActor(args.user);
+  options.report_dir = args.report_dir.empty() ? fs::path(DbFilePath(args.db) + ".reports")
+                                               : fs::path(args.report_dir);
   bool tty = isatty(STDERR_FILENO);
   if (!args.quiet) {
     options.on_progress = [tty, zh](const exchange::Progress& p) {
@@ -213,8 +213,8 @@ int RunReportIssues(const ReportIssuesArgs& args, Lang lang) {
                                  batch, *latest));
     return kExitFailed;
   }
-  const fs::path dir =
-      args.report_dir.empty() ? fs::path(args.db + ".reports") : fs::path(args.report_dir);
+  const fs::path dir = args.report_dir.empty() ? fs::path(DbFilePath(args.db) + ".reports")
+                                               : fs::path(args.report_dir);
   exchange::RemoveStaleReportParts(dir);
   auto files = exchange::WriteIssueReport(**store, batch, dir);
   if (!files) return Fail(files.error(), zh);
@@ -232,7 +232,9 @@ void AddImportCommand(CLI::App& app, int& exit_code, const Lang& lang) {
   CLI::App* cmd =
       app.add_subcommand("import", "Import an exchange batch (folder or file) / 导入数据交换批次");
   cmd->add_option("path", args->path, "folder of exchange files, or one file")->required();
-  cmd->add_option("--db", args->db, "SQLite database file (created if missing)")->required();
+  cmd->add_option("--db", args->db,
+                  "the store: a SQLite file path or sqlite:PATH (created if missing)")
+      ->required();
   cmd->add_option("--report-dir", args->report_dir,
                   "where to write the issue report (default: DB.reports)");
   cmd->add_option("--user", args->user, "who runs the import (default: the OS user)");
@@ -244,7 +246,8 @@ void AddImportCommand(CLI::App& app, int& exit_code, const Lang& lang) {
   CLI::App* report = app.add_subcommand(
       "report-issues",
       "Write a batch's issue report again from the database / 重新生成批次问题报告");
-  report->add_option("--db", report_args->db, "SQLite database file")->required();
+  report->add_option("--db", report_args->db, "the store: a SQLite file path or sqlite:PATH")
+      ->required();
   report->add_option("--batch", report_args->batch, "batch number (default: the latest)");
   report->add_option("--report-dir", report_args->report_dir,
                      "where to write the report (default: DB.reports)");

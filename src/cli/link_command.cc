@@ -17,7 +17,7 @@
 #include "link/link_files.h"
 #include "link/linker.h"
 #include "service/review.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/open.h"
 
 namespace fupin::cli {
 namespace {
@@ -50,7 +50,7 @@ int RunLink(const LinkArgs& args, Lang lang) {
   options.upper = args.upper;
   options.lower = args.lower;
   options.threads = args.threads;
-  options.user = args.user;
+  options.actor = CliActor(args.user);
   if (!args.quiet)
     options.progress = [zh](std::string_view what, int64_t done, int64_t total) {
       if (what == "registry") {
@@ -237,6 +237,7 @@ struct ReviewArgs {
   std::string db;
   service::ReviewListRequest list;
   service::ReviewDecisionRequest decide;
+  std::string user;  // --user
 };
 
 std::string_view SexLabel(int sex, bool zh) {
@@ -288,6 +289,7 @@ int ReviewDecide(ReviewArgs args, bool accept, Lang lang) {
   const bool zh = lang == Lang::kZh;
   args.decide.lang = lang;
   args.decide.accept = accept;
+  args.decide.actor = CliActor(args.user);
   auto store = OpenExisting(args.db, zh);
   if (!store) return Fail(store.error(), zh);
   auto item = service::DecideReview(**store, args.decide);
@@ -306,7 +308,7 @@ void AddLinkCommands(CLI::App& app, int& exit_code, const Lang& lang) {
   auto args = std::make_shared<LinkArgs>();
   CLI::App* cmd = app.add_subcommand(
       "link", "Link every department row to a registry person / 人员关联（精确、修复、概率匹配）");
-  cmd->add_option("--db", args->db, "SQLite database file")->required();
+  cmd->add_option("--db", args->db, "the store: a SQLite file path or sqlite:PATH")->required();
   cmd->add_flag("--json", args->json, "machine-readable summary");
   cmd->add_flag("--full", args->full, "link every row again, not only new and changed ones");
   cmd->add_flag("--quiet", args->quiet, "no progress");
@@ -341,7 +343,7 @@ void AddLinkCommands(CLI::App& app, int& exit_code, const Lang& lang) {
   auto rl = std::make_shared<ReviewArgs>();
   CLI::App* list = review->add_subcommand(
       "list", "Candidates awaiting review, with the field agreements / 列出待核查候选");
-  list->add_option("--db", rl->db, "SQLite database file")->required();
+  list->add_option("--db", rl->db, "the store: a SQLite file path or sqlite:PATH")->required();
   list->add_option("--dataset", rl->list.dataset, "only this department data set");
   list->add_option("--row", rl->list.source_row, "only this row (with --dataset)");
   list->add_option("--limit", rl->list.limit, "at most this many");
@@ -353,13 +355,13 @@ void AddLinkCommands(CLI::App& app, int& exit_code, const Lang& lang) {
         accept ? "accept" : "reject",
         accept ? "Link the row to its candidate; later runs keep it / 确认关联"
                : "Never link or queue this pair again / 否决候选");
-    c->add_option("--db", rd->db, "SQLite database file")->required();
+    c->add_option("--db", rd->db, "the store: a SQLite file path or sqlite:PATH")->required();
     c->add_option("--dataset", rd->decide.dataset, "department data set")->required();
     c->add_option("--row", rd->decide.source_row, "row number, as review list shows it")
         ->required()
         ->check(CLI::PositiveNumber);
     c->add_option("--note", rd->decide.note, "why");
-    c->add_option("--user", rd->decide.user, "who decides (default: the OS user)");
+    c->add_option("--user", rd->user, "who decides (default: the OS user)");
     c->add_flag("--unmask", rd->decide.unmask, "show ID numbers and names in full");
     c->callback([rd, accept, &exit_code, &lang] { exit_code = ReviewDecide(*rd, accept, lang); });
   }
@@ -369,14 +371,14 @@ void AddLinkCommands(CLI::App& app, int& exit_code, const Lang& lang) {
   auto links = std::make_shared<ExportArgs>();
   CLI::App* el = exp->add_subcommand(
       "links", "dataset,row,id_number,stage,weight for every department row / 导出关联结果");
-  el->add_option("--db", links->db, "SQLite database file")->required();
+  el->add_option("--db", links->db, "the store: a SQLite file path or sqlite:PATH")->required();
   el->add_option("--out", links->out, "CSV file to write")->required();
   el->add_flag("--unmask", links->unmask, "show ID numbers in full (masked by default)");
   el->callback([links, &exit_code, &lang] { exit_code = ExportLinks(*links, lang); });
   auto findings = std::make_shared<ExportArgs>();
   CLI::App* ef = exp->add_subcommand(
       "findings", "registry duplicates found by the last link run / 导出登记数据问题");
-  ef->add_option("--db", findings->db, "SQLite database file")->required();
+  ef->add_option("--db", findings->db, "the store: a SQLite file path or sqlite:PATH")->required();
   ef->add_option("--out", findings->out, "CSV file to write")->required();
   ef->add_flag("--unmask", findings->unmask,
                "show ID numbers and names in full (masked by default)");

@@ -41,7 +41,8 @@ Result<analytics::Snapshot> Snapshot(const std::string& db, int threads, bool zh
   options.threads = threads;
   std::string how;
   const auto start = std::chrono::steady_clock::now();
-  ASSIGN_OR_RETURN(analytics::Snapshot snap, analytics::OpenSnapshot(*store, db, options, &how));
+  ASSIGN_OR_RETURN(analytics::Snapshot snap,
+                   analytics::OpenSnapshot(*store, DbFilePath(db), options, &how));
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (how != "loaded")
     fmt::print(stderr, "{}: {} ({:.1f} s)\n", zh ? "分析快照" : "snapshot", how, s);
@@ -128,7 +129,7 @@ int RunQueryCommand(const QueryArgs& args, Lang lang) {
 int RunSnapshotCommand(const std::string& db, bool rebuild, int threads,
                        const std::string& export_dir, Lang lang) {
   const bool zh = lang == Lang::kZh;
-  if (rebuild) std::remove((db + ".snapshot").c_str());
+  if (rebuild) std::remove((DbFilePath(db) + ".snapshot").c_str());
   const auto start = std::chrono::steady_clock::now();
   auto snap = Snapshot(db, threads, zh);
   if (!snap) return Fail(snap.error(), zh);
@@ -138,7 +139,7 @@ int RunSnapshotCommand(const std::string& db, bool rebuild, int threads,
           zh ? "分析快照 {}.snapshot: {} 户, {} 人, {} 条有效疑点, 内存 {:.1f} MiB, {:.2f} 秒\n"
              : "snapshot {}.snapshot: {} households, {} members, {} active flag entries, "
                "{:.1f} MiB in memory, {:.2f} s\n"),
-      db, snap->LiveHouseholds(), snap->members, snap->flag_entries.size(),
+      DbFilePath(db), snap->LiveHouseholds(), snap->members, snap->flag_entries.size(),
       static_cast<double>(snap->MemoryBytes()) / (1 << 20), s);
   if (!export_dir.empty()) {
     if (Status st = analytics::ExportSnapshotCsv(*snap, export_dir); !st.ok()) return Fail(st, zh);
@@ -184,7 +185,7 @@ void AddQueryCommand(CLI::App& app, int& exit_code, const Lang& lang) {
   auto args = std::make_shared<QueryArgs>();
   CLI::App* q = app.add_subcommand(
       "query", "Measures by dimensions over the registry (docs/query.md) / 统计查询");
-  q->add_option("--db", args->db, "SQLite database file")->required();
+  q->add_option("--db", args->db, "the store: a SQLite file path or sqlite:PATH")->required();
   q->add_option("--measure", args->measures, "persons,households,... (docs/query.md)");
   q->add_option("--by", args->by, "county,status,... (docs/query.md)");
   q->add_option("--where", args->where, "dimension=value[,value], repeatable");
@@ -230,7 +231,7 @@ void AddQueryCommand(CLI::App& app, int& exit_code, const Lang& lang) {
   CLI::App* p = app.add_subcommand(
       "portrait",
       "One household or one village, everything known (IDs and names masked) / 精准画像");
-  p->add_option("--db", pa->db, "SQLite database file")->required();
+  p->add_option("--db", pa->db, "the store: a SQLite file path or sqlite:PATH")->required();
   auto* hh = p->add_option("--household", pa->household, "household_id");
   auto* vv = p->add_option("--village", pa->village, "12-digit village code");
   hh->excludes(vv);
@@ -265,7 +266,7 @@ void AddQueryCommand(CLI::App& app, int& exit_code, const Lang& lang) {
   auto export_dir = std::make_shared<std::string>();
   CLI::App* s = app.add_subcommand(
       "snapshot", "Build or refresh the analytics snapshot (DB.snapshot) / 分析快照");
-  s->add_option("--db", *db, "SQLite database file")->required();
+  s->add_option("--db", *db, "the store: a SQLite file path or sqlite:PATH")->required();
   s->add_flag("--rebuild", *rebuild, "read everything from the store again");
   s->add_option("--threads", *threads)->capture_default_str();
   s->add_option("--export", *export_dir,

@@ -34,7 +34,7 @@ int RunReport(const ReportArgs& args, Lang lang) {
   analytics::BuildOptions options;
   options.threads = args.threads;
   std::string how;
-  auto snap = analytics::OpenSnapshot(**store, args.db, options, &how);
+  auto snap = analytics::OpenSnapshot(**store, DbFilePath(args.db), options, &how);
   if (!snap) return Fail(snap.error(), zh);
   if (how != "loaded") fmt::print(stderr, "{}: {}\n", zh ? "分析快照" : "snapshot", how);
   service::ReportOptions report;
@@ -66,7 +66,7 @@ void AddReportCommand(CLI::App& app, int& exit_code, const Lang& lang) {
   for (const auto& t : reports::Templates())
     names += fmt::format("{}{} ({})", names.empty() ? "" : ", ", t.name, t.title_zh);
   CLI::App* r = app.add_subcommand("report", "Standard reports as XLSX, PDF or CSV / 一键报表");
-  r->add_option("--db", args->db, "SQLite database file")->required();
+  r->add_option("--db", args->db, "the store: a SQLite file path or sqlite:PATH")->required();
   r->add_option("--template", args->template_name, names)->required();
   r->add_option("--region", args->region, "12-digit region code (default: the province)");
   r->add_option("--year", args->year, "data year (default: the latest income year)");

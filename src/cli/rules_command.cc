@@ -66,7 +66,7 @@ int RulesRun(const RunArgs& args, Lang lang) {
   if (!store) return Fail(store.error(), zh);
   rules::RunOptions options;
   options.threads = args.threads;
-  options.user = args.user;
+  options.actor = CliActor(args.user);
   if (!args.quiet)
     options.progress = [zh](std::string_view phase, int64_t done, int64_t total) {
       if (phase == "rules") {
@@ -172,7 +172,7 @@ int FlagsSet(const SetArgs& args, Lang lang) {
   auto store = OpenExisting(args.db, zh);
   if (!store) return Fail(store.error(), zh);
   Status st = (*store)->Rules().SetFlagState(args.rule, args.household, args.id, *state, args.note,
-                                             args.user);
+                                             CliActor(args.user));
   if (!st.ok()) return Fail(st, zh);
   fmt::print("{} {} {}{}{} -> {}\n", zh ? "已更新" : "updated", args.rule, args.household,
              args.id.empty() ? "" : " ", args.id, args.state);
@@ -206,11 +206,13 @@ int ExportFlags(ExportFlagsArgs args, Lang lang) {
 struct ImportFlagsArgs {
   std::string db;
   service::FlagImportRequest request;
+  std::string user;  // --user
 };
 
 int ImportFlags(ImportFlagsArgs args, Lang lang) {
   const bool zh = lang == Lang::kZh;
   args.request.lang = lang;
+  args.request.actor = CliActor(args.user);
   auto store = OpenExisting(args.db, zh);
   if (!store) return Fail(store.error(), zh);
   auto report = service::ImportFlagVerdicts(**store, args.request);
@@ -275,7 +277,7 @@ void AddRulesCommands(CLI::App& app, int& exit_code, const Lang& lang) {
   auto run = std::make_shared<RunArgs>();
   CLI::App* r = rules_cmd->add_subcommand(
       "run", "Run the rules over the registry and linked data; flags keep their state / 运行规则");
-  r->add_option("--db", run->db, "SQLite database file")->required();
+  r->add_option("--db", run->db, "the store: a SQLite file path or sqlite:PATH")->required();
   r->add_option("--rules", run->rules, "rules file (default: the built-in rules)");
   r->add_option("--threads", run->threads, "threads")
       ->check(CLI::Range(1, 64))
@@ -290,7 +292,7 @@ void AddRulesCommands(CLI::App& app, int& exit_code, const Lang& lang) {
   auto set = std::make_shared<SetArgs>();
   CLI::App* s = flags->add_subcommand(
       "set", "Mark a flag verified (true), dismissed (false positive) or open / 标记核查结果");
-  s->add_option("--db", set->db, "SQLite database file")->required();
+  s->add_option("--db", set->db, "the store: a SQLite file path or sqlite:PATH")->required();
   s->add_option("--rule", set->rule, "rule id")->required();
   s->add_option("--household", set->household, "household_id")->required();
   s->add_option("--id", set->id, "member ID number (person-scope rules)");
@@ -306,9 +308,9 @@ void AddRulesCommands(CLI::App& app, int& exit_code, const Lang& lang) {
       "nothing / 批量导入核查结果");
   fi->add_option("FILE", imp->request.file, "worklist from fupin export flags, filled in")
       ->required();
-  fi->add_option("--db", imp->db, "SQLite database file")->required();
+  fi->add_option("--db", imp->db, "the store: a SQLite file path or sqlite:PATH")->required();
   fi->add_flag("--dry-run", imp->request.dry_run, "check and report every row, apply nothing");
-  fi->add_option("--user", imp->request.user, "who decides (default: the OS user)");
+  fi->add_option("--user", imp->user, "who decides (default: the OS user)");
   fi->callback([imp, &exit_code, &lang] { exit_code = ImportFlags(*imp, lang); });
 
   CLI::App* exp = app.get_subcommand("export");
@@ -316,7 +318,7 @@ void AddRulesCommands(CLI::App& app, int& exit_code, const Lang& lang) {
   CLI::App* ef = exp->add_subcommand("flags",
                                      "Flags worklist with stable ids and 核查结果 / note columns "
                                      "(CSV or XLSX) / 导出疑点核查清单");
-  ef->add_option("--db", ex->db, "SQLite database file")->required();
+  ef->add_option("--db", ex->db, "the store: a SQLite file path or sqlite:PATH")->required();
   ef->add_option("--out", ex->out, "F.csv or F.xlsx")->required();
   ef->add_option("--region", ex->request.region, "only households in this region (code)");
   ef->add_option("--rule", ex->request.rule, "only this rule");

@@ -7,7 +7,7 @@
 #include "cli/common.h"
 #include "core/code_lists.h"
 #include "core/display_width.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/open.h"
 
 namespace fupin::cli {
 
@@ -20,12 +20,7 @@ struct StatsArgs {
 
 int RunStats(const StatsArgs& args, Lang lang) {
   bool zh = lang == Lang::kZh;
-  if (!std::filesystem::exists(args.db)) {
-    fmt::print(stderr, "{}: {} {}\n", zh ? "错误" : "error", args.db,
-               zh ? "不存在" : "does not exist");
-    return kExitFailed;
-  }
-  auto store = store::OpenSqliteStore(args.db, CliStoreOptions());
+  auto store = OpenExisting(args.db, zh);
   if (!store) {
     fmt::print(stderr, "{}: {}\n", zh ? "错误" : "error", store.error().message());
     return kExitFailed;
@@ -81,7 +76,7 @@ void AddStatsCommand(CLI::App& app, int& exit_code, const Lang& lang) {
   auto args = std::make_shared<StatsArgs>();
   CLI::App* cmd = app.add_subcommand(
       "stats", "Rows per table; households and members per prefecture and status / 统计");
-  cmd->add_option("--db", args->db, "SQLite database file")->required();
+  cmd->add_option("--db", args->db, "the store: a SQLite file path or sqlite:PATH")->required();
   cmd->add_flag("--json", args->json, "machine-readable output");
   cmd->callback([args, &exit_code, &lang] { exit_code = RunStats(*args, lang); });
 }

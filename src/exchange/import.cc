@@ -15,9 +15,9 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
-#include <thread>
 
 #include "core/datasets.h"
+#include "core/executor.h"
 #include "core/hash.h"
 #include "core/id_number.h"
 #include "core/interrupt.h"
@@ -429,7 +429,7 @@ class BoundedQueue {
 class ReportThread {
  public:
   explicit ReportThread(std::unique_ptr<IssueReportWriter> writer)
-      : writer_(std::move(writer)), thread_([this] { Run(); }) {}
+      : writer_(std::move(writer)), stage_(std::make_unique<Concurrent>([this] { Run(); })) {}
   ~ReportThread() { Stop(); }
   void Add(const std::string& file, std::vector<store::Issue> issues) {
     queue_.Push(std::make_unique<Batch>(Batch{file, std::move(issues)}));
@@ -455,7 +455,7 @@ class ReportThread {
   };
   void Stop() {
     queue_.Close();
-    if (thread_.joinable()) thread_.join();
+    if (stage_) stage_->Join();
   }
   void Run() {
     while (std::unique_ptr<Batch> b = queue_.Pop()) {
@@ -471,7 +471,7 @@ class ReportThread {
   std::atomic<bool> close_{false};
   Status error_;  // written by the thread, read after it stopped
   BoundedQueue<std::unique_ptr<Batch>> queue_{16};
-  std::thread thread_;
+  std::unique_ptr<Concurrent> stage_;  // last: starts after the queue exists
 };
 
 struct Item {
@@ -554,7 +554,7 @@ class Importer {
     ASSIGN_OR_RETURN(std::vector<store::Region> regions, store_.LoadRegions());
     for (const store::Region& r : regions) region_index_.Add(r.code, r.level);
 
-    ASSIGN_OR_RETURN(summary.batch_id, store_.BeginBatch({path.string(), options_.user}));
+    ASSIGN_OR_RETURN(summary.batch_id, store_.BeginBatch({path.string(), options_.actor}));
     if (!options_.report_dir.empty()) {
       auto report = IssueReportWriter::Create(options_.report_dir, summary.batch_id);
       if (report) {
@@ -676,7 +676,7 @@ class Importer {
     // thread writes them to the store. Chunks are recycled, so memory stays flat.
     Pipeline pipe;
     const KeySet* household_ids = f.dataset->kind == DatasetKind::kMember ? &households : nullptr;
-    std::thread reader([&] {
+    Concurrent reader([&] {
       ReadAndValidate(*f.dataset, std::move(*header), *rows, raw, pipe, region_index_, keys_,
                       household_ids);
     });
@@ -738,7 +738,7 @@ class Importer {
     }
     pipe.empty.Close();
     pipe.full.Close();
-    reader.join();
+    reader.Join();
     if (!failure.ok()) return Err(failure);
     // Only a snapshot read whole and without rejects may remove rows: a rejected or
     // unreadable row could be the new version of a stored one.

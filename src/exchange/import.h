@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/actor.h"
 #include "core/status.h"
 #include "exchange/report.h"
 #include "store/store.h"
@@ -32,7 +33,7 @@ struct Progress {
 };
 
 struct ImportOptions {
-  std::string user;  // recorded with the batch; empty = the OS user
+  Actor actor;  // who imports: recorded with the batch (user and role)
   // Called about twice a second during long work. May be empty.
   std::function<void(const Progress&)> on_progress;
   // Where to write the issue report (import-<batch>-issues.csv/.xlsx) as the import runs;

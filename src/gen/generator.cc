@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/executor.h"
 #include "core/regions_data.h"
 #include "gen/block.h"
 #include "gen/layout.h"
@@ -542,10 +543,12 @@ Status WriteAll(const Plan& plan, const GenOptions& options, const ProgressFn& p
   Pipeline p;
   p.ready.resize(static_cast<size_t>(blocks));
   p.window = 2 * threads + 2;
-  std::vector<std::thread> workers;
+  // Pipeline stages (core/executor.h): this thread writes the blocks they make, in order.
+  std::vector<std::unique_ptr<Concurrent>> workers;
   workers.reserve(static_cast<size_t>(threads));
   for (int t = 0; t < threads; ++t) {
-    workers.emplace_back(RunWorker, std::cref(plan), options.gb18030, options.xlsx, std::ref(p));
+    workers.push_back(
+        std::make_unique<Concurrent>([&] { RunWorker(plan, options.gb18030, options.xlsx, p); }));
   }
   Status status;
   GenProgress prog;
@@ -582,7 +585,7 @@ Status WriteAll(const Plan& plan, const GenOptions& options, const ProgressFn& p
     p.abort = true;
   }
   p.cv.notify_all();
-  for (std::thread& t : workers) t.join();
+  for (auto& w : workers) w->Join();
   RETURN_IF_ERROR(status);
 
   // Counts and summary.

@@ -12,11 +12,12 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <thread>
 #include <unordered_map>
 
+#include "core/executor.h"
 #include "core/hash.h"
 #include "core/id_number.h"
+#include "core/parallel.h"
 #include "core/text.h"
 #include "link/compare.h"
 #include "link/fellegi_sunter.h"
@@ -418,7 +419,7 @@ class Linker {
     summary_.timings.registry_s = Since(t);
 
     store::LinkRunInfo info;
-    info.user = options_.user;
+    info.actor = options_.actor;
     info.full = summary_.full;
     ASSIGN_OR_RETURN(summary_.run_id, links_.BeginRun(info));
     Status st = LinkAll();
@@ -454,28 +455,31 @@ class Linker {
     r.Reserve(static_cast<size_t>(std::max<int64_t>(hint, 0)));
     std::vector<std::string> household_villages;  // parallel to r.household_ids
     Status households_status;
-    std::thread households([&] {
+    auto households = [&] {
       households_status = links_.ScanHouseholds([&](std::string_view id, std::string_view village) {
         r.household_ids.emplace_back(id);
         std::string v(village.substr(0, 12));
         v.resize(12, '0');
         household_villages.push_back(std::move(v));
       });
-    });
+    };
     std::vector<std::string> member_households;
-    Status members_status = links_.ScanMembers([&](const store::RegistryMember& m) {
-      r.id.push_back(PackIdNumber(m.id_number));
-      std::string name = NormalizeName(m.name);
-      r.name_off.push_back(static_cast<uint32_t>(r.names.size()));
-      r.name_len.push_back(static_cast<uint8_t>(std::min<size_t>(name.size(), 255)));
-      r.names.append(name, 0, std::min<size_t>(name.size(), 255));
-      r.birth.push_back(ParseDateKey(m.birth_date));
-      r.sex.push_back(static_cast<uint8_t>(m.sex));
-      if (member_households.empty() || member_households.back() != m.household_id)
-        member_households.emplace_back(m.household_id);
-      r.household.push_back(static_cast<uint32_t>(member_households.size() - 1));
-    });
-    households.join();
+    Status members_status;
+    auto members = [&] {
+      members_status = links_.ScanMembers([&](const store::RegistryMember& m) {
+        r.id.push_back(PackIdNumber(m.id_number));
+        std::string name = NormalizeName(m.name);
+        r.name_off.push_back(static_cast<uint32_t>(r.names.size()));
+        r.name_len.push_back(static_cast<uint8_t>(std::min<size_t>(name.size(), 255)));
+        r.names.append(name, 0, std::min<size_t>(name.size(), 255));
+        r.birth.push_back(ParseDateKey(m.birth_date));
+        r.sex.push_back(static_cast<uint8_t>(m.sex));
+        if (member_households.empty() || member_households.back() != m.household_id)
+          member_households.emplace_back(m.household_id);
+        r.household.push_back(static_cast<uint32_t>(member_households.size() - 1));
+      });
+    };
+    RunPair(members, households);
     RETURN_IF_ERROR(members_status);
     RETURN_IF_ERROR(households_status);
     // member_households holds each member household once, in order; find each one's row.
@@ -507,15 +511,16 @@ class Linker {
     std::atomic<size_t> next{0};
     int threads = std::max(1, std::min<int>(options_.threads, static_cast<int>(work_.size())));
     queue.SetProducers(threads);
-    std::vector<std::thread> workers;
+    // Producers are pipeline stages (core/executor.h): this thread drains what they make.
+    std::vector<std::unique_ptr<Concurrent>> workers;
     for (int w = 0; w < threads; ++w) {
-      workers.emplace_back([&] {
+      workers.push_back(std::make_unique<Concurrent>([&] {
         for (size_t i; (i = next.fetch_add(1)) < work_.size();) {
           if (queue.stopped()) break;
           fn(static_cast<uint32_t>(i), queue);
         }
         queue.ProducerDone();
-      });
+      }));
     }
     Status write_status;
     while (auto chunk = queue.Pop()) {
@@ -541,7 +546,7 @@ class Linker {
           Progress(s.dataset, s.rows, 0);
       }
     }
-    for (auto& w : workers) w.join();
+    for (auto& w : workers) w->Join();
     return write_status;
   }
 
@@ -913,9 +918,7 @@ class Linker {
       }
     };
     {
-      std::thread other(build, n / 2, n, std::ref(parts[1]));
-      build(0, n / 2, parts[0]);
-      other.join();
+      RunPair([&] { build(0, n / 2, parts[0]); }, [&] { build(n / 2, n, parts[1]); });
     }
     reg_.simplified_differs.assign(n, 0);
     for (Part& part : parts) {
@@ -928,9 +931,8 @@ class Linker {
     std::vector<uint64_t> names = std::move(parts[0].names);
     names.insert(names.end(), parts[1].names.begin(), parts[1].names.end());
     {
-      std::thread other([&] { std::sort(names.begin(), names.end()); });
-      std::sort(index.begin(), index.end());
-      other.join();
+      RunPair([&] { std::sort(index.begin(), index.end()); },
+              [&] { std::sort(names.begin(), names.end()); });
     }
     // Term frequencies of names: a shared common name (王伟) is weaker evidence than a rare one.
     auto name_count = [&](uint64_t h) {
@@ -987,9 +989,7 @@ class Linker {
     std::vector<Pair> pairs, tail;
     {
       size_t half = pending.size() / 2;
-      std::thread other(candidates, half, pending.size(), std::ref(tail));
-      candidates(0, half, pairs);
-      other.join();
+      RunPair([&] { candidates(0, half, pairs); }, [&] { candidates(half, pending.size(), tail); });
       pairs.insert(pairs.end(), tail.begin(), tail.end());
       tail.clear();
       tail.shrink_to_fit();
@@ -998,9 +998,8 @@ class Linker {
     t = Clock::now();
     {
       std::span<Pair> all(pairs);
-      std::thread other(compare, all.subspan(all.size() / 2));
-      compare(all.first(all.size() / 2));
-      other.join();
+      RunPair([&] { compare(all.first(all.size() / 2)); },
+              [&] { compare(all.subspan(all.size() / 2)); });
     }
     summary_.candidate_pairs = static_cast<int64_t>(pairs.size());
     summary_.timings.compare_s = Since(t);

@@ -32,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/actor.h"
 #include "core/status.h"
 #include "store/store.h"
 
@@ -45,7 +46,7 @@ struct LinkOptions {
   double upper = 0.95;  // probability at or above which a candidate is linked
   double lower = 0.50;  // probability at or above which it goes to review
   int threads = 2;      // department tables read and matched in parallel
-  std::string user;     // recorded on the run
+  Actor actor;          // who runs it: recorded on the run (user and role)
   // Called from the calling thread as work progresses: a stage name and a count done.
   std::function<void(std::string_view what, int64_t done, int64_t total)> progress;
 };

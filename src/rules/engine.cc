@@ -10,7 +10,6 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 #include <unordered_map>
 
 #include "core/date.h"
@@ -535,10 +534,11 @@ std::vector<store::RaisedFlag> Evaluate(const RuleSet& rules, const RuleData& da
         EvaluateOne(rules, data, h, env, nullptr, out[c], count);
     }
   };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < std::max(1, threads); ++t) pool.emplace_back(worker, t);
-  worker(0);
-  for (std::thread& t : pool) t.join();
+  const int parts = std::max(1, threads);
+  (void)RunTasks(static_cast<size_t>(parts), parts, [&](size_t t) {
+    worker(static_cast<int>(t));
+    return OkStatus();
+  });
   if (flags_by_rule) {
     flags_by_rule->assign(rules.rules.size(), 0);
     for (const auto& c : counts)
@@ -661,7 +661,7 @@ Result<RunReport> RunRules(store::Store& store, const RuleSet& rules, const RunO
   summary["households"] = report.households;
   summary["members"] = report.members;
   summary["as_of"] = report.as_of;
-  store::RuleRunInfo info{options.user, rules.source, rules.sha256, {}};
+  store::RuleRunInfo info{options.actor, rules.source, rules.sha256, {}};
   for (const Rule& r : rules.rules) info.rules.push_back(r.id);
   ASSIGN_OR_RETURN(report.outcome, store.Rules().ApplyRun(info, flags, summary.dump()));
   const auto t3 = Clock::now();

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/actor.h"
 #include "core/status.h"
 #include "rules/rule_data.h"
 #include "rules/rule_set.h"
@@ -17,7 +18,7 @@ namespace fupin::rules {
 
 struct RunOptions {
   int threads = 2;
-  std::string user;  // empty: the OS user
+  Actor actor;  // who runs it: recorded on the run (user and role)
   // Progress lines ("members 7,427,205"), called from the calling thread only.
   std::function<void(std::string_view phase, int64_t done, int64_t total)> progress;
 };

@@ -414,7 +414,7 @@ Result<FlagImportReport> ImportFlagVerdicts(store::Store& store, const FlagImpor
     report.rows.push_back(std::move(r));
   }
   if (report.errors == 0 && !request.dry_run && !decisions.empty()) {
-    RETURN_IF_ERROR(store.Rules().DecideFlags(decisions, request.user));
+    RETURN_IF_ERROR(store.Rules().DecideFlags(decisions, request.actor));
     report.applied = true;
   }
   return report;

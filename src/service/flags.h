@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/actor.h"
 #include "core/lang.h"
 #include "core/status.h"
 #include "store/store.h"
@@ -54,7 +55,7 @@ std::string_view VerdictLabel(store::FlagState state, Lang lang);
 struct FlagImportRequest {
   std::filesystem::path file;  // a filled-in worklist, .xlsx or .csv
   bool dry_run = false;        // check and report only
-  std::string user;            // who decides (empty: the OS user)
+  Actor actor;                 // who decides (user and role are recorded)
   Lang lang = Lang::kZh;       // of the messages in the report
 };
 

@@ -188,7 +188,7 @@ Result<ReviewItem> DecideReview(store::Store& store, const ReviewDecisionRequest
             request.dataset, request.source_row)));
   const store::ReviewCandidate& c = found.front();
   RETURN_IF_ERROR(store.Links().DecideReview(*d, c.row_id, c.person_id, request.accept,
-                                             request.user, request.note));
+                                             request.actor, request.note));
   std::vector<ReviewItem> items = {FromCandidate(c)};
   RETURN_IF_ERROR(Describe(store, items, request.unmask));
   return items.front();

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/actor.h"
 #include "core/lang.h"
 #include "core/status.h"
 #include "store/store.h"
@@ -60,7 +61,7 @@ struct ReviewDecisionRequest {
   std::string dataset;  // the department data set
   int64_t source_row = 0;
   bool accept = false;  // else reject
-  std::string user;     // who decides (empty: the OS user)
+  Actor actor;          // who decides (user and role are recorded)
   std::string note;
   bool unmask = false;  // for the item returned
   Lang lang = Lang::kZh;

@@ -1,10 +1,13 @@
 // The person index's part of the store (人员索引): what the linker reads (registry members,
 // the identity columns of department rows) and what it writes (persons, links, findings).
 //
-// A link run is one transaction: BeginRun .. CommitRun makes all of its links visible at
-// once; AbortRun (or a crash) leaves the previous run's links in place.
+// A link run is published as one transaction: the writes between BeginRun and CommitRun are
+// staged (the write lock is not held while the run computes) and CommitRun makes all of its
+// links visible at once; AbortRun (or a crash) leaves the previous run's links in place.
 // Thread-safety: the Scan* methods may be called from several threads at once (each call
 // reads through its own connection); every other method is used from one thread at a time.
+// While a ReadView or WriteTxn is open on the store, the scans read through the store's
+// connection (to see the view) and the whole Store is used from one thread at a time.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/actor.h"
 #include "core/datasets.h"
 #include "core/status.h"
 
@@ -112,7 +116,7 @@ struct ReviewDecision {
 };
 
 struct LinkRunInfo {
-  std::string user;  // empty: the OS user
+  Actor actor;       // who runs it (user and role are recorded)
   bool full = true;  // every row considered (else only new and changed rows)
 };
 
@@ -167,6 +171,7 @@ class LinkStore {
   virtual Result<std::optional<LastLinkRun>> LastRun() = 0;
 
   // ---- writing: one run, one transaction ----
+  // kFailedPrecondition when a run, batch, ReadView or WriteTxn is open on the store.
   virtual Result<int64_t> BeginRun(const LinkRunInfo& info) = 0;
   // Replaces every exact link of `dataset` (rows sorted by row_id, persons parallel). Exact
   // links are kept as columnar blocks, not as rows of links_<dataset>: there are tens of
@@ -180,7 +185,8 @@ class LinkStore {
   virtual Status PutLinks(const DatasetSpec& dataset, std::span<const LinkRecord> links) = 0;
   virtual Status RemoveLinks(const DatasetSpec& dataset, std::span<const int64_t> row_ids) = 0;
   virtual Status ReplaceFindings(std::span<const LinkFinding> findings) = 0;
-  // Records what the run saw and commits it.
+  // Records what the run saw and publishes the run in one short transaction. kAborted when
+  // another run was published since BeginRun (its basis is stale: run again).
   virtual Status CommitRun(const LastLinkRun& seen, std::string_view summary_json) = 0;
   virtual void AbortRun() = 0;
 
@@ -191,10 +197,11 @@ class LinkStore {
                                const std::function<Status(const ReviewCandidate&)>& fn) = 0;
   // Records a decision on the row's current review candidate, in one transaction: accepted
   // makes the candidate a link (kAccepted); rejected removes it from the queue. The decision
-  // is kept (with user and time) for every later run. kNotFound when the row has no review
-  // candidate for `person_id`; kFailedPrecondition while a link run is open.
+  // is kept (with the actor's user and role, and the time) for every later run. kNotFound
+  // when the row has no review candidate for `person_id`; kFailedPrecondition while a link
+  // run or a read view is open. Inside a WriteTxn it joins that transaction.
   virtual Status DecideReview(const DatasetSpec& dataset, int64_t row_id, int64_t person_id,
-                              bool accept, std::string_view user, std::string_view note) = 0;
+                              bool accept, const Actor& actor, std::string_view note) = 0;
   // Every decision on rows of `dataset`, by row_id; read by link runs, which link accepted
   // pairs as decided and never propose a rejected pair again.
   virtual Result<std::vector<ReviewDecision>> ReviewDecisions(const DatasetSpec& dataset) = 0;

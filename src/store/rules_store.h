@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/actor.h"
 #include "core/datasets.h"
 #include "core/status.h"
 
@@ -54,14 +55,14 @@ struct FlagRow {
   RaisedFlag flag;
   FlagState state = FlagState::kOpen;
   std::string note;
-  std::string decided_by;
+  std::string decided_by;  // the user of the last decision
   std::string decided_at;
   int64_t first_run = 0;
   int64_t updated_run = 0;  // the last run that opened, reopened or changed it
 };
 
 struct RuleRunInfo {
-  std::string user;  // empty: the OS user
+  Actor actor;  // who runs it (user and role are recorded)
   std::string rules_source;
   std::string rules_sha256;
   // The rules the run evaluated: only their flags can close. Empty: every rule's.
@@ -96,7 +97,8 @@ class RulesStore {
 
   // Reads `columns` of the data set's table in storage order. row_id is the row's id for
   // department data sets and 0 for the registry. Runs on a connection of its own, so scans
-  // may run on several threads at once.
+  // may run on several threads at once (inside a ReadView or WriteTxn: on the store's
+  // connection, to see the view, and then from one thread at a time, as link_store.h says).
   virtual Status ScanColumns(
       const DatasetSpec& dataset, std::span<const std::string> columns,
       const std::function<void(int64_t row_id, std::span<const Cell>)>& fn) = 0;
@@ -145,7 +147,9 @@ class RulesStore {
 
   // Records a run and replaces the set of holding flags in one transaction: new keys open,
   // holding flags keep their state (closed ones reopen), flags of the run's rules that were
-  // not raised close (flags of rules the run did not evaluate are left alone).
+  // not raised close (flags of rules the run did not evaluate are left alone). Inside a
+  // WriteTxn it joins that transaction; kFailedPrecondition inside a ReadView, batch or link
+  // run (as SetFlagState and DecideFlags).
   virtual Result<RuleRunOutcome> ApplyRun(const RuleRunInfo& info,
                                           std::span<const RaisedFlag> flags,
                                           std::string_view summary_json) = 0;
@@ -154,12 +158,12 @@ class RulesStore {
   // again, with a note. kNotFound when no such flag; closed flags cannot be decided.
   virtual Status SetFlagState(std::string_view rule, std::string_view household_id,
                               std::string_view id_number, FlagState state, std::string_view note,
-                              std::string_view user) = 0;
+                              const Actor& actor) = 0;
 
   // Applies every decision in one transaction, or none of them: kNotFound naming the first
   // flag_id that does not exist, kFailedPrecondition for a closed flag, kInvalidArgument for
   // a decision to close. Each change is logged in flag_events like SetFlagState's.
-  virtual Status DecideFlags(std::span<const FlagDecision> decisions, std::string_view user) = 0;
+  virtual Status DecideFlags(std::span<const FlagDecision> decisions, const Actor& actor) = 0;
 
   // The flag with this id; nullopt when there is none.
   virtual Result<std::optional<FlagRow>> GetFlag(int64_t flag_id) = 0;

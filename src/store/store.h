@@ -7,7 +7,13 @@
 // A department file is a full snapshot: it replaces that department's previous rows. Rows
 // it added carry added_file_id = its file id; `dept_changes` lists the rows it changed
 // (same key, new values, same row_id) and the rows that are gone.
-// Thread-safety: a Store and its writers are used from one thread at a time.
+//
+// A Store is one connection. ReadView and WriteTxn (below) group a connection's reads into one
+// consistent view, or its writes into one transaction. Open one connection per thread, or
+// lease them from a StorePool (pool.h); OpenStore (open.h) opens one from a URI.
+// Thread-safety: a Store and its writers are used from one thread at a time (except the
+// scans that link_store.h and rules_store.h allow on several threads, outside a ReadView or
+// WriteTxn). Distinct Stores of one database may be used on different threads at once.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/actor.h"
 #include "core/datasets.h"
 #include "core/status.h"
 #include "store/edit_store.h"
@@ -54,7 +61,7 @@ struct Region {
 
 struct BatchInfo {
   std::string source;  // the folder or file given to `fupin import`
-  std::string user;    // who ran it
+  Actor actor;         // who ran it (user and role are recorded)
 };
 
 struct FileInfo {
@@ -154,13 +161,85 @@ struct Stats {
   int64_t batches = 0;
 };
 
+// The backend's side of an open ReadView or WriteTxn.
+class TxnHandle {
+ public:
+  virtual ~TxnHandle() = default;
+  // Makes the transaction's writes durable and visible; on failure they are rolled back.
+  virtual Status Commit() = 0;
+  // Ends the transaction; a write transaction not committed is rolled back.
+  virtual void End() = 0;
+};
+
+// A consistent read view (一致读视图): while it lives, every read of its Store — the
+// registry, links and flags, through any method, the scans included — sees one committed
+// state, never a mix, however many batches other connections commit meanwhile. Writes
+// through the Store are refused (kFailedPrecondition) while it lives. Ends on destruction.
+// Keep views short: SQLite cannot fold the WAL past the oldest open view.
+class ReadView {
+ public:
+  explicit ReadView(std::unique_ptr<TxnHandle> handle) : handle_(std::move(handle)) {}
+  ReadView(ReadView&&) noexcept = default;
+  ReadView& operator=(ReadView&& other) noexcept {
+    if (this != &other) {
+      End();
+      handle_ = std::move(other.handle_);
+    }
+    return *this;
+  }
+  ~ReadView() { End(); }
+  // Ends the view now (the destructor does nothing more).
+  void End() {
+    if (handle_) handle_->End();
+    handle_.reset();
+  }
+
+ private:
+  std::unique_ptr<TxnHandle> handle_;
+};
+
+// A write transaction (写事务): every write through its Store until Commit() is one
+// transaction, visible to other connections all at once or not at all. Rolled back on
+// destruction unless committed. Store methods that run their own transaction (flag and
+// review decisions, ApplyRun) join it; a batch or link run cannot start inside it
+// (kFailedPrecondition). Keep it short: other writers wait for it (busy_timeout_ms).
+class WriteTxn {
+ public:
+  explicit WriteTxn(std::unique_ptr<TxnHandle> handle) : handle_(std::move(handle)) {}
+  WriteTxn(WriteTxn&&) noexcept = default;
+  WriteTxn& operator=(WriteTxn&&) = delete;
+  ~WriteTxn() {
+    if (handle_) handle_->End();
+  }
+  // Commits. kFailedPrecondition when already committed; on failure the transaction is
+  // rolled back (and the error returned).
+  Status Commit() {
+    if (!handle_) return FailedPrecondition("the write transaction has already ended");
+    Status st = handle_->Commit();
+    handle_.reset();
+    return st;
+  }
+
+ private:
+  std::unique_ptr<TxnHandle> handle_;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
 
+  // Opens a read view (see ReadView). kFailedPrecondition when a view, transaction, batch or
+  // link run is already open on this Store.
+  virtual Result<ReadView> BeginRead() = 0;
+  // Opens a write transaction (see WriteTxn), waiting up to busy_timeout_ms for another
+  // connection's write lock (then kUnavailable). kFailedPrecondition when a view,
+  // transaction, batch or link run is already open on this Store.
+  virtual Result<WriteTxn> BeginWrite() = 0;
+
   virtual Result<std::vector<Region>> LoadRegions() = 0;
 
-  // Starts a batch and its transaction. REQUIRES: no batch is open.
+  // Starts a batch and its transaction. kFailedPrecondition when a batch, view, transaction
+  // or link run is already open on this Store.
   virtual Result<int64_t> BeginBatch(const BatchInfo& info) = 0;
   // The file whose rows are the current data of `dataset`, if any.
   virtual Result<std::optional<CurrentFile>> CurrentFileOf(std::string_view dataset) = 0;

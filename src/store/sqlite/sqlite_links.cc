@@ -82,12 +82,12 @@ DeptIdentity RowIdentity(const Stmt& s) {
 
 class SqliteLinkStore final : public LinkStore {
  public:
-  SqliteLinkStore(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
+  explicit SqliteLinkStore(Connection& conn) : conn_(conn), db_(conn.db) {}
   ~SqliteLinkStore() override {
     if (run_id_) AbortRun();
   }
 
-  Result<Reader> OpenReader() { return sqlite_detail::OpenReader(path_, 16384); }
+  Result<ReadConn> OpenReader() { return conn_.ReadFrom(16384); }
 
   Status ScanHouseholds(
       const std::function<void(std::string_view, std::string_view)>& fn) override {
@@ -239,15 +239,25 @@ class SqliteLinkStore final : public LinkStore {
   Status ReplaceExactLinks(const DatasetSpec& d, std::span<const int64_t> rows,
                            std::span<const uint64_t> persons) override {
     RETURN_IF_ERROR(RequireRun());
+    // Encoded now (the blocks are far smaller than the arrays), written at CommitRun.
+    Staged op{.kind = Staged::Kind::kExact, .dataset = FindDataset(d)};
+    for (size_t start = 0; start < rows.size(); start += kBlockRows) {
+      size_t n = std::min(kBlockRows, rows.size() - start);
+      op.blocks.push_back(EncodeBlock(rows.subspan(start, n), persons.subspan(start, n)));
+    }
+    staged_.push_back(std::move(op));
+    return OkStatus();
+  }
+
+  Status WriteExactLinks(const DatasetSpec& d, std::span<const std::string> blocks) {
     ASSIGN_OR_RETURN(Stmt del, Stmt::Prepare(db_, "DELETE FROM link_exact WHERE dataset = ?"));
     del.Bind(1, d.name);
     RETURN_IF_ERROR(del.Run(db_));
     ASSIGN_OR_RETURN(Stmt ins, Stmt::Prepare(db_,
                                              "INSERT INTO link_exact (dataset, block, run_id, "
                                              "data) VALUES (?, ?, ?, ?)"));
-    for (size_t start = 0, block = 0; start < rows.size(); start += kBlockRows, ++block) {
-      size_t n = std::min(kBlockRows, rows.size() - start);
-      std::string blob = EncodeBlock(rows.subspan(start, n), persons.subspan(start, n));
+    for (size_t block = 0; block < blocks.size(); ++block) {
+      const std::string& blob = blocks[block];
       ins.Reset();
       ins.Bind(1, d.name);
       ins.Bind(2, static_cast<int64_t>(block));
@@ -309,23 +319,30 @@ class SqliteLinkStore final : public LinkStore {
 
   Result<int64_t> BeginRun(const LinkRunInfo& info) override {
     if (run_id_) return Err(FailedPrecondition("a link run is already open"));
-    RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
-                                           "INSERT INTO link_runs (started_at, user_name, full) "
-                                           "VALUES (?, ?, ?)"));
-    s.Bind(1, NowUtc());
-    s.Bind(2, info.user.empty() ? CurrentUser() : info.user);
-    s.Bind(3, info.full ? 1 : 0);
-    if (Status st = s.Run(db_); !st.ok()) {
-      Exec(db_, "ROLLBACK").ok();
-      return Err(st);
-    }
-    run_id_ = sqlite3_last_insert_rowid(db_);
+    RETURN_IF_ERROR(conn_.RequireNothingOpen("link run"));
+    // No transaction yet: the run's writes are staged in memory and published by CommitRun
+    // in one short transaction, so that the run never holds the write lock while it computes.
+    ASSIGN_OR_RETURN(base_run_, LatestRunId());
+    run_id_ = base_run_ + 1;
+    run_info_ = info;
+    started_at_ = NowUtc();
+    conn_.open = Connection::Open::kLinkRun;
     return run_id_;
+  }
+
+  Result<int64_t> LatestRunId() {
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT coalesce(max(run_id), 0) FROM link_runs"));
+    ASSIGN_OR_RETURN(bool row, s.Step(db_));
+    return row ? s.Int(0) : 0;
   }
 
   Status ClearLinks(const DatasetSpec& d) override {
     RETURN_IF_ERROR(RequireRun());
+    staged_.push_back({.kind = Staged::Kind::kClear, .dataset = FindDataset(d)});
+    return OkStatus();
+  }
+
+  Status WriteClear(const DatasetSpec& d) {
     RETURN_IF_ERROR(Exec(db_, fmt::format("DELETE FROM {}", LinksTable(d))));
     ASSIGN_OR_RETURN(Stmt del, Stmt::Prepare(db_, "DELETE FROM link_exact WHERE dataset = ?"));
     del.Bind(1, d.name);
@@ -334,6 +351,16 @@ class SqliteLinkStore final : public LinkStore {
 
   Status PutLinks(const DatasetSpec& d, std::span<const LinkRecord> links) override {
     RETURN_IF_ERROR(RequireRun());
+    if (links.empty()) return OkStatus();
+    const DatasetSpec* dataset = FindDataset(d);
+    if (staged_.empty() || staged_.back().kind != Staged::Kind::kPut ||
+        staged_.back().dataset != dataset)
+      staged_.push_back({.kind = Staged::Kind::kPut, .dataset = dataset});
+    staged_.back().links.insert(staged_.back().links.end(), links.begin(), links.end());
+    return OkStatus();
+  }
+
+  Status WriteLinks(const DatasetSpec& d, std::span<const LinkRecord> links) {
     Prepared& p = PreparedFor(d);
     if (!p.put.get()) {
       ASSIGN_OR_RETURN(p.put, Stmt::Prepare(db_, fmt::format("INSERT OR REPLACE INTO {} (row_id, "
@@ -380,6 +407,12 @@ class SqliteLinkStore final : public LinkStore {
 
   Status ReplaceFindings(std::span<const LinkFinding> findings) override {
     RETURN_IF_ERROR(RequireRun());
+    staged_.push_back({.kind = Staged::Kind::kFindings,
+                       .findings = std::vector<LinkFinding>(findings.begin(), findings.end())});
+    return OkStatus();
+  }
+
+  Status WriteFindings(std::span<const LinkFinding> findings) {
     RETURN_IF_ERROR(Exec(db_, "DELETE FROM link_findings"));
     ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
                                            "INSERT INTO link_findings (run_id, kind, id_number, "
@@ -399,9 +432,47 @@ class SqliteLinkStore final : public LinkStore {
     return OkStatus();
   }
 
+  // Publishes the staged run in one transaction: the run's record, then every staged write in
+  // the order the linker made it.
   Status CommitRun(const LastLinkRun& seen, std::string_view summary_json) override {
     RETURN_IF_ERROR(RequireRun());
+    if (Status st = Exec(db_, "BEGIN IMMEDIATE"); !st.ok()) {
+      AbortRun();
+      return st;
+    }
     Status st = [&]() -> Status {
+      ASSIGN_OR_RETURN(int64_t latest, LatestRunId());
+      if (latest != base_run_)
+        return Aborted(
+            "another link run was published while this one ran; run fupin link again / "
+            "本次关联运行期间已有另一次关联结果发布，请重新运行 fupin link");
+      ASSIGN_OR_RETURN(Stmt run, Stmt::Prepare(db_,
+                                               "INSERT INTO link_runs (run_id, started_at, "
+                                               "user_name, role, full) VALUES (?, ?, ?, ?, ?)"));
+      run.Bind(1, run_id_);
+      run.Bind(2, started_at_);
+      run.Bind(3, run_info_.actor.user);
+      run.Bind(4, RoleName(run_info_.actor.role));
+      run.Bind(5, run_info_.full ? 1 : 0);
+      RETURN_IF_ERROR(run.Run(db_));
+      for (const Staged& op : staged_) {
+        if (op.kind != Staged::Kind::kFindings && !op.dataset)
+          return InvalidArgument("a link run wrote links of a data set not in the catalogue");
+        switch (op.kind) {
+          case Staged::Kind::kClear:
+            RETURN_IF_ERROR(WriteClear(*op.dataset));
+            break;
+          case Staged::Kind::kPut:
+            RETURN_IF_ERROR(WriteLinks(*op.dataset, op.links));
+            break;
+          case Staged::Kind::kExact:
+            RETURN_IF_ERROR(WriteExactLinks(*op.dataset, op.blocks));
+            break;
+          case Staged::Kind::kFindings:
+            RETURN_IF_ERROR(WriteFindings(op.findings));
+            break;
+        }
+      }
       ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
                                              "UPDATE link_runs SET finished_at = ?, "
                                              "registry_file_id = ?, params = ?, summary = ? "
@@ -429,13 +500,17 @@ class SqliteLinkStore final : public LinkStore {
       return st;
     }
     run_id_ = 0;
+    conn_.open = Connection::Open::kNothing;
     prepared_.clear();
+    staged_.clear();
     return OkStatus();
   }
 
   void AbortRun() override {
     prepared_.clear();
-    if (run_id_) Exec(db_, "ROLLBACK").ok();
+    staged_.clear();
+    if (!sqlite3_get_autocommit(db_)) Exec(db_, "ROLLBACK").ok();
+    if (run_id_) conn_.open = Connection::Open::kNothing;
     run_id_ = 0;
   }
 
@@ -472,9 +547,9 @@ class SqliteLinkStore final : public LinkStore {
   }
 
   Status DecideReview(const DatasetSpec& d, int64_t row_id, int64_t person_id, bool accept,
-                      std::string_view user, std::string_view note) override {
+                      const Actor& actor, std::string_view note) override {
     if (run_id_) return FailedPrecondition("a link run is open");
-    RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+    RETURN_IF_ERROR(conn_.BeginOwn("review decision"));
     Status st = [&]() -> Status {
       ASSIGN_OR_RETURN(Stmt find,
                        Stmt::Prepare(db_, fmt::format("SELECT weight, probability, levels FROM {} "
@@ -504,7 +579,7 @@ class SqliteLinkStore final : public LinkStore {
                                                "INSERT OR REPLACE INTO link_review_decisions "
                                                "(dataset, row_id, person_id, decision, weight, "
                                                "probability, levels, user_name, decided_at, note, "
-                                               "row_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)"));
+                                               "row_hash, role) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"));
       ins.Bind(1, d.name);
       ins.Bind(2, row_id);
       ins.Bind(3, person_id);
@@ -512,7 +587,8 @@ class SqliteLinkStore final : public LinkStore {
       sqlite3_bind_double(ins.get(), 5, weight);
       sqlite3_bind_double(ins.get(), 6, probability);
       ins.Bind(7, levels);
-      ins.Bind(8, user.empty() ? CurrentUser() : std::string(user));
+      ins.Bind(8, actor.user);
+      ins.Bind(12, RoleName(actor.role));
       ins.Bind(9, NowUtc());
       ins.Bind(11, row_hash);
       ins.Bind(10, note);
@@ -524,8 +600,8 @@ class SqliteLinkStore final : public LinkStore {
                    ? fmt::format("UPDATE {} SET stage = 3 WHERE row_id = {}", LinksTable(d), row_id)
                    : fmt::format("DELETE FROM {} WHERE row_id = {}", LinksTable(d), row_id));
     }();
-    if (st.ok()) st = Exec(db_, "COMMIT");
-    if (!st.ok()) Exec(db_, "ROLLBACK").ok();
+    if (st.ok()) st = conn_.CommitOwn();
+    if (!st.ok()) conn_.RollbackOwn();
     return st;
   }
 
@@ -625,10 +701,26 @@ class SqliteLinkStore final : public LinkStore {
   Status RequireRun() const {
     return run_id_ ? OkStatus() : FailedPrecondition("no link run is open");
   }
+  // The catalogue's spec of `d` (staged writes outlive the caller's reference), or null.
+  static const DatasetSpec* FindDataset(const DatasetSpec& d) { return fupin::FindDataset(d.name); }
 
+  // A write of the open run, kept until CommitRun publishes it.
+  struct Staged {
+    enum class Kind : uint8_t { kClear, kPut, kExact, kFindings };
+    Kind kind = Kind::kClear;
+    const DatasetSpec* dataset = nullptr;  // the catalogue's, which lives for the process
+    std::vector<LinkRecord> links;         // kPut
+    std::vector<std::string> blocks;       // kExact: encoded blocks (sqlite_blocks.h)
+    std::vector<LinkFinding> findings;     // kFindings
+  };
+
+  Connection& conn_;
   sqlite3* db_;
-  std::filesystem::path path_;
-  int64_t run_id_ = 0;
+  int64_t run_id_ = 0;    // the open run's id: base_run_ + 1
+  int64_t base_run_ = 0;  // the newest run when it began; another published since: kAborted
+  LinkRunInfo run_info_;
+  std::string started_at_;
+  std::vector<Staged> staged_;
   std::unordered_map<std::string, Prepared> prepared_;
 };
 
@@ -694,8 +786,14 @@ CREATE TABLE link_exact (
 )sql";
 }
 
-std::unique_ptr<LinkStore> MakeSqliteLinkStore(sqlite3* db, std::filesystem::path path) {
-  return std::make_unique<SqliteLinkStore>(db, std::move(path));
+std::string LinkRoleMigration() {
+  return std::string(kReviewTableSql) +
+         ";\nALTER TABLE link_review_decisions ADD COLUMN role TEXT;\n"
+         "ALTER TABLE link_runs ADD COLUMN role TEXT;\n";
+}
+
+std::unique_ptr<LinkStore> MakeSqliteLinkStore(Connection& conn) {
+  return std::make_unique<SqliteLinkStore>(conn);
 }
 
 }  // namespace sqlite_detail

@@ -19,6 +19,11 @@ std::string BlocksMigration();
 
 // A LinkStore writing through `db` (owned by the caller, who outlives it); department scans
 // open their own read-only connections to `path`.
-std::unique_ptr<LinkStore> MakeSqliteLinkStore(sqlite3* db, std::filesystem::path path);
+// Migration 8 (part): the role beside every user name of link runs and review decisions.
+std::string LinkRoleMigration();
+
+struct Connection;
+// The person index's part of the store on `conn`, which must outlive it.
+std::unique_ptr<LinkStore> MakeSqliteLinkStore(Connection& conn);
 
 }  // namespace fupin::store::sqlite_detail

@@ -66,8 +66,7 @@ int64_t ContentHash(const RaisedFlag& f) {
 
 class SqliteRulesStore final : public RulesStore {
  public:
-  SqliteRulesStore(sqlite3* db, LinkStore& links, std::filesystem::path path)
-      : db_(db), links_(links), path_(std::move(path)) {}
+  SqliteRulesStore(Connection& conn, LinkStore& links) : conn_(conn), db_(conn.db), links_(links) {}
 
   Status ScanColumns(const DatasetSpec& d, std::span<const std::string> columns,
                      const std::function<void(int64_t, std::span<const Cell>)>& fn) override {
@@ -203,15 +202,15 @@ class SqliteRulesStore final : public RulesStore {
 
   Result<RuleRunOutcome> ApplyRun(const RuleRunInfo& info, std::span<const RaisedFlag> flags,
                                   std::string_view summary_json) override {
-    RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+    RETURN_IF_ERROR(conn_.BeginOwn("rule run"));
     Result<RuleRunOutcome> out = ApplyInTransaction(info, flags, summary_json);
     if (!out) {
-      Exec(db_, "ROLLBACK").ok();
+      conn_.RollbackOwn();
       return out;
     }
-    Status st = Exec(db_, "COMMIT");
+    Status st = conn_.CommitOwn();
     if (!st.ok()) {
-      Exec(db_, "ROLLBACK").ok();
+      conn_.RollbackOwn();
       return Err(st);
     }
     return out;
@@ -219,25 +218,21 @@ class SqliteRulesStore final : public RulesStore {
 
   Status SetFlagState(std::string_view rule, std::string_view household_id,
                       std::string_view id_number, FlagState state, std::string_view note,
-                      std::string_view user) override {
+                      const Actor& actor) override {
     if (state == FlagState::kClosed)
       return InvalidArgument("a flag is closed by a rule run, not by hand");
-    RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
-    Status st = SetStateInTransaction(rule, household_id, id_number, state, note, user);
-    if (!st.ok()) {
-      Exec(db_, "ROLLBACK").ok();
-      return st;
-    }
-    st = Exec(db_, "COMMIT");
-    if (!st.ok()) Exec(db_, "ROLLBACK").ok();
+    RETURN_IF_ERROR(conn_.BeginOwn("flag decision"));
+    Status st = SetStateInTransaction(rule, household_id, id_number, state, note, actor);
+    if (st.ok()) st = conn_.CommitOwn();
+    if (!st.ok()) conn_.RollbackOwn();
     return st;
   }
 
-  Status DecideFlags(std::span<const FlagDecision> decisions, std::string_view user) override {
-    RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
-    Status st = DecideInTransaction(decisions, user);
-    if (st.ok()) st = Exec(db_, "COMMIT");
-    if (!st.ok()) Exec(db_, "ROLLBACK").ok();
+  Status DecideFlags(std::span<const FlagDecision> decisions, const Actor& actor) override {
+    RETURN_IF_ERROR(conn_.BeginOwn("flag decisions"));
+    Status st = DecideInTransaction(decisions, actor);
+    if (st.ok()) st = conn_.CommitOwn();
+    if (!st.ok()) conn_.RollbackOwn();
     return st;
   }
 
@@ -320,7 +315,7 @@ class SqliteRulesStore final : public RulesStore {
   }
 
  private:
-  Result<Reader> OpenReader() { return sqlite_detail::OpenReader(path_, 65536); }
+  Result<ReadConn> OpenReader() { return conn_.ReadFrom(65536); }
 
   // Reads columns of every row (row_ids null) or of the given rows, on a connection of its own.
   Status Read(const DatasetSpec& d, std::span<const std::string> columns,
@@ -397,12 +392,14 @@ class SqliteRulesStore final : public RulesStore {
                                             std::string_view summary_json) {
     RuleRunOutcome out;
     const std::string now = NowUtc();
-    const std::string user = info.user.empty() ? CurrentUser() : info.user;
+    const std::string& user = info.actor.user;
+    const std::string_view role = RoleName(info.actor.role);
     {
       ASSIGN_OR_RETURN(Stmt ins, Stmt::Prepare(db_,
                                                "INSERT INTO rule_runs (started_at, finished_at, "
-                                               "user_name, rules_source, rules_sha256, summary) "
-                                               "VALUES (?, ?, ?, ?, ?, ?)"));
+                                               "user_name, rules_source, rules_sha256, summary, "
+                                               "role) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+      ins.Bind(7, role);
       ins.Bind(1, now);
       ins.Bind(2, now);
       ins.Bind(3, user);
@@ -449,10 +446,11 @@ class SqliteRulesStore final : public RulesStore {
                                    "flag_id = ?"));
     ASSIGN_OR_RETURN(Stmt event, Stmt::Prepare(db_,
                                                "INSERT INTO flag_events (flag_id, at, user_name, "
-                                               "run_id, from_state, to_state, note) VALUES (?, "
-                                               "?, ?, ?, ?, ?, ?)"));
+                                               "run_id, from_state, to_state, note, role) VALUES "
+                                               "(?, ?, ?, ?, ?, ?, ?, ?)"));
     auto log = [&](int64_t flag_id, FlagState from, FlagState to, std::string_view note) {
       event.Reset();
+      event.Bind(8, role);
       event.Bind(1, flag_id);
       event.Bind(2, now);
       event.Bind(3, user);
@@ -539,7 +537,7 @@ class SqliteRulesStore final : public RulesStore {
 
   Status SetStateInTransaction(std::string_view rule, std::string_view household_id,
                                std::string_view id_number, FlagState state, std::string_view note,
-                               std::string_view user_in) {
+                               const Actor& actor) {
     ASSIGN_OR_RETURN(Stmt find, Stmt::Prepare(db_,
                                               "SELECT flag_id FROM flags WHERE rule = ? "
                                               "AND household_id = ? AND id_number = ?"));
@@ -552,24 +550,25 @@ class SqliteRulesStore final : public RulesStore {
                                   id_number.empty() ? "" : " and ID ", id_number));
     const FlagDecision d{find.Int(0), state, std::string(note)};
     find.Reset();
-    return DecideInTransaction(std::span(&d, 1), user_in);
+    return DecideInTransaction(std::span(&d, 1), actor);
   }
 
   // Each decision by flag_id; the caller holds the transaction.
-  Status DecideInTransaction(std::span<const FlagDecision> decisions, std::string_view user_in) {
-    const std::string user = user_in.empty() ? CurrentUser() : std::string(user_in);
+  Status DecideInTransaction(std::span<const FlagDecision> decisions, const Actor& actor) {
+    const std::string& user = actor.user;
+    const std::string_view role = RoleName(actor.role);
     const std::string now = NowUtc();
     ASSIGN_OR_RETURN(Stmt find, Stmt::Prepare(db_,
                                               "SELECT rule, household_id, state FROM flags WHERE "
                                               "flag_id = ?"));
-    ASSIGN_OR_RETURN(Stmt update,
-                     Stmt::Prepare(db_,
-                                   "UPDATE flags SET state = ?, note = ?, "
-                                   "decided_by = ?, decided_at = ? WHERE flag_id = ?"));
+    ASSIGN_OR_RETURN(Stmt update, Stmt::Prepare(db_,
+                                                "UPDATE flags SET state = ?, note = ?, "
+                                                "decided_by = ?, decided_at = ?, decided_role = ? "
+                                                "WHERE flag_id = ?"));
     ASSIGN_OR_RETURN(Stmt event, Stmt::Prepare(db_,
                                                "INSERT INTO flag_events (flag_id, at, user_name, "
-                                               "run_id, from_state, to_state, note) VALUES (?, "
-                                               "?, ?, NULL, ?, ?, ?)"));
+                                               "run_id, from_state, to_state, note, role) VALUES "
+                                               "(?, ?, ?, NULL, ?, ?, ?, ?)"));
     for (const FlagDecision& d : decisions) {
       if (d.state == FlagState::kClosed)
         return InvalidArgument("a flag is closed by a rule run, not by hand");
@@ -589,7 +588,8 @@ class SqliteRulesStore final : public RulesStore {
       update.Bind(2, d.note);
       update.Bind(3, user);
       update.Bind(4, now);
-      update.Bind(5, d.flag_id);
+      update.Bind(5, role);
+      update.Bind(6, d.flag_id);
       RETURN_IF_ERROR(update.Run(db_));
       event.Reset();
       event.Bind(1, d.flag_id);
@@ -598,14 +598,15 @@ class SqliteRulesStore final : public RulesStore {
       event.Bind(4, FlagStateName(from));
       event.Bind(5, FlagStateName(d.state));
       event.Bind(6, d.note);
+      event.Bind(7, role);
       RETURN_IF_ERROR(event.Run(db_));
     }
     return OkStatus();
   }
 
+  Connection& conn_;
   sqlite3* db_;
   LinkStore& links_;
-  std::filesystem::path path_;
 };
 
 }  // namespace
@@ -656,9 +657,14 @@ CREATE INDEX flag_events_by_flag ON flag_events(flag_id);
 )sql";
 }
 
-std::unique_ptr<RulesStore> MakeSqliteRulesStore(sqlite3* db, LinkStore& links,
-                                                 std::filesystem::path path) {
-  return std::make_unique<SqliteRulesStore>(db, links, std::move(path));
+std::string RulesRoleMigration() {
+  return "ALTER TABLE rule_runs ADD COLUMN role TEXT;\n"
+         "ALTER TABLE flag_events ADD COLUMN role TEXT;\n"
+         "ALTER TABLE flags ADD COLUMN decided_role TEXT;\n";
+}
+
+std::unique_ptr<RulesStore> MakeSqliteRulesStore(Connection& conn, LinkStore& links) {
+  return std::make_unique<SqliteRulesStore>(conn, links);
 }
 
 }  // namespace sqlite_detail

@@ -17,7 +17,11 @@ std::string RulesMigration();
 
 // A RulesStore writing through `db` and reading links through `links` (both owned by the
 // caller, who outlives it); column scans open their own read-only connections to `path`.
-std::unique_ptr<RulesStore> MakeSqliteRulesStore(sqlite3* db, LinkStore& links,
-                                                 std::filesystem::path path);
+// Migration 8 (part): the role beside every user name of rule runs and flag decisions.
+std::string RulesRoleMigration();
+
+struct Connection;
+// The rules' part of the store on `conn`, which must outlive it (as must `links`).
+std::unique_ptr<RulesStore> MakeSqliteRulesStore(Connection& conn, LinkStore& links);
 
 }  // namespace fupin::store::sqlite_detail

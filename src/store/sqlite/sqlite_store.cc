@@ -27,7 +27,7 @@ namespace {
 
 using namespace sqlite_detail;  // NOLINT: the backend's own helpers
 
-constexpr int kSchemaVersion = 7;
+constexpr int kSchemaVersion = 8;
 
 // ---- schema ----------------------------------------------------------------------------
 
@@ -168,6 +168,13 @@ std::string Migration5() {
   return sql;
 }
 
+// Migration 8: the role of the actor beside every user name (import batches, link runs,
+// review decisions, rule runs, flag decisions and events).
+std::string Migration8() {
+  return "ALTER TABLE import_batches ADD COLUMN role TEXT;\n" + LinkRoleMigration() +
+         RulesRoleMigration();
+}
+
 struct Migration {
   int version;
   std::string (*sql)();
@@ -175,7 +182,7 @@ struct Migration {
 constexpr Migration kMigrations[] = {{1, &Migration1},      {2, &LinkMigration},
                                      {3, &BlocksMigration}, {4, &RulesMigration},
                                      {5, &Migration5},      {6, &PlatformMigration},
-                                     {7, &EditsMigration}};
+                                     {7, &EditsMigration},  {8, &Migration8}};
 
 // ---- writers ---------------------------------------------------------------------------
 
@@ -534,12 +541,32 @@ class DepartmentWriter final : public DatasetWriter {
 
 // ---- the store ---------------------------------------------------------------------------
 
+// The backend's side of a ReadView or WriteTxn on one connection.
+class SqliteTxn final : public TxnHandle {
+ public:
+  explicit SqliteTxn(Connection& conn) : conn_(conn) {}
+  Status Commit() override {
+    Status st = Exec(conn_.db, "COMMIT");
+    if (!st.ok()) Exec(conn_.db, "ROLLBACK").ok();
+    conn_.open = Connection::Open::kNothing;
+    return st;
+  }
+  void End() override {
+    if (!sqlite3_get_autocommit(conn_.db)) Exec(conn_.db, "ROLLBACK").ok();
+    conn_.open = Connection::Open::kNothing;
+  }
+
+ private:
+  Connection& conn_;
+};
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(sqlite3* db, const std::filesystem::path& path)
-      : db_(db),
-        links_(MakeSqliteLinkStore(db, path)),
-        rules_(MakeSqliteRulesStore(db, *links_, path)),
+      : conn_{.db = db, .path = path},
+        db_(db),
+        links_(MakeSqliteLinkStore(conn_)),
+        rules_(MakeSqliteRulesStore(conn_, *links_)),
         platform_(MakeSqlitePlatformStore(db)),
         edits_(MakeSqliteEditStore(db, path)) {}
   ~SqliteStore() override {
@@ -549,6 +576,26 @@ class SqliteStore final : public Store {
     rules_.reset();
     links_.reset();
     sqlite3_close_v2(db_);
+  }
+
+  Result<ReadView> BeginRead() override {
+    RETURN_IF_ERROR(conn_.RequireNothingOpen("read view"));
+    RETURN_IF_ERROR(Exec(db_, "BEGIN DEFERRED"));
+    // A deferred transaction takes its snapshot at its first read: read now, so that the
+    // view is of the state when BeginRead returned.
+    if (Status st = Exec(db_, "SELECT count(*) FROM schema_migrations"); !st.ok()) {
+      Exec(db_, "ROLLBACK").ok();
+      return Err(st);
+    }
+    conn_.open = Connection::Open::kReadView;
+    return ReadView(std::make_unique<SqliteTxn>(conn_));
+  }
+
+  Result<WriteTxn> BeginWrite() override {
+    RETURN_IF_ERROR(conn_.RequireNothingOpen("write transaction"));
+    RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+    conn_.open = Connection::Open::kWriteTxn;
+    return WriteTxn(std::make_unique<SqliteTxn>(conn_));
   }
 
   LinkStore& Links() override { return *links_; }
@@ -589,6 +636,8 @@ class SqliteStore final : public Store {
   }
 
   Result<int64_t> BeginBatch(const BatchInfo& info) override {
+    if (batch_id_) return Err(FailedPrecondition("an import batch is already open"));
+    RETURN_IF_ERROR(conn_.RequireNothingOpen("import batch"));
     // A batch is mostly appends. In WAL mode every page would be written twice (to the WAL,
     // then by the checkpoint); a rollback journal records only pages that existed before.
     // So while no other connection has the file open, a batch runs with a rollback journal
@@ -610,11 +659,12 @@ class SqliteStore final : public Store {
     auto record = [&]() -> Status {
       ASSIGN_OR_RETURN(Stmt s,
                        Stmt::Prepare(db_,
-                                     "INSERT INTO import_batches (started_at, user_name, source) "
-                                     "VALUES (?,?,?)"));
+                                     "INSERT INTO import_batches (started_at, user_name, source, "
+                                     "role) VALUES (?,?,?,?)"));
       s.Bind(1, NowUtc());
-      s.Bind(2, info.user.empty() ? CurrentUser() : info.user);
+      s.Bind(2, info.actor.user);
       s.Bind(3, info.source);
+      s.Bind(4, RoleName(info.actor.role));
       return s.Run(db_);
     };
     if (Status st = record(); !st.ok()) {
@@ -623,6 +673,7 @@ class SqliteStore final : public Store {
       return Err(st);
     }
     batch_id_ = sqlite3_last_insert_rowid(db_);
+    conn_.open = Connection::Open::kBatch;
     return batch_id_;
   }
 
@@ -740,16 +791,20 @@ class SqliteStore final : public Store {
       return st;
     }
     batch_id_ = 0;
+    conn_.open = Connection::Open::kNothing;
     file_datasets_.clear();
     RestoreSettings();
-    // Fold the WAL back into the database now rather than on some later reader's watch.
-    sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    // Fold the WAL back into the database now rather than on some later reader's watch, as
+    // far as open read views allow: a passive checkpoint never waits. (A TRUNCATE checkpoint
+    // waited up to busy_timeout_ms for every reader, and blocked every other writer meanwhile.)
+    sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     return OkStatus();
   }
 
   void AbortBatch() override {
     issue_stmt_ = Stmt();
     if (!sqlite3_get_autocommit(db_)) Exec(db_, "ROLLBACK").ok();
+    if (batch_id_) conn_.open = Connection::Open::kNothing;
     batch_id_ = 0;
     file_datasets_.clear();
     RestoreSettings();
@@ -967,6 +1022,7 @@ class SqliteStore final : public Store {
     return OkStatus();
   }
 
+  Connection conn_;  // what is open on db_, shared with links_ and rules_
   sqlite3* db_;
   std::unique_ptr<LinkStore> links_;
   std::unique_ptr<RulesStore> rules_;

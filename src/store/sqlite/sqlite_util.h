@@ -9,6 +9,7 @@
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,13 +18,6 @@
 #include "store/store.h"
 
 namespace fupin::store::sqlite_detail {
-
-// Who runs this process, for batches and link runs that were given no user.
-inline std::string CurrentUser() {
-  const char* u = getenv("USER");
-  if (u && *u) return u;
-  return "uid" + std::to_string(getuid());
-}
 
 inline std::string NowUtc() {
   std::time_t t = std::time(nullptr);
@@ -180,5 +174,90 @@ inline Result<Reader> OpenReader(const std::filesystem::path& path, int cache_ki
   Exec(reader, "PRAGMA mmap_size = 17179869184").ok();
   return Reader(reader, &sqlite3_close_v2);
 }
+
+// A read connection: a connection of its own (owned), or the store's connection borrowed
+// while a read view or write transaction is open on it (then one scan at a time holds it).
+class ReadConn {
+ public:
+  explicit ReadConn(Reader own) : own_(std::move(own)) {}
+  ReadConn(sqlite3* borrowed, std::recursive_mutex& mu) : borrowed_(borrowed), lock_(mu) {}
+  sqlite3* get() const { return borrowed_ ? borrowed_ : own_.get(); }
+
+ private:
+  Reader own_{nullptr, &sqlite3_close_v2};
+  sqlite3* borrowed_ = nullptr;
+  std::unique_lock<std::recursive_mutex> lock_;
+};
+
+// One connection of a SqliteStore and what is open on it, shared by the store and its
+// LinkStore and RulesStore parts. Used from one thread at a time, except ReadFrom().
+struct Connection {
+  enum class Open : uint8_t { kNothing, kReadView, kWriteTxn, kBatch, kLinkRun };
+
+  sqlite3* db = nullptr;
+  std::filesystem::path path;
+  Open open = Open::kNothing;
+  // Serialises scans that read through `db` while a view or transaction is open.
+  std::recursive_mutex borrowed;
+
+  // The connection a scan reads from: while a read view or write transaction is open, `db`
+  // itself, so that the scan sees the view (or the transaction's own writes); otherwise a
+  // read-only connection of its own, so that scans run side by side on several threads.
+  Result<ReadConn> ReadFrom(int cache_kib) {
+    if (open == Open::kReadView || open == Open::kWriteTxn) return ReadConn(db, borrowed);
+    ASSIGN_OR_RETURN(sqlite_detail::Reader own, OpenReader(path, cache_kib));
+    return ReadConn(std::move(own));
+  }
+
+  // Starts the transaction of a store method that writes on its own (`what` names it):
+  // BEGIN IMMEDIATE, or a savepoint inside an open WriteTxn, which the method then joins.
+  // kFailedPrecondition inside a read view, a batch or a link run.
+  Status BeginOwn(std::string_view what) {
+    switch (open) {
+      case Open::kNothing:
+        return Exec(db, "BEGIN IMMEDIATE");
+      case Open::kWriteTxn:
+        return Exec(db, "SAVEPOINT own_write");
+      case Open::kReadView:
+        return FailedPrecondition(
+            fmt::format("{}: cannot write while a read view is open on this connection", what));
+      case Open::kBatch:
+        return FailedPrecondition(
+            fmt::format("{}: cannot write while an import batch is open on this connection", what));
+      case Open::kLinkRun:
+        return FailedPrecondition(
+            fmt::format("{}: cannot write while a link run is open on this connection", what));
+    }
+    return Internal("unknown connection state");
+  }
+  // Ends what BeginOwn started (an ok BeginOwn only).
+  Status CommitOwn() { return Exec(db, open == Open::kWriteTxn ? "RELEASE own_write" : "COMMIT"); }
+  void RollbackOwn() {
+    if (open == Open::kWriteTxn) {
+      Exec(db, "ROLLBACK TO own_write").ok();
+      Exec(db, "RELEASE own_write").ok();
+    } else if (!sqlite3_get_autocommit(db)) {
+      Exec(db, "ROLLBACK").ok();
+    }
+  }
+  // kFailedPrecondition naming `what` unless nothing is open on the connection.
+  Status RequireNothingOpen(std::string_view what) const {
+    switch (open) {
+      case Open::kNothing:
+        return OkStatus();
+      case Open::kReadView:
+        return FailedPrecondition(fmt::format("{}: a read view is open on this connection", what));
+      case Open::kWriteTxn:
+        return FailedPrecondition(
+            fmt::format("{}: a write transaction is open on this connection", what));
+      case Open::kBatch:
+        return FailedPrecondition(
+            fmt::format("{}: an import batch is open on this connection", what));
+      case Open::kLinkRun:
+        return FailedPrecondition(fmt::format("{}: a link run is open on this connection", what));
+    }
+    return Internal("unknown connection state");
+  }
+};
 
 }  // namespace fupin::store::sqlite_detail
