@@ -198,7 +198,7 @@ TEST(ChangesTest, ImportsAppearInTheFeedToo) {
   rows[0]["income_wage"] = "12000";
   test::WriteFile(world.dir / "again" / "households.csv", test::Csv("households", rows));
   exchange::ImportOptions options;
-  options.user = "importer";
+  options.actor.user = "importer";
   ASSERT_TRUE(exchange::ImportPath(*store, world.dir / "again", options));
   auto after = service::ChangesSince(*store, official, before->next_cursor, 1000);
   ASSERT_TRUE(after) << after.error().ToString();

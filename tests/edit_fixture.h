@@ -70,7 +70,7 @@ struct EditWorld {
     EXPECT_TRUE(set) << set.error().ToString();
     rules = std::make_unique<rules::RuleSet>(std::move(*set));
     rules::RunOptions ro;
-    ro.user = "test";
+    ro.actor.user = "test";
     auto run = rules::RunRules(*store, *rules, ro);
     EXPECT_TRUE(run) << run.error().ToString();
   }

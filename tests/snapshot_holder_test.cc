@@ -73,7 +73,7 @@ TEST(SnapshotHolderTest, ReadersNeverSeeHalfAChangeWhileDeltasAndRefreshesLand) 
     // Something to refresh: the store's flags change (a rule run).
     for (int i = 0; i < 3; ++i) {
       rules::RunOptions ro;
-      ro.user = "test";
+      ro.actor.user = "test";
       ASSERT_TRUE(rules::RunRules(*store, *world.rules, ro));
       ASSERT_TRUE(holder.Refresh(*store).ok());
     }
@@ -124,7 +124,7 @@ TEST(SnapshotHolderTest, AFailedRefreshLeavesTheOldSnapshotAnswering) {
   const auto before = Conditions(*holder.Read());
   // The store moves on (a rule run), then its file disappears from under the path.
   rules::RunOptions ro;
-  ro.user = "test";
+  ro.actor.user = "test";
   ASSERT_TRUE(rules::RunRules(*store, *world.rules, ro));
   std::atomic<bool> stop{false};
   std::atomic<int> bad{0};

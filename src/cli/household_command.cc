@@ -17,7 +17,6 @@
 #include "rules/rule_set.h"
 #include "service/changes.h"
 #include "service/household_edit.h"
-#include "store/sqlite/sqlite_util.h"
 
 namespace fupin::cli {
 namespace {
@@ -29,14 +28,6 @@ struct EditArgs {
   std::optional<double> lat, lon;
   bool json = false;
 };
-
-// The CLI acts as an admin of the whole province: whoever runs it holds the database file.
-Actor CliActor(const std::string& user) {
-  Actor a;
-  a.user = user.empty() ? store::sqlite_detail::CurrentUser() : user;
-  a.role = Role::kAdmin;
-  return a;
-}
 
 // "field=value" -> FieldChange; false when there is no '='.
 bool ParseSet(const std::string& text, service::FieldChange& out) {

@@ -37,17 +37,6 @@ struct AccountArgs {
   std::string out;
 };
 
-Actor CliActor(const std::string& user) {
-  Actor actor;
-  actor.user = user;
-  if (actor.user.empty()) {
-    const char* env = std::getenv("USER");
-    actor.user = env && *env ? env : "uid" + std::to_string(getuid());
-  }
-  actor.role = Role::kAdmin;
-  return actor;
-}
-
 // The first line of stdin, without its line end.
 Result<std::string> ReadPassword(bool zh) {
   std::string line;
@@ -74,7 +63,7 @@ std::string Join(const std::vector<std::string>& v) {
 
 // Opens the store; `create` lets `user add` and `token add` set up a new deployment.
 Result<std::unique_ptr<store::Store>> Open(const std::string& db, bool create, bool zh) {
-  if (create) return store::OpenSqliteStore(db, CliStoreOptions());
+  if (create) return OpenCliStore(db);
   return OpenExisting(db, zh);
 }
 

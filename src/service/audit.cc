@@ -1,5 +1,7 @@
 #include "service/audit.h"
 
+#include "store/open.h"
+
 #include <fmt/format.h>
 #include <sodium.h>
 #include <unistd.h>
@@ -136,8 +138,10 @@ Status AuditLog::Flush() {
 
 Status AuditLog::Write(const std::vector<store::AuditRecord>& records) {
   if (!store_) {
-    // TODO(lead): store::OpenStore(uri) once the URI factory lands; a path for now.
-    ASSIGN_OR_RETURN(store_, store::OpenSqliteStore(db_uri_));
+    store::OpenOptions options;
+    options.cache_mib = 4;
+    options.bulk_journal = false;
+    ASSIGN_OR_RETURN(store_, store::OpenStore(db_uri_, options));
   }
   return store_->Platform().AppendAudit(records, Chain());
 }
