@@ -78,19 +78,19 @@ TEST_F(ServerAttackTest, MalformedJsonWrongTypesUnknownFields) {
   auto c = server_->Client();
   SignedIn cadre = SignIn(c, "cadre");
   const std::string path = "/api/households/" + province_.household;
-  ExpectJsonError(c.Patch(path, SessionHeaders(cadre, true), "{\"version\": 1,", "application/json"),
-                  400, "invalid_argument");
+  ExpectJsonError(
+      c.Patch(path, SessionHeaders(cadre, true), "{\"version\": 1,", "application/json"), 400,
+      "invalid_argument");
   ExpectJsonError(c.Patch(path, SessionHeaders(cadre, true), "[1,2,3]", "application/json"), 400);
-  ExpectJsonError(c.Patch(path, SessionHeaders(cadre, true), R"({"version":"1"})",
-                          "application/json"),
-                  400);
+  ExpectJsonError(
+      c.Patch(path, SessionHeaders(cadre, true), R"({"version":"1"})", "application/json"), 400);
   ExpectJsonError(c.Patch(path, SessionHeaders(cadre, true), R"({"version":1,"is_admin":true})",
                           "application/json"),
                   400);
   ExpectJsonError(c.Post("/api/login", "\xff\xfe{", "application/json"), 400);
-  ExpectJsonError(c.Post("/api/login", R"({"username":"a","password":"b","role":"admin"})",
-                         "application/json"),
-                  400);
+  ExpectJsonError(
+      c.Post("/api/login", R"({"username":"a","password":"b","role":"admin"})", "application/json"),
+      400);
 }
 
 TEST_F(ServerAttackTest, DeeplyNestedJson) {
@@ -161,7 +161,8 @@ TEST_F(ServerAttackTest, SqlInjectionInEveryParameter) {
   SignedIn admin = SignIn(c, "admin");
   const int64_t households = QueryInt(province_.db, "SELECT count(*) FROM households");
   const std::vector<std::string> payloads = {"' OR '1'='1", "1; DROP TABLE households; --",
-                                             "\" OR 1=1 --", "520000000000' UNION SELECT * FROM users --"};
+                                             "\" OR 1=1 --",
+                                             "520000000000' UNION SELECT * FROM users --"};
   for (const std::string& raw : payloads) {
     const std::string v = httplib::detail::encode_query_param(raw);
     for (const std::string& path :
@@ -193,12 +194,12 @@ TEST_F(ServerAttackTest, PathTraversalOnStaticFiles) {
   WriteFile(dir_.path() / "secret.txt", "TOP-SECRET");
   Start({"--web", web.string()});
   // cpp-httplib's client would normalise some of these paths: send them raw.
-  for (const char* path :
-       {"/../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt", "/%2e%2e%2fsecret.txt",
-        "/web/../../secret.txt", "/....//secret.txt", "/%252e%252e/secret.txt",
-        "/..\\secret.txt", "/%00/../secret.txt"}) {
+  for (const char* path : {"/../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt",
+                           "/%2e%2e%2fsecret.txt", "/web/../../secret.txt", "/....//secret.txt",
+                           "/%252e%252e/secret.txt", "/..\\secret.txt", "/%00/../secret.txt"}) {
     const int fd = Connect();
-    const std::string req = std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const std::string req =
+        std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     ASSERT_GT(::send(fd, req.data(), req.size(), 0), 0);
     std::string answer;
     char buf[4096];
@@ -224,13 +225,13 @@ TEST_F(ServerAttackTest, CadreGuessingAHouseholdOutsideTheRegion) {
   const int64_t denied_before = AuditCount("denied");
   ExpectJsonError(c.Get("/api/households/" + province_.other_household, SessionHeaders(cadre)), 403,
                   "permission_denied");
-  ExpectJsonError(c.Get("/api/households/" + province_.other_household + "/history",
-                        SessionHeaders(cadre)),
-                  403);
-  const std::string before = Query(province_.db,
-                                   fmt::format("SELECT income_wage_fen FROM households WHERE "
-                                               "household_id = '{}'",
-                                               province_.other_household))[0][0];
+  ExpectJsonError(
+      c.Get("/api/households/" + province_.other_household + "/history", SessionHeaders(cadre)),
+      403);
+  const std::string before =
+      Query(province_.db, fmt::format("SELECT income_wage_fen FROM households WHERE "
+                                      "household_id = '{}'",
+                                      province_.other_household))[0][0];
   nlohmann::json edit = {{"version", 0}, {"fields", {{"income_wage", "1.00"}}}};
   for (int64_t v : {0, 1, 2, 5}) {
     edit["version"] = v;
@@ -309,9 +310,9 @@ TEST_F(ServerAttackTest, WriteWithoutCsrfToken) {
   ASSERT_FALSE(Json(flags)["flags"].empty());
   const int64_t id = Json(flags)["flags"][0]["id"];
   const std::string path = fmt::format("/api/flags/{}/state", id);
-  ExpectJsonError(c.Post(path, SessionHeaders(admin, false), R"({"state":"dismissed"})",
-                         "application/json"),
-                  403);
+  ExpectJsonError(
+      c.Post(path, SessionHeaders(admin, false), R"({"state":"dismissed"})", "application/json"),
+      403);
   ExpectJsonError(c.Post(path, {{"Cookie", admin.cookie}, {"X-CSRF-Token", "guess"}},
                          R"({"state":"dismissed"})", "application/json"),
                   403);
@@ -320,7 +321,8 @@ TEST_F(ServerAttackTest, WriteWithoutCsrfToken) {
                                                id)),
             0);
   // The session's own token works.
-  auto ok = c.Post(path, SessionHeaders(admin, true), R"({"state":"dismissed"})", "application/json");
+  auto ok =
+      c.Post(path, SessionHeaders(admin, true), R"({"state":"dismissed"})", "application/json");
   ASSERT_TRUE(ok && ok->status == 200) << Describe(ok);
 }
 
@@ -358,9 +360,8 @@ TEST_F(ServerAttackTest, ConcurrentWritersToOneHousehold) {
   std::atomic<int> ok{0}, conflict{0}, other{0};
   auto write = [&](const SignedIn& who, const std::string& wage) {
     auto client = server_->Client();
-    nlohmann::json edit = {{"version", version},
-                           {"reason", "并发"},
-                           {"fields", {{"income_wage", wage}}}};
+    nlohmann::json edit = {
+        {"version", version}, {"reason", "并发"}, {"fields", {{"income_wage", wage}}}};
     auto r = client.Patch("/api/households/" + province_.household, SessionHeaders(who, true),
                           edit.dump(), "application/json");
     if (r && r->status == 200)
@@ -380,7 +381,8 @@ TEST_F(ServerAttackTest, ConcurrentWritersToOneHousehold) {
                                                              "households WHERE household_id = '{}'",
                                                              province_.household))[0][0];
   EXPECT_TRUE(stored == "1111100" || stored == "2222200") << stored;
-  auto history = c.Get("/api/households/" + province_.household + "/history", SessionHeaders(cadre));
+  auto history =
+      c.Get("/api/households/" + province_.household + "/history", SessionHeaders(cadre));
   ASSERT_TRUE(history && history->status == 200);
   int wage_changes = 0;
   for (const auto& ch : Json(history)["changes"])
@@ -444,13 +446,13 @@ TEST_F(ServerAttackTest, KillDuringWritesLeavesTheStoreWhole) {
   EXPECT_GT(acknowledged, 0);
   // Every acknowledged write is there; the store is whole.
   EXPECT_EQ(Query(province_.db, "PRAGMA integrity_check")[0][0], "ok");
-  const int64_t edits =
-      QueryInt(province_.db, fmt::format("SELECT count(*) FROM edits WHERE household_id = '{}'",
-                                         province_.household));
+  const int64_t edits = QueryInt(
+      province_.db,
+      fmt::format("SELECT count(*) FROM edits WHERE household_id = '{}'", province_.household));
   EXPECT_GE(edits, acknowledged.load());
   // History and the value agree: the last edit's new value is the stored one.
-  const auto last = Query(province_.db,
-                          fmt::format("SELECT new_value FROM history WHERE entity = 'household' "
+  const auto last =
+      Query(province_.db, fmt::format("SELECT new_value FROM history WHERE entity = 'household' "
                                       "AND entity_key = '{}' AND field = 'income_wage_fen' "
                                       "ORDER BY history_id DESC LIMIT 1",
                                       province_.household));
@@ -467,7 +469,8 @@ TEST_F(ServerAttackTest, KillDuringAnImportJob) {
   const auto before = TableCounts(province_.db);
   // A bigger batch, so that the kill lands while it runs.
   const fs::path big = dir_.path() / "big";
-  FupinRun gen = RunFupin(dir_.path(), {"gen", "--scale", "0.01", "--seed", "9", "--out", big.string()});
+  FupinRun gen =
+      RunFupin(dir_.path(), {"gen", "--scale", "0.01", "--seed", "9", "--out", big.string()});
   ASSERT_EQ(gen.exit_code, 0) << gen.Show();
   httplib::MultipartFormDataItems items;
   for (const char* name : {"households.csv", "members.csv"})
@@ -482,8 +485,8 @@ TEST_F(ServerAttackTest, KillDuringAnImportJob) {
   // Either nothing of the batch is there, or all of it.
   const bool as_before = after.at("households") == before.at("households") &&
                          after.at("members") == before.at("members");
-  const int64_t big_households = static_cast<int64_t>(
-      std::count(ReadFile(big / "households.csv").begin(), ReadFile(big / "households.csv").end(), '\n'));
+  const int64_t big_households = static_cast<int64_t>(std::count(
+      ReadFile(big / "households.csv").begin(), ReadFile(big / "households.csv").end(), '\n'));
   EXPECT_TRUE(as_before || after.at("households") >= big_households - 1)
       << before.at("households") << " -> " << after.at("households");
 }
@@ -498,9 +501,9 @@ TEST_F(ServerAttackTest, SecurityHeadersOnEveryAnswer) {
     EXPECT_EQ(r->get_header_value("X-Frame-Options"), "DENY") << path;
     EXPECT_FALSE(r->get_header_value("Content-Security-Policy").empty()) << path;
   }
-  auto login = c.Post("/api/login",
-                      nlohmann::json{{"username", "cadre"}, {"password", kPassword}}.dump(),
-                      "application/json");
+  auto login =
+      c.Post("/api/login", nlohmann::json{{"username", "cadre"}, {"password", kPassword}}.dump(),
+             "application/json");
   ASSERT_TRUE(login && login->status == 200);
   const std::string cookie = login->get_header_value("Set-Cookie");
   EXPECT_NE(cookie.find("HttpOnly"), std::string::npos);

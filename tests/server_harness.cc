@@ -1,11 +1,11 @@
 #include "server_harness.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -23,16 +23,16 @@ namespace {
 void MustRun(const fs::path& scratch, const std::vector<std::string>& args,
              const std::string& input = {}) {
   FupinRun run = RunFupin(scratch, args, {}, input);
-  ASSERT_TRUE(run.exit_code == 0 || run.exit_code == 3) << fmt::format("{}", fmt::join(args, " "))
-                                                         << "\n"
-                                                         << run.Show();
+  ASSERT_TRUE(run.exit_code == 0 || run.exit_code == 3)
+      << fmt::format("{}", fmt::join(args, " ")) << "\n"
+      << run.Show();
 }
 
 void AddUser(const fs::path& scratch, const fs::path& db, const std::string& name,
              const std::string& role, const std::string& region,
              const std::string& department = "") {
-  std::vector<std::string> args = {"user",   "add",    name,     "--db",          db.string(),
-                                   "--role", role,     "--region", region, "--password-stdin"};
+  std::vector<std::string> args = {"user",   "add", name,       "--db", db.string(),
+                                   "--role", role,  "--region", region, "--password-stdin"};
   if (!department.empty()) {
     args.push_back("--department");
     args.push_back(department);
@@ -96,9 +96,9 @@ Province MakeProvince(const fs::path& dir) {
     fs::remove_all(built);
     fs::remove(stamp);
     Province fresh = BuildProvince(built);
-    WriteFile(cache / "facts", fmt::format("{}\n{}\n{}\n{}\n{}\n", fresh.county, fresh.village,
-                                           fresh.other_village, fresh.household,
-                                           fresh.other_household));
+    WriteFile(cache / "facts",
+              fmt::format("{}\n{}\n{}\n{}\n{}\n", fresh.county, fresh.village, fresh.other_village,
+                          fresh.household, fresh.other_household));
     if (!::testing::Test::HasFailure()) WriteFile(stamp, BinaryStamp());
   }
   Province p;
@@ -111,7 +111,8 @@ Province MakeProvince(const fs::path& dir) {
   fs::create_directories(dir);
   p.db = dir / "province.db";
   fs::copy_file(built / "province.db", p.db, fs::copy_options::overwrite_existing);
-  fs::copy(built / "batch", dir / "batch", fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  fs::copy(built / "batch", dir / "batch",
+           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
   ::flock(lock, LOCK_UN);
   ::close(lock);
   return p;
@@ -128,7 +129,7 @@ void CopyDatabase(const Province& province, const fs::path& db) {
 ServerProcess::ServerProcess(const fs::path& scratch, const fs::path& db,
                              const std::vector<std::string>& extra)
     : process_(scratch, [&] {
-        std::vector<std::string> args = {"serve", "--db", db.string(), "--listen",
+        std::vector<std::string> args = {"serve",       "--db",      db.string(), "--listen",
                                          "127.0.0.1:0", "--threads", "16"};
         args.insert(args.end(), extra.begin(), extra.end());
         return args;

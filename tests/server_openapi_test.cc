@@ -24,14 +24,14 @@ class Recorder {
   void Add(const std::string& method, const std::string& path_template,
            const httplib::Result& result) {
     ASSERT_TRUE(result) << method << " " << path_template << ": " << Describe(result);
-    nlohmann::json line = {{"method", method},
-                           {"path", path_template},
-                           {"status", result->status},
-                           {"content_type", result->get_header_value("Content-Type")},
-                           {"body", result->get_header_value("Content-Type").starts_with(
-                                        "application/json")
-                                        ? result->body
-                                        : std::string()}};
+    nlohmann::json line = {
+        {"method", method},
+        {"path", path_template},
+        {"status", result->status},
+        {"content_type", result->get_header_value("Content-Type")},
+        {"body", result->get_header_value("Content-Type").starts_with("application/json")
+                     ? result->body
+                     : std::string()}};
     out_ << line.dump() << "\n";
     out_.flush();
   }
@@ -63,14 +63,16 @@ TEST(ServerOpenApiTest, EveryOperationAnswersAsDescribed) {
   SignedIn cadre = SignIn(c, "cadre");
   SignedIn edu = SignIn(c, "edu");
   SignedIn auditor = SignIn(c, "auditor");
-  rec.Add("POST", "/api/login",
-          c.Post("/api/login", nlohmann::json{{"username", "cadre"}, {"password", kPassword}}.dump(),
-                 "application/json"));
+  rec.Add(
+      "POST", "/api/login",
+      c.Post("/api/login", nlohmann::json{{"username", "cadre"}, {"password", kPassword}}.dump(),
+             "application/json"));
   auto h = [](const SignedIn& s, bool write = false) { return SessionHeaders(s, write); };
 
   rec.Add("GET", "/api/me", c.Get("/api/me", h(admin)));
   rec.Add("GET", "/api/me", c.Get("/api/me"));
-  rec.Add("GET", "/api/query", c.Get("/api/query?measures=households,persons&by=county,status", h(admin)));
+  rec.Add("GET", "/api/query",
+          c.Get("/api/query?measures=households,persons&by=county,status", h(admin)));
   rec.Add("GET", "/api/query", c.Get("/api/query?measures=fgt0,mean_income&by=status", h(admin)));
   rec.Add("GET", "/api/query", c.Get("/api/query?measures=nope", h(admin)));
   rec.Add("GET", "/api/households", c.Get("/api/households?limit=3", h(cadre)));
@@ -94,12 +96,12 @@ TEST(ServerOpenApiTest, EveryOperationAnswersAsDescribed) {
                          {"reason", "走访"},
                          {"fields", {{"income_wage", "12345.00"}}},
                          {"visit_note", "走访记录"}};
-  rec.Add("PATCH", "/api/households/{household_id}",
-          c.Patch("/api/households/" + p.household, h(cadre, true), edit.dump(),
-                  "application/json"));
-  rec.Add("PATCH", "/api/households/{household_id}",
-          c.Patch("/api/households/" + p.household, h(cadre, true), edit.dump(),
-                  "application/json"));
+  rec.Add(
+      "PATCH", "/api/households/{household_id}",
+      c.Patch("/api/households/" + p.household, h(cadre, true), edit.dump(), "application/json"));
+  rec.Add(
+      "PATCH", "/api/households/{household_id}",
+      c.Patch("/api/households/" + p.household, h(cadre, true), edit.dump(), "application/json"));
   rec.Add("PATCH", "/api/households/{household_id}",
           c.Patch("/api/households/" + p.household, h(cadre, true), R"({"version":"x"})",
                   "application/json"));
@@ -111,13 +113,14 @@ TEST(ServerOpenApiTest, EveryOperationAnswersAsDescribed) {
   rec.Add("GET", "/api/households/{household_id}/history",
           c.Get("/api/households/" + p.other_household + "/history", h(cadre)));
   // The smallest PNG: the signature and an IHDR chunk.
-  const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\1\0\0\0\1\x08\x06\0\0\0\x1f\x15\xc4\x89",
-                        33);
-  auto photo = c.Post("/api/households/" + p.household + "/photos", h(cadre, true), png,
-                      "image/png");
+  const std::string png(
+      "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\1\0\0\0\1\x08\x06\0\0\0\x1f\x15\xc4\x89", 33);
+  auto photo =
+      c.Post("/api/households/" + p.household + "/photos", h(cadre, true), png, "image/png");
   rec.Add("POST", "/api/households/{household_id}/photos", photo);
-  rec.Add("POST", "/api/households/{household_id}/photos",
-          c.Post("/api/households/" + p.household + "/photos", h(cadre, true), "GIF89a", "image/png"));
+  rec.Add(
+      "POST", "/api/households/{household_id}/photos",
+      c.Post("/api/households/" + p.household + "/photos", h(cadre, true), "GIF89a", "image/png"));
   const int64_t photo_id = Json(photo).value("photo_id", int64_t{1});
   rec.Add("GET", "/api/households/{household_id}/photos/{photo_id}",
           c.Get(fmt::format("/api/households/{}/photos/{}", p.household, photo_id), h(cadre)));
@@ -127,19 +130,21 @@ TEST(ServerOpenApiTest, EveryOperationAnswersAsDescribed) {
   rec.Add("GET", "/api/flags", flags);
   rec.Add("GET", "/api/flags", c.Get("/api/flags?state=bogus", h(admin)));
   rec.Add("GET", "/api/flags", c.Get("/api/flags?region=" + p.other_village, h(cadre)));
-  const int64_t flag_id = Json(flags)["flags"].empty() ? 1 : Json(flags)["flags"][0]["id"].get<int64_t>();
+  const int64_t flag_id =
+      Json(flags)["flags"].empty() ? 1 : Json(flags)["flags"][0]["id"].get<int64_t>();
   rec.Add("GET", "/api/flags/{id}", c.Get(fmt::format("/api/flags/{}", flag_id), h(admin)));
   rec.Add("GET", "/api/flags/{id}", c.Get("/api/flags/99999999", h(admin)));
   rec.Add("POST", "/api/flags/{id}/state",
           c.Post(fmt::format("/api/flags/{}/state", flag_id), h(admin, true),
                  R"({"state":"verified","note":"入户核实属实"})", "application/json"));
   rec.Add("POST", "/api/flags/{id}/state",
-          c.Post(fmt::format("/api/flags/{}/state", flag_id), h(admin, true), R"({"state":"maybe"})",
-                 "application/json"));
+          c.Post(fmt::format("/api/flags/{}/state", flag_id), h(admin, true),
+                 R"({"state":"maybe"})", "application/json"));
   rec.Add("GET", "/api/reports/{template}", c.Get("/api/reports/registry?format=xlsx", h(admin)));
   rec.Add("GET", "/api/reports/{template}", c.Get("/api/reports/registry?format=csv", h(admin)));
   rec.Add("GET", "/api/reports/{template}", c.Get("/api/reports/nope", h(admin)));
-  rec.Add("GET", "/api/reports/{template}", c.Get("/api/reports/registry?region=" + p.other_village, h(cadre)));
+  rec.Add("GET", "/api/reports/{template}",
+          c.Get("/api/reports/registry?region=" + p.other_village, h(cadre)));
 
   const std::string csv = ReadFile(dir.path() / "province" / "batch" / "edu_students.csv");
   httplib::MultipartFormDataItems items = {{"file", csv, "edu_students.csv", "text/csv"}};
@@ -160,11 +165,16 @@ TEST(ServerOpenApiTest, EveryOperationAnswersAsDescribed) {
   rec.Add("GET", "/api/jobs/{id}", c.Get("/api/jobs/999", h(admin)));
   rec.Add("GET", "/api/jobs", c.Get("/api/jobs", h(admin)));
   rec.Add("GET", "/api/jobs", c.Get("/api/jobs", h(cadre)));
-  rec.Add("POST", "/api/jobs", c.Post("/api/jobs", h(admin, true), R"({"kind":"rules"})", "application/json"));
-  rec.Add("POST", "/api/jobs", c.Post("/api/jobs", h(admin, true), R"({"kind":"rules"})", "application/json"));
-  rec.Add("POST", "/api/jobs", c.Post("/api/jobs", h(admin, true), R"({"kind":"dance"})", "application/json"));
-  rec.Add("POST", "/api/jobs", c.Post("/api/jobs", h(cadre, true), R"({"kind":"link"})", "application/json"));
-  const int64_t batch = state.contains("result") ? state["result"].value("batch_id", int64_t{1}) : 1;
+  rec.Add("POST", "/api/jobs",
+          c.Post("/api/jobs", h(admin, true), R"({"kind":"rules"})", "application/json"));
+  rec.Add("POST", "/api/jobs",
+          c.Post("/api/jobs", h(admin, true), R"({"kind":"rules"})", "application/json"));
+  rec.Add("POST", "/api/jobs",
+          c.Post("/api/jobs", h(admin, true), R"({"kind":"dance"})", "application/json"));
+  rec.Add("POST", "/api/jobs",
+          c.Post("/api/jobs", h(cadre, true), R"({"kind":"link"})", "application/json"));
+  const int64_t batch =
+      state.contains("result") ? state["result"].value("batch_id", int64_t{1}) : 1;
   rec.Add("GET", "/api/imports/{batch_id}/issues",
           c.Get(fmt::format("/api/imports/{}/issues", batch), h(edu)));
   rec.Add("GET", "/api/imports/{batch_id}/issues", c.Get("/api/imports/1/issues", h(cadre)));
@@ -182,8 +192,8 @@ TEST(ServerOpenApiTest, EveryOperationAnswersAsDescribed) {
   FupinRun check = [&] {
     // python3 validate_openapi.py SPEC ANSWERS, run through /usr/bin/env like a user would.
     const std::string script = std::string(FUPIN_SOURCE_DIR) + "/tests/validate_openapi.py";
-    const std::string cmd = fmt::format("python3 '{}' '{}' '{}' 2>&1", script, spec_file.string(),
-                                        answers.string());
+    const std::string cmd =
+        fmt::format("python3 '{}' '{}' '{}' 2>&1", script, spec_file.string(), answers.string());
     FupinRun run;
     FILE* pipe = popen(cmd.c_str(), "r");
     char buf[4096];

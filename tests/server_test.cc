@@ -110,8 +110,8 @@ TEST_F(ServerTest, QueryIsScopedToTheCallersRegion) {
   const auto rows = Json(all)["rows"];
   ASSERT_FALSE(rows.empty());
   EXPECT_TRUE(rows[0].contains("status_label"));
-  auto en = client.Get(q + "&where=status=nonsense", {{"Cookie", admin.cookie},
-                                                      {"Accept-Language", "en-US,en;q=0.9"}});
+  auto en = client.Get(q + "&where=status=nonsense",
+                       {{"Cookie", admin.cookie}, {"Accept-Language", "en-US,en;q=0.9"}});
   ASSERT_TRUE(en);
   EXPECT_EQ(en->status, 400);
   EXPECT_NE(Json(en)["error"]["message"].get<std::string>().find("nonsense"), std::string::npos);
@@ -135,13 +135,16 @@ TEST_F(ServerTest, RegionsAndPortraitsRespectScopeAndMasking) {
   ASSERT_TRUE(household && household->status == 200) << Describe(household);
   const std::string head = Json(household)["household"]["head_id_number"];
   EXPECT_NE(head.find("****"), std::string::npos) << head;
-  const std::string stored = QueryInt(db_, "SELECT 1") ? Query(db_, fmt::format(
-      "SELECT head_id_number FROM households WHERE household_id = '{}'", P().household))[0][0]
-                                                       : "";
+  const std::string stored =
+      QueryInt(db_, "SELECT 1")
+          ? Query(db_,
+                  fmt::format("SELECT head_id_number FROM households WHERE household_id = '{}'",
+                              P().household))[0][0]
+          : "";
   EXPECT_EQ(household->body.find(stored), std::string::npos) << "the full ID leaked";
   // Unmasking needs a reason, and is audited.
-  auto no_reason = client.Get("/api/households/" + P().household + "?unmask=1",
-                              SessionHeaders(official));
+  auto no_reason =
+      client.Get("/api/households/" + P().household + "?unmask=1", SessionHeaders(official));
   ASSERT_TRUE(no_reason);
   EXPECT_EQ(no_reason->status, 400);
   auto unmasked = client.Get("/api/households/" + P().household + "?unmask=1&reason=visit",
@@ -165,14 +168,14 @@ TEST_F(ServerTest, CadreEditMovesTheAnswerAndTheFeed) {
   SignedIn cadre = SignIn(client, "cadre");
   auto before = client.Get("/api/households/" + P().household, SessionHeaders(cadre));
   ASSERT_TRUE(before && before->status == 200) << Describe(before);
-  const std::string q = fmt::format("/api/query?measures=households&where=village={}&by=status",
-                                    P().village);
+  const std::string q =
+      fmt::format("/api/query?measures=households&where=village={}&by=status", P().village);
   auto counts = client.Get(q, SessionHeaders(cadre));
   ASSERT_TRUE(counts && counts->status == 200) << Describe(counts);
   int64_t cursor = 0;
   for (;;) {  // to the end of the feed
-    auto page = client.Get(fmt::format("/api/changes?since={}&limit=1000", cursor),
-                           SessionHeaders(cadre));
+    auto page =
+        client.Get(fmt::format("/api/changes?since={}&limit=1000", cursor), SessionHeaders(cadre));
     ASSERT_TRUE(page && page->status == 200) << Describe(page);
     if (Json(page)["changes"].empty()) break;
     cursor = Json(page)["next_cursor"];
@@ -257,8 +260,8 @@ TEST_F(ServerTest, ReportsDownload) {
   auto pdf = client.Get("/api/reports/registry?format=pdf", SessionHeaders(official));
   ASSERT_TRUE(pdf && pdf->status == 200) << Describe(pdf);
   EXPECT_EQ(pdf->body.substr(0, 5), "%PDF-");
-  auto outside = client.Get("/api/reports/registry?region=" + P().other_village,
-                            SessionHeaders(official));
+  auto outside =
+      client.Get("/api/reports/registry?region=" + P().other_village, SessionHeaders(official));
   ASSERT_TRUE(outside);
   EXPECT_EQ(outside->status, 403);
 }

@@ -26,16 +26,18 @@ void AddServeCommand(CLI::App& app, int& exit_code, const Lang& lang) {
   cmd->add_option("--read-timeout-s", options->read_timeout_s,
                   "seconds a client may take to send a request before it is dropped")
       ->capture_default_str();
-  cmd->add_option("--session-idle-s", options->idle_session_s,
-                  "a session unused this long ends")
+  cmd->add_option("--session-idle-s", options->idle_session_s, "a session unused this long ends")
       ->capture_default_str();
   cmd->add_option("--session-max-s", options->absolute_session_s,
                   "a session ends this long after login, used or not")
       ->capture_default_str();
-  cmd->add_option("--max-body-mib", [options](const CLI::results_t& r) {
-       options->max_body_bytes = static_cast<size_t>(std::stoul(r[0])) << 20;
-       return true;
-     }, "largest request body in MiB (larger: 413)");
+  cmd->add_option(
+      "--max-body-mib",
+      [options](const CLI::results_t& r) {
+        options->max_body_bytes = static_cast<size_t>(std::stoul(r[0])) << 20;
+        return true;
+      },
+      "largest request body in MiB (larger: 413)");
   cmd->callback([options, &exit_code, &lang] {
     const bool zh = lang == Lang::kZh;
     options->on_listening = [zh](const std::string& url) {

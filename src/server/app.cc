@@ -87,16 +87,14 @@ Status App::Open() {
 
   analytics::BuildOptions build;
   build.threads = 2;
-  ASSIGN_OR_RETURN(analytics::Snapshot initial,
-                   analytics::OpenSnapshot(*db, db_path_, build));
+  ASSIGN_OR_RETURN(analytics::Snapshot initial, analytics::OpenSnapshot(*db, db_path_, build));
   metrics_.SetGauge("fupin_snapshot_households", static_cast<double>(initial.LiveHouseholds()));
   snapshots_ = std::make_unique<analytics::SnapshotHolder>(std::move(initial));
   audit_ = std::make_unique<service::AuditLog>(options_.db);
-  jobs_ = std::make_unique<Jobs>(
-      [this](std::string_view kind, std::string_view outcome) {
-        metrics_.CountJob(kind, outcome);
-        refresh_cv_.notify_all();  // a job changed the store: refresh soon
-      });
+  jobs_ = std::make_unique<Jobs>([this](std::string_view kind, std::string_view outcome) {
+    metrics_.CountJob(kind, outcome);
+    refresh_cv_.notify_all();  // a job changed the store: refresh soon
+  });
   refresher_ = std::thread([this] { RefreshLoop(); });
   return OkStatus();
 }
@@ -152,8 +150,8 @@ std::vector<std::string> App::RegionChildren(std::string_view code) const {
 bool App::RegionExists(std::string_view code) const { return regions_.contains(code); }
 
 Status App::Deny(const Ctx& ctx, std::string_view object, Msg why) {
-  audit_->Append(ctx.actor, {"denied", std::string(object), std::string(Text(why, Lang::kEn)),
-                             "denied"});
+  audit_->Append(ctx.actor,
+                 {"denied", std::string(object), std::string(Text(why, Lang::kEn)), "denied"});
   return PermissionDenied(std::string(Text(why, ctx.lang)));
 }
 
@@ -186,8 +184,8 @@ Status App::Authenticate(const httplib::Request& req, Ctx& ctx) {
   return OkStatus();
 }
 
-void App::Route(httplib::Server& server, const char* method, const char* pattern,
-                const char* name, RouteOptions options, Handler handler) {
+void App::Route(httplib::Server& server, const char* method, const char* pattern, const char* name,
+                RouteOptions options, Handler handler) {
   auto wrapped = [this, name, options = std::move(options), handler = std::move(handler)](
                      const httplib::Request& req, httplib::Response& res) {
     t_request.route = name;
@@ -195,9 +193,8 @@ void App::Route(httplib::Server& server, const char* method, const char* pattern
     ctx.lang = RequestLang(req);
     if (options.auth) {
       if (Status st = Authenticate(req, ctx); !st.ok()) return SendError(res, st);
-      if (!options.roles.empty() &&
-          std::find(options.roles.begin(), options.roles.end(), ctx.actor.role) ==
-              options.roles.end())
+      if (!options.roles.empty() && std::find(options.roles.begin(), options.roles.end(),
+                                              ctx.actor.role) == options.roles.end())
         return SendError(res, Deny(ctx, name, Msg::kForbiddenRole));
     }
     Status st = handler(ctx, req, res);
@@ -279,10 +276,9 @@ void App::Install(httplib::Server& server) {
   // One line per request: no path parameters, query string or body, so no personal data.
   server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     const auto now = std::chrono::steady_clock::now();
-    const double seconds =
-        t_request.start.time_since_epoch().count() == 0
-            ? 0
-            : std::chrono::duration<double>(now - t_request.start).count();
+    const double seconds = t_request.start.time_since_epoch().count() == 0
+                               ? 0
+                               : std::chrono::duration<double>(now - t_request.start).count();
     const char* route = t_request.route;
     std::string static_route;
     if (!route) route = req.path.starts_with("/api") ? "(unknown)" : "(static)";
@@ -312,8 +308,8 @@ Status Serve(const ServeOptions& options, Lang lang) {
   if (!options.tls_cert.empty() || !options.tls_key.empty()) {
     if (options.tls_cert.empty() || options.tls_key.empty())
       return InvalidArgument("--tls-cert and --tls-key go together");
-    auto tls = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(),
-                                                    options.tls_key.c_str());
+    auto tls =
+        std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
     if (!tls->is_valid())
       return InvalidArgument(fmt::format("cannot use the certificate {} with the key {}",
                                          options.tls_cert, options.tls_key));

@@ -46,7 +46,7 @@ struct Ctx {
 };
 
 struct RouteOptions {
-  bool auth = true;          // a session or API token is required
+  bool auth = true;         // a session or API token is required
   std::vector<Role> roles;  // empty: every role
 };
 

@@ -115,8 +115,10 @@ bool TypeMatches(const nlohmann::json& v, nlohmann::json::value_t want) {
 Result<nlohmann::json> ParseJsonBody(const httplib::Request& req,
                                      std::initializer_list<FieldRule> fields, size_t max_bytes,
                                      Lang lang) {
-  if (req.body.size() > max_bytes) return Err(InvalidArgument(std::string(Text(Msg::kBodyTooLarge, lang))));
-  if (JsonDepth(req.body) > 16) return Err(InvalidArgument(std::string(Text(Msg::kJsonTooDeep, lang))));
+  if (req.body.size() > max_bytes)
+    return Err(InvalidArgument(std::string(Text(Msg::kBodyTooLarge, lang))));
+  if (JsonDepth(req.body) > 16)
+    return Err(InvalidArgument(std::string(Text(Msg::kJsonTooDeep, lang))));
   nlohmann::json body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return Err(InvalidArgument(std::string(Text(Msg::kBadJson, lang))));
   if (!body.is_object()) return Err(InvalidArgument(std::string(Text(Msg::kNotJsonObject, lang))));
@@ -124,7 +126,8 @@ Result<nlohmann::json> ParseJsonBody(const httplib::Request& req,
     const FieldRule* rule = nullptr;
     for (const FieldRule& f : fields)
       if (f.name == key) rule = &f;
-    if (!rule) return Err(InvalidArgument(fmt::format("{}{}", Text(Msg::kUnknownField, lang), key)));
+    if (!rule)
+      return Err(InvalidArgument(fmt::format("{}{}", Text(Msg::kUnknownField, lang), key)));
     if (!TypeMatches(value, rule->type))
       return Err(InvalidArgument(fmt::format("{}{}", Text(Msg::kWrongType, lang), key)));
   }
@@ -165,8 +168,8 @@ Result<int64_t> IntParam(const httplib::Request& req, const char* name, int64_t 
   int64_t n = 0;
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
   if (ec != std::errc() || end != v.data() + v.size() || n < lo || n > hi)
-    return Err(InvalidArgument(
-        fmt::format("{}{} ({}–{})", Text(Msg::kBadParameter, lang), name, lo, hi)));
+    return Err(
+        InvalidArgument(fmt::format("{}{} ({}–{})", Text(Msg::kBadParameter, lang), name, lo, hi)));
   return n;
 }
 

@@ -29,15 +29,16 @@ struct Jobs::Job : JobReporter {
   }
 
   nlohmann::json ToJson() const {
-    nlohmann::json j = {{"id", id},
-                        {"kind", kind},
-                        {"state", state},
-                        {"phase", progress.phase},
-                        {"done", progress.done},
-                        {"total", progress.total},
-                        {"user", user},
-                        {"started_at", started_at},
-                        {"finished_at", finished_at.empty() ? nlohmann::json() : nlohmann::json(finished_at)}};
+    nlohmann::json j = {
+        {"id", id},
+        {"kind", kind},
+        {"state", state},
+        {"phase", progress.phase},
+        {"done", progress.done},
+        {"total", progress.total},
+        {"user", user},
+        {"started_at", started_at},
+        {"finished_at", finished_at.empty() ? nlohmann::json() : nlohmann::json(finished_at)}};
     if (state == "succeeded") j["result"] = result;
     if (state == "failed")
       j["error"] = {{"code", StatusCodeName(error.code())}, {"message", error.message()}};

@@ -16,9 +16,8 @@ nlohmann::json ActorJson(const App& app, const Actor& actor) {
 
 std::string SessionCookie(const App& app, std::string_view token, bool clear) {
   const bool secure = !app.options().tls_cert.empty();
-  return fmt::format("fupin_session={}; Path=/; HttpOnly; SameSite=Strict{}{}",
-                     clear ? "" : token, secure ? "; Secure" : "",
-                     clear ? "; Max-Age=0" : "");
+  return fmt::format("fupin_session={}; Path=/; HttpOnly; SameSite=Strict{}{}", clear ? "" : token,
+                     secure ? "; Secure" : "", clear ? "; Max-Age=0" : "");
 }
 
 }  // namespace
@@ -27,15 +26,14 @@ void InstallAuthRoutes(App& app, httplib::Server& server) {
   using V = nlohmann::json::value_t;
   app.Route(server, "POST", "/api/login", "/api/login", {.auth = false},
             [&app](Ctx& ctx, const httplib::Request& req, httplib::Response& res) -> Status {
-              ASSIGN_OR_RETURN(nlohmann::json body,
-                               ParseJsonBody(req,
-                                             {{"username", V::string, true},
-                                              {"password", V::string, true}},
-                                             4096, ctx.lang));
+              ASSIGN_OR_RETURN(
+                  nlohmann::json body,
+                  ParseJsonBody(req, {{"username", V::string, true}, {"password", V::string, true}},
+                                4096, ctx.lang));
               ASSIGN_OR_RETURN(store::Store * db, app.Db());
-              auto session = app.sessions().Login(*db, body["username"].get<std::string>(),
-                                                  body["password"].get<std::string>(),
-                                                  req.remote_addr);
+              auto session =
+                  app.sessions().Login(*db, body["username"].get<std::string>(),
+                                       body["password"].get<std::string>(), req.remote_addr);
               if (!session && session.error().code() == StatusCode::kUnavailable) {
                 // Throttled: too many failures for this name or from this address.
                 res.set_header("Retry-After", "900");

@@ -64,10 +64,11 @@ Status ImportRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Res
   for (const auto& [field, file] : req.files) {
     const DatasetSpec* dataset = UploadDataset(file.filename);
     if (!dataset)
-      return InvalidArgument(fmt::format(
-          "{}: {}", ctx.lang == Lang::kZh ? "不是交换格式文件名（如 households.csv）"
-                                          : "not an exchange file name (e.g. households.csv)",
-          file.filename));
+      return InvalidArgument(fmt::format("{}: {}",
+                                         ctx.lang == Lang::kZh
+                                             ? "不是交换格式文件名（如 households.csv）"
+                                             : "not an exchange file name (e.g. households.csv)",
+                                         file.filename));
     if (ctx.actor.role == Role::kDepartment &&
         std::find(ctx.actor.datasets.begin(), ctx.actor.datasets.end(), dataset->name) ==
             ctx.actor.datasets.end())
@@ -100,8 +101,7 @@ Status ImportRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Res
           reporter.Progress(p.file_name, static_cast<int64_t>(p.bytes_done),
                             static_cast<int64_t>(p.bytes_total));
         };
-        ASSIGN_OR_RETURN(exchange::ImportSummary summary,
-                         exchange::ImportPath(*db, dir, options));
+        ASSIGN_OR_RETURN(exchange::ImportSummary summary, exchange::ImportPath(*db, dir, options));
         return ImportResult(summary);
       },
       [dir] {
@@ -110,7 +110,8 @@ Status ImportRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Res
       });
   if (!id) {
     fs::remove_all(dir, ec);
-    return FailedPrecondition(fmt::format("{}{}", Text(Msg::kJobRunning, ctx.lang), id.error().message()));
+    return FailedPrecondition(
+        fmt::format("{}{}", Text(Msg::kJobRunning, ctx.lang), id.error().message()));
   }
   app.audit().Append(ctx.actor, {"job", fmt::format("import #{}", *id),
                                  fmt::format("{} files", req.files.size()), "ok"});
@@ -163,11 +164,13 @@ Status StartJobRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::R
       return nlohmann::json{{"refreshed", true}};
     };
   } else {
-    return InvalidArgument(fmt::format("{}kind (link, rules, snapshot)", Text(Msg::kBadParameter, ctx.lang)));
+    return InvalidArgument(
+        fmt::format("{}kind (link, rules, snapshot)", Text(Msg::kBadParameter, ctx.lang)));
   }
   auto id = app.jobs().Start(kind, actor, std::move(job));
   if (!id)
-    return FailedPrecondition(fmt::format("{}{}", Text(Msg::kJobRunning, ctx.lang), id.error().message()));
+    return FailedPrecondition(
+        fmt::format("{}{}", Text(Msg::kJobRunning, ctx.lang), id.error().message()));
   app.audit().Append(ctx.actor, {"job", fmt::format("{} #{}", kind, *id), "", "ok"});
   SendJson(res, *app.jobs().Get(*id), 202);
   return OkStatus();

@@ -26,9 +26,8 @@ std::pair<std::string, std::string> RegionDimension(std::string_view code) {
 }
 
 bool IsRegionCode(std::string_view code) {
-  return code.size() == 12 && std::all_of(code.begin(), code.end(), [](char c) {
-           return c >= '0' && c <= '9';
-         });
+  return code.size() == 12 &&
+         std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // Roles that may ask for names and ID numbers in full (with a reason, audited).
@@ -87,8 +86,7 @@ Status QueryRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Resp
   return OkStatus();
 }
 
-Status HouseholdListRoute(App& app, Ctx& ctx, const httplib::Request& req,
-                          httplib::Response& res) {
+Status HouseholdListRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
   ASSIGN_OR_RETURN(int64_t offset, IntParam(req, "offset", 0, 0, INT32_MAX, ctx.lang));
   ASSIGN_OR_RETURN(int64_t limit, IntParam(req, "limit", 50, 1, 1000, ctx.lang));
   ASSIGN_OR_RETURN(service::QueryParams params, QueryParamsOf(ctx, req));
@@ -106,8 +104,8 @@ Status HouseholdListRoute(App& app, Ctx& ctx, const httplib::Request& req,
 Status RegionRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
   const std::string code = req.matches[1];
   if (!IsRegionCode(code) || !app.RegionExists(code))
-    return NotFound(fmt::format("{}: {}", ctx.lang == Lang::kZh ? "没有这个区划" : "no such region",
-                                code));
+    return NotFound(
+        fmt::format("{}: {}", ctx.lang == Lang::kZh ? "没有这个区划" : "no such region", code));
   if (!ctx.actor.Sees(code)) return app.Deny(ctx, "region " + code, Msg::kOutsideRegion);
   auto snap = app.snapshots().Read();
   // Figures of the region and of each child, from the snapshot's cube.
@@ -129,10 +127,8 @@ Status RegionRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Res
     ASSIGN_OR_RETURN(nlohmann::json f, figures(child));
     children.push_back({{"code", child}, {"name", app.RegionName(child)}, {"by_status", f}});
   }
-  nlohmann::json out = {{"code", code},
-                        {"name", app.RegionName(code)},
-                        {"by_status", own},
-                        {"children", children}};
+  nlohmann::json out = {
+      {"code", code}, {"name", app.RegionName(code)}, {"by_status", own}, {"children", children}};
   SendJson(res, out);
   return OkStatus();
 }
@@ -140,8 +136,8 @@ Status RegionRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Res
 Status VillageRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
   const std::string code = req.matches[1];
   if (!IsRegionCode(code))
-    return NotFound(fmt::format("{}: {}", ctx.lang == Lang::kZh ? "没有这个村" : "no such village",
-                                code));
+    return NotFound(
+        fmt::format("{}: {}", ctx.lang == Lang::kZh ? "没有这个村" : "no such village", code));
   if (!ctx.actor.Sees(code)) return app.Deny(ctx, "village " + code, Msg::kOutsideRegion);
   auto snap = app.snapshots().Read();
   ASSIGN_OR_RETURN(analytics::VillagePortrait portrait,
@@ -164,8 +160,8 @@ Status HouseholdRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::
   if (ctx.actor.role == Role::kDepartment) return app.Deny(ctx, object, Msg::kForbiddenRole);
   const std::string village = VillageOf(app, id);
   if (village.empty())
-    return NotFound(fmt::format("{}: {}", ctx.lang == Lang::kZh ? "没有这个户" : "no such household",
-                                id));
+    return NotFound(
+        fmt::format("{}: {}", ctx.lang == Lang::kZh ? "没有这个户" : "no such household", id));
   if (!ctx.actor.Sees(village)) return app.Deny(ctx, object, Msg::kOutsideRegion);
   ASSIGN_OR_RETURN(MaskPolicy mask, UnmaskPolicy(app, ctx, req, object));
   ASSIGN_OR_RETURN(store::Store * db, app.Db());
@@ -241,7 +237,8 @@ Status FlagRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Respo
   ASSIGN_OR_RETURN(store::Store * db, app.Db());
   ASSIGN_OR_RETURN(std::optional<store::FlagRow> row, db->Rules().GetFlag(id));
   if (!row)
-    return NotFound(fmt::format("{} {}", ctx.lang == Lang::kZh ? "没有这个疑点" : "no such flag", id));
+    return NotFound(
+        fmt::format("{} {}", ctx.lang == Lang::kZh ? "没有这个疑点" : "no such flag", id));
   if (!ctx.actor.Sees(row->flag.village_code))
     return app.Deny(ctx, fmt::format("flag {}", id), Msg::kOutsideRegion);
   SendJson(res, FlagJson(app, *row, ctx.lang));
@@ -271,7 +268,8 @@ Status ReportRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Res
     options.format = service::ReportFormat::kCsv;
     type = "text/csv; charset=utf-8";
   } else {
-    return InvalidArgument(fmt::format("{}format (xlsx, pdf, csv)", Text(Msg::kBadParameter, ctx.lang)));
+    return InvalidArgument(
+        fmt::format("{}format (xlsx, pdf, csv)", Text(Msg::kBadParameter, ctx.lang)));
   }
   ASSIGN_OR_RETURN(store::Store * db, app.Db());
   auto snap = app.snapshots().Read();
@@ -279,9 +277,8 @@ Status ReportRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Res
                    service::RenderReport(*snap, *db, options, app.scratch_dir()));
   app.audit().Append(ctx.actor, {"export", "report " + options.template_name,
                                  options.region + " " + format, "ok"});
-  res.set_header("Content-Disposition",
-                 fmt::format("attachment; filename=\"{}-{}.{}\"", options.template_name,
-                             options.region, format));
+  res.set_header("Content-Disposition", fmt::format("attachment; filename=\"{}-{}.{}\"",
+                                                    options.template_name, options.region, format));
   res.set_content(std::move(bytes), type);
   return OkStatus();
 }
@@ -296,10 +293,9 @@ void InstallReadRoutes(App& app, httplib::Server& server) {
   };
   app.Route(server, "GET", "/api/query", "/api/query", {}, bind(QueryRoute));
   app.Route(server, "GET", "/api/households", "/api/households", {}, bind(HouseholdListRoute));
-  app.Route(server, "GET", R"(/api/regions/([^/]+))", "/api/regions/{code}", {},
-            bind(RegionRoute));
-  app.Route(server, "GET", R"(/api/villages/([^/]+)/portrait)", "/api/villages/{code}/portrait",
-            {}, bind(VillageRoute));
+  app.Route(server, "GET", R"(/api/regions/([^/]+))", "/api/regions/{code}", {}, bind(RegionRoute));
+  app.Route(server, "GET", R"(/api/villages/([^/]+)/portrait)", "/api/villages/{code}/portrait", {},
+            bind(VillageRoute));
   app.Route(server, "GET", R"(/api/households/([^/]+))", "/api/households/{household_id}", {},
             bind(HouseholdRoute));
   app.Route(server, "GET", "/api/flags", "/api/flags", {}, bind(FlagsRoute));

@@ -13,21 +13,28 @@ namespace fupin::server {
 namespace {
 
 nlohmann::json ChangeJson(const service::Change& c) {
-  return {{"cursor", c.cursor},      {"at", c.at},
-          {"source", c.source},      {"user", c.user},
-          {"entity", c.entity},      {"household_id", c.household_id},
-          {"village_code", c.village_code}, {"member", c.member},
-          {"field", c.field},        {"old_value", c.old_value},
-          {"new_value", c.new_value}, {"reason", c.reason}};
+  return {{"cursor", c.cursor},
+          {"at", c.at},
+          {"source", c.source},
+          {"user", c.user},
+          {"entity", c.entity},
+          {"household_id", c.household_id},
+          {"village_code", c.village_code},
+          {"member", c.member},
+          {"field", c.field},
+          {"old_value", c.old_value},
+          {"new_value", c.new_value},
+          {"reason", c.reason}};
 }
 
 Status ChangesRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
   ASSIGN_OR_RETURN(int64_t since, IntParam(req, "since", 0, 0, INT64_MAX, ctx.lang));
-  ASSIGN_OR_RETURN(int64_t limit, IntParam(req, "limit", 500, 1, service::kMaxChangesPage, ctx.lang));
+  ASSIGN_OR_RETURN(int64_t limit,
+                   IntParam(req, "limit", 500, 1, service::kMaxChangesPage, ctx.lang));
   ASSIGN_OR_RETURN(store::Store * db, app.Db());
-  ASSIGN_OR_RETURN(service::ChangePage page,
-                   service::ChangesSince(*db, ctx.actor, since, static_cast<int>(limit),
-                                                        &app.snapshots()));
+  ASSIGN_OR_RETURN(
+      service::ChangePage page,
+      service::ChangesSince(*db, ctx.actor, since, static_cast<int>(limit), &app.snapshots()));
   nlohmann::json changes = nlohmann::json::array();
   for (const service::Change& c : page.changes) changes.push_back(ChangeJson(c));
   SendJson(res, {{"changes", changes}, {"next_cursor", page.next_cursor}});
@@ -75,8 +82,8 @@ Status LinksRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Resp
     ++total;
     return OkStatus();
   }));
-  app.audit().Append(ctx.actor, {"export", "links " + dataset,
-                                 fmt::format("{} rows", rows.size()), "ok"});
+  app.audit().Append(ctx.actor,
+                     {"export", "links " + dataset, fmt::format("{} rows", rows.size()), "ok"});
   SendJson(res, {{"dataset", dataset}, {"total", total}, {"offset", offset}, {"rows", rows}});
   return OkStatus();
 }
@@ -103,14 +110,14 @@ Status IssuesRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Res
         return OkStatus();
     }
     if (total >= offset && total < offset + limit)
-      issues.push_back({{"file_name", row.file_name},
-                        {"row", row.row_number},
-                        {"column", row.column},
-                        {"value", MaskIdNumbersIn(row.value)},
-                        {"severity", row.is_error ? "error" : "warning"},
-                        {"code", row.code},
-                        {"message", MaskIdNumbersIn(ctx.lang == Lang::kZh ? row.message_zh
-                                                                          : row.message_en)}});
+      issues.push_back(
+          {{"file_name", row.file_name},
+           {"row", row.row_number},
+           {"column", row.column},
+           {"value", MaskIdNumbersIn(row.value)},
+           {"severity", row.is_error ? "error" : "warning"},
+           {"code", row.code},
+           {"message", MaskIdNumbersIn(ctx.lang == Lang::kZh ? row.message_zh : row.message_en)}});
     ++total;
     return OkStatus();
   }));

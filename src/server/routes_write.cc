@@ -29,16 +29,15 @@ std::vector<service::FieldChange> FieldsOf(const nlohmann::json& object, Lang la
 Status PatchHousehold(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
   using V = nlohmann::json::value_t;
   const std::string id = req.matches[1];
-  ASSIGN_OR_RETURN(nlohmann::json body,
-                   ParseJsonBody(req,
-                                 {{"version", V::number_integer, true},
-                                  {"reason", V::string},
-                                  {"fields", V::object},
-                                  {"members", V::array},
-                                  {"lat", V::number_float},
-                                  {"lon", V::number_float},
-                                  {"visit_note", V::string}},
-                                 app.options().max_json_bytes, ctx.lang));
+  ASSIGN_OR_RETURN(nlohmann::json body, ParseJsonBody(req,
+                                                      {{"version", V::number_integer, true},
+                                                       {"reason", V::string},
+                                                       {"fields", V::object},
+                                                       {"members", V::array},
+                                                       {"lat", V::number_float},
+                                                       {"lon", V::number_float},
+                                                       {"visit_note", V::string}},
+                                                      app.options().max_json_bytes, ctx.lang));
   service::HouseholdEdit edit;
   edit.version = body["version"].get<int64_t>();
   edit.reason = body.value("reason", "");
@@ -51,7 +50,8 @@ Status PatchHousehold(App& app, Ctx& ctx, const httplib::Request& req, httplib::
         return InvalidArgument(fmt::format("{}members", Text(Msg::kWrongType, ctx.lang)));
       for (const auto& [key, value] : m.items())
         if (key != "id_number" && key != "fields")
-          return InvalidArgument(fmt::format("{}members.{}", Text(Msg::kUnknownField, ctx.lang), key));
+          return InvalidArgument(
+              fmt::format("{}members.{}", Text(Msg::kUnknownField, ctx.lang), key));
       service::MemberEdit member;
       member.id_number = m["id_number"];
       if (m.contains("fields")) member.fields = FieldsOf(m["fields"], ctx.lang, &bad);
@@ -63,17 +63,16 @@ Status PatchHousehold(App& app, Ctx& ctx, const httplib::Request& req, httplib::
   if (body.contains("lon")) edit.lon = body["lon"].get<double>();
   edit.visit_note = body.value("visit_note", "");
   ASSIGN_OR_RETURN(store::Store * db, app.Db());
-  auto outcome = service::EditHousehold(*db, app.snapshots(), app.rule_set(), ctx.actor, id, edit,
-                                        ctx.lang);
+  auto outcome =
+      service::EditHousehold(*db, app.snapshots(), app.rule_set(), ctx.actor, id, edit, ctx.lang);
   if (!outcome) {
     if (outcome.error().code() == StatusCode::kPermissionDenied)
       app.audit().Append(ctx.actor, {"denied", "household " + id, "write", "denied"});
     return outcome.error();
   }
-  app.audit().Append(ctx.actor, {"write", "household " + id,
-                                 fmt::format("edit {} version {}", outcome->edit_id,
-                                             outcome->version),
-                                 "ok"});
+  app.audit().Append(ctx.actor,
+                     {"write", "household " + id,
+                      fmt::format("edit {} version {}", outcome->edit_id, outcome->version), "ok"});
   SendJson(res, {{"version", outcome->version},
                  {"edit_id", outcome->edit_id},
                  {"changed", outcome->changed},
@@ -88,7 +87,8 @@ Status AddPhotoRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::R
   std::string_view bytes = req.body;
   if (req.is_multipart_form_data()) {
     if (req.files.size() != 1)
-      return InvalidArgument(ctx.lang == Lang::kZh ? "每次上传一张照片" : "upload one photo at a time");
+      return InvalidArgument(ctx.lang == Lang::kZh ? "每次上传一张照片"
+                                                   : "upload one photo at a time");
     const auto& file = req.files.begin()->second;
     type = file.content_type;
     bytes = file.content;
@@ -100,7 +100,8 @@ Status AddPhotoRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::R
       app.audit().Append(ctx.actor, {"denied", "household " + id, "photo", "denied"});
     return photo.error();
   }
-  app.audit().Append(ctx.actor, {"write", "household " + id, fmt::format("photo {}", *photo), "ok"});
+  app.audit().Append(ctx.actor,
+                     {"write", "household " + id, fmt::format("photo {}", *photo), "ok"});
   SendJson(res, {{"photo_id", *photo}}, 201);
   return OkStatus();
 }
@@ -139,15 +140,17 @@ Status FlagStateRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::
   const std::string state_text = body["state"];
   const auto state = service::ParseVerdict(state_text);
   if (!state)
-    return InvalidArgument(fmt::format("{}state (verified, dismissed, open)",
-                                       Text(Msg::kBadParameter, ctx.lang)));
+    return InvalidArgument(
+        fmt::format("{}state (verified, dismissed, open)", Text(Msg::kBadParameter, ctx.lang)));
   const std::string note = body.value("note", "");
   if (note.size() > 4000)
-    return InvalidArgument(fmt::format("{}note (≤ 4000 bytes)", Text(Msg::kBadParameter, ctx.lang)));
+    return InvalidArgument(
+        fmt::format("{}note (≤ 4000 bytes)", Text(Msg::kBadParameter, ctx.lang)));
   ASSIGN_OR_RETURN(store::Store * db, app.Db());
   ASSIGN_OR_RETURN(std::optional<store::FlagRow> row, db->Rules().GetFlag(id));
   if (!row)
-    return NotFound(fmt::format("{} {}", ctx.lang == Lang::kZh ? "没有这个疑点" : "no such flag", id));
+    return NotFound(
+        fmt::format("{} {}", ctx.lang == Lang::kZh ? "没有这个疑点" : "no such flag", id));
   if (!ctx.actor.Sees(row->flag.village_code))
     return app.Deny(ctx, fmt::format("flag {}", id), Msg::kOutsideRegion);
   const store::FlagDecision decision{id, *state, note};

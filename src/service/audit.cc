@@ -1,7 +1,5 @@
 #include "service/audit.h"
 
-#include "store/open.h"
-
 #include <fmt/format.h>
 #include <sodium.h>
 #include <unistd.h>
@@ -14,6 +12,7 @@
 #include <system_error>
 #include <utility>
 
+#include "store/open.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace fupin::service {
