@@ -179,10 +179,9 @@ struct Migration {
   int version;
   std::string (*sql)();
 };
-constexpr Migration kMigrations[] = {{1, &Migration1},      {2, &LinkMigration},
-                                     {3, &BlocksMigration}, {4, &RulesMigration},
-                                     {5, &Migration5},      {6, &PlatformMigration},
-                                     {7, &EditsMigration},  {8, &Migration8}};
+constexpr Migration kMigrations[] = {
+    {1, &Migration1}, {2, &LinkMigration},     {3, &BlocksMigration}, {4, &RulesMigration},
+    {5, &Migration5}, {6, &PlatformMigration}, {7, &EditsMigration},  {8, &Migration8}};
 
 // ---- writers ---------------------------------------------------------------------------
 
