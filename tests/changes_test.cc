@@ -88,6 +88,9 @@ TEST(ChangesTest, PagesThroughConcurrentEditsSeeingEachExactlyOnce) {
     for (const service::Change& c : page->changes) {
       cursors.push_back(c.cursor);
       EXPECT_EQ(c.source, "edit");
+      // Shown as the edit wrote it: the exchange field, money in yuan.
+      EXPECT_EQ(c.field, "income_property");
+      EXPECT_EQ(c.new_value.size() - c.new_value.find('.'), 3u) << c.new_value;
       ++seen_edits[c.edit_id];
     }
     EXPECT_EQ(page->next_cursor, page->changes.empty() ? cursor : page->changes.back().cursor);

@@ -345,5 +345,21 @@ TEST_F(HouseholdEditTest, AnImportBumpsTheVersion) {
   EXPECT_EQ(stale.error().code(), StatusCode::kAborted);
 }
 
+TEST_F(HouseholdEditTest, AnImportChangingOnlyAMemberBumpsTheVersion) {
+  const std::string hid = world_.households[10];
+  const int64_t v = Version(hid);
+  const int64_t other = Version(world_.households[11]);
+  test::Row m = test::Member(world_.ids[10][0], hid, "张伟");
+  m["relation"] = "1";
+  m["birth_date"] = "1970-01-01";
+  m["sex"] = "1";
+  m["health"] = "3";
+  test::WriteFile(world_.dir / "members" / "members.csv", test::Csv("members", {m}));
+  auto imported = exchange::ImportPath(*store_, world_.dir / "members", {});
+  ASSERT_TRUE(imported) << imported.error().ToString();
+  EXPECT_GT(Version(hid), v);
+  EXPECT_EQ(Version(world_.households[11]), other);
+}
+
 }  // namespace
 }  // namespace fupin

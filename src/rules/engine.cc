@@ -573,7 +573,22 @@ Result<HouseholdEvaluation> EvaluateHousehold(const RuleSet& rules, const Househ
                                               long as_of_days) {
   const Schema& s = Schema::Get();
   HouseholdEvaluation out;
-  const std::vector<bool> local = HouseholdLocalRules(rules);
+  // Which rules are local depends on the rules file only: worked out once per file (by its
+  // SHA-256) rather than on every edit.
+  std::vector<bool> local;
+  {
+    static std::mutex mu;
+    static std::map<std::string, std::vector<bool>> by_file;
+    const std::string key = rules.sha256.empty() ? std::string() : rules.sha256 + rules.source;
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = key.empty() ? by_file.end() : by_file.find(key);
+    if (it != by_file.end() && it->second.size() == rules.rules.size()) {
+      local = it->second;
+    } else {
+      local = HouseholdLocalRules(rules);
+      if (!key.empty() && by_file.size() < 64) by_file[key] = local;
+    }
+  }
   for (size_t r = 0; r < rules.rules.size(); ++r)
     if (local[r]) out.rules.push_back(rules.rules[r].id);
   // What the household-local rules read: the set's usage without department records and

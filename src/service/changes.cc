@@ -3,9 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
+#include <utility>
 
+#include "core/datasets.h"
 #include "core/id_number.h"
 #include "core/mask.h"
+#include "core/money.h"
 #include "core/region_code.h"
 
 namespace fupin::service {
@@ -27,6 +31,23 @@ std::string MaskValue(std::string_view field, std::string_view value) {
   return MaskIdNumbersIn(value);
 }
 
+// The exchange-format name of a stored registry column, and whether it holds money in fen
+// (shown in yuan, as files and edits write it).
+std::pair<std::string, bool> FieldOf(std::string_view column) {
+  for (const DatasetSpec& d : AllDatasets()) {
+    if (d.kind != DatasetKind::kHousehold && d.kind != DatasetKind::kMember) continue;
+    for (const FieldSpec& f : d.fields)
+      if (StoredColumnName(f) == column) return {std::string(f.name), f.type == FieldType::kMoney};
+  }
+  return {std::string(column), false};
+}
+
+std::string Yuan(const std::string& fen) {
+  if (fen.empty()) return fen;
+  const std::optional<int64_t> v = ParseInteger(fen);
+  return v ? FormatFenAsYuan(*v) : fen;
+}
+
 Change FromRow(const store::ChangeRow& r) {
   Change c;
   c.cursor = r.cursor;
@@ -37,9 +58,10 @@ Change FromRow(const store::ChangeRow& r) {
   c.household_id = r.household_id;
   c.village_code = r.village_code;
   c.member = r.id_number.empty() ? "" : MaskIdNumber(r.id_number);
-  c.field = r.field;
-  c.old_value = MaskValue(r.field, r.old_value);
-  c.new_value = MaskValue(r.field, r.new_value);
+  const auto [field, money] = FieldOf(r.field);
+  c.field = field;
+  c.old_value = MaskValue(field, money ? Yuan(r.old_value) : r.old_value);
+  c.new_value = MaskValue(field, money ? Yuan(r.new_value) : r.new_value);
   c.reason = MaskIdNumbersIn(r.reason);
   c.edit_id = r.edit_id;
   return c;

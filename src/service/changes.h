@@ -40,6 +40,8 @@ struct Change {
   std::string entity;  // household | member
   std::string household_id, village_code;
   std::string member;  // the member's masked ID number; "" for the household
+  // The exchange-format field (income_wage, status, ...; lat, lon, visit, photo) and its
+  // values as files write them: codes, money in yuan.
   std::string field, old_value, new_value;
   std::string reason;  // the edit's reason; "" for imports
   int64_t edit_id = 0;

@@ -65,8 +65,15 @@ CREATE TRIGGER households_version AFTER UPDATE ON households
   WHEN NEW.version = OLD.version
   BEGIN UPDATE households SET version = OLD.version + 1 WHERE household_id = NEW.household_id; END;
 CREATE TRIGGER members_insert_version AFTER INSERT ON members
+  WHEN (SELECT f.batch_id FROM households h JOIN batch_files f ON f.file_id = h.file_id
+        WHERE h.household_id = NEW.household_id)
+       IS NOT (SELECT batch_id FROM batch_files WHERE file_id = NEW.file_id)
   BEGIN UPDATE households SET version = version + 1 WHERE household_id = NEW.household_id; END;
 CREATE TRIGGER members_update_version AFTER UPDATE ON members
+  WHEN (SELECT f.batch_id FROM households h JOIN batch_files f ON f.file_id = h.file_id
+        WHERE h.household_id = NEW.household_id)
+       IS NOT (SELECT batch_id FROM batch_files WHERE file_id = NEW.file_id)
+       OR NEW.file_id = OLD.file_id
   BEGIN UPDATE households SET version = version + 1 WHERE household_id = NEW.household_id; END;
 CREATE TRIGGER members_delete_version AFTER DELETE ON members
   BEGIN UPDATE households SET version = version + 1 WHERE household_id = OLD.household_id; END;
