@@ -218,7 +218,8 @@ TEST_F(ServerTest, CadreEditMovesTheAnswerAndTheFeed) {
   auto feed = client.Get(fmt::format("/api/changes?since={}", cursor), SessionHeaders(cadre));
   ASSERT_TRUE(feed && feed->status == 200) << Describe(feed);
   int wage_changes = 0;
-  for (const auto& c : Json(feed)["changes"])
+  const nlohmann::json feed_json = Json(feed);
+  for (const auto& c : feed_json["changes"])
     if (c["field"].get<std::string>().starts_with("income_wage")) {
       ++wage_changes;
       EXPECT_EQ(c["user"], "cadre");
@@ -248,7 +249,8 @@ TEST_F(ServerTest, FlagsAreListedInScopeAndDecided) {
   SignedIn cadre = SignIn(client, "cadre");
   auto own = client.Get("/api/flags?limit=1000", SessionHeaders(cadre));
   ASSERT_TRUE(own && own->status == 200) << Describe(own);
-  for (const auto& f : Json(own)["flags"]) EXPECT_EQ(f["village_code"], P().village);
+  const nlohmann::json own_json = Json(own);
+  for (const auto& f : own_json["flags"]) EXPECT_EQ(f["village_code"], P().village);
 }
 
 TEST_F(ServerTest, ReportsDownload) {

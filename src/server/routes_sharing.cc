@@ -2,6 +2,7 @@
 // GET /api/households/{household_id}/history, GET /api/links?dataset= (a department's rows
 // that are registered people), GET /api/imports/{batch_id}/issues, GET /api/audit (auditors).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/datasets.h"
 #include "core/id_number.h"
@@ -129,6 +130,13 @@ Status AuditRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Resp
   ASSIGN_OR_RETURN(int64_t after, IntParam(req, "after", 0, 0, INT64_MAX, ctx.lang));
   ASSIGN_OR_RETURN(int64_t limit, IntParam(req, "limit", 200, 1, 5000, ctx.lang));
   const std::string action = Param(req, "action").value_or("");
+  static constexpr std::string_view kActions[] = {
+      "login",  "login_failed", "logout", "read_household", "unmask", "write",
+      "export", "denied",       "job",    "user",           "token"};
+  if (!action.empty() &&
+      std::find(std::begin(kActions), std::end(kActions), action) == std::end(kActions))
+    return InvalidArgument(fmt::format("{}action ({})", Text(Msg::kBadParameter, ctx.lang),
+                                       fmt::join(kActions, ", ")));
   ASSIGN_OR_RETURN(store::Store * db, app.Db());
   RETURN_IF_ERROR(app.audit().Flush());
   ASSIGN_OR_RETURN(std::vector<service::AuditRow> rows,
