@@ -330,3 +330,41 @@ TEST_F(ServerTest, SigtermFinishesAndTheAuditChainVerifies) {
 
 }  // namespace
 }  // namespace fupin::test
+
+namespace fupin::test {
+namespace {
+
+TEST(ServerTlsTest, ServesHttpsWithTheGivenCertificate) {
+  TempDir dir;
+  Province p = MakeProvince(dir.path() / "province");
+  const std::string cert = (dir.path() / "cert.pem").string();
+  const std::string key = (dir.path() / "key.pem").string();
+  const std::string cmd = fmt::format(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout '{}' "
+      "-out '{}' >/dev/null 2>&1",
+      key, cert);
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  ServerProcess server(dir.path(), p.db, {"--tls-cert", cert, "--tls-key", key});
+  ASSERT_NE(server.port(), 0) << server.Log();
+  httplib::SSLClient tls("127.0.0.1", server.port());
+  tls.enable_server_certificate_verification(false);
+  tls.set_connection_timeout(5);
+  auto login = tls.Post("/api/login",
+                        nlohmann::json{{"username", "cadre"}, {"password", kPassword}}.dump(),
+                        "application/json");
+  ASSERT_TRUE(login && login->status == 200) << Describe(login);
+  // Over TLS the session cookie is Secure, and HSTS is sent.
+  EXPECT_NE(login->get_header_value("Set-Cookie").find("; Secure"), std::string::npos);
+  EXPECT_FALSE(login->get_header_value("Strict-Transport-Security").empty());
+  // Plain HTTP on the TLS port gets no answer.
+  auto plain = server.Client().Get("/healthz");
+  EXPECT_TRUE(!plain || plain->status != 200);
+  // A certificate that does not exist is refused at start, naming it.
+  FupinRun bad = RunFupin(dir.path(), {"serve", "--db", p.db.string(), "--listen", "127.0.0.1:0",
+                                       "--tls-cert", cert + ".missing", "--tls-key", key});
+  EXPECT_EQ(bad.exit_code, 1) << bad.Show();
+  EXPECT_NE(bad.err.find("missing"), std::string::npos) << bad.Show();
+}
+
+}  // namespace
+}  // namespace fupin::test
