@@ -175,6 +175,9 @@ TEST(ServerOpenApiTest, EveryOperationAnswersAsDescribed) {
           c.Post("/api/jobs", h(cadre, true), R"({"kind":"link"})", "application/json"));
   const int64_t batch =
       state.contains("result") ? state["result"].value("batch_id", int64_t{1}) : 1;
+  rec.Add("GET", "/api/imports", c.Get("/api/imports", h(edu)));
+  rec.Add("GET", "/api/imports", c.Get("/api/imports?limit=9999", h(admin)));
+  rec.Add("GET", "/api/imports", c.Get("/api/imports", h(cadre)));
   rec.Add("GET", "/api/imports/{batch_id}/issues",
           c.Get(fmt::format("/api/imports/{}/issues", batch), h(edu)));
   rec.Add("GET", "/api/imports/{batch_id}/issues", c.Get("/api/imports/1/issues", h(cadre)));

@@ -294,6 +294,15 @@ TEST_F(ServerTest, ImportJobWithProgressAndIssueReport) {
   auto issues = client.Get(fmt::format("/api/imports/{}/issues", batch), SessionHeaders(edu));
   ASSERT_TRUE(issues && issues->status == 200) << Describe(issues);
   EXPECT_GE(Json(issues)["total"].get<int64_t>(), 1);
+  // The import history shows the batch to the department, with its own file only.
+  auto history = client.Get("/api/imports", SessionHeaders(edu));
+  ASSERT_TRUE(history && history->status == 200) << Describe(history);
+  const nlohmann::json batches = Json(history)["batches"];
+  ASSERT_FALSE(batches.empty());
+  EXPECT_EQ(batches[0]["batch_id"], batch);
+  EXPECT_EQ(batches[0]["user"], "edu");
+  for (const auto& b : batches)
+    for (const auto& f : b["files"]) EXPECT_EQ(f["dataset"], "edu_students");
   // A department may not send another department's data set.
   httplib::MultipartFormDataItems other = {{"file", "x", "health_enrollment.csv", "text/csv"}};
   auto refused = client.Post("/api/imports", SessionHeaders(edu, true), other);

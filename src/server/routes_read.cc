@@ -169,8 +169,11 @@ Status HouseholdRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::
   options.lang = ctx.lang;
   options.mask = mask;
   options.threads = 1;
+  // One commit's registry, links, flags and history, never a mix (store.h ReadView).
+  ASSIGN_OR_RETURN(store::ReadView read_view, db->BeginRead());
   ASSIGN_OR_RETURN(std::optional<store::EditStore::HouseholdHead> head, db->Edits().Head(id));
   ASSIGN_OR_RETURN(service::HouseholdView view, service::ShowHousehold(*db, id, options));
+  read_view.End();
   app.audit().Append(ctx.actor, {"read_household", object, mask.unmask ? "unmasked" : "", "ok"});
   // The version a PATCH must carry, first in the object.
   std::string body = service::HouseholdJson(view, ctx.lang);

@@ -126,6 +126,42 @@ Status IssuesRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Res
   return OkStatus();
 }
 
+// Import history: batches newest first; a department sees the batches holding its data sets,
+// with only those files.
+Status ImportsRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
+  ASSIGN_OR_RETURN(int64_t before, IntParam(req, "before", 0, 0, INT64_MAX, ctx.lang));
+  ASSIGN_OR_RETURN(int64_t limit, IntParam(req, "limit", 50, 1, 500, ctx.lang));
+  ASSIGN_OR_RETURN(store::Store * db, app.Db());
+  ASSIGN_OR_RETURN(std::vector<store::Store::BatchRow> batches,
+                   db->ListBatches(before, static_cast<int>(limit)));
+  nlohmann::json out = nlohmann::json::array();
+  for (const store::Store::BatchRow& b : batches) {
+    nlohmann::json files = nlohmann::json::array();
+    for (const store::Store::BatchFileRow& f : b.files) {
+      if (ctx.actor.role == Role::kDepartment &&
+          std::find(ctx.actor.datasets.begin(), ctx.actor.datasets.end(), f.dataset) ==
+              ctx.actor.datasets.end())
+        continue;
+      files.push_back({{"file_name", f.file_name},
+                       {"dataset", f.dataset},
+                       {"outcome", f.outcome},
+                       {"rows_read", f.rows_read},
+                       {"rows_imported", f.rows_imported},
+                       {"rows_rejected", f.rows_rejected},
+                       {"warnings", f.warnings}});
+    }
+    if (ctx.actor.role == Role::kDepartment && files.empty()) continue;
+    out.push_back({{"batch_id", b.batch_id},
+                   {"started_at", b.started_at},
+                   {"finished_at", b.finished_at},
+                   {"user", b.user},
+                   {"role", b.role},
+                   {"files", files}});
+  }
+  SendJson(res, {{"batches", out}});
+  return OkStatus();
+}
+
 Status AuditRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
   ASSIGN_OR_RETURN(int64_t after, IntParam(req, "after", 0, 0, INT64_MAX, ctx.lang));
   ASSIGN_OR_RETURN(int64_t limit, IntParam(req, "limit", 200, 1, 5000, ctx.lang));
@@ -170,6 +206,8 @@ void InstallSharingRoutes(App& app, httplib::Server& server) {
             "/api/households/{household_id}/history", {}, bind(HistoryRoute));
   app.Route(server, "GET", "/api/links", "/api/links",
             {.roles = {Role::kAdmin, Role::kDepartment, Role::kAuditor}}, bind(LinksRoute));
+  app.Route(server, "GET", "/api/imports", "/api/imports",
+            {.roles = {Role::kAdmin, Role::kDepartment, Role::kAuditor}}, bind(ImportsRoute));
   app.Route(server, "GET", R"(/api/imports/([0-9]+)/issues)", "/api/imports/{batch_id}/issues",
             {.roles = {Role::kAdmin, Role::kDepartment, Role::kAuditor}}, bind(IssuesRoute));
   app.Route(server, "GET", "/api/audit", "/api/audit", {.roles = {Role::kAdmin, Role::kAuditor}},

@@ -275,6 +275,20 @@ class Store {
   // The newest batch's id, or 0 when nothing was ever imported.
   virtual Result<int64_t> LatestBatchId() = 0;
 
+  // Import batches, newest first: those with batch_id < `before` (0: from the newest), at
+  // most `limit`, each with its files' outcomes.
+  struct BatchFileRow {
+    int64_t file_id = 0;
+    std::string file_name, dataset, outcome;
+    int64_t rows_read = 0, rows_imported = 0, rows_rejected = 0, warnings = 0;
+  };
+  struct BatchRow {
+    int64_t batch_id = 0;
+    std::string started_at, finished_at, user, role, source;
+    std::vector<BatchFileRow> files;
+  };
+  virtual Result<std::vector<BatchRow>> ListBatches(int64_t before, int limit) = 0;
+
   // What the analytics snapshot was built from (analytics/snapshot.h), part by part: a part
   // whose number changed must be read again. Each number only grows.
   struct DataVersion {

@@ -896,6 +896,40 @@ class SqliteStore final : public Store {
     return DataVersion{s.Int(0), s.Int(1), s.Int(2)};
   }
 
+  Result<std::vector<BatchRow>> ListBatches(int64_t before, int limit) override {
+    ASSIGN_OR_RETURN(Stmt b,
+                     Stmt::Prepare(db_,
+                                   "SELECT batch_id, started_at, coalesce(finished_at, ''), "
+                                   "user_name, coalesce(role, ''), source FROM "
+                                   "import_batches WHERE (? = 0 OR batch_id < ?) ORDER BY "
+                                   "batch_id DESC LIMIT ?"));
+    b.Bind(1, before);
+    b.Bind(2, before);
+    b.Bind(3, static_cast<int64_t>(limit));
+    std::vector<BatchRow> out;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, b.Step(db_));
+      if (!row) break;
+      out.push_back({b.Int(0), b.Text(1), b.Text(2), b.Text(3), b.Text(4), b.Text(5), {}});
+    }
+    ASSIGN_OR_RETURN(Stmt f,
+                     Stmt::Prepare(db_,
+                                   "SELECT file_id, file_name, dataset, outcome, rows_read, "
+                                   "rows_imported, rows_rejected, warnings FROM batch_files "
+                                   "WHERE batch_id = ? ORDER BY file_id"));
+    for (BatchRow& batch : out) {
+      f.Reset();
+      f.Bind(1, batch.batch_id);
+      for (;;) {
+        ASSIGN_OR_RETURN(bool row, f.Step(db_));
+        if (!row) break;
+        batch.files.push_back(
+            {f.Int(0), f.Text(1), f.Text(2), f.Text(3), f.Int(4), f.Int(5), f.Int(6), f.Int(7)});
+      }
+    }
+    return out;
+  }
+
   Result<int64_t> LatestBatchId() override {
     ASSIGN_OR_RETURN(Stmt s,
                      Stmt::Prepare(db_, "SELECT coalesce(max(batch_id), 0) FROM import_batches"));
