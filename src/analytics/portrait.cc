@@ -53,8 +53,45 @@ std::vector<PortraitField> Fields(const DatasetSpec& d, std::span<const store::C
 
 }  // namespace
 
+Result<LinkedRowsIndex> LinkedRowsIndex::Build(store::Store& store, int threads) {
+  ASSIGN_OR_RETURN(const store::Store::DataVersion version, store.GetDataVersion());
+  std::vector<const DatasetSpec*> depts;
+  for (const DatasetSpec& d : AllDatasets())
+    if (d.kind == DatasetKind::kDepartment) depts.push_back(&d);
+  LinkedRowsIndex index;
+  index.links_version = version.links;
+  index.by_dataset_.resize(depts.size());
+  store::RulesStore& rs = store.Rules();
+  RETURN_IF_ERROR(RunTasks(depts.size(), threads, [&](size_t t) -> Status {
+    std::vector<Entry>& entries = index.by_dataset_[t];
+    RETURN_IF_ERROR(
+        rs.ScanLinkedRows(*depts[t], [&](std::span<const int64_t> r, std::span<const uint64_t> ps) {
+          for (size_t i = 0; i < r.size(); ++i)
+            entries.push_back({ps[i], static_cast<uint32_t>(r[i])});
+        }));
+    std::sort(entries.begin(), entries.end());
+    entries.shrink_to_fit();
+    return OkStatus();
+  }));
+  return index;
+}
+
+void LinkedRowsIndex::Find(size_t dataset, uint64_t person, std::vector<int64_t>& rows) const {
+  if (dataset >= by_dataset_.size()) return;
+  const std::vector<Entry>& entries = by_dataset_[dataset];
+  auto it = std::lower_bound(entries.begin(), entries.end(), Entry{person, 0});
+  for (; it != entries.end() && it->person == person; ++it) rows.push_back(it->row);
+}
+
+size_t LinkedRowsIndex::MemoryBytes() const {
+  size_t n = 0;
+  for (const auto& v : by_dataset_) n += v.capacity() * sizeof(Entry);
+  return n;
+}
+
 Result<HouseholdPortrait> ReadHouseholdPortrait(store::Store& store, std::string_view household_id,
-                                                int threads, const MaskPolicy& mask) {
+                                                int threads, const MaskPolicy& mask,
+                                                const LinkedRowsIndex* index) {
   store::RulesStore& rs = store.Rules();
   HouseholdPortrait p;
   const DatasetSpec* households = FindDataset("households");
@@ -107,14 +144,26 @@ Result<HouseholdPortrait> ReadHouseholdPortrait(store::Store& store, std::string
     const DatasetSpec& d = *depts[t];
     std::vector<int64_t> rows;
     std::vector<uint64_t> of;
-    RETURN_IF_ERROR(
-        rs.ScanLinkedRows(d, [&](std::span<const int64_t> r, std::span<const uint64_t> ps) {
-          for (size_t i = 0; i < r.size(); ++i)
-            if (persons.count(ps[i])) {
-              rows.push_back(r[i]);
-              of.push_back(ps[i]);
-            }
-        }));
+    if (index) {
+      std::vector<int64_t> found_rows;
+      for (const uint64_t person : persons) {
+        found_rows.clear();
+        index->Find(t, person, found_rows);
+        for (int64_t r : found_rows) {
+          rows.push_back(r);
+          of.push_back(person);
+        }
+      }
+    } else {
+      RETURN_IF_ERROR(
+          rs.ScanLinkedRows(d, [&](std::span<const int64_t> r, std::span<const uint64_t> ps) {
+            for (size_t i = 0; i < r.size(); ++i)
+              if (persons.count(ps[i])) {
+                rows.push_back(r[i]);
+                of.push_back(ps[i]);
+              }
+          }));
+    }
     if (rows.empty()) return OkStatus();
     std::vector<size_t> order(rows.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;

@@ -73,7 +73,10 @@ Status App::Open() {
     ASSIGN_OR_RETURN(rule_set_, rules::LoadRuleSet(options_.rules));
   }
   ASSIGN_OR_RETURN(std::vector<store::Region> regions, db->LoadRegions());
-  for (const store::Region& r : regions) regions_[r.code] = {r.name, r.level, r.parent_code, {}};
+  for (const store::Region& r : regions) {
+    regions_[r.code] = {r.name, r.level, r.parent_code, {}};
+    region_names_.emplace(r.code, r.name);
+  }
   for (const store::Region& r : regions)
     if (auto it = regions_.find(r.parent_code); it != regions_.end())
       it->second.children.push_back(r.code);
@@ -110,6 +113,7 @@ void App::RefreshLoop() {
     fmt::print(stderr, "snapshot refresher: {}\n", db.error().message());
     return;
   }
+  RebuildLinksIndex(**db);  // in the background: portraits scan until it is there
   std::unique_lock lock(refresh_mu_);
   while (!stopping_) {
     refresh_cv_.wait_for(lock, std::chrono::seconds(1));
@@ -121,11 +125,40 @@ void App::RefreshLoop() {
       fmt::print(stderr, "snapshot refresh failed, the previous one keeps serving: {}\n",
                  st.message());
     } else {
-      auto view = snapshots_->Read();
-      metrics_.SetGauge("fupin_snapshot_households", static_cast<double>(view->LiveHouseholds()));
+      int64_t links_version = 0;
+      {
+        auto view = snapshots_->Read();
+        metrics_.SetGauge("fupin_snapshot_households", static_cast<double>(view->LiveHouseholds()));
+        links_version = view->version.links;
+      }
+      // A link run changed which rows are whose: the index follows.
+      if (auto index = links_index(); index && index->links_version != links_version)
+        RebuildLinksIndex(**db);
     }
     lock.lock();
   }
+}
+
+std::shared_ptr<const analytics::LinkedRowsIndex> App::links_index() const {
+  std::lock_guard lock(links_index_mu_);
+  return links_index_;
+}
+
+void App::RebuildLinksIndex(store::Store& db) {
+  const auto start = std::chrono::steady_clock::now();
+  auto built = analytics::LinkedRowsIndex::Build(db, 2);
+  if (!built) {
+    fmt::print(stderr, "linked-rows index: {} (portraits scan the links meanwhile)\n",
+               built.error().message());
+    return;
+  }
+  auto index = std::make_shared<const analytics::LinkedRowsIndex>(std::move(*built));
+  metrics_.SetGauge("fupin_links_index_bytes", static_cast<double>(index->MemoryBytes()));
+  metrics_.SetGauge(
+      "fupin_links_index_build_seconds",
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  std::lock_guard lock(links_index_mu_);
+  links_index_ = std::move(index);
 }
 
 void App::Shutdown() {
@@ -322,6 +355,9 @@ Status Serve(const ServeOptions& options, Lang lang) {
   server->set_payload_max_length(options.max_body_bytes);
   server->set_read_timeout(options.read_timeout_s, 0);
   server->set_write_timeout(options.read_timeout_s, 0);
+  // Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm holds
+  // the body until the client's delayed ACK (40 ms on Linux) on every keep-alive response.
+  server->set_tcp_nodelay(true);
   server->set_keep_alive_timeout(5);
   server->set_keep_alive_max_count(10000);
   app.Install(*server);

@@ -19,8 +19,10 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
+#include "analytics/portrait.h"
 #include "analytics/snapshot.h"
 #include "analytics/snapshot_holder.h"
 #include "core/actor.h"
@@ -86,15 +88,21 @@ class App {
   // Audits a refused attempt and returns the error to send.
   Status Deny(const Ctx& ctx, std::string_view object, Msg why);
 
+  // The linked-rows index for portraits; null until the first is built (portraits then scan).
+  std::shared_ptr<const analytics::LinkedRowsIndex> links_index() const;
+
   // Region name by code (the store's regions), "" when unknown.
   std::string RegionName(std::string_view code) const;
   // Children of a region (codes), in code order.
   std::vector<std::string> RegionChildren(std::string_view code) const;
   bool RegionExists(std::string_view code) const;
+  // Every region's name by code (for labels).
+  const std::unordered_map<std::string, std::string>& region_names() const { return region_names_; }
 
  private:
   Status Authenticate(const httplib::Request& req, Ctx& ctx);
   void RefreshLoop();
+  void RebuildLinksIndex(store::Store& db);
 
   ServeOptions options_;
   Lang lang_;
@@ -113,6 +121,10 @@ class App {
     std::vector<std::string> children;
   };
   std::map<std::string, RegionInfo, std::less<>> regions_;
+  std::unordered_map<std::string, std::string> region_names_;
+
+  mutable std::mutex links_index_mu_;
+  std::shared_ptr<const analytics::LinkedRowsIndex> links_index_;
 
   std::atomic<bool> stopping_{false};
   std::mutex refresh_mu_;

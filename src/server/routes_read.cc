@@ -169,6 +169,9 @@ Status HouseholdRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::
   options.lang = ctx.lang;
   options.mask = mask;
   options.threads = 1;
+  const std::shared_ptr<const analytics::LinkedRowsIndex> index = app.links_index();
+  options.index = index.get();
+  options.region_names = &app.region_names();
   // One commit's registry, links, flags and history, never a mix (store.h ReadView).
   ASSIGN_OR_RETURN(store::ReadView read_view, db->BeginRead());
   ASSIGN_OR_RETURN(std::optional<store::EditStore::HouseholdHead> head, db->Edits().Head(id));

@@ -170,8 +170,8 @@ std::string FieldsText(const std::vector<analytics::PortraitField>& fields, Lang
 
 Result<HouseholdView> ShowHousehold(store::Store& store, std::string_view household_id,
                                     const PortraitOptions& options) {
-  auto portrait =
-      analytics::ReadHouseholdPortrait(store, household_id, options.threads, options.mask);
+  auto portrait = analytics::ReadHouseholdPortrait(store, household_id, options.threads,
+                                                   options.mask, options.index);
   if (!portrait) {
     if (portrait.error().code() == StatusCode::kNotFound)
       return Err(NotFound(fmt::format(
@@ -184,9 +184,13 @@ Result<HouseholdView> ShowHousehold(store::Store& store, std::string_view househ
   HouseholdView view;
   view.household_id = std::string(household_id);
   view.portrait = std::move(*portrait);
-  std::unordered_map<std::string, std::string> names;
-  ASSIGN_OR_RETURN(std::vector<store::Region> regions, store.LoadRegions());
-  for (const store::Region& r : regions) names.emplace(r.code, r.name);
+  std::unordered_map<std::string, std::string> own_names;
+  if (!options.region_names) {
+    ASSIGN_OR_RETURN(std::vector<store::Region> regions, store.LoadRegions());
+    for (const store::Region& r : regions) own_names.emplace(r.code, r.name);
+  }
+  const std::unordered_map<std::string, std::string>& names =
+      options.region_names ? *options.region_names : own_names;
   LabelFields(*FindDataset("households"), view.portrait.household, options.lang, names);
   for (auto& m : view.portrait.members)
     LabelFields(*FindDataset("members"), m, options.lang, names);

@@ -14,6 +14,7 @@
 
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "analytics/portrait.h"
@@ -29,6 +30,10 @@ struct PortraitOptions {
   Lang lang = Lang::kZh;
   MaskPolicy mask;  // masked unless a role that may see IDs unmasks
   int threads = 2;
+  // Finds linked records by lookup (a server's); nullptr: by scanning the links.
+  const analytics::LinkedRowsIndex* index = nullptr;
+  // Region names by code (a server's, read once); nullptr: read from the store.
+  const std::unordered_map<std::string, std::string>* region_names = nullptr;
 };
 
 // One change of the history as shown.

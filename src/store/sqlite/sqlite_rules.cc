@@ -269,7 +269,9 @@ class SqliteRulesStore final : public RulesStore {
         "evidence_zh, evidence_en, coalesce(evidence_dataset, ''), coalesce(evidence_row, 0), "
         "state, coalesce(note, ''), coalesce(decided_by, ''), coalesce(decided_at, ''), "
         "first_run, updated_run FROM flags WHERE 1 = 1";
-    if (!filter.region.empty()) sql += " AND substr(village_code, 1, ?1) = ?2";
+    // A range of the village index (flags_by_village): every code starting with the prefix.
+    // The upper bound is the prefix with its last digit raised (':' follows '9').
+    if (!filter.region.empty()) sql += " AND village_code >= ?1 AND village_code < ?2";
     if (!filter.rule.empty()) sql += " AND rule = ?3";
     if (filter.state) sql += " AND state = ?4";
     if (!filter.category.empty()) sql += " AND category = ?5";
@@ -277,8 +279,10 @@ class SqliteRulesStore final : public RulesStore {
     sql += " ORDER BY rule, household_id, id_number";
     ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, sql));
     if (!filter.region.empty()) {
-      s.Bind(1, static_cast<int64_t>(filter.region.size()));
-      s.Bind(2, filter.region);
+      std::string upper = filter.region;
+      ++upper.back();
+      s.Bind(1, filter.region);
+      s.Bind(2, upper);
     }
     if (!filter.rule.empty()) s.Bind(3, filter.rule);
     if (filter.state) s.Bind(4, FlagStateName(*filter.state));
