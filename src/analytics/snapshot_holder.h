@@ -11,9 +11,10 @@
 // must therefore be short-lived (one query) and a thread must not take a second View while
 // holding one.
 //
-// Refresh never touches the serving snapshot: it builds a new one from the store without
-// any lock (seconds at full scale), re-applies the deltas applied meanwhile (the newest per
-// household: a delta carries the household's version, and an older one never replaces a
+// Refresh never touches the serving snapshot: it builds a new one without the exclusive
+// lock (a copy refreshed incrementally after edits and flag decisions; a full build, seconds
+// at full scale, after an import or a link run), re-applies the deltas applied meanwhile (the
+// newest per household: a delta carries the household's version, and an older one never replaces a
 // newer one), and swaps the pointer under the exclusive lock. On any failure the serving
 // snapshot stays and the error is returned. Views taken before the swap keep the old
 // snapshot alive until they end.
@@ -75,11 +76,14 @@ class SnapshotHolder {
   };
   View Read() const;
 
-  // Builds the next snapshot from `store` beside the serving one (a full build, seconds at
-  // full scale: patching a copy would need the serving one held still while it is copied)
-  // and swaps it in. Nothing is built when the store's DataVersion is the serving
-  // snapshot's; every committed edit moves the registry part of it. On failure (an unreadable
-  // store, a broken registry) the serving snapshot stays and the error is returned. REQUIRES:
+  // Brings the serving snapshot up to the store's DataVersion by building the next one
+  // beside it and swapping it in. Nothing is built when the version is the serving
+  // snapshot's. When only edits or flags moved (an edit in another process, a flag
+  // decision), the serving snapshot is copied (under a shared hold: Apply waits for the
+  // copy, Views do not) and the copy refreshed incrementally (analytics::Refresh: the
+  // edited households and/or the flags, no registry read); when registry files or links
+  // changed, a full BuildSnapshot (seconds at full scale). On failure (an unreadable store,
+  // a broken registry) the serving snapshot stays and the error is returned. REQUIRES:
   // `store` is used by no other thread.
   Status Refresh(store::Store& store, const BuildOptions& options = {});
 
@@ -92,6 +96,19 @@ class SnapshotHolder {
   // How many deltas were applied, and refreshes swapped in, since construction.
   int64_t applied() const;
   int64_t refreshes() const;
+
+  // What the refreshes did since construction, for /metrics: swapped in (refreshes),
+  // full builds, incremental ones (a copy refreshed with edits and/or flags), failures, and
+  // the last swapped-in one ("full", or the parts read incrementally: "edits", "flags",
+  // "edits,flags", ...; "" before any).
+  struct RefreshStats {
+    int64_t refreshes = 0;
+    int64_t full_builds = 0;
+    int64_t incremental = 0;
+    int64_t failed = 0;
+    std::string last;
+  };
+  RefreshStats refresh_stats() const;
 
  private:
   void LockShared() const;
@@ -106,6 +123,10 @@ class SnapshotHolder {
   bool refreshing_ = false;
   int64_t applied_ = 0;
   int64_t refreshes_ = 0;
+  int64_t full_builds_ = 0;
+  int64_t incremental_refreshes_ = 0;
+  int64_t failed_refreshes_ = 0;
+  std::string last_refresh_;
   std::mutex refresh_mu_;  // one Refresh at a time
 };
 
