@@ -138,22 +138,39 @@ TEST_F(SnapshotRefreshTest, AnEditFromAnotherConnectionShowsWithoutARebuild) {
   EXPECT_EQ(holder_.refresh_stats().refreshes, 1);
 }
 
-TEST_F(SnapshotRefreshTest, AnEditAppliedAsADeltaIsReadAgainIdempotently) {
-  // Through the holder itself: applied at once as a delta, then read again by the refresh.
-  const std::string hid = world_.households[2];
-  auto out = service::EditHousehold(*store_, holder_, *world_.rules, Cadre(), hid,
-                                    {Version(hid), "", {{"housing_safe", "0"}}, {}, {}, {}, ""},
-                                    Lang::kEn);
-  ASSERT_TRUE(out) << out.error().ToString();
-  EXPECT_EQ(out->flags_raised, 1);
-  EXPECT_EQ(HousingOf(hid), "0");
+TEST_F(SnapshotRefreshTest, EditsAppliedAsDeltasOnlyMoveTheWatermark) {
+  // Through the holder itself (a server's own edits): applied at once as deltas; the refresh
+  // then has nothing to read or copy.
+  for (int i : {2, 3}) {
+    const std::string hid = world_.households[i];
+    auto out = service::EditHousehold(*store_, holder_, *world_.rules, Cadre(), hid,
+                                      {Version(hid), "", {{"housing_safe", "0"}}, {}, {}, {}, ""},
+                                      Lang::kEn);
+    ASSERT_TRUE(out) << out.error().ToString();
+    EXPECT_EQ(out->flags_raised, 1);
+    EXPECT_EQ(HousingOf(hid), "0");
+  }
   ASSERT_TRUE(holder_.Refresh(*store_).ok());
-  const auto stats = holder_.refresh_stats();
+  auto stats = holder_.refresh_stats();
+  EXPECT_EQ(stats.last, "deltas");
+  EXPECT_EQ(stats.refreshes, 1);
+  EXPECT_EQ(stats.incremental, 0);
   EXPECT_EQ(stats.full_builds, 0);
-  // The flag the edit raised came with the edit: no flags refresh for it.
+  ExpectLikeAFreshBuild("after edits applied as deltas");
+  // One more through the holder and one elsewhere: the gap makes the refresh read both
+  // households again, the one the holder has already harmlessly.
+  const std::string mine = world_.households[4], theirs = world_.households[5];
+  auto out =
+      service::EditHousehold(*store_, holder_, *world_.rules, Cadre(), mine,
+                             {Version(mine), "", {{"water_safe", "0"}}, {}, {}, {}, ""}, Lang::kEn);
+  ASSERT_TRUE(out) << out.error().ToString();
+  EditElsewhere(theirs, {0, "", {{"income_wage", "700"}}, {}, {}, {}, ""});
+  ASSERT_TRUE(holder_.Refresh(*store_).ok());
+  stats = holder_.refresh_stats();
   EXPECT_EQ(stats.last, "edits");
-  EXPECT_EQ(HousingOf(hid), "0");
-  ExpectLikeAFreshBuild("after an edit applied and read again");
+  EXPECT_EQ(stats.incremental, 1);
+  EXPECT_EQ(stats.full_builds, 0);
+  ExpectLikeAFreshBuild("after an edit applied and one read");
 }
 
 TEST_F(SnapshotRefreshTest, AnEditRaisingAFlagElsewhereBringsTheFlag) {
@@ -221,6 +238,26 @@ TEST_F(SnapshotRefreshTest, AFlagDecisionRefreshesOnlyFlags) {
       EXPECT_NE(rule, "RISK_NOT_SECURED") << n;  // dismissed: no longer active
   }
   ExpectLikeAFreshBuild("after a flag decision");
+}
+
+TEST_F(SnapshotRefreshTest, AFailedIncrementalRefreshLeavesTheServingSnapshot) {
+  const std::string hid = world_.households[8];
+  EditElsewhere(hid, {0, "", {{"housing_safe", "0"}}, {}, {}, {}, ""});
+  const std::vector<std::vector<std::string>> before = Answers(*holder_.Read());
+  // The households cannot be read: the refresh of the copy fails half-way.
+  test::Query(world_.db, "ALTER TABLE households RENAME TO households_away");
+  const Status failed = holder_.Refresh(*store_);
+  test::Query(world_.db, "ALTER TABLE households_away RENAME TO households");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(holder_.refresh_stats().failed, 1);
+  EXPECT_EQ(holder_.refresh_stats().refreshes, 0);
+  EXPECT_EQ(Answers(*holder_.Read()), before);
+  EXPECT_EQ(HousingOf(hid), "1");
+  // The next one reads the same edit again.
+  ASSERT_TRUE(holder_.Refresh(*store_).ok());
+  EXPECT_EQ(holder_.refresh_stats().last, "edits");
+  EXPECT_EQ(HousingOf(hid), "0");
+  ExpectLikeAFreshBuild("after a failed refresh and a good one");
 }
 
 TEST_F(SnapshotRefreshTest, AnImportOfRegistryFilesStillRebuilds) {

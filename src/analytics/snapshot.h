@@ -9,10 +9,11 @@
 // household's change.
 //
 // Keeping current. The snapshot records the store's DataVersion it was built from. Refresh()
-// reads again only the parts that changed: flags after a rule run or a flag decision (less
-// than a second at full scale), the link bits after a link run, everything after an import
-// of registry files. Save()/Load() keep it in one file next to the database, so a process
-// starts in well under a second instead of reading the store.
+// reads again only the parts that changed: the households edited since its edit watermark
+// after cadres' edits, flags after a rule run or a flag decision (less than a second at full
+// scale), the link bits after a link run, everything after an import of registry files.
+// Save()/Load() keep it in one file next to the database, so a process starts in well under a
+// second instead of reading the store.
 //
 // Thread-safety: const methods may run on any number of threads at once; a writer (Upsert,
 // Refresh) needs exclusive access. A server shares one through analytics/snapshot_holder.h.

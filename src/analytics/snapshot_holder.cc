@@ -68,6 +68,22 @@ Status SnapshotHolder::Refresh(store::Store& store, const BuildOptions& options)
     if (current_->version == version) return OkStatus();
     full =
         current_->version.registry != version.registry || current_->version.links != version.links;
+    // Only edits moved, each of them applied here already: the serving snapshot holds them.
+    store::Store::DataVersion same = current_->version;
+    same.edits = version.edits;
+    if (same == version && version.edits > current_->version.edits) {
+      int64_t have = 0;
+      for (auto it = applied_edits_.upper_bound(current_->version.edits);
+           it != applied_edits_.end() && *it <= version.edits; ++it)
+        ++have;
+      if (have == version.edits - current_->version.edits) {
+        current_->version.edits = version.edits;
+        applied_edits_.erase(applied_edits_.begin(), applied_edits_.upper_bound(version.edits));
+        ++refreshes_;
+        last_refresh_ = "deltas";
+        return OkStatus();
+      }
+    }
     refreshing_ = true;
     since_refresh_.clear();
   }
@@ -112,6 +128,7 @@ Status SnapshotHolder::Refresh(store::Store& store, const BuildOptions& options)
     }
   }
   since_refresh_.clear();
+  applied_edits_.erase(applied_edits_.begin(), applied_edits_.upper_bound(next->version.edits));
   current_ = std::move(next);
   ++refreshes_;
   if (full) {
@@ -128,12 +145,21 @@ Status SnapshotHolder::Apply(std::vector<HouseholdDelta> changed) {
   for (HouseholdDelta& delta : changed) {
     Exclusive hold(&lock_);
     auto [it, inserted] = versions_.try_emplace(delta.record.household_id, delta.version);
+    // Its edit is in the snapshot from now on: by this delta, or by a newer one of the same
+    // household that superseded it.
+    const auto note_edit = [&] {
+      if (delta.edit_id > current_->version.edits) applied_edits_.insert(delta.edit_id);
+    };
     if (!inserted) {
-      if (it->second > delta.version) continue;  // a newer change was applied already
+      if (it->second > delta.version) {  // a newer change was applied already
+        note_edit();
+        continue;
+      }
       it->second = delta.version;
     }
     const auto* flags = delta.flags ? &*delta.flags : nullptr;
     RETURN_IF_ERROR(current_->UpsertHousehold(delta.record, flags));
+    note_edit();
     ++applied_;
     if (refreshing_) since_refresh_[delta.record.household_id] = std::move(delta);
   }

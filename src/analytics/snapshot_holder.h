@@ -29,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -41,11 +42,13 @@
 namespace fupin::analytics {
 
 // One household's change as committed to the store: its new rows and, when given, its new
-// active flags (rule id, count). `version` is the household's version after the change.
+// active flags (rule id, count). `version` is the household's version after the change;
+// `edit_id` the edit that made it (0: not an edit, or unknown).
 struct HouseholdDelta {
   HouseholdRecord record;
   std::optional<std::vector<std::pair<std::string, uint16_t>>> flags;
   int64_t version = 0;
+  int64_t edit_id = 0;
 };
 
 class SnapshotHolder {
@@ -82,7 +85,9 @@ class SnapshotHolder {
   // decision), the serving snapshot is copied (under a shared hold: Apply waits for the
   // copy, Views do not) and the copy refreshed incrementally (analytics::Refresh: the
   // edited households and/or the flags, no registry read); when registry files or links
-  // changed, a full BuildSnapshot (seconds at full scale). On failure (an unreadable store,
+  // changed, a full BuildSnapshot (seconds at full scale). When only edits moved and every
+  // one of them was applied here as a delta (Apply with its edit_id: a server's own edits),
+  // nothing is read or copied: the watermark advances. On failure (an unreadable store,
   // a broken registry) the serving snapshot stays and the error is returned. REQUIRES:
   // `store` is used by no other thread.
   Status Refresh(store::Store& store, const BuildOptions& options = {});
@@ -100,7 +105,8 @@ class SnapshotHolder {
   // What the refreshes did since construction, for /metrics: swapped in (refreshes),
   // full builds, incremental ones (a copy refreshed with edits and/or flags), failures, and
   // the last swapped-in one ("full", or the parts read incrementally: "edits", "flags",
-  // "edits,flags", ...; "" before any).
+  // "edits,flags", ...; "deltas" when every new edit had been applied already; "" before
+  // any). A "deltas" refresh counts in refreshes, not in incremental.
   struct RefreshStats {
     int64_t refreshes = 0;
     int64_t full_builds = 0;
@@ -120,6 +126,9 @@ class SnapshotHolder {
   // refresh began (to re-apply onto the snapshot it builds). Guarded by lock_ (exclusive).
   std::unordered_map<std::string, int64_t> versions_;
   std::unordered_map<std::string, HouseholdDelta> since_refresh_;
+  // Edit ids applied as deltas above the serving snapshot's edit watermark (edit ids are
+  // dense: each committed edit takes the next one).
+  std::set<int64_t> applied_edits_;
   bool refreshing_ = false;
   int64_t applied_ = 0;
   int64_t refreshes_ = 0;

@@ -334,6 +334,7 @@ Result<EditOutcome> EditHousehold(store::Store& store, analytics::SnapshotHolder
     delta.flags->emplace_back(rule, static_cast<uint16_t>(std::min(n, 65535)));
   ASSIGN_OR_RETURN(out.version, tx->Commit());
   delta.version = out.version;
+  delta.edit_id = out.edit_id;
   std::vector<analytics::HouseholdDelta> deltas;
   deltas.push_back(std::move(delta));
   // Committed: a failure to apply leaves the snapshot behind until its next refresh, and is
