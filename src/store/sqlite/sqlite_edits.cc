@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <utility>
@@ -464,17 +465,21 @@ class SqliteEditStore final : public EditStore {
   }
 
   Result<std::vector<std::string>> HouseholdsEditedAfter(int64_t after) override {
-    // edit_id is the primary key: the range is read from its end, not scanned.
+    // A range of the primary key, read from `after` on (DISTINCT or ORDER BY household_id
+    // would make SQLite scan the whole household index instead); distinct ones kept here.
     ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
-                                           "SELECT DISTINCT household_id FROM edits WHERE "
-                                           "edit_id > ? ORDER BY household_id"));
+                                           "SELECT household_id FROM edits WHERE edit_id > ? "
+                                           "ORDER BY edit_id"));
     s.Bind(1, after);
     std::vector<std::string> out;
     for (;;) {
       ASSIGN_OR_RETURN(bool row, s.Step(db_));
-      if (!row) return out;
+      if (!row) break;
       out.push_back(s.Text(0));
     }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
   }
 
   Result<std::vector<std::pair<std::string, int>>> ActiveFlagCounts(
