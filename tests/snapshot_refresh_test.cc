@@ -260,6 +260,22 @@ TEST_F(SnapshotRefreshTest, AFailedIncrementalRefreshLeavesTheServingSnapshot) {
   ExpectLikeAFreshBuild("after a failed refresh and a good one");
 }
 
+TEST_F(SnapshotRefreshTest, ManyEditedHouseholdsAreRebuiltNotPatched) {
+  EditElsewhere(world_.households[9], {0, "", {{"income_wage", "100"}}, {}, {}, {}, ""});
+  EditElsewhere(world_.households[10], {0, "", {{"income_wage", "200"}}, {}, {}, {}, ""});
+  analytics::BuildOptions options;
+  options.rebuild_after_edits = 1;  // two edited households are "many"
+  ASSERT_TRUE(holder_.Refresh(*store_, options).ok());
+  EXPECT_EQ(holder_.refresh_stats().last, "full");
+  EXPECT_EQ(holder_.refresh_stats().full_builds, 1);
+  ExpectLikeAFreshBuild("after a rebuild for many edits");
+  // Under the limit they are patched.
+  EditElsewhere(world_.households[11], {0, "", {{"income_wage", "300"}}, {}, {}, {}, ""});
+  ASSERT_TRUE(holder_.Refresh(*store_, options).ok());
+  EXPECT_EQ(holder_.refresh_stats().last, "edits");
+  EXPECT_EQ(holder_.refresh_stats().full_builds, 1);
+}
+
 TEST_F(SnapshotRefreshTest, AnImportOfRegistryFilesStillRebuilds) {
   const std::string hid = world_.households[6];
   EditElsewhere(hid, {0, "", {{"income_wage", "500"}}, {}, {}, {}, ""});

@@ -274,6 +274,9 @@ struct Snapshot {
 
 struct BuildOptions {
   int threads = 2;
+  // Refresh builds instead of patching when more households than this were edited since
+  // the snapshot's watermark; 0: the larger of 10,000 and a tenth of its households.
+  size_t rebuild_after_edits = 0;
   std::function<void(std::string_view phase)> progress;
 };
 
@@ -283,7 +286,8 @@ Result<Snapshot> BuildSnapshot(store::Store& store, const BuildOptions& options 
 // Brings `snap` up to the store's current DataVersion, reading only the parts that changed:
 // a new registry file rebuilds everything; edits (version.edits moved) read again just the
 // households edited after the watermark (their rows and active flags; members' link bits
-// kept, or links read again when a household's members changed) and upsert them; a link
+// kept, or links read again when a household's members changed) and upsert them (a build
+// instead when more were edited than options.rebuild_after_edits); a link
 // run reads the link bits; flags (a rule run, a decision) read the flags. Re-reading a
 // household already current (an edit applied as a delta) changes nothing it shows.
 // Returns which parts it read ("registry", "edits", "links", "flags"), empty when it was
