@@ -294,7 +294,7 @@ class Store {
   struct DataVersion {
     int64_t registry = 0;  // the newest file of regions, households or members
     int64_t links = 0;     // the newest finished link run
-    int64_t flags = 0;     // the newest rule run plus flag events (decisions, edits' flags)
+    int64_t flags = 0;     // the newest rule run plus flag decisions (not edits' flags)
     int64_t edits = 0;     // the newest cadre's edit (edit_id; edit_store.h)
     bool operator==(const DataVersion&) const = default;
   };
