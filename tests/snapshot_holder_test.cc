@@ -122,10 +122,17 @@ TEST(SnapshotHolderTest, AFailedRefreshLeavesTheOldSnapshotAnswering) {
   analytics::SnapshotHolder holder(world.Build());
   auto store = world.Open();
   const auto before = Conditions(*holder.Read());
-  // The store moves on (a rule run), then its file disappears from under the path.
-  rules::RunOptions ro;
-  ro.actor.user = "test";
-  ASSERT_TRUE(rules::RunRules(*store, *world.rules, ro));
+  // The store moves on (an import of registry files: a full build), then its file
+  // disappears from under the path. (A failing incremental refresh: snapshot_refresh_test.)
+  std::vector<test::Row> rows = {
+      test::Household(world.households[0], world.ids[0][0], std::string(test::kVillage))};
+  rows[0]["status"] = "2";
+  rows[0]["exit_year"] = "2018";
+  rows[0]["members"] = "2";
+  rows[0]["income_year"] = "2019";
+  rows[0]["income_wage"] = "13000";
+  test::WriteFile(world.dir / "again" / "households.csv", test::Csv("households", rows));
+  ASSERT_TRUE(exchange::ImportPath(*store, world.dir / "again", {}));
   std::atomic<bool> stop{false};
   std::atomic<int> bad{0};
   std::thread reader([&] {

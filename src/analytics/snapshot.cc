@@ -15,6 +15,7 @@
 #include <map>
 
 #include "core/datasets.h"
+#include "core/date.h"
 #include "core/id_number.h"
 #include "core/parallel.h"
 #include "rules/engine.h"
@@ -305,6 +306,144 @@ Status BuildLinks(store::Store& store, Snapshot& snap, const BuildOptions& optio
 }
 
 // Active flags (open or verified) per household.
+// ---- one household as the store holds it ------------------------------------------------
+
+constexpr std::string_view kHouseholdDimColumns[kHouseholdDims] = {
+    "status",    "category",     "primary_cause", "income_year", "registered_year",
+    "exit_year", "housing_safe", "water_safe",    "electricity"};
+constexpr std::string_view kIncomeColumns[] = {"income_wage_fen", "income_business_fen",
+                                               "income_property_fen", "income_transfer_fen"};
+// Member dims in MemberDim order; "age" is derived from birth_date.
+constexpr std::string_view kMemberDimColumns[kMemberDims] = {
+    "sex",    "relation", "ethnicity",   "education",  "in_school",
+    "health", "labor",    "work_status", "birth_date", "medical_insured"};
+
+std::string CellText(const store::Cell& c) {
+  switch (c.kind) {
+    case store::Cell::Kind::kInt:
+      return std::to_string(c.i);
+    case store::Cell::Kind::kReal:
+      return fmt::format("{}", c.r);
+    case store::Cell::Kind::kText:
+      return std::string(c.text);
+    default:
+      return "";
+  }
+}
+
+int YearsBetween(long birth, long at) {
+  const Date b = CivilFromDays(birth);
+  const Date a = CivilFromDays(at);
+  int years = a.year - b.year;
+  if (a.month < b.month || (a.month == b.month && a.day < b.day)) --years;
+  return years;
+}
+
+// Reads again the households edited after the snapshot's edit watermark and upserts them
+// with their active flags. `relink` becomes true when a household's members changed (or it
+// was missing): their link bits cannot be carried over by position.
+Status RefreshEdits(store::Store& store, Snapshot& snap, const std::vector<std::string>& ids,
+                    bool& relink) {
+  for (const std::string& id : ids) {
+    const rules::HouseholdReader read = StoreHouseholdReader(store, id);
+    // The members' link bits: the snapshot's members are the household's current ones in
+    // id_number order, unless some joined or left since.
+    std::vector<std::string> current;
+    const std::vector<std::string> cols = {"id_number"};
+    RETURN_IF_ERROR(read(
+        kMember, cols, [&](std::span<const store::Cell> c) { current.push_back(CellText(c[0])); }));
+    std::unordered_map<std::string, uint16_t> linked;
+    const uint32_t h = snap.Find(id);
+    if (h != UINT32_MAX && current.size() == snap.member_begin[h + 1] - snap.member_begin[h])
+      for (size_t i = 0; i < current.size(); ++i)
+        linked[current[i]] = snap.m_linked[snap.member_begin[h] + i];
+    HouseholdRecord r;
+    if (Status st = ReadHouseholdRecord(read, id, snap.as_of_days, linked, r); !st.ok()) {
+      if (st.code() != StatusCode::kNotFound) return st;
+      snap.RemoveHousehold(id);  // gone from the registry
+      continue;
+    }
+    if (r.members.size() != linked.size()) relink = true;
+    ASSIGN_OR_RETURN(const auto counts, store.Edits().ActiveFlagCounts(id));
+    std::vector<std::pair<std::string, uint16_t>> flags;
+    for (const auto& [rule, n] : counts)
+      flags.emplace_back(rule, static_cast<uint16_t>(std::min(n, 65535)));
+    RETURN_IF_ERROR(snap.UpsertHousehold(r, &flags));
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Status ReadHouseholdRecord(const rules::HouseholdReader& read, std::string_view household_id,
+                           long as_of_days, const std::unordered_map<std::string, uint16_t>& linked,
+                           HouseholdRecord& r) {
+  r = HouseholdRecord{};
+  r.household_id = std::string(household_id);
+  std::vector<std::string> hcols(std::begin(kHouseholdDimColumns), std::end(kHouseholdDimColumns));
+  hcols.insert(hcols.end(), std::begin(kIncomeColumns), std::end(kIncomeColumns));
+  hcols.push_back("members");
+  hcols.push_back("village_code");
+  bool found = false;
+  RETURN_IF_ERROR(read(kHousehold, hcols, [&](std::span<const store::Cell> c) {
+    found = true;
+    for (size_t k = 0; k < kHouseholdDims; ++k) r.dims[k] = CellText(c[k]);
+    double total = 0;
+    bool any = false;
+    for (size_t i = 0; i < 4; ++i) {
+      const store::Cell& m = c[kHouseholdDims + i];
+      const double yuan = m.kind == store::Cell::Kind::kInt    ? static_cast<double>(m.i) / 100
+                          : m.kind == store::Cell::Kind::kReal ? m.r / 100
+                                                               : std::nan("");
+      r.money[i + 1] = yuan;
+      if (!std::isnan(yuan)) {
+        total += yuan;
+        any = true;
+      }
+    }
+    const store::Cell& n = c[kHouseholdDims + 4];
+    const double members = n.kind == store::Cell::Kind::kInt    ? static_cast<double>(n.i)
+                           : n.kind == store::Cell::Kind::kReal ? n.r
+                                                                : 0;
+    r.money[kPerCapita] =
+        any && members > 0 ? std::round(total / members * 100) / 100 : std::nan("");
+    r.village_code = CellText(c[kHouseholdDims + 5]);
+  }));
+  if (!found) return NotFound(fmt::format("no household {}", household_id));
+  std::vector<std::string> mcols(std::begin(kMemberDimColumns), std::end(kMemberDimColumns));
+  mcols.push_back("id_number");
+  mcols.push_back("left_reason");
+  return read(kMember, mcols, [&](std::span<const store::Cell> c) {
+    if (c[kMemberDims + 1].kind != store::Cell::Kind::kNull) return;  // left
+    HouseholdRecord::Member m;
+    for (size_t k = 0; k < kMemberDims; ++k) {
+      if (k == kAgeBand) {
+        const std::optional<Date> birth =
+            c[k].kind == store::Cell::Kind::kText ? ParseIsoDate(c[k].text) : std::nullopt;
+        m.dims[k] = birth ? AgeBand(YearsBetween(DaysFromCivil(*birth), as_of_days))
+                          : AgeBand(std::nan(""));
+      } else if (k == kEthnicity && c[k].kind == store::Cell::Kind::kInt) {
+        m.dims[k] = fmt::format("{:02}", c[k].i);
+      } else {
+        m.dims[k] = CellText(c[k]);
+      }
+    }
+    if (auto it = linked.find(CellText(c[kMemberDims])); it != linked.end()) m.linked = it->second;
+    r.members.push_back(std::move(m));
+  });
+}
+
+rules::HouseholdReader StoreHouseholdReader(store::Store& store, const std::string& household_id) {
+  return [&store, &household_id](int entity, std::span<const std::string> columns,
+                                 const std::function<void(std::span<const store::Cell>)>& fn) {
+    const DatasetSpec& d = *Schema::Get().entity(entity).dataset;
+    return store.Rules().ReadHousehold(
+        d, columns, household_id, [&](int64_t, std::span<const store::Cell> cells) { fn(cells); });
+  };
+}
+
+namespace {
+
 Status BuildFlags(store::Store& store, Snapshot& snap, const BuildOptions& options) {
   std::vector<std::pair<uint32_t, std::string>> raw;  // household, rule
   std::map<std::string, uint8_t> rule_index;
@@ -362,7 +501,7 @@ Status BuildFlags(store::Store& store, Snapshot& snap, const BuildOptions& optio
 // ---- the snapshot file ----
 
 constexpr char kMagic[8] = {'F', 'U', 'P', 'I', 'N', 'S', 'N', 'P'};
-constexpr uint32_t kFormat = 3;
+constexpr uint32_t kFormat = 4;  // 4: version.edits
 
 class Writer {
  public:
@@ -447,6 +586,7 @@ void Columns(IO& io, S& snap) {
   io.Pod(snap.version.registry);
   io.Pod(snap.version.links);
   io.Pod(snap.version.flags);
+  io.Pod(snap.version.edits);
   io.Pod(snap.as_of_days);
   io.Pod(snap.data_year);
   for (int l = 0; l < kRegionLevels; ++l) {
@@ -1062,7 +1202,24 @@ Result<std::vector<std::string>> Refresh(store::Store& store, Snapshot& snap,
     ASSIGN_OR_RETURN(snap, BuildSnapshot(store, options));
     return std::vector<std::string>{"registry", "links", "flags"};
   }
-  if (v.links != snap.version.links) {
+  bool relink = false;
+  if (v.edits != snap.version.edits) {
+    ASSIGN_OR_RETURN(const std::vector<std::string> ids,
+                     store.Edits().HouseholdsEditedAfter(snap.version.edits));
+    // A long-unopened snapshot file behind by a large part of the registry: a build reads
+    // it all faster than household by household.
+    const size_t limit =
+        options.rebuild_after_edits
+            ? options.rebuild_after_edits
+            : std::max<size_t>(10'000, static_cast<size_t>(snap.LiveHouseholds()) / 10);
+    if (ids.size() > limit) {
+      ASSIGN_OR_RETURN(snap, BuildSnapshot(store, options));
+      return std::vector<std::string>{"registry", "links", "flags"};
+    }
+    RETURN_IF_ERROR(RefreshEdits(store, snap, ids, relink));
+    read.push_back("edits");
+  }
+  if (v.links != snap.version.links || relink) {
     std::vector<uint64_t> persons;
     RETURN_IF_ERROR(ReadPersons(store, snap, persons));
     RETURN_IF_ERROR(BuildLinks(store, snap, options, persons));

@@ -9,10 +9,11 @@
 // household's change.
 //
 // Keeping current. The snapshot records the store's DataVersion it was built from. Refresh()
-// reads again only the parts that changed: flags after a rule run or a flag decision (less
-// than a second at full scale), the link bits after a link run, everything after an import
-// of registry files. Save()/Load() keep it in one file next to the database, so a process
-// starts in well under a second instead of reading the store.
+// reads again only the parts that changed: the households edited since its edit watermark
+// after cadres' edits, flags after a rule run or a flag decision (less than a second at full
+// scale), the link bits after a link run, everything after an import of registry files.
+// Save()/Load() keep it in one file next to the database, so a process starts in well under a
+// second instead of reading the store.
 //
 // Thread-safety: const methods may run on any number of threads at once; a writer (Upsert,
 // Refresh) needs exclusive access. A server shares one through analytics/snapshot_holder.h.
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "rules/engine.h"
 #include "rules/rule_data.h"
 #include "store/store.h"
 
@@ -149,7 +151,23 @@ struct Cube {
 // The age band of an age in whole years ("0-6", "7-15", "16-59", "60+"; "" when unknown).
 std::string AgeBand(double age);
 
+// Reads one household as the store holds it into `r`: `read` gives its stored columns (an
+// edit transaction, to see it as it will be committed, or StoreHouseholdReader); members who
+// left are skipped; ages are counted on `as_of_days`; a member's link bits are
+// linked[id_number] (0 when absent: an edit does not change links). kNotFound when `read`
+// gives no household row. Thread-safe: touches `r` and what `read` touches only.
+Status ReadHouseholdRecord(const rules::HouseholdReader& read, std::string_view household_id,
+                           long as_of_days, const std::unordered_map<std::string, uint16_t>& linked,
+                           HouseholdRecord& r);
+
+// A reader of household `household_id`'s committed rows through store.Rules().ReadHousehold
+// (members who left are not given). Uses `store` from the calling thread; both arguments
+// must outlive it.
+rules::HouseholdReader StoreHouseholdReader(store::Store& store, const std::string& household_id);
+
 struct Snapshot {
+  // The store's parts it holds. version.edits is its edit watermark: every edit up to it is
+  // in; deltas applied after (SnapshotHolder::Apply) do not move it.
   store::Store::DataVersion version;
   long as_of_days = 0;  // ages are counted on this day
   int data_year = 0;
@@ -256,14 +274,25 @@ struct Snapshot {
 
 struct BuildOptions {
   int threads = 2;
+  // Refresh builds instead of patching when more households than this were edited since
+  // the snapshot's watermark; 0: the larger of 10,000 and a tenth of its households.
+  size_t rebuild_after_edits = 0;
   std::function<void(std::string_view phase)> progress;
 };
 
 // Reads everything from the store.
 Result<Snapshot> BuildSnapshot(store::Store& store, const BuildOptions& options = {});
 
-// Brings `snap` up to the store's current DataVersion, reading only the parts that changed.
-// Returns which parts it read ("flags", "links", "registry"), empty when it was current.
+// Brings `snap` up to the store's current DataVersion, reading only the parts that changed:
+// a new registry file rebuilds everything; edits (version.edits moved) read again just the
+// households edited after the watermark (their rows and active flags; members' link bits
+// kept, or links read again when a household's members changed) and upsert them (a build
+// instead when more were edited than options.rebuild_after_edits); a link
+// run reads the link bits; flags (a rule run, a decision) read the flags. Re-reading a
+// household already current (an edit applied as a delta) changes nothing it shows.
+// Returns which parts it read ("registry", "edits", "links", "flags"), empty when it was
+// current. On failure `snap` may be partly refreshed (its version unchanged): refresh a copy
+// to keep the original (SnapshotHolder does).
 Result<std::vector<std::string>> Refresh(store::Store& store, Snapshot& snap,
                                          const BuildOptions& options = {});
 

@@ -1,5 +1,9 @@
 #include "analytics/snapshot_holder.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 #include <cassert>
 
 namespace fupin::analytics {
@@ -58,18 +62,58 @@ SnapshotHolder::View SnapshotHolder::Read() const {
 Status SnapshotHolder::Refresh(store::Store& store, const BuildOptions& options) {
   std::lock_guard<std::mutex> one_at_a_time(refresh_mu_);
   ASSIGN_OR_RETURN(const store::Store::DataVersion version, store.GetDataVersion());
+  bool full = false;
   {
     Exclusive hold(&lock_);
     if (current_->version == version) return OkStatus();
+    full =
+        current_->version.registry != version.registry || current_->version.links != version.links;
+    // Only edits moved, each of them applied here already: the serving snapshot holds them.
+    store::Store::DataVersion same = current_->version;
+    same.edits = version.edits;
+    if (same == version && version.edits > current_->version.edits) {
+      int64_t have = 0;
+      for (auto it = applied_edits_.upper_bound(current_->version.edits);
+           it != applied_edits_.end() && *it <= version.edits; ++it)
+        ++have;
+      if (have == version.edits - current_->version.edits) {
+        current_->version.edits = version.edits;
+        applied_edits_.erase(applied_edits_.begin(), applied_edits_.upper_bound(version.edits));
+        ++refreshes_;
+        last_refresh_ = "deltas";
+        return OkStatus();
+      }
+    }
     refreshing_ = true;
     since_refresh_.clear();
   }
-  // Built without any lock: queries and edits go on against the serving snapshot.
-  Result<Snapshot> built = BuildSnapshot(store, options);
+  // Built without the exclusive lock: queries and edits go on against the serving snapshot.
+  // Only edits or flags moved: a copy of the serving one (taken under a shared hold, which
+  // only holds Apply off for the copy) gets them incrementally. Deltas applied between the
+  // clear above and the copy are both in the copy and re-applied below: the same rows.
+  Result<Snapshot> built = Snapshot{};
+  std::vector<std::string> parts;
+  if (full) {
+    built = BuildSnapshot(store, options);
+  } else {
+    {
+      View view = Read();
+      *built = *view;
+    }
+    Result<std::vector<std::string>> read = analytics::Refresh(store, *built, options);
+    if (read) {
+      parts = std::move(*read);
+      // An import between the two version reads: it was a full build after all.
+      full = std::find(parts.begin(), parts.end(), "registry") != parts.end();
+    } else {
+      built = Err(read.error());
+    }
+  }
   Exclusive hold(&lock_);
   refreshing_ = false;
   if (!built) {
     since_refresh_.clear();
+    ++failed_refreshes_;
     return built.error();
   }
   auto next = std::make_shared<Snapshot>(std::move(*built));
@@ -79,12 +123,21 @@ Status SnapshotHolder::Refresh(store::Store& store, const BuildOptions& options)
     const auto* flags = delta.flags ? &*delta.flags : nullptr;
     if (Status st = next->UpsertHousehold(delta.record, flags); !st.ok()) {
       since_refresh_.clear();
+      ++failed_refreshes_;
       return st;
     }
   }
   since_refresh_.clear();
+  applied_edits_.erase(applied_edits_.begin(), applied_edits_.upper_bound(next->version.edits));
   current_ = std::move(next);
   ++refreshes_;
+  if (full) {
+    ++full_builds_;
+    last_refresh_ = "full";
+  } else {
+    ++incremental_refreshes_;
+    last_refresh_ = parts.empty() ? "none" : fmt::format("{}", fmt::join(parts, ","));
+  }
   return OkStatus();
 }
 
@@ -92,12 +145,21 @@ Status SnapshotHolder::Apply(std::vector<HouseholdDelta> changed) {
   for (HouseholdDelta& delta : changed) {
     Exclusive hold(&lock_);
     auto [it, inserted] = versions_.try_emplace(delta.record.household_id, delta.version);
+    // Its edit is in the snapshot from now on: by this delta, or by a newer one of the same
+    // household that superseded it.
+    const auto note_edit = [&] {
+      if (delta.edit_id > current_->version.edits) applied_edits_.insert(delta.edit_id);
+    };
     if (!inserted) {
-      if (it->second > delta.version) continue;  // a newer change was applied already
+      if (it->second > delta.version) {  // a newer change was applied already
+        note_edit();
+        continue;
+      }
       it->second = delta.version;
     }
     const auto* flags = delta.flags ? &*delta.flags : nullptr;
     RETURN_IF_ERROR(current_->UpsertHousehold(delta.record, flags));
+    note_edit();
     ++applied_;
     if (refreshing_) since_refresh_[delta.record.household_id] = std::move(delta);
   }
@@ -116,6 +178,14 @@ int64_t SnapshotHolder::refreshes() const {
   const int64_t n = refreshes_;
   UnlockShared();
   return n;
+}
+
+SnapshotHolder::RefreshStats SnapshotHolder::refresh_stats() const {
+  LockShared();
+  RefreshStats out{refreshes_, full_builds_, incremental_refreshes_, failed_refreshes_,
+                   last_refresh_};
+  UnlockShared();
+  return out;
 }
 
 }  // namespace fupin::analytics

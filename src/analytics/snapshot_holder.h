@@ -11,9 +11,10 @@
 // must therefore be short-lived (one query) and a thread must not take a second View while
 // holding one.
 //
-// Refresh never touches the serving snapshot: it builds a new one from the store without
-// any lock (seconds at full scale), re-applies the deltas applied meanwhile (the newest per
-// household: a delta carries the household's version, and an older one never replaces a
+// Refresh never touches the serving snapshot: it builds a new one without the exclusive
+// lock (a copy refreshed incrementally after edits and flag decisions; a full build, seconds
+// at full scale, after an import or a link run), re-applies the deltas applied meanwhile (the
+// newest per household: a delta carries the household's version, and an older one never replaces a
 // newer one), and swaps the pointer under the exclusive lock. On any failure the serving
 // snapshot stays and the error is returned. Views taken before the swap keep the old
 // snapshot alive until they end.
@@ -28,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -40,11 +42,13 @@
 namespace fupin::analytics {
 
 // One household's change as committed to the store: its new rows and, when given, its new
-// active flags (rule id, count). `version` is the household's version after the change.
+// active flags (rule id, count). `version` is the household's version after the change;
+// `edit_id` the edit that made it (0: not an edit, or unknown).
 struct HouseholdDelta {
   HouseholdRecord record;
   std::optional<std::vector<std::pair<std::string, uint16_t>>> flags;
   int64_t version = 0;
+  int64_t edit_id = 0;
 };
 
 class SnapshotHolder {
@@ -75,11 +79,16 @@ class SnapshotHolder {
   };
   View Read() const;
 
-  // Builds the next snapshot from `store` beside the serving one (a full build, seconds at
-  // full scale: patching a copy would need the serving one held still while it is copied)
-  // and swaps it in. Nothing is built when the store's DataVersion is the serving
-  // snapshot's; every committed edit moves the registry part of it. On failure (an unreadable
-  // store, a broken registry) the serving snapshot stays and the error is returned. REQUIRES:
+  // Brings the serving snapshot up to the store's DataVersion by building the next one
+  // beside it and swapping it in. Nothing is built when the version is the serving
+  // snapshot's. When only edits or flags moved (an edit in another process, a flag
+  // decision), the serving snapshot is copied (under a shared hold: Apply waits for the
+  // copy, Views do not) and the copy refreshed incrementally (analytics::Refresh: the
+  // edited households and/or the flags, no registry read); when registry files or links
+  // changed, a full BuildSnapshot (seconds at full scale). When only edits moved and every
+  // one of them was applied here as a delta (Apply with its edit_id: a server's own edits),
+  // nothing is read or copied: the watermark advances. On failure (an unreadable store,
+  // a broken registry) the serving snapshot stays and the error is returned. REQUIRES:
   // `store` is used by no other thread.
   Status Refresh(store::Store& store, const BuildOptions& options = {});
 
@@ -93,6 +102,20 @@ class SnapshotHolder {
   int64_t applied() const;
   int64_t refreshes() const;
 
+  // What the refreshes did since construction, for /metrics: swapped in (refreshes),
+  // full builds, incremental ones (a copy refreshed with edits and/or flags), failures, and
+  // the last swapped-in one ("full", or the parts read incrementally: "edits", "flags",
+  // "edits,flags", ...; "deltas" when every new edit had been applied already; "" before
+  // any). A "deltas" refresh counts in refreshes, not in incremental.
+  struct RefreshStats {
+    int64_t refreshes = 0;
+    int64_t full_builds = 0;
+    int64_t incremental = 0;
+    int64_t failed = 0;
+    std::string last;
+  };
+  RefreshStats refresh_stats() const;
+
  private:
   void LockShared() const;
   void UnlockShared() const;
@@ -103,9 +126,16 @@ class SnapshotHolder {
   // refresh began (to re-apply onto the snapshot it builds). Guarded by lock_ (exclusive).
   std::unordered_map<std::string, int64_t> versions_;
   std::unordered_map<std::string, HouseholdDelta> since_refresh_;
+  // Edit ids applied as deltas above the serving snapshot's edit watermark (edit ids are
+  // dense: each committed edit takes the next one).
+  std::set<int64_t> applied_edits_;
   bool refreshing_ = false;
   int64_t applied_ = 0;
   int64_t refreshes_ = 0;
+  int64_t full_builds_ = 0;
+  int64_t incremental_refreshes_ = 0;
+  int64_t failed_refreshes_ = 0;
+  std::string last_refresh_;
   std::mutex refresh_mu_;  // one Refresh at a time
 };
 

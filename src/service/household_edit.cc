@@ -190,18 +190,6 @@ Result<std::vector<Write>> CheckEdit(const HouseholdEdit& edit, Lang lang) {
   return writes;
 }
 
-// ---- the household as the snapshot codes it --------------------------------------------
-
-constexpr std::string_view kHouseholdDimColumns[analytics::kHouseholdDims] = {
-    "status",    "category",     "primary_cause", "income_year", "registered_year",
-    "exit_year", "housing_safe", "water_safe",    "electricity"};
-constexpr std::string_view kIncomeColumns[] = {"income_wage_fen", "income_business_fen",
-                                               "income_property_fen", "income_transfer_fen"};
-// Member dims in MemberDim order; "age" is derived from birth_date.
-constexpr std::string_view kMemberDimColumns[analytics::kMemberDims] = {
-    "sex",    "relation", "ethnicity",   "education",  "in_school",
-    "health", "labor",    "work_status", "birth_date", "medical_insured"};
-
 std::string CellText(const store::Cell& c) {
   switch (c.kind) {
     case store::Cell::Kind::kInt:
@@ -213,72 +201,6 @@ std::string CellText(const store::Cell& c) {
     default:
       return "";
   }
-}
-
-int YearsBetween(long birth, long at) {
-  const Date b = CivilFromDays(birth);
-  const Date a = CivilFromDays(at);
-  int years = a.year - b.year;
-  if (a.month < b.month || (a.month == b.month && a.day < b.day)) --years;
-  return years;
-}
-
-// Reads the household as committed in `tx` into a snapshot record; `linked` gives the link
-// bits of members by ID number (they do not change with an edit).
-Status ReadRecord(store::EditTransaction& tx, std::string_view household_id, long as_of_days,
-                  const std::unordered_map<std::string, uint16_t>& linked,
-                  analytics::HouseholdRecord& r) {
-  r = analytics::HouseholdRecord{};
-  r.household_id = std::string(household_id);
-  std::vector<std::string> hcols(std::begin(kHouseholdDimColumns), std::end(kHouseholdDimColumns));
-  hcols.insert(hcols.end(), std::begin(kIncomeColumns), std::end(kIncomeColumns));
-  hcols.push_back("members");
-  hcols.push_back("village_code");
-  RETURN_IF_ERROR(tx.ReadHousehold(hcols, [&](std::span<const store::Cell> c) {
-    for (size_t k = 0; k < analytics::kHouseholdDims; ++k) r.dims[k] = CellText(c[k]);
-    double total = 0;
-    bool any = false;
-    for (size_t i = 0; i < 4; ++i) {
-      const store::Cell& m = c[analytics::kHouseholdDims + i];
-      const double yuan = m.kind == store::Cell::Kind::kInt    ? static_cast<double>(m.i) / 100
-                          : m.kind == store::Cell::Kind::kReal ? m.r / 100
-                                                               : std::nan("");
-      r.money[i + 1] = yuan;
-      if (!std::isnan(yuan)) {
-        total += yuan;
-        any = true;
-      }
-    }
-    const store::Cell& n = c[analytics::kHouseholdDims + 4];
-    const double members = n.kind == store::Cell::Kind::kInt    ? static_cast<double>(n.i)
-                           : n.kind == store::Cell::Kind::kReal ? n.r
-                                                                : 0;
-    r.money[analytics::kPerCapita] =
-        any && members > 0 ? std::round(total / members * 100) / 100 : std::nan("");
-    r.village_code = CellText(c[analytics::kHouseholdDims + 5]);
-  }));
-  std::vector<std::string> mcols(std::begin(kMemberDimColumns), std::end(kMemberDimColumns));
-  mcols.push_back("id_number");
-  mcols.push_back("left_reason");
-  return tx.ReadMembers(mcols, [&](std::span<const store::Cell> c) {
-    if (c[analytics::kMemberDims + 1].kind != store::Cell::Kind::kNull) return;  // left
-    analytics::HouseholdRecord::Member m;
-    for (size_t k = 0; k < analytics::kMemberDims; ++k) {
-      if (k == analytics::kAgeBand) {
-        const std::optional<Date> birth =
-            c[k].kind == store::Cell::Kind::kText ? ParseIsoDate(c[k].text) : std::nullopt;
-        m.dims[k] = birth ? analytics::AgeBand(YearsBetween(DaysFromCivil(*birth), as_of_days))
-                          : analytics::AgeBand(std::nan(""));
-      } else if (k == analytics::kEthnicity && c[k].kind == store::Cell::Kind::kInt) {
-        m.dims[k] = fmt::format("{:02}", c[k].i);
-      } else {
-        m.dims[k] = CellText(c[k]);
-      }
-    }
-    if (auto it = linked.find(CellText(c[analytics::kMemberDims])); it != linked.end())
-      m.linked = it->second;
-    r.members.push_back(std::move(m));
-  });
 }
 
 std::string Sha256Hex(std::string_view bytes) {
@@ -404,13 +326,15 @@ Result<EditOutcome> EditHousehold(store::Store& store, analytics::SnapshotHolder
   out.flags_raised = flags.raised;
   out.flags_closed = flags.closed;
   analytics::HouseholdDelta delta;
-  RETURN_IF_ERROR(ReadRecord(*tx, household_id, as_of_days, linked, delta.record));
+  RETURN_IF_ERROR(
+      analytics::ReadHouseholdRecord(read, household_id, as_of_days, linked, delta.record));
   ASSIGN_OR_RETURN(auto counts, tx->ActiveFlagCounts());
   delta.flags.emplace();
   for (const auto& [rule, n] : counts)
     delta.flags->emplace_back(rule, static_cast<uint16_t>(std::min(n, 65535)));
   ASSIGN_OR_RETURN(out.version, tx->Commit());
   delta.version = out.version;
+  delta.edit_id = out.edit_id;
   std::vector<analytics::HouseholdDelta> deltas;
   deltas.push_back(std::move(delta));
   // Committed: a failure to apply leaves the snapshot behind until its next refresh, and is

@@ -136,6 +136,15 @@ class EditStore {
   virtual Result<std::optional<Photo>> GetPhoto(std::string_view household_id,
                                                 int64_t photo_id) = 0;
 
+  // The households with an edit (photos included) whose edit_id is > `after`, each once,
+  // sorted: what a snapshot whose edit watermark is `after` must read again
+  // (analytics::Refresh). An index lookup: cheap when they are few.
+  virtual Result<std::vector<std::string>> HouseholdsEditedAfter(int64_t after) = 0;
+  // The household's active flags (open or verified) as (rule, count), by rule; empty for an
+  // unknown household.
+  virtual Result<std::vector<std::pair<std::string, int>>> ActiveFlagCounts(
+      std::string_view household_id) = 0;
+
   // Changes with cursor > `after`, ascending, in villages starting with `region_prefix`
   // (every village when empty), at most `limit`; `household_id` non-empty: that
   // household's only. Reads one consistent view of the database.

@@ -292,9 +292,10 @@ class Store {
   // What the analytics snapshot was built from (analytics/snapshot.h), part by part: a part
   // whose number changed must be read again. Each number only grows.
   struct DataVersion {
-    int64_t registry = 0;  // the newest file of regions, households or members + edits
+    int64_t registry = 0;  // the newest file of regions, households or members
     int64_t links = 0;     // the newest finished link run
-    int64_t flags = 0;     // the newest rule run plus flag decisions
+    int64_t flags = 0;     // the newest rule run plus flag decisions (not edits' flags)
+    int64_t edits = 0;     // the newest cadre's edit (edit_id; edit_store.h)
     bool operator==(const DataVersion&) const = default;
   };
   virtual Result<DataVersion> GetDataVersion() = 0;

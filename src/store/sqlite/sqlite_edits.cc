@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <utility>
@@ -136,6 +137,22 @@ std::string ColumnList(std::span<const std::string> columns) {
   std::string out;
   for (const std::string& c : columns) out += (out.empty() ? "" : ", ") + c;
   return out.empty() ? "1" : out;
+}
+
+// The household's active flags (open or verified) as (rule, count), by rule.
+Result<std::vector<std::pair<std::string, int>>> ActiveFlagCountsOn(sqlite3* db,
+                                                                    std::string_view household_id) {
+  ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db,
+                                         "SELECT rule, count(*) FROM flags WHERE household_id "
+                                         "= ? AND state IN ('open', 'verified') GROUP BY rule "
+                                         "ORDER BY rule"));
+  s.Bind(1, household_id);
+  std::vector<std::pair<std::string, int>> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, s.Step(db));
+    if (!row) return out;
+    out.emplace_back(s.Text(0), static_cast<int>(s.Int(1)));
+  }
 }
 
 class SqliteEditTransaction final : public EditTransaction {
@@ -278,8 +295,8 @@ class SqliteEditTransaction final : public EditTransaction {
     }
     ASSIGN_OR_RETURN(Stmt event, Stmt::Prepare(db_,
                                                "INSERT INTO flag_events (flag_id, at, user_name, "
-                                               "run_id, from_state, to_state, note) VALUES (?, "
-                                               "?, ?, NULL, ?, ?, ?)"));
+                                               "run_id, from_state, to_state, note, edit_id) "
+                                               "VALUES (?, ?, ?, NULL, ?, ?, ?, ?)"));
     const std::string note = fmt::format("edit {}", edit_id_);
     auto log = [&](int64_t flag_id, std::string_view from, std::string_view to) {
       event.Reset();
@@ -289,6 +306,7 @@ class SqliteEditTransaction final : public EditTransaction {
       event.Bind(4, from);
       event.Bind(5, to);
       event.Bind(6, note);
+      event.Bind(7, edit_id_);
       return event.Run(db_);
     };
     ASSIGN_OR_RETURN(Stmt insert,
@@ -357,17 +375,7 @@ class SqliteEditTransaction final : public EditTransaction {
   }
 
   Result<std::vector<std::pair<std::string, int>>> ActiveFlagCounts() override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
-                                           "SELECT rule, count(*) FROM flags WHERE household_id "
-                                           "= ? AND state IN ('open', 'verified') GROUP BY rule "
-                                           "ORDER BY rule"));
-    s.Bind(1, household_id_);
-    std::vector<std::pair<std::string, int>> out;
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, s.Step(db_));
-      if (!row) return out;
-      out.emplace_back(s.Text(0), static_cast<int>(s.Int(1)));
-    }
+    return ActiveFlagCountsOn(db_, household_id_);
   }
 
   Result<int64_t> Commit() override {
@@ -454,6 +462,29 @@ class SqliteEditStore final : public EditStore {
 
   Result<std::optional<HouseholdHead>> Head(std::string_view household_id) override {
     return HeadOn(db_, household_id);
+  }
+
+  Result<std::vector<std::string>> HouseholdsEditedAfter(int64_t after) override {
+    // A range of the primary key, read from `after` on (DISTINCT or ORDER BY household_id
+    // would make SQLite scan the whole household index instead); distinct ones kept here.
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+                                           "SELECT household_id FROM edits WHERE edit_id > ? "
+                                           "ORDER BY edit_id"));
+    s.Bind(1, after);
+    std::vector<std::string> out;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step(db_));
+      if (!row) break;
+      out.push_back(s.Text(0));
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+
+  Result<std::vector<std::pair<std::string, int>>> ActiveFlagCounts(
+      std::string_view household_id) override {
+    return ActiveFlagCountsOn(db_, household_id);
   }
 
   Result<int64_t> AddPhoto(std::string_view household_id, const EditInfo& info,
@@ -589,6 +620,13 @@ class SqliteEditStore final : public EditStore {
 };
 
 }  // namespace
+
+std::string EditsFlagsMigration() {
+  return "ALTER TABLE flag_events ADD COLUMN edit_id INTEGER REFERENCES edits(edit_id);\n"
+         "CREATE INDEX flag_events_decisions ON flag_events(flag_id) WHERE run_id IS NULL AND "
+         "edit_id IS NULL;\n"
+         "CREATE INDEX flags_by_household ON flags(household_id);\n";
+}
 
 std::unique_ptr<EditStore> MakeSqliteEditStore(sqlite3* db, std::filesystem::path path) {
   return std::make_unique<SqliteEditStore>(db, std::move(path));

@@ -17,6 +17,11 @@ namespace fupin::store::sqlite_detail {
 // of them), household_visits, household_photos.
 std::string EditsMigration();
 
+// Migration 9: flag events made by an edit carry its edit_id (so the snapshot's `flags`
+// version counts decisions only: an edit's flags reach it with the edit), an index of the
+// decisions for counting them, and flags by household (an edit reads its household's flags).
+std::string EditsFlagsMigration();
+
 // An EditStore writing through `db` (owned by the caller, who outlives it); the change feed
 // reads on a read-only connection of its own to `path`, in one read transaction.
 std::unique_ptr<EditStore> MakeSqliteEditStore(sqlite3* db, std::filesystem::path path);

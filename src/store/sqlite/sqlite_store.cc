@@ -27,7 +27,7 @@ namespace {
 
 using namespace sqlite_detail;  // NOLINT: the backend's own helpers
 
-constexpr int kSchemaVersion = 8;
+constexpr int kSchemaVersion = 9;
 
 // ---- schema ----------------------------------------------------------------------------
 
@@ -180,8 +180,9 @@ struct Migration {
   std::string (*sql)();
 };
 constexpr Migration kMigrations[] = {
-    {1, &Migration1}, {2, &LinkMigration},     {3, &BlocksMigration}, {4, &RulesMigration},
-    {5, &Migration5}, {6, &PlatformMigration}, {7, &EditsMigration},  {8, &Migration8}};
+    {1, &Migration1},     {2, &LinkMigration}, {3, &BlocksMigration},
+    {4, &RulesMigration}, {5, &Migration5},    {6, &PlatformMigration},
+    {7, &EditsMigration}, {8, &Migration8},    {9, &EditsFlagsMigration}};
 
 // ---- writers ---------------------------------------------------------------------------
 
@@ -887,13 +888,14 @@ class SqliteStore final : public Store {
         Stmt::Prepare(
             db_,
             "SELECT (SELECT coalesce(max(file_id), 0) FROM dataset_state WHERE dataset IN "
-            "('regions', 'households', 'members')) + (SELECT count(*) FROM edits), (SELECT "
-            "coalesce(max(run_id), 0) FROM "
+            "('regions', 'households', 'members')), (SELECT coalesce(max(run_id), 0) FROM "
             "link_runs WHERE finished_at IS NOT NULL), (SELECT coalesce(max(run_id), 0) FROM "
-            "rule_runs) + (SELECT count(*) FROM flag_events)"));
+            "rule_runs) + (SELECT count(*) FROM flag_events WHERE run_id IS NULL AND edit_id IS "
+            "NULL), (SELECT coalesce(max(edit_id), 0) "
+            "FROM edits)"));
     ASSIGN_OR_RETURN(bool row, s.Step(db_));
     if (!row) return DataVersion{};
-    return DataVersion{s.Int(0), s.Int(1), s.Int(2)};
+    return DataVersion{s.Int(0), s.Int(1), s.Int(2), s.Int(3)};
   }
 
   Result<std::vector<BatchRow>> ListBatches(int64_t before, int limit) override {
