@@ -125,6 +125,11 @@ void App::RefreshLoop() {
       fmt::print(stderr, "snapshot refresh failed, the previous one keeps serving: {}\n",
                  st.message());
     } else {
+      const analytics::SnapshotHolder::RefreshStats stats = snapshots_->refresh_stats();
+      metrics_.SetGauge("fupin_snapshot_full_builds", static_cast<double>(stats.full_builds));
+      metrics_.SetGauge("fupin_snapshot_incremental_refreshes",
+                        static_cast<double>(stats.incremental));
+      metrics_.SetGauge("fupin_snapshot_refresh_failures", static_cast<double>(stats.failed));
       int64_t links_version = 0;
       {
         auto view = snapshots_->Read();
