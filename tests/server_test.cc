@@ -358,9 +358,9 @@ TEST(ServerTlsTest, ServesHttpsWithTheGivenCertificate) {
   httplib::SSLClient tls("127.0.0.1", server.port());
   tls.enable_server_certificate_verification(false);
   tls.set_connection_timeout(5);
-  auto login = tls.Post("/api/login",
-                        nlohmann::json{{"username", "cadre"}, {"password", kPassword}}.dump(),
-                        "application/json");
+  auto login =
+      tls.Post("/api/login", nlohmann::json{{"username", "cadre"}, {"password", kPassword}}.dump(),
+               "application/json");
   ASSERT_TRUE(login && login->status == 200) << Describe(login);
   // Over TLS the session cookie is Secure, and HSTS is sent.
   EXPECT_NE(login->get_header_value("Set-Cookie").find("; Secure"), std::string::npos);
