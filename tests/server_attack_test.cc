@@ -268,11 +268,11 @@ TEST_F(ServerAttackTest, DepartmentReadingAnotherDepartmentsRecords) {
 }
 
 TEST_F(ServerAttackTest, ExpiredAndForgedSessions) {
-  Start({"--session-idle-s", "1"});
+  Start({"--session-idle-s", "3"});
   auto c = server_->Client();
   SignedIn cadre = SignIn(c, "cadre");
   ASSERT_EQ(c.Get("/api/me", SessionHeaders(cadre))->status, 200);
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  std::this_thread::sleep_for(std::chrono::milliseconds(4500));  // idle for longer than 3 s
   ExpectJsonError(c.Get("/api/me", SessionHeaders(cadre)), 401, "unauthenticated");
   for (const std::string& forged :
        {std::string("fupin_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <csignal>
@@ -318,13 +319,17 @@ void App::Install(httplib::Server& server) {
                                ? 0
                                : std::chrono::duration<double>(now - t_request.start).count();
     const char* route = t_request.route;
-    std::string static_route;
     if (!route) route = req.path.starts_with("/api") ? "(unknown)" : "(static)";
     metrics_.CountRequest(route, req.method, res.status, seconds);
-    fmt::print(stderr, "{:%Y-%m-%dT%H:%M:%SZ} {} {} {} {:.1f}ms {}B {} {}\n",
-               fmt::gmtime(std::time(nullptr)), req.method, route, res.status, seconds * 1000,
-               res.body.size(), t_request.user.empty() ? "-" : t_request.user,
-               t_request.role.empty() ? "-" : t_request.role);
+    // One write(2) per line: no stdio lock shared by the worker threads.
+    const std::string line =
+        fmt::format("{:%Y-%m-%dT%H:%M:%SZ} {} {} {} {:.1f}ms {}B {} {}\n",
+                    fmt::gmtime(std::time(nullptr)), req.method, route, res.status, seconds * 1000,
+                    res.body.size(), t_request.user.empty() ? "-" : t_request.user,
+                    t_request.role.empty() ? "-" : t_request.role);
+    if (::write(STDERR_FILENO, line.data(), line.size()) < 0) {
+      // Nowhere to report it; the request itself was answered.
+    }
   });
   if (!options_.web_dir.empty()) server.set_mount_point("/", options_.web_dir);
 }
