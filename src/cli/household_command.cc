@@ -89,22 +89,6 @@ int Edit(const EditArgs& args, Lang lang) {
   return kExitOk;
 }
 
-nlohmann::json ToJson(const service::Change& c) {
-  return {{"cursor", c.cursor},
-          {"at", c.at},
-          {"source", c.source},
-          {"user", c.user},
-          {"entity", c.entity},
-          {"household_id", c.household_id},
-          {"village_code", c.village_code},
-          {"member", c.member},
-          {"field", c.field},
-          {"old_value", c.old_value},
-          {"new_value", c.new_value},
-          {"reason", c.reason},
-          {"edit_id", c.edit_id}};
-}
-
 void PrintChanges(const std::vector<service::Change>& changes) {
   for (const service::Change& c : changes)
     fmt::print("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{} -> {}\t{}\n", c.cursor, c.at, c.source, c.user,
@@ -129,7 +113,7 @@ int History(const HistoryArgs& args, Lang lang) {
     nlohmann::json j = {{"household_id", args.household_id},
                         {"version", (*head)->version},
                         {"changes", nlohmann::json::array()}};
-    for (const service::Change& c : *history) j["changes"].push_back(ToJson(c));
+    for (const service::Change& c : *history) j["changes"].push_back(service::ChangeJson(c));
     fmt::print("{}\n", j.dump());
     return kExitOk;
   }
@@ -154,7 +138,7 @@ int Changes(const ChangesArgs& args, Lang lang) {
   if (!page) return Fail(page.error(), zh);
   if (args.json) {
     nlohmann::json j = {{"next_cursor", page->next_cursor}, {"changes", nlohmann::json::array()}};
-    for (const service::Change& c : page->changes) j["changes"].push_back(ToJson(c));
+    for (const service::Change& c : page->changes) j["changes"].push_back(service::ChangeJson(c));
     fmt::print("{}\n", j.dump());
     return kExitOk;
   }

@@ -13,21 +13,6 @@
 namespace fupin::server {
 namespace {
 
-nlohmann::json ChangeJson(const service::Change& c) {
-  return {{"cursor", c.cursor},
-          {"at", c.at},
-          {"source", c.source},
-          {"user", c.user},
-          {"entity", c.entity},
-          {"household_id", c.household_id},
-          {"village_code", c.village_code},
-          {"member", c.member},
-          {"field", c.field},
-          {"old_value", c.old_value},
-          {"new_value", c.new_value},
-          {"reason", c.reason}};
-}
-
 Status ChangesRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
   ASSIGN_OR_RETURN(int64_t since, IntParam(req, "since", 0, 0, INT64_MAX, ctx.lang));
   ASSIGN_OR_RETURN(int64_t limit,
@@ -37,7 +22,7 @@ Status ChangesRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Re
       service::ChangePage page,
       service::ChangesSince(*db, ctx.actor, since, static_cast<int>(limit), &app.snapshots()));
   nlohmann::json changes = nlohmann::json::array();
-  for (const service::Change& c : page.changes) changes.push_back(ChangeJson(c));
+  for (const service::Change& c : page.changes) changes.push_back(service::ChangeJson(c));
   SendJson(res, {{"changes", changes}, {"next_cursor", page.next_cursor}});
   return OkStatus();
 }
@@ -54,7 +39,7 @@ Status HistoryRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Re
     return history.error();
   }
   nlohmann::json changes = nlohmann::json::array();
-  for (const service::Change& c : *history) changes.push_back(ChangeJson(c));
+  for (const service::Change& c : *history) changes.push_back(service::ChangeJson(c));
   app.audit().Append(ctx.actor, {"read_household", "household " + id, "history", "ok"});
   SendJson(res, {{"household_id", id}, {"changes", changes}});
   return OkStatus();

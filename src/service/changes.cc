@@ -140,4 +140,20 @@ Result<std::vector<Change>> HouseholdHistory(store::Store& store, const Actor& a
   return out;
 }
 
+nlohmann::json ChangeJson(const Change& c) {
+  return {{"cursor", c.cursor},
+          {"at", c.at},
+          {"source", c.source},
+          {"user", c.user},
+          {"entity", c.entity},
+          {"household_id", c.household_id},
+          {"village_code", c.village_code},
+          {"member", c.member},
+          {"field", c.field},
+          {"old_value", c.old_value},
+          {"new_value", c.new_value},
+          {"reason", c.reason},
+          {"edit_id", c.edit_id}};
+}
+
 }  // namespace fupin::service

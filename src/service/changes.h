@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,10 @@ inline constexpr int kMaxChangesPage = 1000;
 // the beginning.
 Result<ChangePage> ChangesSince(store::Store& store, const Actor& actor, int64_t cursor, int limit,
                                 const analytics::SnapshotHolder* links = nullptr);
+
+// One change as JSON, every member above under its own name: the CLI's --json and the
+// server's /api/changes and history answers.
+nlohmann::json ChangeJson(const Change& change);
 
 // Every recorded change of one household and its members, oldest first, masked.
 // kNotFound for an unknown household, kPermissionDenied outside the actor's region.
