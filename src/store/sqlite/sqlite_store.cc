@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -20,6 +22,7 @@
 #include "store/sqlite/sqlite_links.h"
 #include "store/sqlite/sqlite_platform.h"
 #include "store/sqlite/sqlite_rules.h"
+#include "store/sqlite/sqlite_stage.h"
 #include "store/sqlite/sqlite_util.h"
 
 namespace fupin::store {
@@ -202,41 +205,59 @@ std::string JoinNames(const std::vector<StoredColumn>& cols, std::string_view pr
 }
 
 // Registry data (households, members): insert, or update with every changed field kept
-// in history.
+// in history. Staged (`stage` given), new and changed rows go to stage__<table>, published as
+// an upsert, with the version of each changed household as read here.
 class RegistryWriter final : public DatasetWriter {
  public:
   static Result<std::unique_ptr<DatasetWriter>> Make(sqlite3* db, const DatasetSpec& d,
-                                                     int64_t batch_id, int64_t file_id) {
+                                                     int64_t batch_id, int64_t file_id,
+                                                     BatchStage* stage) {
     auto w = std::unique_ptr<RegistryWriter>(new RegistryWriter(db, d, batch_id, file_id));
+    w->stage_ = stage;
     auto cols = w->columns_;
     std::string names = JoinNames(cols);
-    ASSIGN_OR_RETURN(
-        w->insert_,
-        Stmt::Prepare(
-            db, fmt::format("INSERT INTO {} (file_id, source_row, row_hash, {}) VALUES (?,?,?,{})",
-                            d.table, names, Placeholders(cols.size()))));
+    const std::string insert =
+        fmt::format("INSERT INTO {}{} (file_id, source_row, row_hash, {}) VALUES (?,?,?,{})",
+                    stage ? kStagePrefix : "", d.table, names, Placeholders(cols.size()));
+    const std::string history = fmt::format(
+        "INSERT INTO {}history (batch_id, entity, entity_key, field, old_value, new_value) "
+        "VALUES (?,?,?,?,?,?)",
+        stage ? kStagePrefix : "");
     std::string where = d.kind == DatasetKind::kHousehold ? "household_id = ?"
                                                           : "household_id = ? AND id_number = ?";
+    // Staged, the household's version is read too: the publish refuses a batch whose
+    // households were edited after they were read here.
+    std::string version;
+    if (stage)
+      version = d.kind == DatasetKind::kHousehold
+                    ? ", version"
+                    : ", (SELECT h.version FROM households h WHERE h.household_id = "
+                      "members.household_id)";
     ASSIGN_OR_RETURN(w->select_,
-                     Stmt::Prepare(db, fmt::format("SELECT row_hash, {} FROM {} WHERE {}", names,
-                                                   d.table, where)));
-    std::string sets;
-    for (size_t i = 0; i < cols.size(); ++i) sets += fmt::format(", {} = ?{}", cols[i].name, i + 4);
-    ASSIGN_OR_RETURN(
-        w->update_,
-        Stmt::Prepare(
-            db, fmt::format("UPDATE {} SET file_id = ?1, source_row = ?2, row_hash = ?3{} WHERE {}",
-                            d.table, sets,
-                            d.kind == DatasetKind::kHousehold
-                                ? fmt::format("household_id = ?{}", cols.size() + 4)
-                                : fmt::format("household_id = ?{} AND id_number = ?{}",
-                                              cols.size() + 4, cols.size() + 5))));
-    ASSIGN_OR_RETURN(
-        w->history_,
-        Stmt::Prepare(
-            db,
-            "INSERT INTO history (batch_id, entity, entity_key, field, old_value, new_value) "
-            "VALUES (?,?,?,?,?,?)"));
+                     Stmt::Prepare(db, fmt::format("SELECT row_hash, {}{} FROM {} WHERE {}", names,
+                                                   version, d.table, where)));
+    if (stage) {
+      ASSIGN_OR_RETURN(w->stage_insert_, stage->Prepare(insert));
+      ASSIGN_OR_RETURN(w->stage_history_, stage->Prepare(history));
+      ASSIGN_OR_RETURN(w->stage_seen_, stage->Prepare("INSERT OR IGNORE INTO stage__seen "
+                                                      "(household_id, version) VALUES (?, ?)"));
+    } else {
+      ASSIGN_OR_RETURN(w->insert_, Stmt::Prepare(db, insert));
+      ASSIGN_OR_RETURN(w->history_, Stmt::Prepare(db, history));
+      std::string sets;
+      for (size_t i = 0; i < cols.size(); ++i)
+        sets += fmt::format(", {} = ?{}", cols[i].name, i + 4);
+      ASSIGN_OR_RETURN(
+          w->update_,
+          Stmt::Prepare(
+              db,
+              fmt::format("UPDATE {} SET file_id = ?1, source_row = ?2, row_hash = ?3{} WHERE {}",
+                          d.table, sets,
+                          d.kind == DatasetKind::kHousehold
+                              ? fmt::format("household_id = ?{}", cols.size() + 4)
+                              : fmt::format("household_id = ?{} AND id_number = ?{}",
+                                            cols.size() + 4, cols.size() + 5))));
+    }
     ASSIGN_OR_RETURN(Stmt any, Stmt::Prepare(db, fmt::format("SELECT 1 FROM {} LIMIT 1", d.table)));
     ASSIGN_OR_RETURN(bool has_rows, any.Step(db));
     w->empty_at_start_ = !has_rows;
@@ -257,6 +278,14 @@ class RegistryWriter final : public DatasetWriter {
           return OkStatus();
         }
         RETURN_IF_ERROR(WriteHistory(values));
+        if (stage_) {
+          const int64_t version = select_.Int(static_cast<int>(values.size() + 1));
+          select_.Reset();
+          RETURN_IF_ERROR(stage_->Add(stage_seen_, {values[household_col_], Value::Int(version)}));
+          RETURN_IF_ERROR(Insert(meta, values));  // published as an upsert
+          ++counts_.updated;
+          return OkStatus();
+        }
         select_.Reset();
         update_.Reset();
         update_.Bind(1, file_id_);
@@ -269,6 +298,27 @@ class RegistryWriter final : public DatasetWriter {
         return OkStatus();
       }
       select_.Reset();
+    }
+    RETURN_IF_ERROR(Insert(meta, values));
+    ++counts_.inserted;
+    return OkStatus();
+  }
+
+  Result<WriteCounts> Finish(bool /*remove_missing*/) override { return counts_; }
+
+ private:
+  RegistryWriter(sqlite3* db, const DatasetSpec& d, int64_t batch_id, int64_t file_id)
+      : db_(db), dataset_(d), batch_id_(batch_id), file_id_(file_id), columns_(StoredColumns(d)) {}
+
+  Status Insert(const RowMeta& meta, std::span<const Value> values) {
+    if (stage_) {
+      std::vector<Value> args;
+      args.reserve(values.size() + 3);
+      args.push_back(Value::Int(file_id_));
+      args.push_back(Value::Int(meta.source_row));
+      args.push_back(Value::Int(static_cast<int64_t>(meta.content_hash)));
+      args.insert(args.end(), values.begin(), values.end());
+      return stage_->Add(stage_insert_, std::move(args));
     }
     insert_.Reset();
     insert_.Bind(1, file_id_);
@@ -283,16 +333,8 @@ class RegistryWriter final : public DatasetWriter {
         return NotFound("household not found");
       return st;
     }
-    ++counts_.inserted;
     return OkStatus();
   }
-
-  Result<WriteCounts> Finish(bool /*remove_missing*/) override { return counts_; }
-
- private:
-  RegistryWriter(sqlite3* db, const DatasetSpec& d, int64_t batch_id, int64_t file_id)
-      : db_(db), dataset_(d), batch_id_(batch_id), file_id_(file_id), columns_(StoredColumns(d)) {}
-
   size_t IndexOf(std::string_view name) const {
     for (size_t i = 0; i < columns_.size(); ++i)
       if (columns_[i].name == name) return i;
@@ -313,21 +355,21 @@ class RegistryWriter final : public DatasetWriter {
     for (size_t i = 0; i < values.size(); ++i) {
       Value old = select_.ValueAt(static_cast<int>(i + 1));
       if (old == values[i]) continue;
+      auto text = [](const Value& v) {
+        return v.kind == Value::Kind::kNull ? Value::Null() : Value::Text(v.ToText());
+      };
+      std::vector<Value> args = {Value::Int(batch_id_),
+                                 Value::Text(std::string(entity)),
+                                 Value::Text(key),
+                                 Value::Text(columns_[i].name),
+                                 text(old),
+                                 text(values[i])};
+      if (stage_) {
+        RETURN_IF_ERROR(stage_->Add(stage_history_, std::move(args)));
+        continue;
+      }
       history_.Reset();
-      history_.Bind(1, batch_id_);
-      history_.Bind(2, entity);
-      history_.Bind(3, key);
-      history_.Bind(4, columns_[i].name);
-      if (old.kind == Value::Kind::kNull) {
-        sqlite3_bind_null(history_.get(), 5);
-      } else {
-        history_.Bind(5, old.ToText());
-      }
-      if (values[i].kind == Value::Kind::kNull) {
-        sqlite3_bind_null(history_.get(), 6);
-      } else {
-        history_.Bind(6, values[i].ToText());
-      }
+      for (size_t a = 0; a < args.size(); ++a) history_.Bind(static_cast<int>(a + 1), args[a]);
       RETURN_IF_ERROR(history_.Run(db_));
     }
     return OkStatus();
@@ -339,57 +381,86 @@ class RegistryWriter final : public DatasetWriter {
   int64_t file_id_;
   std::vector<StoredColumn> columns_;
   Stmt insert_, select_, update_, history_;
+  BatchStage* stage_ = nullptr;
+  int stage_insert_ = 0, stage_history_ = 0, stage_seen_ = 0;
   bool empty_at_start_ = true;
   size_t household_col_ = 0, id_col_ = 0;
   WriteCounts counts_;
 };
 
 // Department data: the file is a full snapshot. Rows are matched to the previous snapshot
-// by row_key; unchanged rows keep their row_id (so links to them stay valid).
+// by row_key; unchanged rows keep their row_id (so links to them stay valid). Direct, the
+// table is updated in place; staged (`stage` given), the whole new snapshot is written to
+// stage__<table> (with the same row ids) and swapped in for the table by the publish.
 class DepartmentWriter final : public DatasetWriter {
  public:
   static Result<std::unique_ptr<DatasetWriter>> Make(sqlite3* db, const DatasetSpec& d,
-                                                     int64_t file_id) {
+                                                     int64_t file_id, BatchStage* stage) {
     auto w = std::unique_ptr<DepartmentWriter>(new DepartmentWriter(db, d, file_id));
+    w->stage_ = stage;
     auto cols = StoredColumns(d);
     std::string names = JoinNames(cols);
-    ASSIGN_OR_RETURN(
-        w->insert_,
-        Stmt::Prepare(
-            db, fmt::format(
-                    "INSERT INTO {} (file_id, added_file_id, source_row, row_key, row_hash, {}) "
-                    "VALUES (?1,?1,?2,?3,?4,{})",
-                    d.table, names, Placeholders(cols.size()))));
-    std::string sets;
-    for (size_t i = 0; i < cols.size(); ++i) sets += fmt::format(", {} = ?{}", cols[i].name, i + 5);
-    ASSIGN_OR_RETURN(
-        w->update_,
-        Stmt::Prepare(
-            db, fmt::format(
-                    "UPDATE {} SET file_id = ?1, source_row = ?2, row_key = ?3, row_hash = ?4{} "
-                    "WHERE row_id = ?{}",
-                    d.table, sets, cols.size() + 5)));
-    ASSIGN_OR_RETURN(
-        w->touch_,
-        Stmt::Prepare(db, fmt::format("UPDATE {} SET file_id = ?, source_row = ? WHERE row_id = ?",
-                                      d.table)));
-    ASSIGN_OR_RETURN(w->remove_,
-                     Stmt::Prepare(db, fmt::format("DELETE FROM {} WHERE row_id = ?", d.table)));
-    ASSIGN_OR_RETURN(
-        w->change_,
-        Stmt::Prepare(
-            db, "INSERT INTO dept_changes (file_id, row_id, change, row_key) VALUES (?,?,?,?)"));
+    const std::string_view prefix = stage ? kStagePrefix : "";
+    const std::string change = fmt::format(
+        "INSERT INTO {}dept_changes (file_id, row_id, change, row_key) VALUES (?,?,?,?)", prefix);
+    if (stage) {
+      RETURN_IF_ERROR(stage->CreateCopyOf(d.table));
+      ASSIGN_OR_RETURN(
+          w->stage_row_,
+          stage->Prepare(fmt::format("INSERT INTO {}{} (row_id, file_id, added_file_id, "
+                                     "source_row, row_key, row_hash, {}) VALUES (?,?,?,?,?,?,{})",
+                                     prefix, d.table, names, Placeholders(cols.size()))));
+      ASSIGN_OR_RETURN(w->stage_keep_,
+                       stage->Prepare(fmt::format("INSERT INTO {}{} SELECT * FROM {} WHERE "
+                                                  "row_id = ?",
+                                                  prefix, d.table, d.table)));
+      ASSIGN_OR_RETURN(w->stage_change_, stage->Prepare(change));
+      ASSIGN_OR_RETURN(w->stage_block_,
+                       stage->Prepare("INSERT INTO stage__dept_identity (dataset, block, file_id, "
+                                      "data) VALUES (?, ?, ?, ?)"));
+      ASSIGN_OR_RETURN(w->stage_replaced_,
+                       stage->Prepare("INSERT OR IGNORE INTO stage__identity_replaced (dataset) "
+                                      "VALUES (?)"));
+    } else {
+      ASSIGN_OR_RETURN(
+          w->insert_,
+          Stmt::Prepare(
+              db, fmt::format(
+                      "INSERT INTO {} (file_id, added_file_id, source_row, row_key, row_hash, {}) "
+                      "VALUES (?1,?1,?2,?3,?4,{})",
+                      d.table, names, Placeholders(cols.size()))));
+      std::string sets;
+      for (size_t i = 0; i < cols.size(); ++i)
+        sets += fmt::format(", {} = ?{}", cols[i].name, i + 5);
+      ASSIGN_OR_RETURN(
+          w->update_,
+          Stmt::Prepare(
+              db, fmt::format(
+                      "UPDATE {} SET file_id = ?1, source_row = ?2, row_key = ?3, row_hash = ?4{} "
+                      "WHERE row_id = ?{}",
+                      d.table, sets, cols.size() + 5)));
+      ASSIGN_OR_RETURN(
+          w->touch_,
+          Stmt::Prepare(
+              db,
+              fmt::format("UPDATE {} SET file_id = ?, source_row = ? WHERE row_id = ?", d.table)));
+      ASSIGN_OR_RETURN(w->remove_,
+                       Stmt::Prepare(db, fmt::format("DELETE FROM {} WHERE row_id = ?", d.table)));
+      ASSIGN_OR_RETURN(w->change_, Stmt::Prepare(db, change));
+    }
     w->id_slot_ = StoredSlot(d, "id_number");
     if (w->id_slot_ + 2 >= cols.size() || cols[w->id_slot_ + 2].name != "id_number_problem")
       return Err(Internal(fmt::format("{}: no id_number_problem column", d.table)));
-    ASSIGN_OR_RETURN(
-        Stmt scan,
-        Stmt::Prepare(db, fmt::format("SELECT row_key, row_id, row_hash FROM {}", d.table)));
+    ASSIGN_OR_RETURN(Stmt scan, Stmt::Prepare(db, fmt::format("SELECT row_key, row_id, row_hash, "
+                                                              "added_file_id FROM {}",
+                                                              d.table)));
     for (;;) {
       ASSIGN_OR_RETURN(bool row, scan.Step(db));
       if (!row) break;
-      w->previous_.emplace(static_cast<uint64_t>(scan.Int(0)),
-                           Previous{scan.Int(1), static_cast<uint64_t>(scan.Int(2)), false});
+      w->previous_.emplace(
+          static_cast<uint64_t>(scan.Int(0)),
+          Previous{scan.Int(1), static_cast<uint64_t>(scan.Int(2)), scan.Int(3), false});
+      w->next_row_id_ = std::max(w->next_row_id_, scan.Int(1) + 1);
     }
     return std::unique_ptr<DatasetWriter>(std::move(w));
   }
@@ -399,38 +470,51 @@ class DepartmentWriter final : public DatasetWriter {
       auto it = previous_.find(meta.key_hash);
       if (it != previous_.end() && !it->second.seen) {
         it->second.seen = true;
-        if (it->second.row_hash == meta.content_hash) {
+        const bool same = it->second.row_hash == meta.content_hash;
+        if (stage_) {
+          RETURN_IF_ERROR(StageRow(it->second.row_id, it->second.added_file_id, meta, values));
+        } else if (same) {
           touch_.Reset();
           touch_.Bind(1, file_id_);
           touch_.Bind(2, meta.source_row);
           touch_.Bind(3, it->second.row_id);
           RETURN_IF_ERROR(touch_.Run(db_));
+        } else {
+          update_.Reset();
+          update_.Bind(1, file_id_);
+          update_.Bind(2, meta.source_row);
+          update_.Bind(3, static_cast<int64_t>(meta.key_hash));
+          update_.Bind(4, static_cast<int64_t>(meta.content_hash));
+          for (size_t i = 0; i < values.size(); ++i)
+            update_.Bind(static_cast<int>(i + 5), values[i]);
+          update_.Bind(static_cast<int>(values.size() + 5), it->second.row_id);
+          RETURN_IF_ERROR(update_.Run(db_));
+        }
+        Remember(it->second.row_id, values);
+        if (same) {
           ++counts_.unchanged;
-          Remember(it->second.row_id, values);
           return OkStatus();
         }
-        update_.Reset();
-        update_.Bind(1, file_id_);
-        update_.Bind(2, meta.source_row);
-        update_.Bind(3, static_cast<int64_t>(meta.key_hash));
-        update_.Bind(4, static_cast<int64_t>(meta.content_hash));
-        for (size_t i = 0; i < values.size(); ++i) update_.Bind(static_cast<int>(i + 5), values[i]);
-        update_.Bind(static_cast<int>(values.size() + 5), it->second.row_id);
-        RETURN_IF_ERROR(update_.Run(db_));
         ++counts_.updated;
-        Remember(it->second.row_id, values);
         return RecordChange(it->second.row_id, "changed", meta.key_hash);
       }
     }
-    insert_.Reset();
-    insert_.Bind(1, file_id_);
-    insert_.Bind(2, meta.source_row);
-    insert_.Bind(3, static_cast<int64_t>(meta.key_hash));
-    insert_.Bind(4, static_cast<int64_t>(meta.content_hash));
-    for (size_t i = 0; i < values.size(); ++i) insert_.Bind(static_cast<int>(i + 5), values[i]);
-    RETURN_IF_ERROR(insert_.Run(db_));
+    int64_t row_id = 0;
+    if (stage_) {
+      row_id = next_row_id_++;
+      RETURN_IF_ERROR(StageRow(row_id, file_id_, meta, values));
+    } else {
+      insert_.Reset();
+      insert_.Bind(1, file_id_);
+      insert_.Bind(2, meta.source_row);
+      insert_.Bind(3, static_cast<int64_t>(meta.key_hash));
+      insert_.Bind(4, static_cast<int64_t>(meta.content_hash));
+      for (size_t i = 0; i < values.size(); ++i) insert_.Bind(static_cast<int>(i + 5), values[i]);
+      RETURN_IF_ERROR(insert_.Run(db_));
+      row_id = sqlite3_last_insert_rowid(db_);
+    }
     ++counts_.inserted;
-    Remember(sqlite3_last_insert_rowid(db_), values);
+    Remember(row_id, values);
     return OkStatus();  // new rows are found by added_file_id, not listed in dept_changes
   }
 
@@ -439,11 +523,14 @@ class DepartmentWriter final : public DatasetWriter {
       if (prev.seen) continue;
       if (!remove_missing) {
         ++counts_.kept_missing;
+        if (stage_) RETURN_IF_ERROR(stage_->Add(stage_keep_, {Value::Int(prev.row_id)}));
         continue;
       }
-      remove_.Reset();
-      remove_.Bind(1, prev.row_id);
-      RETURN_IF_ERROR(remove_.Run(db_));
+      if (!stage_) {
+        remove_.Reset();
+        remove_.Bind(1, prev.row_id);
+        RETURN_IF_ERROR(remove_.Run(db_));
+      }
       RETURN_IF_ERROR(RecordChange(prev.row_id, "gone", key));
       ++counts_.removed;
     }
@@ -455,6 +542,20 @@ class DepartmentWriter final : public DatasetWriter {
  private:
   DepartmentWriter(sqlite3* db, const DatasetSpec& d, int64_t file_id)
       : db_(db), dataset_(d.name), file_id_(file_id) {}
+
+  Status StageRow(int64_t row_id, int64_t added_file_id, const RowMeta& meta,
+                  std::span<const Value> values) {
+    std::vector<Value> args;
+    args.reserve(values.size() + 6);
+    args.push_back(Value::Int(row_id));
+    args.push_back(Value::Int(file_id_));
+    args.push_back(Value::Int(added_file_id));
+    args.push_back(Value::Int(meta.source_row));
+    args.push_back(Value::Int(static_cast<int64_t>(meta.key_hash)));
+    args.push_back(Value::Int(static_cast<int64_t>(meta.content_hash)));
+    args.insert(args.end(), values.begin(), values.end());
+    return stage_->Add(stage_row_, std::move(args));
+  }
 
   // The identity of a row of the new snapshot, for dept_identity (sqlite_blocks.h).
   void Remember(int64_t row_id, std::span<const Value> values) {
@@ -473,9 +574,13 @@ class DepartmentWriter final : public DatasetWriter {
   // (a file with rejected rows), the blocks would miss them: they are dropped instead, and
   // readers fall back to the table.
   Status WriteIdentity() {
-    ASSIGN_OR_RETURN(Stmt del, Stmt::Prepare(db_, "DELETE FROM dept_identity WHERE dataset = ?"));
-    del.Bind(1, dataset_);
-    RETURN_IF_ERROR(del.Run(db_));
+    if (stage_) {
+      RETURN_IF_ERROR(stage_->Add(stage_replaced_, {Value::Text(dataset_)}));
+    } else {
+      ASSIGN_OR_RETURN(Stmt del, Stmt::Prepare(db_, "DELETE FROM dept_identity WHERE dataset = ?"));
+      del.Bind(1, dataset_);
+      RETURN_IF_ERROR(del.Run(db_));
+    }
     if (counts_.kept_missing > 0) return OkStatus();
     if (!sorted_) {  // rows of a changed snapshot come in file order, not row_id order
       std::vector<size_t> order(identity_rows_.size());
@@ -491,15 +596,25 @@ class DepartmentWriter final : public DatasetWriter {
       permute(identity_ids_);
       permute(identity_problems_);
     }
-    ASSIGN_OR_RETURN(Stmt ins, Stmt::Prepare(db_,
-                                             "INSERT INTO dept_identity (dataset, block, file_id, "
-                                             "data) VALUES (?, ?, ?, ?)"));
+    Stmt ins;
+    if (!stage_) {
+      ASSIGN_OR_RETURN(ins, Stmt::Prepare(db_,
+                                          "INSERT INTO dept_identity (dataset, block, file_id, "
+                                          "data) VALUES (?, ?, ?, ?)"));
+    }
     const size_t total = identity_rows_.size();
     for (size_t start = 0, block = 0; start < total; start += kBlockRows, ++block) {
       size_t n = std::min(kBlockRows, total - start);
       std::string blob = EncodeBlock(std::span(identity_rows_).subspan(start, n),
                                      std::span(identity_ids_).subspan(start, n),
                                      std::span(identity_problems_).subspan(start, n));
+      if (stage_) {
+        RETURN_IF_ERROR(stage_->Add(
+            stage_block_,
+            {Value::Text(dataset_), Value::Int(static_cast<int64_t>(block)), Value::Int(file_id_)},
+            std::move(blob), 4));
+        continue;
+      }
       ins.Reset();
       ins.Bind(1, dataset_);
       ins.Bind(2, static_cast<int64_t>(block));
@@ -513,6 +628,10 @@ class DepartmentWriter final : public DatasetWriter {
     return OkStatus();
   }
   Status RecordChange(int64_t row_id, std::string_view change, uint64_t key) {
+    if (stage_)
+      return stage_->Add(stage_change_,
+                         {Value::Int(file_id_), Value::Int(row_id),
+                          Value::Text(std::string(change)), Value::Int(static_cast<int64_t>(key))});
     change_.Reset();
     change_.Bind(1, file_id_);
     change_.Bind(2, row_id);
@@ -523,6 +642,7 @@ class DepartmentWriter final : public DatasetWriter {
   struct Previous {
     int64_t row_id;
     uint64_t row_hash;
+    int64_t added_file_id;
     bool seen;
   };
   sqlite3* db_;
@@ -535,6 +655,9 @@ class DepartmentWriter final : public DatasetWriter {
   std::vector<int8_t> identity_problems_;
   bool sorted_ = true;
   Stmt insert_, update_, touch_, remove_, change_;
+  BatchStage* stage_ = nullptr;
+  int stage_row_ = 0, stage_keep_ = 0, stage_change_ = 0, stage_block_ = 0, stage_replaced_ = 0;
+  int64_t next_row_id_ = 1;  // staged: the id of the next new row
   std::unordered_map<uint64_t, Previous> previous_;
   WriteCounts counts_;
 };
@@ -605,6 +728,9 @@ class SqliteStore final : public Store {
 
   Status Init(const SqliteOptions& options) {
     bulk_journal_ = options.bulk_journal;
+    stage_batches_ = options.stage_batches;
+    busy_timeout_ms_ = options.busy_timeout_ms;
+    cache_mib_ = options.cache_mib;
     sqlite3_busy_timeout(db_, options.busy_timeout_ms);
     sqlite3_extended_result_codes(db_, 1);
     // Larger pages mean fewer page splits and less per-row overhead for wide bulk loads; it
@@ -638,12 +764,14 @@ class SqliteStore final : public Store {
   Result<int64_t> BeginBatch(const BatchInfo& info) override {
     if (batch_id_) return Err(FailedPrecondition("an import batch is already open"));
     RETURN_IF_ERROR(conn_.RequireNothingOpen("import batch"));
+    ASSIGN_OR_RETURN(ImportLock lock, ImportLock::Take(conn_.path));
     // A batch is mostly appends. In WAL mode every page would be written twice (to the WAL,
     // then by the checkpoint); a rollback journal records only pages that existed before.
     // So while no other connection has the file open, a batch runs with a rollback journal
     // (synchronous FULL, equally atomic and durable) and the file returns to WAL afterwards.
-    // With another connection open the switch is refused and the batch simply runs in WAL.
-    if (bulk_journal_) {
+    // With another connection open the switch is refused, and the batch is staged instead
+    // (sqlite_stage.h): then someone else uses the store, and must not wait for the batch.
+    if (bulk_journal_ && !stage_batches_) {
       rollback_journal_ =
           Exec(db_, "PRAGMA journal_mode = DELETE").ok() && JournalMode() == "delete";
       if (rollback_journal_) Exec(db_, "PRAGMA synchronous = FULL").ok();
@@ -652,11 +780,23 @@ class SqliteStore final : public Store {
     // ForEachHouseholdId, a household's village by validation). SQLite's own check, row by
     // row, took about a fifth of the member file's writing time.
     Exec(db_, "PRAGMA foreign_keys = OFF").ok();
-    if (Status st = Exec(db_, "BEGIN IMMEDIATE"); !st.ok()) {
+    Status st = rollback_journal_ ? BeginDirect(info) : BeginStaged(info);
+    if (!st.ok()) {
+      stage_.reset();
       RestoreSettings();
       return Err(st);
     }
+    import_lock_.emplace(std::move(lock));
+    conn_.open = Connection::Open::kBatch;
+    return batch_id_;
+  }
+
+  // A batch written into the store's own tables inside one transaction (nobody else has the
+  // file open).
+  Status BeginDirect(const BatchInfo& info) {
+    RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
     auto record = [&]() -> Status {
+      RETURN_IF_ERROR(DropStageTables(db_));  // what a killed staged batch left
       ASSIGN_OR_RETURN(Stmt s,
                        Stmt::Prepare(db_,
                                      "INSERT INTO import_batches (started_at, user_name, source, "
@@ -669,12 +809,48 @@ class SqliteStore final : public Store {
     };
     if (Status st = record(); !st.ok()) {
       Exec(db_, "ROLLBACK").ok();
-      RestoreSettings();
-      return Err(st);
+      return st;
     }
     batch_id_ = sqlite3_last_insert_rowid(db_);
-    conn_.open = Connection::Open::kBatch;
-    return batch_id_;
+    return OkStatus();
+  }
+
+  // A staged batch: reads the store through one read view on this connection and writes
+  // stage tables through the stage's connection, in short transactions.
+  Status BeginStaged(const BatchInfo& info) {
+    ASSIGN_OR_RETURN(stage_, BatchStage::Begin(conn_.path, busy_timeout_ms_, cache_mib_));
+    RETURN_IF_ERROR(Exec(db_, "BEGIN DEFERRED"));
+    auto ids = [&]() -> Status {
+      ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+                                             "SELECT (SELECT coalesce(max(batch_id), 0) FROM "
+                                             "import_batches), (SELECT coalesce(max(file_id), 0) "
+                                             "FROM batch_files)"));
+      ASSIGN_OR_RETURN(bool row, s.Step(db_));
+      base_batch_ = row ? s.Int(0) : 0;
+      next_file_id_ = (row ? s.Int(1) : 0) + 1;
+      s.Reset();
+      ASSIGN_OR_RETURN(int batch, stage_->Prepare("INSERT INTO stage__import_batches (batch_id, "
+                                                  "started_at, user_name, source, role) VALUES "
+                                                  "(?,?,?,?,?)"));
+      return stage_->Add(
+          batch, {Value::Int(base_batch_ + 1), Value::Text(NowUtc()), Value::Text(info.actor.user),
+                  Value::Text(info.source), Value::Text(std::string(RoleName(info.actor.role)))});
+    };
+    if (Status st = ids(); !st.ok()) {
+      Exec(db_, "ROLLBACK").ok();
+      return st;
+    }
+    batch_id_ = base_batch_ + 1;
+    return OkStatus();
+  }
+
+  // The staged statement `sql`, prepared once per batch.
+  Result<int> StageStmt(std::string_view sql) {
+    auto it = stage_stmts_.find(std::string(sql));
+    if (it != stage_stmts_.end()) return it->second;
+    ASSIGN_OR_RETURN(int id, stage_->Prepare(sql));
+    stage_stmts_.emplace(std::string(sql), id);
+    return id;
   }
 
   Result<std::optional<CurrentFile>> CurrentFileOf(std::string_view dataset) override {
@@ -689,6 +865,18 @@ class SqliteStore final : public Store {
   }
 
   Result<int64_t> BeginFile(const FileInfo& info) override {
+    if (stage_) {
+      const int64_t file_id = next_file_id_++;
+      ASSIGN_OR_RETURN(int stmt, StageStmt("INSERT INTO stage__batch_files (file_id, batch_id, "
+                                           "file_name, dataset, sha256, size_bytes, encoding) "
+                                           "VALUES (?,?,?,?,?,?,?)"));
+      RETURN_IF_ERROR(stage_->Add(
+          stmt, {Value::Int(file_id), Value::Int(batch_id_), Value::Text(info.file_name),
+                 Value::Text(info.dataset), Value::Text(info.sha256),
+                 Value::Int(static_cast<int64_t>(info.size_bytes)), Value::Text(info.encoding)}));
+      file_datasets_[file_id] = {info.dataset, info.sha256};
+      return file_id;
+    }
     ASSIGN_OR_RETURN(
         Stmt s,
         Stmt::Prepare(
@@ -709,11 +897,25 @@ class SqliteStore final : public Store {
 
   Result<std::unique_ptr<DatasetWriter>> OpenWriter(const DatasetSpec& d,
                                                     int64_t file_id) override {
-    if (d.kind == DatasetKind::kDepartment) return DepartmentWriter::Make(db_, d, file_id);
-    return RegistryWriter::Make(db_, d, batch_id_, file_id);
+    if (d.kind == DatasetKind::kDepartment)
+      return DepartmentWriter::Make(db_, d, file_id, stage_.get());
+    return RegistryWriter::Make(db_, d, batch_id_, file_id, stage_.get());
   }
 
   Status AddIssues(std::span<const Issue> issues) override {
+    if (stage_) {
+      ASSIGN_OR_RETURN(int stmt, StageStmt("INSERT INTO stage__import_issues (file_id, "
+                                           "row_number, column_name, value, severity, code, "
+                                           "message_en, message_zh) VALUES (?,?,?,?,?,?,?,?)"));
+      for (const Issue& i : issues)
+        RETURN_IF_ERROR(stage_->Add(
+            stmt,
+            {Value::Int(i.file_id), Value::Int(i.row_number), Value::Text(std::string(i.column)),
+             Value::Text(std::string(i.value)), Value::Text(i.is_error ? "error" : "warning"),
+             Value::Text(std::string(i.code)), Value::Text(std::string(i.message_en)),
+             Value::Text(std::string(i.message_zh))}));
+      return OkStatus();
+    }
     if (!issue_stmt_.get()) {
       ASSIGN_OR_RETURN(
           issue_stmt_,
@@ -738,45 +940,53 @@ class SqliteStore final : public Store {
   }
 
   Status FinishFile(int64_t file_id, const FileOutcome& o) override {
-    ASSIGN_OR_RETURN(
-        Stmt s,
-        Stmt::Prepare(
-            db_,
-            "UPDATE batch_files SET rows_read=?, rows_imported=?, rows_rejected=?, warnings=?, "
-            "inserted=?, updated=?, unchanged=?, removed=?, outcome=?, message=?, "
-            "encoding=coalesce(nullif(?, ''), encoding) WHERE file_id=?"));
-    s.Bind(1, o.rows_read);
-    s.Bind(2, o.rows_imported);
-    s.Bind(3, o.rows_rejected);
-    s.Bind(4, o.warnings);
-    s.Bind(5, o.inserted);
-    s.Bind(6, o.updated);
-    s.Bind(7, o.unchanged);
-    s.Bind(8, o.removed);
-    s.Bind(9, o.outcome);
-    s.Bind(10, o.message);
-    s.Bind(11, o.encoding);
-    s.Bind(12, file_id);
-    RETURN_IF_ERROR(s.Run(db_));
-    if (o.outcome == "imported") {
-      const auto& [dataset, sha] = file_datasets_[file_id];
-      ASSIGN_OR_RETURN(
-          Stmt u,
-          Stmt::Prepare(db_,
-                        "INSERT INTO dataset_state (dataset, file_id, sha256) VALUES (?,?,?) "
-                        "ON CONFLICT (dataset) DO UPDATE SET file_id = excluded.file_id, sha256 = "
-                        "excluded.sha256"));
-      u.Bind(1, dataset);
-      u.Bind(2, file_id);
-      u.Bind(3, sha);
-      RETURN_IF_ERROR(u.Run(db_));
+    const std::string_view prefix = stage_ ? kStagePrefix : "";
+    std::vector<Value> args = {
+        Value::Int(o.rows_read), Value::Int(o.rows_imported), Value::Int(o.rows_rejected),
+        Value::Int(o.warnings),  Value::Int(o.inserted),      Value::Int(o.updated),
+        Value::Int(o.unchanged), Value::Int(o.removed),       Value::Text(o.outcome),
+        Value::Text(o.message),  Value::Text(o.encoding),     Value::Int(file_id)};
+    const std::string update = fmt::format(
+        "UPDATE {}batch_files SET rows_read=?, rows_imported=?, rows_rejected=?, warnings=?, "
+        "inserted=?, updated=?, unchanged=?, removed=?, outcome=?, message=?, "
+        "encoding=coalesce(nullif(?, ''), encoding) WHERE file_id=?",
+        prefix);
+    const std::string state = fmt::format(
+        "INSERT INTO {}dataset_state (dataset, file_id, sha256) VALUES (?,?,?) ON CONFLICT "
+        "(dataset) DO UPDATE SET file_id = excluded.file_id, sha256 = excluded.sha256",
+        prefix);
+    const bool imported = o.outcome == "imported";
+    const auto& [dataset, sha] = file_datasets_[file_id];
+    std::vector<Value> state_args = {Value::Text(dataset), Value::Int(file_id), Value::Text(sha)};
+    if (stage_) {
+      ASSIGN_OR_RETURN(int u, StageStmt(update));
+      RETURN_IF_ERROR(stage_->Add(u, std::move(args)));
+      if (!imported) return OkStatus();
+      ASSIGN_OR_RETURN(int st, StageStmt(state));
+      return stage_->Add(st, std::move(state_args));
     }
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, update));
+    for (size_t i = 0; i < args.size(); ++i) s.Bind(static_cast<int>(i + 1), args[i]);
+    RETURN_IF_ERROR(s.Run(db_));
+    if (!imported) return OkStatus();
+    ASSIGN_OR_RETURN(Stmt u, Stmt::Prepare(db_, state));
+    for (size_t i = 0; i < state_args.size(); ++i) u.Bind(static_cast<int>(i + 1), state_args[i]);
+    return u.Run(db_);
+  }
+
+  Status PutRegions(std::span<const Region> regions) override {
+    if (!stage_) return UpsertRegions(regions);
+    ASSIGN_OR_RETURN(int stmt, StageStmt("INSERT OR REPLACE INTO stage__regions (code, name, "
+                                         "level, parent_code) VALUES (?,?,?,?)"));
+    for (const Region& r : regions)
+      RETURN_IF_ERROR(
+          stage_->Add(stmt, {Value::Text(r.code), Value::Text(r.name), Value::Int(r.level),
+                             r.parent_code.empty() ? Value::Null() : Value::Text(r.parent_code)}));
     return OkStatus();
   }
 
-  Status PutRegions(std::span<const Region> regions) override { return UpsertRegions(regions); }
-
   Status CommitBatch() override {
+    if (stage_) return PublishStaged();
     ASSIGN_OR_RETURN(
         Stmt s, Stmt::Prepare(db_, "UPDATE import_batches SET finished_at = ? WHERE batch_id = ?"));
     s.Bind(1, NowUtc());
@@ -790,24 +1000,14 @@ class SqliteStore final : public Store {
       AbortBatch();
       return st;
     }
-    batch_id_ = 0;
-    conn_.open = Connection::Open::kNothing;
-    file_datasets_.clear();
-    RestoreSettings();
-    // Fold the WAL back into the database now rather than on some later reader's watch, as
-    // far as open read views allow: a passive checkpoint never waits. (A TRUNCATE checkpoint
-    // waited up to busy_timeout_ms for every reader, and blocked every other writer meanwhile.)
-    sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    EndBatch();
     return OkStatus();
   }
 
   void AbortBatch() override {
     issue_stmt_ = Stmt();
     if (!sqlite3_get_autocommit(db_)) Exec(db_, "ROLLBACK").ok();
-    if (batch_id_) conn_.open = Connection::Open::kNothing;
-    batch_id_ = 0;
-    file_datasets_.clear();
-    RestoreSettings();
+    EndBatch();
   }
 
   Status ForEachCurrentMember(const std::function<void(const Value&, const Value&)>& fn) override {
@@ -825,9 +1025,11 @@ class SqliteStore final : public Store {
     ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT household_id FROM households"));
     for (;;) {
       ASSIGN_OR_RETURN(bool row, s.Step(db_));
-      if (!row) return OkStatus();
+      if (!row) break;
       fn(s.TextView(0));
     }
+    // Staged, the households this batch adds are not in its read view yet.
+    return stage_ ? stage_->ForEachStagedHousehold(fn) : OkStatus();
   }
 
   Result<Stats> GetStats() override {
@@ -955,6 +1157,33 @@ class SqliteStore final : public Store {
     Exec(db_, "PRAGMA synchronous = NORMAL").ok();
   }
 
+  // Ends the staging (the batch's read view, then one transaction that publishes it).
+  Status PublishStaged() {
+    ASSIGN_OR_RETURN(int finish, StageStmt("UPDATE stage__import_batches SET finished_at = ? "
+                                           "WHERE batch_id = ?"));
+    Status st = stage_->Add(finish, {Value::Text(NowUtc()), Value::Int(batch_id_)});
+    if (st.ok()) st = stage_->Flush();
+    Exec(db_, "ROLLBACK").ok();  // the batch's read view: nothing was written through it
+    if (st.ok()) st = stage_->Publish(db_, base_batch_);
+    AbortBatch();  // the stage's tables dropped, lock released
+    return st;
+  }
+
+  // After a batch, published or not: the stage dropped, the lock released, the settings
+  // restored and the WAL folded back as far as open read views allow.
+  void EndBatch() {
+    stage_.reset();
+    stage_stmts_.clear();
+    import_lock_.reset();
+    if (batch_id_) conn_.open = Connection::Open::kNothing;
+    batch_id_ = 0;
+    file_datasets_.clear();
+    RestoreSettings();
+    // A passive checkpoint never waits. (A TRUNCATE checkpoint waited up to busy_timeout_ms
+    // for every reader, and blocked every other writer meanwhile.)
+    sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  }
+
   Status Migrate() {
     RETURN_IF_ERROR(Exec(db_,
                          "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY "
@@ -1066,6 +1295,16 @@ class SqliteStore final : public Store {
   int64_t batch_id_ = 0;
   bool bulk_journal_ = true;
   bool rollback_journal_ = false;  // the open batch runs with a rollback journal
+  bool stage_batches_ = false;
+  int busy_timeout_ms_ = 5000;
+  int cache_mib_ = 128;
+  // The open batch's: the import lock, and when staged the stage, the read view's latest
+  // batch and the next file id.
+  std::optional<ImportLock> import_lock_;
+  std::unique_ptr<BatchStage> stage_;
+  std::unordered_map<std::string, int> stage_stmts_;
+  int64_t base_batch_ = 0;
+  int64_t next_file_id_ = 0;
   Stmt issue_stmt_;
   std::unordered_map<int64_t, std::pair<std::string, std::string>> file_datasets_;
 };
@@ -1073,6 +1312,11 @@ class SqliteStore final : public Store {
 }  // namespace
 
 int SqliteSchemaVersion() { return kSchemaVersion; }
+
+bool StageBatchesByDefault() {
+  const char* v = std::getenv("FUPIN_STAGE_BATCHES");
+  return v && std::string_view(v) == "1";
+}
 
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& path,
                                                const SqliteOptions& options) {

@@ -10,6 +10,9 @@
 
 namespace fupin::store {
 
+// True when the environment sets FUPIN_STAGE_BATCHES=1.
+bool StageBatchesByDefault();
+
 struct SqliteOptions {
   // Page cache size; the import's peak memory depends on it.
   int cache_mib = 128;
@@ -18,6 +21,9 @@ struct SqliteOptions {
   int busy_timeout_ms = 5000;
   // Run batches with a rollback journal when no other connection is open (see BeginBatch).
   bool bulk_journal = true;
+  // Stage every batch (sqlite_stage.h), even with no other connection open; otherwise only
+  // then. Default: the environment's FUPIN_STAGE_BATCHES=1 (for tests of the staged path).
+  bool stage_batches = StageBatchesByDefault();
 };
 
 // Opens (creating if needed) the database at `path` and migrates it to the current schema.
