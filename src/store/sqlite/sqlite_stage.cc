@@ -109,7 +109,25 @@ ImportLock::~ImportLock() {
   if (fd_ >= 0) ::close(fd_);  // closing releases the flock
 }
 
-Status DropStageTables(sqlite3* db) {
+// Drops `table`: first its rows, a chunk per transaction, so that dropping a department's old
+// snapshot of millions of rows never holds the write lock for long (DROP TABLE frees every
+// page at once). A WITHOUT ROWID table (a staged registry delta) is dropped at once.
+Status DropInChunks(sqlite3* db, const std::string& table) {
+  const std::string del = fmt::format(
+      "DELETE FROM main.\"{0}\" WHERE rowid IN (SELECT rowid FROM main.\"{0}\" LIMIT {1})", table,
+      kChunkOps);
+  for (bool rowid = true; rowid;) {
+    RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+    Status st = Exec(db, del);
+    const int deleted = st.ok() ? sqlite3_changes(db) : 0;
+    if (!st.ok()) rowid = false;  // no rowid: dropped whole below
+    if (Status c = Exec(db, st.ok() ? "COMMIT" : "ROLLBACK"); !c.ok()) return c;
+    if (deleted == 0) break;
+  }
+  return Exec(db, fmt::format("DROP TABLE main.\"{}\"", table));
+}
+
+Status DropStageTables(sqlite3* db, bool chunked) {
   std::vector<std::string> names;
   {
     ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db,
@@ -122,7 +140,8 @@ Status DropStageTables(sqlite3* db) {
     }
   }
   for (const std::string& name : names)
-    RETURN_IF_ERROR(Exec(db, fmt::format("DROP TABLE main.\"{}\"", name)));
+    RETURN_IF_ERROR(chunked ? DropInChunks(db, name)
+                            : Exec(db, fmt::format("DROP TABLE main.\"{}\"", name)));
   return OkStatus();
 }
 
@@ -144,9 +163,10 @@ Result<std::unique_ptr<BatchStage>> BatchStage::Begin(const std::filesystem::pat
   RETURN_IF_ERROR(Exec(db, "PRAGMA synchronous = NORMAL"));
   RETURN_IF_ERROR(Exec(db, "PRAGMA temp_store = MEMORY"));
   RETURN_IF_ERROR(Exec(db, fmt::format("PRAGMA cache_size = -{}", cache_mib * 1024)));
+  // What a killed batch left, dropped chunk by chunk, then the stage created in one go.
+  RETURN_IF_ERROR(DropStageTables(db, true));
   RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
   auto create = [&]() -> Status {
-    RETURN_IF_ERROR(DropStageTables(db));
     for (std::string_view table : kStagedTables) {
       ASSIGN_OR_RETURN(std::string sql, StageDefinition(db, table));
       RETURN_IF_ERROR(Exec(db, sql));
@@ -171,7 +191,7 @@ BatchStage::~BatchStage() {
   ops_.clear();
   stmts_.clear();
   if (!sqlite3_get_autocommit(db_)) Exec(db_, "ROLLBACK").ok();
-  DropStageTables(db_).ok();  // else the next batch drops them
+  DropStageTables(db_, true).ok();  // else the next batch drops them
   sqlite3_close_v2(db_);
 }
 
@@ -288,10 +308,10 @@ Status BatchStage::Publish(sqlite3* main, int64_t base_batch) {
         "INSERT INTO history (batch_id, entity, entity_key, field, old_value, new_value) SELECT "
         "batch_id, entity, entity_key, field, old_value, new_value FROM stage__history ORDER BY "
         "history_id");
-    // A department's new snapshot replaces its table whole: metadata only, whatever its size
-    // (the old table's pages go to the free list).
+    // A department's new snapshot replaces its table whole: two renames, whatever its size.
+    // The old snapshot, renamed stage__old_<table>, is dropped after the commit, in chunks.
     for (const std::string& t : swapped_) {
-      sql.push_back(fmt::format("DROP TABLE main.{}", t));
+      sql.push_back(fmt::format("ALTER TABLE main.{0} RENAME TO {1}old_{0}", t, kStagePrefix));
       sql.push_back(fmt::format("ALTER TABLE {}{} RENAME TO {}", kStagePrefix, t, t));
     }
     sql.push_back("INSERT INTO dept_changes SELECT * FROM stage__dept_changes ORDER BY rowid");

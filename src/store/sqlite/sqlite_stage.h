@@ -47,9 +47,11 @@ class ImportLock {
   int fd_ = -1;
 };
 
-// Drops every stage__ table (what a batch killed before its publish left). REQUIRES: the
-// import lock; `db` in a write transaction or none.
-Status DropStageTables(sqlite3* db);
+// Drops every stage__ table (what a batch killed before its publish left, or a published
+// batch's old department snapshots). REQUIRES: the import lock. `chunked`: `db` has no
+// transaction open, and each table's rows go a chunk per transaction first; else at once,
+// inside the caller's transaction.
+Status DropStageTables(sqlite3* db, bool chunked);
 
 class BatchStage {
  public:

@@ -796,7 +796,7 @@ class SqliteStore final : public Store {
   Status BeginDirect(const BatchInfo& info) {
     RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
     auto record = [&]() -> Status {
-      RETURN_IF_ERROR(DropStageTables(db_));  // what a killed staged batch left
+      RETURN_IF_ERROR(DropStageTables(db_, false));  // what a killed staged batch left
       ASSIGN_OR_RETURN(Stmt s,
                        Stmt::Prepare(db_,
                                      "INSERT INTO import_batches (started_at, user_name, source, "
