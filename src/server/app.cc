@@ -230,6 +230,8 @@ void App::Route(httplib::Server& server, const char* method, const char* pattern
     t_request.route = name;
     Ctx ctx;
     ctx.lang = RequestLang(req);
+    if (!options.upload && req.body.size() > options_.max_json_bytes)
+      return SendError(res, 413, "payload_too_large", Text(Msg::kBodyTooLarge, ctx.lang));
     if (options.auth) {
       if (Status st = Authenticate(req, ctx); !st.ok()) return SendError(res, st);
       if (!options.roles.empty() && std::find(options.roles.begin(), options.roles.end(),

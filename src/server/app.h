@@ -50,6 +50,9 @@ struct Ctx {
 struct RouteOptions {
   bool auth = true;         // a session or API token is required
   std::vector<Role> roles;  // empty: every role
+  // A file upload (up to --max-body-mib); any other body is JSON, up to max_json_bytes, and a
+  // larger one is refused with 413 before anything else.
+  bool upload = false;
 };
 
 using Handler = std::function<Status(Ctx&, const httplib::Request&, httplib::Response&)>;

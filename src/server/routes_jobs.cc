@@ -180,7 +180,7 @@ Status StartJobRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::R
 
 void InstallJobRoutes(App& app, httplib::Server& server) {
   app.Route(server, "POST", "/api/imports", "/api/imports",
-            {.roles = {Role::kAdmin, Role::kDepartment}},
+            {.roles = {Role::kAdmin, Role::kDepartment}, .upload = true},
             [&app](Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
               return ImportRoute(app, ctx, req, res);
             });

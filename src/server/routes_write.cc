@@ -165,6 +165,8 @@ Status FlagStateRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::
 
 void InstallWriteRoutes(App& app, httplib::Server& server) {
   const RouteOptions writers{.roles = {Role::kAdmin, Role::kOfficial, Role::kCadre}};
+  RouteOptions uploads = writers;
+  uploads.upload = true;
   auto bind = [&app](Status (*fn)(App&, Ctx&, const httplib::Request&, httplib::Response&)) {
     return [&app, fn](Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
       return fn(app, ctx, req, res);
@@ -173,7 +175,7 @@ void InstallWriteRoutes(App& app, httplib::Server& server) {
   app.Route(server, "PATCH", R"(/api/households/([^/]+))", "/api/households/{household_id}",
             writers, bind(PatchHousehold));
   app.Route(server, "POST", R"(/api/households/([^/]+)/photos)",
-            "/api/households/{household_id}/photos", writers, bind(AddPhotoRoute));
+            "/api/households/{household_id}/photos", uploads, bind(AddPhotoRoute));
   app.Route(server, "GET", R"(/api/households/([^/]+)/photos/([0-9]+))",
             "/api/households/{household_id}/photos/{photo_id}", {}, bind(GetPhotoRoute));
   app.Route(server, "POST", R"(/api/flags/([0-9]+)/state)", "/api/flags/{id}/state", writers,
