@@ -239,12 +239,15 @@ TEST_F(ServerTest, FlagsAreListedInScopeAndDecided) {
   const auto flag = Json(all)["flags"][0];
   const int64_t id = flag["id"];
   auto decided = client.Post(fmt::format("/api/flags/{}/state", id), SessionHeaders(admin, true),
-                             R"({"state":"dismissed","note":"核实为误报"})", "application/json");
+                             R"({"state":"dismissed","note":"核实为误报，户主电话13812345678"})",
+                             "application/json");
   ASSERT_TRUE(decided && decided->status == 200) << Describe(decided);
   auto one = client.Get(fmt::format("/api/flags/{}", id), SessionHeaders(admin));
   ASSERT_TRUE(one && one->status == 200) << Describe(one);
   EXPECT_EQ(Json(one)["state"], "dismissed");
   EXPECT_EQ(Json(one)["decided_by"], "admin");
+  // A phone number typed into a note is shown masked, as ID numbers are.
+  EXPECT_EQ(Json(one)["note"], "核实为误报，户主电话138****5678");
   // A cadre sees only their village's flags.
   SignedIn cadre = SignIn(client, "cadre");
   auto own = client.Get("/api/flags?limit=1000", SessionHeaders(cadre));

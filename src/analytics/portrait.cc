@@ -198,6 +198,7 @@ Result<HouseholdPortrait> ReadHouseholdPortrait(store::Store& store, std::string
         shown.flag.evidence_en = MaskPersonalData(f.flag.evidence_en, names);
         if (!shown.flag.id_number.empty())
           shown.flag.id_number = MaskIdNumber(shown.flag.id_number);
+        shown.note = MaskPersonalData(f.note, names);  // a cadre's note may quote anyone
       }
     }
     return OkStatus();
@@ -212,8 +213,8 @@ Result<HouseholdPortrait> ReadHouseholdPortrait(store::Store& store, std::string
       shown.entity_key =
           shown.entity_key.substr(0, slash + 1) + MaskIdNumber(shown.entity_key.substr(slash + 1));
     if (shown.field.starts_with("id_number") || shown.field.starts_with("head_id_number")) {
-      shown.old_value = MaskIdNumbersIn(shown.old_value);
-      shown.new_value = MaskIdNumbersIn(shown.new_value);
+      shown.old_value = MaskIdAndPhoneNumbersIn(shown.old_value);
+      shown.new_value = MaskIdAndPhoneNumbersIn(shown.new_value);
       if (shown.field.ends_with("_problem")) return;
       if (!shown.old_value.empty()) shown.old_value = MaskIdNumber(h.old_value);
       if (!shown.new_value.empty()) shown.new_value = MaskIdNumber(h.new_value);

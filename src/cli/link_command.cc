@@ -148,7 +148,7 @@ std::string MaskDetail(std::string_view detail) {
     std::string_view word = detail.substr(i, end - i);
     const bool ascii = std::all_of(word.begin(), word.end(),
                                    [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-    out += ascii ? MaskIdNumbersIn(word) : MaskName(word);
+    out += ascii ? MaskIdAndPhoneNumbersIn(word) : MaskName(word);
     if (end < detail.size()) out += ' ';
     i = end + 1;
   }

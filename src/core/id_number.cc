@@ -134,7 +134,13 @@ std::string MaskIdNumber(std::string_view id) {
          std::string(id.substr(id.size() - 4));
 }
 
-std::string MaskIdNumbersIn(std::string_view text) {
+std::string MaskPhoneNumber(std::string_view phone) {
+  if (phone.size() < 8) return std::string(phone.size(), '*');
+  return std::string(phone.substr(0, 3)) + std::string(phone.size() - 7, '*') +
+         std::string(phone.substr(phone.size() - 4));
+}
+
+std::string MaskIdAndPhoneNumbersIn(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   size_t i = 0;
@@ -148,6 +154,8 @@ std::string MaskIdNumbersIn(std::string_view text) {
     }
     if (run == 15 || run == 18) {
       out += MaskIdNumber(text.substr(i, run));
+    } else if (run == 11 && text[i] == '1' && text[i + 1] >= '3' && text[i + 1] <= '9') {
+      out += MaskPhoneNumber(text.substr(i, run));
     } else {
       out += text.substr(i, std::max<size_t>(run, 1));
       if (run == 0) j = i + 1;

@@ -62,9 +62,13 @@ uint64_t PackIdNumber(std::string_view id18);
 // An ID number as shown to whoever may not see it whole (脱敏): the first 6 and the last 4
 // characters kept, the rest as '*' ("520102********123X"); shorter text all '*'.
 std::string MaskIdNumber(std::string_view id);
+// A phone number as shown masked: its first three and last four characters kept
+// ("13812345678" -> "138****5678"); shorter than 8 characters, all '*'.
+std::string MaskPhoneNumber(std::string_view phone);
 // `text` with every run of 15 or 18 ID characters (digits, the last may be X) masked as
-// MaskIdNumber does: for evidence texts that quote an ID number.
-std::string MaskIdNumbersIn(std::string_view text);
+// MaskIdNumber does, and every run of exactly 11 digits that is a mobile number (1, then 3-9)
+// as MaskPhoneNumber does: for free text (evidence, notes, reasons) that may quote either.
+std::string MaskIdAndPhoneNumbersIn(std::string_view text);
 // REQUIRES: packed was returned non-zero by PackIdNumber.
 std::string UnpackIdNumber(uint64_t packed);
 

@@ -157,11 +157,22 @@ TEST(PackIdNumber, RoundTripsAndRejectsWhatIsNotAnId) {
 }
 
 TEST(MaskIdNumber, MasksEveryIdNumberInAText) {
-  EXPECT_EQ(MaskIdNumbersIn("李诺依（52028120030303154X）登记在2个户中"),
+  EXPECT_EQ(MaskIdAndPhoneNumbersIn("李诺依（52028120030303154X）登记在2个户中"),
             "李诺依（520281********154X）登记在2个户中");
-  EXPECT_EQ(MaskIdNumbersIn("a 520102800101123 b 5201021980010112345"),
+  EXPECT_EQ(MaskIdAndPhoneNumbersIn("a 520102800101123 b 5201021980010112345"),
             "a 520102*****1123 b 5201021980010112345");  // 19 digits: not an ID number
-  EXPECT_EQ(MaskIdNumbersIn("车牌 贵A12345，2019年"), "车牌 贵A12345，2019年");
+  EXPECT_EQ(MaskIdAndPhoneNumbersIn("车牌 贵A12345，2019年"), "车牌 贵A12345，2019年");
+}
+
+TEST(MaskIdNumber, MasksEveryMobileNumberInAText) {
+  EXPECT_EQ(MaskIdAndPhoneNumbersIn("户主电话13812345678，已走访"), "户主电话138****5678，已走访");
+  EXPECT_EQ(MaskIdAndPhoneNumbersIn("tel:15900001111/18612340000"), "tel:159****1111/186****0000");
+  // Not a mobile number: 11 digits starting 12, 10 or 12 digits, an account number.
+  EXPECT_EQ(MaskIdAndPhoneNumbersIn("12812345678 1381234567 138123456789"),
+            "12812345678 1381234567 138123456789");
+  EXPECT_EQ(MaskPhoneNumber("13812345678"), "138****5678");
+  EXPECT_EQ(MaskPhoneNumber("0851-88888888"), "085******8888");
+  EXPECT_EQ(MaskPhoneNumber("1234567"), "*******");
 }
 
 TEST(MaskIdNumber, KeepsCountyAndLastFour) {

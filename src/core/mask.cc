@@ -16,7 +16,7 @@ std::string MaskName(std::string_view name) {
 }
 
 std::string MaskPersonalData(std::string_view text, std::span<const std::string> names) {
-  std::string out = MaskIdNumbersIn(text);
+  std::string out = MaskIdAndPhoneNumbersIn(text);
   for (const std::string& name : names) {
     size_t first = 0;
     NextCodePoint(name, first);

@@ -1,6 +1,6 @@
 // Masking of personal data (脱敏) in what is shown: ID numbers and names. Who may see them
 // whole is a role's decision; the default is masked. Thread-safe: pure functions.
-// ID numbers: core/id_number.h (MaskIdNumber, MaskIdNumbersIn).
+// ID numbers: core/id_number.h (MaskIdNumber, MaskIdAndPhoneNumbersIn).
 #pragma once
 
 #include <span>
@@ -21,7 +21,7 @@ struct MaskPolicy {
 std::string MaskName(std::string_view name);
 
 // `text` (an evidence text, a finding, a history value) with what identifies a person
-// masked: every ID number in it (MaskIdNumbersIn) and every occurrence of each of `names`
+// masked: every ID number in it (MaskIdAndPhoneNumbersIn) and every occurrence of each of `names`
 // (MaskName). Give `names` longest first, so that a name inside another is not masked
 // half; a name of one character is left alone (it would mask that character everywhere).
 std::string MaskPersonalData(std::string_view text, std::span<const std::string> names);

@@ -124,9 +124,9 @@ store::IssueRow Masked(const store::IssueRow& issue) {
       if (field.type == FieldType::kText) shown.value = MaskName(issue.value);
     }
   }
-  shown.value = MaskIdNumbersIn(shown.value);
-  shown.message_zh = MaskIdNumbersIn(issue.message_zh);
-  shown.message_en = MaskIdNumbersIn(issue.message_en);
+  shown.value = MaskIdAndPhoneNumbersIn(shown.value);
+  shown.message_zh = MaskIdAndPhoneNumbersIn(issue.message_zh);
+  shown.message_en = MaskIdAndPhoneNumbersIn(issue.message_en);
   return shown;
 }
 

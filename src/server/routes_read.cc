@@ -199,10 +199,10 @@ nlohmann::json FlagJson(App& app, const store::FlagRow& row, Lang lang) {
           {"id_number", f.id_number.empty() ? "" : MaskIdNumber(f.id_number)},
           {"village_code", f.village_code},
           {"village_name", app.RegionName(f.village_code)},
-          {"evidence", MaskIdNumbersIn(lang == Lang::kZh ? f.evidence_zh : f.evidence_en)},
+          {"evidence", MaskIdAndPhoneNumbersIn(lang == Lang::kZh ? f.evidence_zh : f.evidence_en)},
           {"state", store::FlagStateName(row.state)},
           {"state_label", service::VerdictLabel(row.state, lang)},
-          {"note", row.note},
+          {"note", MaskIdAndPhoneNumbersIn(row.note)},
           {"decided_by", row.decided_by},
           {"decided_at", row.decided_at}};
 }

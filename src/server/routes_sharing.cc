@@ -96,14 +96,14 @@ Status IssuesRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Res
         return OkStatus();
     }
     if (total >= offset && total < offset + limit)
-      issues.push_back(
-          {{"file_name", row.file_name},
-           {"row", row.row_number},
-           {"column", row.column},
-           {"value", MaskIdNumbersIn(row.value)},
-           {"severity", row.is_error ? "error" : "warning"},
-           {"code", row.code},
-           {"message", MaskIdNumbersIn(ctx.lang == Lang::kZh ? row.message_zh : row.message_en)}});
+      issues.push_back({{"file_name", row.file_name},
+                        {"row", row.row_number},
+                        {"column", row.column},
+                        {"value", MaskIdAndPhoneNumbersIn(row.value)},
+                        {"severity", row.is_error ? "error" : "warning"},
+                        {"code", row.code},
+                        {"message", MaskIdAndPhoneNumbersIn(
+                                        ctx.lang == Lang::kZh ? row.message_zh : row.message_en)}});
     ++total;
     return OkStatus();
   }));

@@ -16,19 +16,12 @@ namespace fupin::service {
 
 namespace {
 
-// 138****1234: the first three and last four digits kept.
-std::string MaskPhone(std::string_view phone) {
-  if (phone.size() < 8) return std::string(phone.size(), '*');
-  return std::string(phone.substr(0, 3)) + std::string(phone.size() - 7, '*') +
-         std::string(phone.substr(phone.size() - 4));
-}
-
 std::string MaskValue(std::string_view field, std::string_view value) {
   if (value.empty()) return "";
   if (field == "name" || field.ends_with("_name")) return MaskName(value);
   if (field.find("id_number") != std::string_view::npos) return MaskIdNumber(value);
-  if (field.find("phone") != std::string_view::npos) return MaskPhone(value);
-  return MaskIdNumbersIn(value);
+  if (field.find("phone") != std::string_view::npos) return MaskPhoneNumber(value);
+  return MaskIdAndPhoneNumbersIn(value);
 }
 
 // The exchange-format name of a stored registry column, and whether it holds money in fen
@@ -62,7 +55,7 @@ Change FromRow(const store::ChangeRow& r) {
   c.field = field;
   c.old_value = MaskValue(field, money ? Yuan(r.old_value) : r.old_value);
   c.new_value = MaskValue(field, money ? Yuan(r.new_value) : r.new_value);
-  c.reason = MaskIdNumbersIn(r.reason);
+  c.reason = MaskIdAndPhoneNumbersIn(r.reason);
   c.edit_id = r.edit_id;
   return c;
 }
