@@ -90,6 +90,12 @@ TEST_F(ServerTest, LoginMeLogout) {
   auto refused = client.Post("/api/login", bad.dump(), "application/json");
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 401);
+  // In the caller's language only: Chinese by default, English on request.
+  EXPECT_EQ(Json(refused)["error"]["message"], "用户名或密码错误");
+  auto refused_en =
+      client.Post("/api/login", {{"Accept-Language", "en"}}, bad.dump(), "application/json");
+  ASSERT_TRUE(refused_en);
+  EXPECT_EQ(Json(refused_en)["error"]["message"], "wrong user name or password");
 }
 
 TEST_F(ServerTest, QueryIsScopedToTheCallersRegion) {

@@ -233,13 +233,13 @@ void App::Route(httplib::Server& server, const char* method, const char* pattern
     if (!options.upload && req.body.size() > options_.max_json_bytes)
       return SendError(res, 413, "payload_too_large", Text(Msg::kBodyTooLarge, ctx.lang));
     if (options.auth) {
-      if (Status st = Authenticate(req, ctx); !st.ok()) return SendError(res, st);
+      if (Status st = Authenticate(req, ctx); !st.ok()) return SendError(res, st, ctx.lang);
       if (!options.roles.empty() && std::find(options.roles.begin(), options.roles.end(),
                                               ctx.actor.role) == options.roles.end())
-        return SendError(res, Deny(ctx, name, Msg::kForbiddenRole));
+        return SendError(res, Deny(ctx, name, Msg::kForbiddenRole), ctx.lang);
     }
     Status st = handler(ctx, req, res);
-    if (!st.ok()) SendError(res, st);
+    if (!st.ok()) SendError(res, st, ctx.lang);
   };
   const std::string m = method;
   if (m == "GET")

@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "server/messages.h"
+
 namespace fupin::server {
 
 Lang RequestLang(const httplib::Request& req) {
@@ -49,8 +51,9 @@ void SendError(httplib::Response& res, int http_status, std::string_view code,
   SendJson(res, body, http_status);
 }
 
-void SendError(httplib::Response& res, const Status& status) {
-  SendError(res, HttpStatusOf(status), StatusCodeName(status.code()), status.message());
+void SendError(httplib::Response& res, const Status& status, Lang lang) {
+  SendError(res, HttpStatusOf(status), StatusCodeName(status.code()),
+            InLanguage(status.message(), lang));
 }
 
 void SendJson(httplib::Response& res, const nlohmann::json& body, int http_status) {

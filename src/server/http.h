@@ -27,7 +27,8 @@ int HttpStatusOf(const Status& status);
 // {"error": {"code": "...", "message": "..."}} with the status set.
 void SendError(httplib::Response& res, int http_status, std::string_view code,
                std::string_view message);
-void SendError(httplib::Response& res, const Status& status);
+// A failed Status as its HTTP status and JSON error, the message in `lang` (InLanguage).
+void SendError(httplib::Response& res, const Status& status, Lang lang);
 void SendJson(httplib::Response& res, const nlohmann::json& body, int http_status = 200);
 // A body that is already JSON text.
 void SendJsonText(httplib::Response& res, std::string body, int http_status = 200);

@@ -44,4 +44,13 @@ std::string_view Text(Msg msg, Lang lang) {
   return lang == Lang::kZh ? "错误" : "error";
 }
 
+std::string_view InLanguage(std::string_view message, Lang lang) {
+  for (size_t at = message.find(" / "); at != std::string_view::npos;
+       at = message.find(" / ", at + 1)) {
+    if (at + 3 < message.size() && static_cast<unsigned char>(message[at + 3]) >= 0x80)
+      return lang == Lang::kZh ? message.substr(at + 3) : message.substr(0, at);
+  }
+  return message;
+}
+
 }  // namespace fupin::server

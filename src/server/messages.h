@@ -35,4 +35,9 @@ enum class Msg {
 
 std::string_view Text(Msg msg, Lang lang);
 
+// One language of a message written "English / 中文" (as the libraries write theirs): the part
+// before the first " / " followed by a non-ASCII character, or the part after it. A message
+// without such a split is returned whole.
+std::string_view InLanguage(std::string_view message, Lang lang);
+
 }  // namespace fupin::server
