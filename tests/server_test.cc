@@ -326,6 +326,70 @@ TEST_F(ServerTest, ImportJobWithProgressAndIssueReport) {
   EXPECT_EQ(not_theirs->status, 403);
 }
 
+// Imports must not stop the platform: while an import job is being staged, a cadre's edit
+// goes through (the job still running before and after it) and reads answer.
+TEST_F(ServerTest, EditsGoThroughWhileAnImportJobRuns) {
+  auto client = server_->Client();
+  SignedIn admin = SignIn(client, "admin");
+  SignedIn cadre = SignIn(client, "cadre");
+  const fs::path big = dir_ / "big";
+  FupinRun gen = RunFupin(dir_, {"gen", "--scale", "0.02", "--seed", "5", "--out", big.string()});
+  ASSERT_EQ(gen.exit_code, 0) << gen.Show();
+  httplib::MultipartFormDataItems items;
+  for (const char* name : {"health_enrollment.csv", "vehicles.csv", "hr_employment.csv",
+                           "health_claims.csv", "business.csv"})
+    items.push_back({"file", ReadFile(big / name), name, "text/csv"});
+  auto started = client.Post("/api/imports", SessionHeaders(admin, true), items);
+  ASSERT_TRUE(started && started->status == 202) << Describe(started);
+  const int64_t job = Json(started)["id"];
+  auto running = [&] {
+    auto j = client.Get(fmt::format("/api/jobs/{}", job), SessionHeaders(admin));
+    return j && j->status == 200 && Json(j)["state"] == "running";
+  };
+  // An edit overlapped the batch when it was accepted while the batch was staged (its stage
+  // tables there, it not yet published).
+  const int64_t batches = QueryInt(db_, "SELECT count(*) FROM import_batches");
+  auto staging = [&] {
+    return QueryInt(db_,
+                    "SELECT count(*) FROM sqlite_master WHERE name LIKE 'stage\\_\\_%' "
+                    "ESCAPE '\\'") > 0 &&
+           QueryInt(db_, "SELECT count(*) FROM import_batches") == batches;
+  };
+  int overlapped = 0, edits = 0;
+  while (running() && edits < 200) {
+    auto before = client.Get("/api/households/" + P().household, SessionHeaders(cadre));
+    ASSERT_TRUE(before && before->status == 200) << Describe(before);
+    nlohmann::json edit = {{"version", Json(before)["version"]},
+                           {"reason", "入户核实"},
+                           {"fields", {{"income_wage", fmt::format("{}.00", 1000 + edits)}}}};
+    const bool staged_before = staging();
+    auto patched = client.Patch("/api/households/" + P().household, SessionHeaders(cadre, true),
+                                edit.dump(), "application/json");
+    ASSERT_TRUE(patched && patched->status == 200) << Describe(patched);
+    ++edits;
+    if (staged_before && staging()) ++overlapped;
+  }
+  EXPECT_GT(overlapped, 0) << "no edit went through while the batch was being staged";
+  nlohmann::json state;
+  for (int i = 0; i < 600; ++i) {
+    auto j = client.Get(fmt::format("/api/jobs/{}", job), SessionHeaders(admin));
+    ASSERT_TRUE(j && j->status == 200) << Describe(j);
+    state = Json(j);
+    if (state["state"] != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(state["state"], "succeeded") << state.dump();
+  // Every edit and the whole batch are there.
+  EXPECT_EQ(QueryInt(db_, fmt::format("SELECT income_wage_fen FROM households WHERE household_id = "
+                                      "'{}'",
+                                      P().household)),
+            (1000 + edits - 1) * 100);
+  EXPECT_EQ(QueryInt(db_,
+                     "SELECT count(*) FROM sqlite_master WHERE name LIKE 'stage\\_\\_%' "
+                     "ESCAPE '\\'"),
+            0);
+}
+
 TEST_F(ServerTest, SigtermFinishesAndTheAuditChainVerifies) {
   auto client = server_->Client();
   SignedIn cadre = SignIn(client, "cadre");
