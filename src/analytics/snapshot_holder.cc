@@ -54,6 +54,8 @@ SnapshotHolder::View::~View() {
   if (holder_) holder_->UnlockShared();
 }
 
+uint64_t SnapshotHolder::View::generation() const { return holder_->generation_; }
+
 SnapshotHolder::View SnapshotHolder::Read() const {
   LockShared();
   return View(this, current_);
@@ -130,6 +132,7 @@ Status SnapshotHolder::Refresh(store::Store& store, const BuildOptions& options)
   since_refresh_.clear();
   applied_edits_.erase(applied_edits_.begin(), applied_edits_.upper_bound(next->version.edits));
   current_ = std::move(next);
+  ++generation_;
   ++refreshes_;
   if (full) {
     ++full_builds_;
@@ -158,6 +161,7 @@ Status SnapshotHolder::Apply(std::vector<HouseholdDelta> changed) {
       it->second = delta.version;
     }
     const auto* flags = delta.flags ? &*delta.flags : nullptr;
+    ++generation_;  // before: a failed upsert may have changed part of the household
     RETURN_IF_ERROR(current_->UpsertHousehold(delta.record, flags));
     note_edit();
     ++applied_;

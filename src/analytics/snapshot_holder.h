@@ -69,6 +69,9 @@ class SnapshotHolder {
     const Snapshot& operator*() const { return *snap_; }
     const Snapshot* operator->() const { return snap_.get(); }
     const Snapshot& get() const { return *snap_; }
+    // Moves with every change of what the view sees (a delta applied, a snapshot swapped in),
+    // never back: an answer computed from a view may be reused for views of the same one.
+    uint64_t generation() const;
 
    private:
     friend class SnapshotHolder;
@@ -130,6 +133,7 @@ class SnapshotHolder {
   // dense: each committed edit takes the next one).
   std::set<int64_t> applied_edits_;
   bool refreshing_ = false;
+  uint64_t generation_ = 1;  // see View::generation
   int64_t applied_ = 0;
   int64_t refreshes_ = 0;
   int64_t full_builds_ = 0;

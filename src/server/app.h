@@ -32,6 +32,7 @@
 #include "server/http.h"
 #include "server/jobs.h"
 #include "server/metrics.h"
+#include "server/response_cache.h"
 #include "server/server.h"
 #include "service/accounts.h"
 #include "service/audit.h"
@@ -75,6 +76,8 @@ class App {
   service::Sessions& sessions() { return sessions_; }
   service::AuditLog& audit() { return *audit_; }
   Metrics& metrics() { return metrics_; }
+  // Answers of /api/query by query, scope, role, language and snapshot generation.
+  ResponseCache& query_cache() { return query_cache_; }
   Jobs& jobs() { return *jobs_; }
   const std::string& scratch_dir() const { return scratch_dir_; }
   // The database file (for the snapshot file beside it).
@@ -111,6 +114,7 @@ class App {
   service::Sessions sessions_;
   std::unique_ptr<service::AuditLog> audit_;
   Metrics metrics_;
+  ResponseCache query_cache_{1024, 64 << 20};
   std::unique_ptr<Jobs> jobs_;
   std::string scratch_dir_;
   std::string db_path_;
