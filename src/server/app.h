@@ -29,6 +29,7 @@
 #include "core/lang.h"
 #include "core/status.h"
 #include "rules/rule_set.h"
+#include "server/admission.h"
 #include "server/http.h"
 #include "server/jobs.h"
 #include "server/metrics.h"
@@ -51,6 +52,7 @@ struct Ctx {
 struct RouteOptions {
   bool auth = true;         // a session or API token is required
   std::vector<Role> roles;  // empty: every role
+  bool light_read = false;  // admitted ServeOptions::active_reads at a time (admission.h)
 };
 
 using Handler = std::function<Status(Ctx&, const httplib::Request&, httplib::Response&)>;
@@ -115,6 +117,7 @@ class App {
   std::unique_ptr<service::AuditLog> audit_;
   Metrics metrics_;
   ResponseCache query_cache_{1024, 64 << 20};
+  std::unique_ptr<FifoSemaphore> light_reads_;
   std::unique_ptr<Jobs> jobs_;
   std::string scratch_dir_;
   std::string db_path_;

@@ -326,15 +326,18 @@ void InstallReadRoutes(App& app, httplib::Server& server) {
       return fn(app, ctx, req, res);
     };
   };
-  app.Route(server, "GET", "/api/query", "/api/query", {}, bind(QueryRoute));
-  app.Route(server, "GET", "/api/households", "/api/households", {}, bind(HouseholdListRoute));
-  app.Route(server, "GET", R"(/api/regions/([^/]+))", "/api/regions/{code}", {}, bind(RegionRoute));
-  app.Route(server, "GET", R"(/api/villages/([^/]+)/portrait)", "/api/villages/{code}/portrait", {},
-            bind(VillageRoute));
-  app.Route(server, "GET", R"(/api/households/([^/]+))", "/api/households/{household_id}", {},
-            bind(HouseholdRoute));
-  app.Route(server, "GET", "/api/flags", "/api/flags", {}, bind(FlagsRoute));
-  app.Route(server, "GET", R"(/api/flags/([0-9]+))", "/api/flags/{id}", {}, bind(FlagRoute));
+  app.Route(server, "GET", "/api/query", "/api/query", {.light_read = true}, bind(QueryRoute));
+  app.Route(server, "GET", "/api/households", "/api/households", {.light_read = true},
+            bind(HouseholdListRoute));
+  app.Route(server, "GET", R"(/api/regions/([^/]+))", "/api/regions/{code}", {.light_read = true},
+            bind(RegionRoute));
+  app.Route(server, "GET", R"(/api/villages/([^/]+)/portrait)", "/api/villages/{code}/portrait",
+            {.light_read = true}, bind(VillageRoute));
+  app.Route(server, "GET", R"(/api/households/([^/]+))", "/api/households/{household_id}",
+            {.light_read = true}, bind(HouseholdRoute));
+  app.Route(server, "GET", "/api/flags", "/api/flags", {.light_read = true}, bind(FlagsRoute));
+  app.Route(server, "GET", R"(/api/flags/([0-9]+))", "/api/flags/{id}", {.light_read = true},
+            bind(FlagRoute));
   app.Route(server, "GET", R"(/api/reports/([a-z_]+))", "/api/reports/{template}",
             {.roles = {Role::kAdmin, Role::kOfficial, Role::kAuditor, Role::kCadre}},
             bind(ReportRoute));
