@@ -5,9 +5,6 @@
 
 #include <algorithm>
 #include <cassert>
-#include <chrono>
-#include <thread>
-#include <utility>
 
 namespace fupin::analytics {
 
@@ -20,11 +17,7 @@ class Exclusive {
     [[maybe_unused]] const int rc = pthread_rwlock_wrlock(lock_);
     assert(rc == 0 && "the lock is initialised and not held by this thread");
   }
-  ~Exclusive() { Release(); }
-  // Lets go before the end of the scope.
-  void Release() {
-    if (lock_) pthread_rwlock_unlock(std::exchange(lock_, nullptr));
-  }
+  ~Exclusive() { pthread_rwlock_unlock(lock_); }
   Exclusive(const Exclusive&) = delete;
   Exclusive& operator=(const Exclusive&) = delete;
 
@@ -68,18 +61,21 @@ SnapshotHolder::View SnapshotHolder::Read() const {
   return View(this, current_);
 }
 
+void SnapshotHolder::Expect(int64_t edit_id) {
+  std::lock_guard lock(expected_mu_);
+  expected_edits_.insert(edit_id);
+}
+
+void SnapshotHolder::Forget(int64_t edit_id) {
+  std::lock_guard lock(expected_mu_);
+  expected_edits_.erase(edit_id);
+}
+
 Status SnapshotHolder::Refresh(store::Store& store, const BuildOptions& options) {
   std::lock_guard<std::mutex> one_at_a_time(refresh_mu_);
+  ASSIGN_OR_RETURN(const store::Store::DataVersion version, store.GetDataVersion());
   bool full = false;
-  // A server's own edit is committed a moment before its delta is applied here: under a
-  // stream of edits the newest ones are nearly always in between, and would look like edits
-  // of another process, making every refresh copy the snapshot (holding Apply, and so every
-  // edit, off for the copy). So the watermark advances over the edits applied here, and the
-  // first one missing is waited for a few times 20 ms; only an edit still missing after that
-  // (another process's) is read from the store.
-  int64_t gap = -1;  // the first edit missing at the previous attempt
-  for (int attempt = 0;; ++attempt) {
-    ASSIGN_OR_RETURN(const store::Store::DataVersion version, store.GetDataVersion());
+  {
     Exclusive hold(&lock_);
     if (current_->version == version) return OkStatus();
     full =
@@ -88,35 +84,33 @@ Status SnapshotHolder::Refresh(store::Store& store, const BuildOptions& options)
     store::Store::DataVersion same = current_->version;
     same.edits = version.edits;
     if (same == version && version.edits > current_->version.edits) {
-      int64_t top = current_->version.edits;  // every edit up to it is in the snapshot
+      // The watermark advances over the edits applied here, in order. The first one missing
+      // may be one of this server's, committed and about to be applied (Expect): under a
+      // stream of edits the newest are nearly always in between, and reading them as edits of
+      // another process would copy the snapshot every time (holding Apply, and so every edit,
+      // off for the copy). The next refresh looks again.
+      int64_t top = current_->version.edits;
       for (auto it = applied_edits_.upper_bound(top);
            it != applied_edits_.end() && *it == top + 1 && *it <= version.edits; ++it)
         ++top;
       const bool moved = top > current_->version.edits;
       current_->version.edits = top;
       applied_edits_.erase(applied_edits_.begin(), applied_edits_.upper_bound(top));
-      if (top == version.edits) {
-        ++refreshes_;
-        last_refresh_ = "deltas";
-        return OkStatus();
+      bool in_flight = false;
+      if (top < version.edits) {
+        std::lock_guard lock(expected_mu_);
+        in_flight = expected_edits_.contains(top + 1);
       }
-      if (top + 1 != gap) {  // a gap not seen before: probably an edit on its way here
-        if (attempt >= 5) {
-          if (moved) {
-            ++refreshes_;
-            last_refresh_ = "deltas";
-          }
-          return OkStatus();  // edits keep coming: the next refresh looks again
+      if (top == version.edits || in_flight) {
+        if (moved) {
+          ++refreshes_;
+          last_refresh_ = "deltas";
         }
-        gap = top + 1;
-        hold.Release();
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        continue;
+        return OkStatus();
       }
     }
     refreshing_ = true;
     since_refresh_.clear();
-    break;
   }
   // Built without the exclusive lock: queries and edits go on against the serving snapshot.
   // Only edits or flags moved: a copy of the serving one (taken under a shared hold, which
@@ -181,6 +175,7 @@ Status SnapshotHolder::Apply(std::vector<HouseholdDelta> changed) {
     // household that superseded it.
     const auto note_edit = [&] {
       if (delta.edit_id > current_->version.edits) applied_edits_.insert(delta.edit_id);
+      if (delta.edit_id > 0) Forget(delta.edit_id);
     };
     if (!inserted) {
       if (it->second > delta.version) {  // a newer change was applied already

@@ -95,6 +95,12 @@ class SnapshotHolder {
   // `store` is used by no other thread.
   Status Refresh(store::Store& store, const BuildOptions& options = {});
 
+  // An edit about to be committed whose delta this holder will be given (Apply with its
+  // edit_id): until then a Refresh takes it for on its way, not for another process's edit
+  // to read from the store. Forget it when the commit fails or the delta cannot be applied.
+  void Expect(int64_t edit_id);
+  void Forget(int64_t edit_id);
+
   // Applies committed changes, each household atomically (see the header comment); a delta
   // older than the one already applied to its household (a smaller version) is skipped.
   // Fails, applying none of the remaining deltas, when one cannot be applied (an unknown
@@ -141,6 +147,8 @@ class SnapshotHolder {
   int64_t failed_refreshes_ = 0;
   std::string last_refresh_;
   std::mutex refresh_mu_;  // one Refresh at a time
+  std::mutex expected_mu_;
+  std::set<int64_t> expected_edits_;  // see Expect
 };
 
 }  // namespace fupin::analytics
