@@ -123,6 +123,88 @@ TEST_F(ServerTest, QueryIsScopedToTheCallersRegion) {
   EXPECT_NE(Json(en)["error"]["message"].get<std::string>().find("nonsense"), std::string::npos);
 }
 
+// The answer cache of /api/query (server/response_cache.h): the same question asked by
+// callers of different regions, roles and languages, again and again, gets each caller's own
+// answer every time; an edit shows in the very next answer.
+TEST_F(ServerTest, CachedQueryAnswersKeepEachCallersScopeAndFollowEdits) {
+  auto client = server_->Client();
+  SignedIn admin = SignIn(client, "admin");
+  SignedIn official = SignIn(client, "official");
+  SignedIn cadre = SignIn(client, "cadre");
+  SignedIn other_cadre = SignIn(client, "other_cadre");
+  const std::string q = "/api/query?measures=households,persons&by=village,status";
+  struct Caller {
+    const SignedIn* who;
+    int64_t households;
+    std::string village;  // every row's village, when one
+  };
+  const std::vector<Caller> callers = {
+      {&admin, Households("1")},
+      {&official,
+       Households(fmt::format("substr(village_code, 1, 6) = '{}'", P().county.substr(0, 6)))},
+      {&cadre, Households(fmt::format("village_code = '{}'", P().village)), P().village},
+      {&other_cadre, Households(fmt::format("village_code = '{}'", P().other_village)),
+       P().other_village},
+  };
+  std::vector<std::string> first(callers.size());
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < callers.size(); ++i) {
+      auto answer = client.Get(q, SessionHeaders(*callers[i].who));
+      ASSERT_TRUE(answer && answer->status == 200) << Describe(answer);
+      EXPECT_EQ(Sum(Json(answer), "households"), callers[i].households)
+          << "caller " << i << ", round " << round;
+      if (!callers[i].village.empty()) {
+        for (const auto& row : Json(answer)["rows"])
+          EXPECT_EQ(row["village"], callers[i].village) << "caller " << i << ", round " << round;
+      }
+      if (round == 0) first[i] = answer->body;
+      EXPECT_EQ(answer->body, first[i]) << "caller " << i << ", round " << round;
+    }
+  }
+  EXPECT_NE(first[2], first[3]);  // two villages, two answers
+  auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics && metrics->status == 200);
+  EXPECT_NE(metrics->body.find("fupin_query_cache_hits"), std::string::npos);
+  // The same question in English: its own answer (labels in English), not the Chinese one.
+  auto en = client.Get(q, {{"Cookie", admin.cookie}, {"Accept-Language", "en"}});
+  ASSERT_TRUE(en && en->status == 200) << Describe(en);
+  EXPECT_NE(en->body, first[0]);
+  EXPECT_EQ(Sum(Json(en), "households"), callers[0].households);
+  auto zh = client.Get(q, SessionHeaders(admin));
+  ASSERT_TRUE(zh && zh->status == 200) << Describe(zh);
+  EXPECT_EQ(zh->body, first[0]);
+
+  // An edit: the cadre's cached answer moves at once (the edit's delta is in the snapshot
+  // before the PATCH is answered).
+  const std::string income_q =
+      fmt::format("/api/query?measures=income_wage&where=village={}", P().village);
+  auto income_before = client.Get(income_q, SessionHeaders(cadre));
+  ASSERT_TRUE(income_before && income_before->status == 200) << Describe(income_before);
+  const double before = Json(income_before)["rows"][0].value("income_wage", 0.0);
+  auto again = client.Get(income_q, SessionHeaders(cadre));
+  ASSERT_TRUE(again && again->status == 200);
+  EXPECT_EQ(again->body, income_before->body);
+  auto household = client.Get("/api/households/" + P().household, SessionHeaders(cadre));
+  ASSERT_TRUE(household && household->status == 200) << Describe(household);
+  const double old_wage = QueryInt(db_, fmt::format("SELECT coalesce(income_wage_fen, 0) FROM "
+                                                    "households WHERE household_id = '{}'",
+                                                    P().household)) /
+                          100.0;
+  nlohmann::json edit = {{"version", Json(household)["version"]},
+                         {"reason", "入户核实"},
+                         {"fields", {{"income_wage", fmt::format("{:.2f}", old_wage + 1000)}}}};
+  auto patched = client.Patch("/api/households/" + P().household, SessionHeaders(cadre, true),
+                              edit.dump(), "application/json");
+  ASSERT_TRUE(patched && patched->status == 200) << Describe(patched);
+  auto income_after = client.Get(income_q, SessionHeaders(cadre));
+  ASSERT_TRUE(income_after && income_after->status == 200) << Describe(income_after);
+  EXPECT_NEAR(Json(income_after)["rows"][0].value("income_wage", 0.0), before + 1000, 0.01);
+  // The other village's answer, cached before the edit, is the same as ever.
+  auto other = client.Get(q, SessionHeaders(other_cadre));
+  ASSERT_TRUE(other && other->status == 200);
+  EXPECT_EQ(other->body, first[3]);
+}
+
 TEST_F(ServerTest, RegionsAndPortraitsRespectScopeAndMasking) {
   auto client = server_->Client();
   SignedIn official = SignIn(client, "official");

@@ -173,6 +173,25 @@ TEST_F(SnapshotRefreshTest, EditsAppliedAsDeltasOnlyMoveTheWatermark) {
   ExpectLikeAFreshBuild("after an edit applied and one read");
 }
 
+// An edit committed whose delta is on its way (Expect, as EditHousehold does between its
+// commit and Apply) is not read from the store by a refresh meanwhile; once forgotten (its
+// delta will not come), the next refresh reads it.
+TEST_F(SnapshotRefreshTest, AnEditExpectedAsADeltaIsNotReadMeanwhile) {
+  const std::string hid = world_.households[6];
+  EditElsewhere(hid, {0, "", {{"income_wage", "600"}}, {}, {}, {}, ""});
+  auto version = store_->GetDataVersion();
+  ASSERT_TRUE(version);
+  holder_.Expect(version->edits);
+  ASSERT_TRUE(holder_.Refresh(*store_).ok());
+  EXPECT_EQ(holder_.refresh_stats().incremental, 0);
+  EXPECT_EQ(holder_.refresh_stats().full_builds, 0);
+  holder_.Forget(version->edits);
+  ASSERT_TRUE(holder_.Refresh(*store_).ok());
+  EXPECT_EQ(holder_.refresh_stats().incremental, 1);
+  EXPECT_EQ(holder_.refresh_stats().last, "edits");
+  ExpectLikeAFreshBuild("after an expected edit was forgotten");
+}
+
 TEST_F(SnapshotRefreshTest, AnEditRaisingAFlagElsewhereBringsTheFlag) {
   const std::string hid = world_.households[3];
   EditElsewhere(hid, {0, "", {{"housing_safe", "0"}}, {}, {}, {}, ""});

@@ -54,9 +54,21 @@ SnapshotHolder::View::~View() {
   if (holder_) holder_->UnlockShared();
 }
 
+uint64_t SnapshotHolder::View::generation() const { return holder_->generation_; }
+
 SnapshotHolder::View SnapshotHolder::Read() const {
   LockShared();
   return View(this, current_);
+}
+
+void SnapshotHolder::Expect(int64_t edit_id) {
+  std::lock_guard lock(expected_mu_);
+  expected_edits_.insert(edit_id);
+}
+
+void SnapshotHolder::Forget(int64_t edit_id) {
+  std::lock_guard lock(expected_mu_);
+  expected_edits_.erase(edit_id);
 }
 
 Status SnapshotHolder::Refresh(store::Store& store, const BuildOptions& options) {
@@ -72,15 +84,28 @@ Status SnapshotHolder::Refresh(store::Store& store, const BuildOptions& options)
     store::Store::DataVersion same = current_->version;
     same.edits = version.edits;
     if (same == version && version.edits > current_->version.edits) {
-      int64_t have = 0;
-      for (auto it = applied_edits_.upper_bound(current_->version.edits);
-           it != applied_edits_.end() && *it <= version.edits; ++it)
-        ++have;
-      if (have == version.edits - current_->version.edits) {
-        current_->version.edits = version.edits;
-        applied_edits_.erase(applied_edits_.begin(), applied_edits_.upper_bound(version.edits));
-        ++refreshes_;
-        last_refresh_ = "deltas";
+      // The watermark advances over the edits applied here, in order. The first one missing
+      // may be one of this server's, committed and about to be applied (Expect): under a
+      // stream of edits the newest are nearly always in between, and reading them as edits of
+      // another process would copy the snapshot every time (holding Apply, and so every edit,
+      // off for the copy). The next refresh looks again.
+      int64_t top = current_->version.edits;
+      for (auto it = applied_edits_.upper_bound(top);
+           it != applied_edits_.end() && *it == top + 1 && *it <= version.edits; ++it)
+        ++top;
+      const bool moved = top > current_->version.edits;
+      current_->version.edits = top;
+      applied_edits_.erase(applied_edits_.begin(), applied_edits_.upper_bound(top));
+      bool in_flight = false;
+      if (top < version.edits) {
+        std::lock_guard lock(expected_mu_);
+        in_flight = expected_edits_.contains(top + 1);
+      }
+      if (top == version.edits || in_flight) {
+        if (moved) {
+          ++refreshes_;
+          last_refresh_ = "deltas";
+        }
         return OkStatus();
       }
     }
@@ -130,6 +155,7 @@ Status SnapshotHolder::Refresh(store::Store& store, const BuildOptions& options)
   since_refresh_.clear();
   applied_edits_.erase(applied_edits_.begin(), applied_edits_.upper_bound(next->version.edits));
   current_ = std::move(next);
+  ++generation_;
   ++refreshes_;
   if (full) {
     ++full_builds_;
@@ -149,6 +175,7 @@ Status SnapshotHolder::Apply(std::vector<HouseholdDelta> changed) {
     // household that superseded it.
     const auto note_edit = [&] {
       if (delta.edit_id > current_->version.edits) applied_edits_.insert(delta.edit_id);
+      if (delta.edit_id > 0) Forget(delta.edit_id);
     };
     if (!inserted) {
       if (it->second > delta.version) {  // a newer change was applied already
@@ -158,6 +185,7 @@ Status SnapshotHolder::Apply(std::vector<HouseholdDelta> changed) {
       it->second = delta.version;
     }
     const auto* flags = delta.flags ? &*delta.flags : nullptr;
+    ++generation_;  // before: a failed upsert may have changed part of the household
     RETURN_IF_ERROR(current_->UpsertHousehold(delta.record, flags));
     note_edit();
     ++applied_;

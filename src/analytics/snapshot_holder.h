@@ -69,6 +69,9 @@ class SnapshotHolder {
     const Snapshot& operator*() const { return *snap_; }
     const Snapshot* operator->() const { return snap_.get(); }
     const Snapshot& get() const { return *snap_; }
+    // Moves with every change of what the view sees (a delta applied, a snapshot swapped in),
+    // never back: an answer computed from a view may be reused for views of the same one.
+    uint64_t generation() const;
 
    private:
     friend class SnapshotHolder;
@@ -91,6 +94,12 @@ class SnapshotHolder {
   // a broken registry) the serving snapshot stays and the error is returned. REQUIRES:
   // `store` is used by no other thread.
   Status Refresh(store::Store& store, const BuildOptions& options = {});
+
+  // An edit about to be committed whose delta this holder will be given (Apply with its
+  // edit_id): until then a Refresh takes it for on its way, not for another process's edit
+  // to read from the store. Forget it when the commit fails or the delta cannot be applied.
+  void Expect(int64_t edit_id);
+  void Forget(int64_t edit_id);
 
   // Applies committed changes, each household atomically (see the header comment); a delta
   // older than the one already applied to its household (a smaller version) is skipped.
@@ -130,6 +139,7 @@ class SnapshotHolder {
   // dense: each committed edit takes the next one).
   std::set<int64_t> applied_edits_;
   bool refreshing_ = false;
+  uint64_t generation_ = 1;  // see View::generation
   int64_t applied_ = 0;
   int64_t refreshes_ = 0;
   int64_t full_builds_ = 0;
@@ -137,6 +147,8 @@ class SnapshotHolder {
   int64_t failed_refreshes_ = 0;
   std::string last_refresh_;
   std::mutex refresh_mu_;  // one Refresh at a time
+  std::mutex expected_mu_;
+  std::set<int64_t> expected_edits_;  // see Expect
 };
 
 }  // namespace fupin::analytics

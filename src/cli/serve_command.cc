@@ -23,6 +23,10 @@ void AddServeCommand(CLI::App& app, int& exit_code, const Lang& lang) {
   cmd->add_option("--threads", options->threads,
                   "worker threads; each open keep-alive connection holds one")
       ->capture_default_str();
+  cmd->add_option("--active-reads", options->active_reads,
+                  "light reads (queries, portraits, lists) computed at once; the others wait "
+                  "their turn in order (0: four per core)")
+      ->capture_default_str();
   cmd->add_option("--read-timeout-s", options->read_timeout_s,
                   "seconds a client may take to send a request before it is dropped")
       ->capture_default_str();

@@ -47,7 +47,11 @@ std::string SecurityPolicy() {
 App::App(const ServeOptions& options, Lang lang)
     : options_(options),
       lang_(lang),
-      sessions_(service::SessionPolicy{options.idle_session_s, options.absolute_session_s}) {}
+      sessions_(service::SessionPolicy{options.idle_session_s, options.absolute_session_s}),
+      light_reads_(std::make_unique<FifoSemaphore>(
+          options.active_reads > 0
+              ? options.active_reads
+              : 4 * std::max(1, static_cast<int>(std::thread::hardware_concurrency())))) {}
 
 App::~App() { Shutdown(); }
 
@@ -228,6 +232,7 @@ void App::Route(httplib::Server& server, const char* method, const char* pattern
   auto wrapped = [this, name, options = std::move(options), handler = std::move(handler)](
                      const httplib::Request& req, httplib::Response& res) {
     t_request.route = name;
+    FifoSemaphore::Hold turn(options.light_read ? light_reads_.get() : nullptr);
     Ctx ctx;
     ctx.lang = RequestLang(req);
     if (!options.upload && req.body.size() > options_.max_json_bytes)

@@ -29,9 +29,11 @@
 #include "core/lang.h"
 #include "core/status.h"
 #include "rules/rule_set.h"
+#include "server/admission.h"
 #include "server/http.h"
 #include "server/jobs.h"
 #include "server/metrics.h"
+#include "server/response_cache.h"
 #include "server/server.h"
 #include "service/accounts.h"
 #include "service/audit.h"
@@ -53,6 +55,7 @@ struct RouteOptions {
   // A file upload (up to --max-body-mib); any other body is JSON, up to max_json_bytes, and a
   // larger one is refused with 413 before anything else.
   bool upload = false;
+  bool light_read = false;  // admitted ServeOptions::active_reads at a time (admission.h)
 };
 
 using Handler = std::function<Status(Ctx&, const httplib::Request&, httplib::Response&)>;
@@ -78,6 +81,8 @@ class App {
   service::Sessions& sessions() { return sessions_; }
   service::AuditLog& audit() { return *audit_; }
   Metrics& metrics() { return metrics_; }
+  // Answers of /api/query by query, scope, role, language and snapshot generation.
+  ResponseCache& query_cache() { return query_cache_; }
   Jobs& jobs() { return *jobs_; }
   const std::string& scratch_dir() const { return scratch_dir_; }
   // The database file (for the snapshot file beside it).
@@ -114,6 +119,8 @@ class App {
   service::Sessions sessions_;
   std::unique_ptr<service::AuditLog> audit_;
   Metrics metrics_;
+  ResponseCache query_cache_{1024, 64 << 20};
+  std::unique_ptr<FifoSemaphore> light_reads_;
   std::unique_ptr<Jobs> jobs_;
   std::string scratch_dir_;
   std::string db_path_;

@@ -64,10 +64,38 @@ Result<service::QueryParams> QueryParamsOf(const Ctx& ctx, const httplib::Reques
   return params;
 }
 
+// The answer cache's key of a query: every input of the answer but the snapshot (whose
+// generation goes beside the key). Fields are length-prefixed, so no value can pose as two.
+std::string QueryCacheKey(const Ctx& ctx, const service::QueryParams& params) {
+  std::string key;
+  auto add = [&key](std::string_view field) {
+    key += std::to_string(field.size());
+    key += ':';
+    key += field;
+  };
+  add(ctx.actor.region);
+  add(RoleName(ctx.actor.role));
+  add(ctx.lang == Lang::kZh ? "zh" : "en");
+  add(params.measures);
+  add(params.by);
+  add(params.line);
+  add(params.mpi_indicators);
+  add(fmt::format("{}", params.mpi_k));
+  for (const std::string& w : params.where) add(w);
+  return key;
+}
+
 Status QueryRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
   ASSIGN_OR_RETURN(service::QueryParams params, QueryParamsOf(ctx, req));
-  ASSIGN_OR_RETURN(analytics::QuerySpec spec, service::BuildQuerySpec(params, ctx.lang));
+  // A repeated question of the same snapshot is answered from the cache (response_cache.h).
+  const std::string key = QueryCacheKey(ctx, params);
   auto snap = app.snapshots().Read();
+  const uint64_t generation = snap.generation();
+  if (auto cached = app.query_cache().Find(key, generation)) {
+    SendJsonText(res, *cached);
+    return OkStatus();
+  }
+  ASSIGN_OR_RETURN(analytics::QuerySpec spec, service::BuildQuerySpec(params, ctx.lang));
   RETURN_IF_ERROR(service::ResolveWhere(*snap, &app.rule_set(), spec.where, ctx.lang));
   ASSIGN_OR_RETURN(std::string note,
                    service::ApplyLines(*snap, app.rule_set(), params, spec, ctx.lang));
@@ -82,6 +110,7 @@ Status QueryRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Resp
   body += ",\"rows\":";
   body += service::AnswerJson(answer);
   body += "}";
+  app.query_cache().Put(key, generation, std::make_shared<const std::string>(body));
   SendJsonText(res, std::move(body));
   return OkStatus();
 }
@@ -297,15 +326,18 @@ void InstallReadRoutes(App& app, httplib::Server& server) {
       return fn(app, ctx, req, res);
     };
   };
-  app.Route(server, "GET", "/api/query", "/api/query", {}, bind(QueryRoute));
-  app.Route(server, "GET", "/api/households", "/api/households", {}, bind(HouseholdListRoute));
-  app.Route(server, "GET", R"(/api/regions/([^/]+))", "/api/regions/{code}", {}, bind(RegionRoute));
-  app.Route(server, "GET", R"(/api/villages/([^/]+)/portrait)", "/api/villages/{code}/portrait", {},
-            bind(VillageRoute));
-  app.Route(server, "GET", R"(/api/households/([^/]+))", "/api/households/{household_id}", {},
-            bind(HouseholdRoute));
-  app.Route(server, "GET", "/api/flags", "/api/flags", {}, bind(FlagsRoute));
-  app.Route(server, "GET", R"(/api/flags/([0-9]+))", "/api/flags/{id}", {}, bind(FlagRoute));
+  app.Route(server, "GET", "/api/query", "/api/query", {.light_read = true}, bind(QueryRoute));
+  app.Route(server, "GET", "/api/households", "/api/households", {.light_read = true},
+            bind(HouseholdListRoute));
+  app.Route(server, "GET", R"(/api/regions/([^/]+))", "/api/regions/{code}", {.light_read = true},
+            bind(RegionRoute));
+  app.Route(server, "GET", R"(/api/villages/([^/]+)/portrait)", "/api/villages/{code}/portrait",
+            {.light_read = true}, bind(VillageRoute));
+  app.Route(server, "GET", R"(/api/households/([^/]+))", "/api/households/{household_id}",
+            {.light_read = true}, bind(HouseholdRoute));
+  app.Route(server, "GET", "/api/flags", "/api/flags", {.light_read = true}, bind(FlagsRoute));
+  app.Route(server, "GET", R"(/api/flags/([0-9]+))", "/api/flags/{id}", {.light_read = true},
+            bind(FlagRoute));
   app.Route(server, "GET", R"(/api/reports/([a-z_]+))", "/api/reports/{template}",
             {.roles = {Role::kAdmin, Role::kOfficial, Role::kAuditor, Role::kCadre}},
             bind(ReportRoute));

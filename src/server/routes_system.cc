@@ -10,6 +10,12 @@ void InstallSystemRoutes(App& app, httplib::Server& server) {
   });
   app.Route(server, "GET", "/metrics", "/metrics", {.auth = false},
             [&app](Ctx&, const httplib::Request&, httplib::Response& res) {
+              const ResponseCache::Stats cache = app.query_cache().stats();
+              app.metrics().SetGauge("fupin_query_cache_hits", static_cast<double>(cache.hits));
+              app.metrics().SetGauge("fupin_query_cache_misses", static_cast<double>(cache.misses));
+              app.metrics().SetGauge("fupin_query_cache_entries",
+                                     static_cast<double>(cache.entries));
+              app.metrics().SetGauge("fupin_query_cache_bytes", static_cast<double>(cache.bytes));
               res.set_content(app.metrics().Render(), "text/plain; version=0.0.4; charset=utf-8");
               return OkStatus();
             });

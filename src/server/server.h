@@ -15,12 +15,13 @@
 namespace fupin::server {
 
 struct ServeOptions {
-  std::string db;                            // store URI (a path or sqlite:PATH)
-  std::string listen = "127.0.0.1:8080";     // HOST:PORT; port 0 picks a free one
-  std::string web_dir;                       // static files of the web app; empty: none
-  std::string rules;                         // rule set file; empty: the built-in rules
-  std::string tls_cert, tls_key;             // both or neither: HTTPS
-  int threads = 96;                          // worker threads (a keep-alive connection holds one)
+  std::string db;                         // store URI (a path or sqlite:PATH)
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one
+  std::string web_dir;                    // static files of the web app; empty: none
+  std::string rules;                      // rule set file; empty: the built-in rules
+  std::string tls_cert, tls_key;          // both or neither: HTTPS
+  int threads = 96;                       // worker threads (a keep-alive connection holds one)
+  int active_reads = 0;  // light reads computed at once, the rest queued (0: 4 per core)
   size_t max_body_bytes = size_t{64} << 20;  // larger bodies get 413
   size_t max_json_bytes = size_t{1} << 20;   // JSON bodies (not uploads)
   int read_timeout_s = 15;                   // a client slower than this is dropped

@@ -332,18 +332,27 @@ Result<EditOutcome> EditHousehold(store::Store& store, analytics::SnapshotHolder
   delta.flags.emplace();
   for (const auto& [rule, n] : counts)
     delta.flags->emplace_back(rule, static_cast<uint16_t>(std::min(n, 65535)));
-  ASSIGN_OR_RETURN(out.version, tx->Commit());
+  // Its delta follows the commit: a snapshot refresh in between waits for it (Expect).
+  snapshots.Expect(out.edit_id);
+  auto committed = tx->Commit();
+  if (!committed) {
+    snapshots.Forget(out.edit_id);
+    return Err(committed.error());
+  }
+  out.version = *committed;
   delta.version = out.version;
   delta.edit_id = out.edit_id;
   std::vector<analytics::HouseholdDelta> deltas;
   deltas.push_back(std::move(delta));
   // Committed: a failure to apply leaves the snapshot behind until its next refresh, and is
   // reported as such (the edit stands).
-  if (Status st = snapshots.Apply(std::move(deltas)); !st.ok())
+  if (Status st = snapshots.Apply(std::move(deltas)); !st.ok()) {
+    snapshots.Forget(out.edit_id);
     return Err(Internal(fmt::format(
         "edit {} of household {} is saved, but the analytics snapshot could not take it ({}); "
         "it shows after the next snapshot refresh",
         out.edit_id, household_id, st.message())));
+  }
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/datasets.h"
+#include "store/sqlite/write_gate.h"
 
 namespace fupin::store::sqlite_detail {
 namespace {
@@ -158,6 +159,8 @@ Result<std::unique_ptr<BatchStage>> BatchStage::Begin(const std::filesystem::pat
   }
   auto stage = std::unique_ptr<BatchStage>(new BatchStage(db));
   sqlite3_busy_timeout(db, busy_timeout_ms);
+  // The stage's chunks queue with the process's other writers (a server's cadres) in turn.
+  AttachWriteGate(db, db_path, busy_timeout_ms);
   sqlite3_extended_result_codes(db, 1);
   RETURN_IF_ERROR(Exec(db, "PRAGMA foreign_keys = OFF"));
   RETURN_IF_ERROR(Exec(db, "PRAGMA synchronous = NORMAL"));
@@ -192,6 +195,7 @@ BatchStage::~BatchStage() {
   stmts_.clear();
   if (!sqlite3_get_autocommit(db_)) Exec(db_, "ROLLBACK").ok();
   DropStageTables(db_, true).ok();  // else the next batch drops them
+  DetachWriteGate(db_);
   sqlite3_close_v2(db_);
 }
 

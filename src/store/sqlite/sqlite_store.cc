@@ -698,6 +698,7 @@ class SqliteStore final : public Store {
     platform_.reset();
     rules_.reset();
     links_.reset();
+    DetachWriteGate(db_);
     sqlite3_close_v2(db_);
   }
 
@@ -732,6 +733,7 @@ class SqliteStore final : public Store {
     busy_timeout_ms_ = options.busy_timeout_ms;
     cache_mib_ = options.cache_mib;
     sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+    AttachWriteGate(db_, conn_.path, options.busy_timeout_ms);  // write_gate.h
     sqlite3_extended_result_codes(db_, 1);
     // Larger pages mean fewer page splits and less per-row overhead for wide bulk loads; it
     // only takes effect when the file is created.

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "core/status.h"
+#include "store/sqlite/write_gate.h"
 #include "store/store.h"
 
 namespace fupin::store::sqlite_detail {
@@ -146,13 +147,19 @@ class Stmt {
   int last_error_ = 0;
 };
 
+// Runs `sql`. Every write transaction of the backend starts here: "BEGIN IMMEDIATE" takes
+// the process's write gate of the file first, and the gate is let go once a statement run
+// here (COMMIT, ROLLBACK) has ended the transaction (write_gate.h).
 inline Status Exec(sqlite3* db, const std::string& sql) {
+  if (sql == "BEGIN IMMEDIATE") return BeginImmediate(db);
   char* err = nullptr;
   if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     Status s = SqliteError(db, fmt::format("exec '{}'", sql.substr(0, 80)));
     sqlite3_free(err);
+    ReleaseIfEnded(db);
     return s;
   }
+  ReleaseIfEnded(db);
   return OkStatus();
 }
 
