@@ -51,7 +51,8 @@ App::App(const ServeOptions& options, Lang lang)
       light_reads_(std::make_unique<FifoSemaphore>(
           options.active_reads > 0
               ? options.active_reads
-              : 4 * std::max(1, static_cast<int>(std::thread::hardware_concurrency())))) {}
+              : 4 * std::max(1, static_cast<int>(std::thread::hardware_concurrency())))),
+      request_log_(std::make_unique<RequestLog>()) {}
 
 App::~App() { Shutdown(); }
 
@@ -328,15 +329,13 @@ void App::Install(httplib::Server& server) {
     const char* route = t_request.route;
     if (!route) route = req.path.starts_with("/api") ? "(unknown)" : "(static)";
     metrics_.CountRequest(route, req.method, res.status, seconds);
-    // One write(2) per line: no stdio lock shared by the worker threads.
+    // Handed to the log's own thread: a stalled sink never holds a worker.
     const std::string line =
         fmt::format("{:%Y-%m-%dT%H:%M:%SZ} {} {} {} {:.1f}ms {}B {} {}\n",
                     fmt::gmtime(std::time(nullptr)), req.method, route, res.status, seconds * 1000,
                     res.body.size(), t_request.user.empty() ? "-" : t_request.user,
                     t_request.role.empty() ? "-" : t_request.role);
-    if (::write(STDERR_FILENO, line.data(), line.size()) < 0) {
-      // Nowhere to report it; the request itself was answered.
-    }
+    request_log_->Add(line);
   });
   if (!options_.web_dir.empty()) server.set_mount_point("/", options_.web_dir);
 }

@@ -33,6 +33,7 @@
 #include "server/http.h"
 #include "server/jobs.h"
 #include "server/metrics.h"
+#include "server/request_log.h"
 #include "server/response_cache.h"
 #include "server/server.h"
 #include "service/accounts.h"
@@ -83,6 +84,7 @@ class App {
   Metrics& metrics() { return metrics_; }
   // Answers of /api/query by query, scope, role, language and snapshot generation.
   ResponseCache& query_cache() { return query_cache_; }
+  const RequestLog& request_log() const { return *request_log_; }
   Jobs& jobs() { return *jobs_; }
   const std::string& scratch_dir() const { return scratch_dir_; }
   // The database file (for the snapshot file beside it).
@@ -121,6 +123,7 @@ class App {
   Metrics metrics_;
   ResponseCache query_cache_{1024, 64 << 20};
   std::unique_ptr<FifoSemaphore> light_reads_;
+  std::unique_ptr<RequestLog> request_log_;
   std::unique_ptr<Jobs> jobs_;
   std::string scratch_dir_;
   std::string db_path_;

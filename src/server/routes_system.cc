@@ -16,6 +16,8 @@ void InstallSystemRoutes(App& app, httplib::Server& server) {
               app.metrics().SetGauge("fupin_query_cache_entries",
                                      static_cast<double>(cache.entries));
               app.metrics().SetGauge("fupin_query_cache_bytes", static_cast<double>(cache.bytes));
+              app.metrics().SetGauge("fupin_request_log_dropped",
+                                     static_cast<double>(app.request_log().dropped()));
               res.set_content(app.metrics().Render(), "text/plain; version=0.0.4; charset=utf-8");
               return OkStatus();
             });
