@@ -607,6 +607,9 @@ class Importer {
     sum.dataset = std::string(f.dataset->name);
     std::error_code ec;
     uint64_t size = fs::file_size(f.path, ec);
+    // Said at once: reading the stored rows to compare against can take a while before the
+    // first row's progress.
+    if (options_.on_progress) options_.on_progress({sum.file_name, 0, size, 0});
 
     std::unique_ptr<RowSource> rows;
     Status open_error;
