@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -78,14 +79,15 @@ std::string UpsertRegistry(const DatasetSpec& d) {
 
 // ---- the import lock ------------------------------------------------------------------
 
-Result<ImportLock> ImportLock::Take(const std::filesystem::path& db_path) {
+Result<ImportLock> ImportLock::Take(const std::filesystem::path& db_path, int timeout_ms) {
   const std::string path = db_path.string() + ".import-lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
     return Err(
         Unavailable(fmt::format("cannot open the import lock {}: {}", path, std::strerror(errno))));
   // Another batch may be finishing: wait as long as a writer waits for SQLite's lock.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 0));
   while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR) {
       Status st = Unavailable(fmt::format("cannot lock {}: {}", path, std::strerror(errno)));

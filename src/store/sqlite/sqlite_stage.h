@@ -34,8 +34,9 @@ inline constexpr std::string_view kStagePrefix = "stage__";
 // life of the object; the kernel releases it if the process dies.
 class ImportLock {
  public:
-  // kUnavailable when another batch holds it.
-  static Result<ImportLock> Take(const std::filesystem::path& db_path);
+  // Waits up to `timeout_ms` (the store's busy timeout) for another batch to finish, then
+  // kUnavailable (IsInUse).
+  static Result<ImportLock> Take(const std::filesystem::path& db_path, int timeout_ms);
   ImportLock(ImportLock&& o) noexcept;
   ImportLock& operator=(ImportLock&& o) noexcept;
   ImportLock(const ImportLock&) = delete;

@@ -766,7 +766,7 @@ class SqliteStore final : public Store {
   Result<int64_t> BeginBatch(const BatchInfo& info) override {
     if (batch_id_) return Err(FailedPrecondition("an import batch is already open"));
     RETURN_IF_ERROR(conn_.RequireNothingOpen("import batch"));
-    ASSIGN_OR_RETURN(ImportLock lock, ImportLock::Take(conn_.path));
+    ASSIGN_OR_RETURN(ImportLock lock, ImportLock::Take(conn_.path, busy_timeout_ms_));
     // A batch is mostly appends. In WAL mode every page would be written twice (to the WAL,
     // then by the checkpoint); a rollback journal records only pages that existed before.
     // So while no other connection has the file open, a batch runs with a rollback journal
