@@ -36,6 +36,18 @@ class ServerTest : public ::testing::Test {
   }
 
   const Province& P() const { return *province_; }
+  // The job's state once it no longer runs (at most a minute).
+  static nlohmann::json WaitForJob(httplib::Client& client, const SignedIn& who, int64_t job) {
+    nlohmann::json state;
+    for (int i = 0; i < 600; ++i) {
+      auto j = client.Get(fmt::format("/api/jobs/{}", job), SessionHeaders(who));
+      if (!j || j->status != 200) return {{"state", "unreadable"}};
+      state = Json(j);
+      if (state["state"] != "running") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return state;
+  }
   int64_t Households(const std::string& where_sql) {
     return QueryInt(db_, "SELECT count(*) FROM households WHERE " + where_sql);
   }
@@ -370,14 +382,7 @@ TEST_F(ServerTest, ImportJobWithProgressAndIssueReport) {
   auto started = client.Post("/api/imports", SessionHeaders(edu, true), items);
   ASSERT_TRUE(started && started->status == 202) << Describe(started);
   const int64_t job = Json(started)["id"];
-  nlohmann::json state;
-  for (int i = 0; i < 600; ++i) {
-    auto j = client.Get(fmt::format("/api/jobs/{}", job), SessionHeaders(edu));
-    ASSERT_TRUE(j && j->status == 200) << Describe(j);
-    state = Json(j);
-    if (state["state"] != "running") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  const nlohmann::json state = WaitForJob(client, edu, job);
   ASSERT_EQ(state["state"], "succeeded") << state.dump();
   const int64_t batch = state["result"]["batch_id"];
   const auto& file = state["result"]["files"][0];
@@ -452,14 +457,7 @@ TEST_F(ServerTest, EditsGoThroughWhileAnImportJobRuns) {
     if (staged_before && staging()) ++overlapped;
   }
   EXPECT_GT(overlapped, 0) << "no edit went through while the batch was being staged";
-  nlohmann::json state;
-  for (int i = 0; i < 600; ++i) {
-    auto j = client.Get(fmt::format("/api/jobs/{}", job), SessionHeaders(admin));
-    ASSERT_TRUE(j && j->status == 200) << Describe(j);
-    state = Json(j);
-    if (state["state"] != "running") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  const nlohmann::json state = WaitForJob(client, admin, job);
   ASSERT_EQ(state["state"], "succeeded") << state.dump();
   // Every edit and the whole batch are there.
   EXPECT_EQ(QueryInt(db_, fmt::format("SELECT income_wage_fen FROM households WHERE household_id = "
