@@ -166,7 +166,8 @@ TEST_F(ServerTest, CachedQueryAnswersKeepEachCallersScopeAndFollowEdits) {
       EXPECT_EQ(Sum(Json(answer), "households"), callers[i].households)
           << "caller " << i << ", round " << round;
       if (!callers[i].village.empty()) {
-        for (const auto& row : Json(answer)["rows"])
+        const nlohmann::json rows = Json(answer)["rows"];  // kept: a temporary would dangle
+        for (const auto& row : rows)
           EXPECT_EQ(row["village"], callers[i].village) << "caller " << i << ", round " << round;
       }
       if (round == 0) first[i] = answer->body;
