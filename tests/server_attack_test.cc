@@ -499,6 +499,21 @@ TEST_F(ServerAttackTest, KillDuringAnImportJob) {
       << before.at("households") << " -> " << after.at("households");
 }
 
+TEST_F(ServerAttackTest, TwoFilesOfOneDataSetInOneUploadAreRefused) {
+  Start();
+  auto c = server_->Client();
+  SignedIn admin = SignIn(c, "admin");
+  const auto before = TableCounts(province_.db);
+  // Either file would have replaced the other in the upload folder, unseen.
+  httplib::MultipartFormDataItems items = {
+      {"file", "household_id\nH1\n", "households.csv", "text/csv"},
+      {"file", "household_id\nH2\n", "Households.CSV", "text/csv"}};
+  auto r = c.Post("/api/imports", SessionHeaders(admin, true), items);
+  ExpectJsonError(r, 400, "invalid_argument");
+  EXPECT_NE(r->body.find("同一数据集上传了两个文件"), std::string::npos) << r->body;
+  EXPECT_EQ(TableCounts(province_.db), before);
+}
+
 TEST_F(ServerAttackTest, SecurityHeadersOnEveryAnswer) {
   Start();
   auto c = server_->Client();

@@ -61,6 +61,7 @@ Status ImportRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Res
                                ? "请以 multipart/form-data 上传交换文件（字段名 file）"
                                : "upload exchange files as multipart/form-data (field: file)");
   // Check every file before anything is written.
+  std::vector<const DatasetSpec*> seen;
   for (const auto& [field, file] : req.files) {
     const DatasetSpec* dataset = UploadDataset(file.filename);
     if (!dataset)
@@ -69,6 +70,14 @@ Status ImportRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Res
                                              ? "不是交换格式文件名（如 households.csv）"
                                              : "not an exchange file name (e.g. households.csv)",
                                          file.filename));
+    // Two files of one data set: one would silently replace the other in the upload folder.
+    if (std::find(seen.begin(), seen.end(), dataset) != seen.end())
+      return InvalidArgument(fmt::format("{}: {}",
+                                         ctx.lang == Lang::kZh
+                                             ? "同一数据集上传了两个文件，请只上传一个"
+                                             : "two files of one data set; send one",
+                                         file.filename));
+    seen.push_back(dataset);
     if (ctx.actor.role == Role::kDepartment &&
         std::find(ctx.actor.datasets.begin(), ctx.actor.datasets.end(), dataset->name) ==
             ctx.actor.datasets.end())
