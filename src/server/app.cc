@@ -4,10 +4,13 @@
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 
 #include "store/open.h"
@@ -16,6 +19,8 @@ namespace fupin::server {
 namespace {
 
 constexpr std::string_view kSessionCookie = "fupin_session";
+// Connections the kernel queues for accept(): a burst of clients connecting at once.
+constexpr int kListenBacklog = 1024;
 
 // What the request log and the metrics know of the request being served on this thread.
 struct RequestState {
@@ -376,6 +381,16 @@ Status Serve(const ServeOptions& options, Lang lang) {
   server->set_tcp_nodelay(true);
   server->set_keep_alive_timeout(5);
   server->set_keep_alive_max_count(10000);
+  // Debian's cpp-httplib is a compiled library whose listen backlog is 5: 64 clients
+  // connecting at once had SYNs dropped and waited a second or more for the retransmission
+  // (wrk's timeouts and the dashboard's p99). The library hands us the socket before it binds
+  // it; after the bind we call listen() again with a real backlog (Linux updates the backlog
+  // of a socket that is already listening).
+  int listen_socket = -1;
+  server->set_socket_options([&listen_socket](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_socket = sock;
+  });
   app.Install(*server);
 
   const size_t colon = options.listen.rfind(':');
@@ -394,6 +409,8 @@ Status Serve(const ServeOptions& options, Lang lang) {
   } else if (!server->bind_to_port(host, port)) {
     return Unavailable(fmt::format("cannot listen on {} (in use?)", options.listen));
   }
+  if (listen_socket >= 0 && ::listen(listen_socket, kListenBacklog) != 0)
+    return Unavailable(fmt::format("cannot listen on {}: {}", options.listen, strerror(errno)));
   const std::string url =
       fmt::format("{}://{}:{}", options.tls_cert.empty() ? "http" : "https", host, port);
   std::thread waiter([&] {
