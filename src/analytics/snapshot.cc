@@ -1204,6 +1204,10 @@ Result<std::vector<std::string>> Refresh(store::Store& store, Snapshot& snap,
   }
   bool relink = false;
   if (v.edits != snap.version.edits) {
+    // The edited households are read through one read view: outside a view every read opens
+    // a connection of its own and parses the schema (a millisecond each, most of a refresh
+    // after a stream of edits). Inside one opened by the caller they join it.
+    Result<store::ReadView> view = store.BeginRead();
     ASSIGN_OR_RETURN(const std::vector<std::string> ids,
                      store.Edits().HouseholdsEditedAfter(snap.version.edits));
     // A long-unopened snapshot file behind by a large part of the registry: a build reads
@@ -1213,10 +1217,12 @@ Result<std::vector<std::string>> Refresh(store::Store& store, Snapshot& snap,
             ? options.rebuild_after_edits
             : std::max<size_t>(10'000, static_cast<size_t>(snap.LiveHouseholds()) / 10);
     if (ids.size() > limit) {
+      if (view) view->End();
       ASSIGN_OR_RETURN(snap, BuildSnapshot(store, options));
       return std::vector<std::string>{"registry", "links", "flags"};
     }
     RETURN_IF_ERROR(RefreshEdits(store, snap, ids, relink));
+    if (view) view->End();
     read.push_back("edits");
   }
   if (v.links != snap.version.links || relink) {

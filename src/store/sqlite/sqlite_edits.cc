@@ -142,7 +142,7 @@ std::string ColumnList(std::span<const std::string> columns) {
 // The household's active flags (open or verified) as (rule, count), by rule.
 Result<std::vector<std::pair<std::string, int>>> ActiveFlagCountsOn(sqlite3* db,
                                                                     std::string_view household_id) {
-  ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db,
+  ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db,
                                          "SELECT rule, count(*) FROM flags WHERE household_id "
                                          "= ? AND state IN ('open', 'verified') GROUP BY rule "
                                          "ORDER BY rule"));
@@ -170,7 +170,7 @@ class SqliteEditTransaction final : public EditTransaction {
   }
 
   Status Start() {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
                                            "INSERT INTO edits (at, user_name, role, reason, "
                                            "household_id) VALUES (?, ?, ?, ?, ?)"));
     s.Bind(1, now_);
@@ -180,7 +180,7 @@ class SqliteEditTransaction final : public EditTransaction {
     s.Bind(5, household_id_);
     RETURN_IF_ERROR(s.Run(db_));
     edit_id_ = sqlite3_last_insert_rowid(db_);
-    ASSIGN_OR_RETURN(history_, Stmt::Prepare(db_,
+    ASSIGN_OR_RETURN(history_, Stmt::Cached(db_,
                                              "INSERT INTO history (edit_id, entity, entity_key, "
                                              "field, old_value, new_value) VALUES (?,?,?,?,?,?)"));
     return OkStatus();
@@ -194,7 +194,7 @@ class SqliteEditTransaction final : public EditTransaction {
   Status ReadHousehold(std::span<const std::string> columns,
                        const std::function<void(std::span<const Cell>)>& fn) override {
     for (const std::string& c : columns) RETURN_IF_ERROR(CheckColumn(c));
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, fmt::format("SELECT {} FROM households WHERE "
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_, fmt::format("SELECT {} FROM households WHERE "
                                                             "household_id = ?",
                                                             ColumnList(columns))));
     s.Bind(1, household_id_);
@@ -204,7 +204,7 @@ class SqliteEditTransaction final : public EditTransaction {
   Status ReadMembers(std::span<const std::string> columns,
                      const std::function<void(std::span<const Cell>)>& fn) override {
     for (const std::string& c : columns) RETURN_IF_ERROR(CheckColumn(c));
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, fmt::format("SELECT {} FROM members WHERE "
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_, fmt::format("SELECT {} FROM members WHERE "
                                                             "household_id = ? ORDER BY id_number",
                                                             ColumnList(columns))));
     s.Bind(1, household_id_);
@@ -217,7 +217,7 @@ class SqliteEditTransaction final : public EditTransaction {
     const bool member = !id_number.empty();
     const std::string table = member ? "members" : "households";
     const std::string where = member ? "household_id = ?1 AND id_number = ?2" : "household_id = ?1";
-    ASSIGN_OR_RETURN(Stmt read, Stmt::Prepare(db_, fmt::format("SELECT {} FROM {} WHERE {}", column,
+    ASSIGN_OR_RETURN(Stmt read, Stmt::Cached(db_, fmt::format("SELECT {} FROM {} WHERE {}", column,
                                                                table, where)));
     read.Bind(1, household_id_);
     if (member) read.Bind(2, id_number);
@@ -233,7 +233,7 @@ class SqliteEditTransaction final : public EditTransaction {
     // row_hash 0: the next import of this row compares its values instead of skipping it as
     // unchanged, so a file that differs from the edited row is written and recorded.
     ASSIGN_OR_RETURN(Stmt write,
-                     Stmt::Prepare(db_, fmt::format("UPDATE {} SET {} = ?3, row_hash = 0 WHERE {}",
+                     Stmt::Cached(db_, fmt::format("UPDATE {} SET {} = ?3, row_hash = 0 WHERE {}",
                                                     table, column, where)));
     write.Bind(1, household_id_);
     if (member) {
@@ -250,7 +250,7 @@ class SqliteEditTransaction final : public EditTransaction {
 
   Status AddVisit(std::string_view note, std::optional<double> lat,
                   std::optional<double> lon) override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
                                            "INSERT INTO household_visits (household_id, edit_id, "
                                            "at, user_name, note, lat, lon) VALUES (?, ?, ?, ?, "
                                            "?, ?, ?)"));
@@ -270,7 +270,7 @@ class SqliteEditTransaction final : public EditTransaction {
   Result<HouseholdFlagsOutcome> ReplaceFlags(std::span<const std::string> rules,
                                              std::span<const RaisedFlag> raised) override {
     HouseholdFlagsOutcome out;
-    ASSIGN_OR_RETURN(Stmt run, Stmt::Prepare(db_, "SELECT max(run_id) FROM rule_runs"));
+    ASSIGN_OR_RETURN(Stmt run, Stmt::Cached(db_, "SELECT max(run_id) FROM rule_runs"));
     ASSIGN_OR_RETURN(bool any, run.Step(db_));
     if (!any || run.IsNull(0)) return out;
     const int64_t run_id = run.Int(0);
@@ -283,7 +283,7 @@ class SqliteEditTransaction final : public EditTransaction {
     };
     std::map<std::pair<std::string, std::string>, Existing> existing;
     {
-      ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+      ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
                                              "SELECT flag_id, rule, id_number, state FROM flags "
                                              "WHERE household_id = ?"));
       s.Bind(1, household_id_);
@@ -293,7 +293,7 @@ class SqliteEditTransaction final : public EditTransaction {
         existing[{s.Text(1), s.Text(2)}] = Existing{s.Int(0), s.Text(3)};
       }
     }
-    ASSIGN_OR_RETURN(Stmt event, Stmt::Prepare(db_,
+    ASSIGN_OR_RETURN(Stmt event, Stmt::Cached(db_,
                                                "INSERT INTO flag_events (flag_id, at, user_name, "
                                                "run_id, from_state, to_state, note, edit_id) "
                                                "VALUES (?, ?, ?, NULL, ?, ?, ?, ?)"));
@@ -310,13 +310,13 @@ class SqliteEditTransaction final : public EditTransaction {
       return event.Run(db_);
     };
     ASSIGN_OR_RETURN(Stmt insert,
-                     Stmt::Prepare(db_,
+                     Stmt::Cached(db_,
                                    "INSERT INTO flags (rule, category, severity, household_id, "
                                    "id_number, village_code, state, evidence_zh, evidence_en, "
                                    "evidence_dataset, evidence_row, first_run, updated_run, "
                                    "content_hash) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, "
                                    "?, 0)"));
-    ASSIGN_OR_RETURN(Stmt update, Stmt::Prepare(db_,
+    ASSIGN_OR_RETURN(Stmt update, Stmt::Cached(db_,
                                                 "UPDATE flags SET state = ?, evidence_zh = ?, "
                                                 "evidence_en = ?, content_hash = 0 WHERE "
                                                 "flag_id = ?"));
@@ -362,7 +362,7 @@ class SqliteEditTransaction final : public EditTransaction {
       ++out.raised;
     }
     ASSIGN_OR_RETURN(Stmt close,
-                     Stmt::Prepare(db_, "UPDATE flags SET state = 'closed' WHERE flag_id = ?"));
+                     Stmt::Cached(db_, "UPDATE flags SET state = 'closed' WHERE flag_id = ?"));
     for (auto& [key, e] : existing) {
       if (e.seen || e.state == "closed" || !evaluated.contains(key.first)) continue;
       close.Reset();
@@ -379,7 +379,7 @@ class SqliteEditTransaction final : public EditTransaction {
   }
 
   Result<int64_t> Commit() override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
                                            "SELECT version FROM households WHERE "
                                            "household_id = ?"));
     s.Bind(1, household_id_);
@@ -388,7 +388,7 @@ class SqliteEditTransaction final : public EditTransaction {
     int64_t version = s.Int(0);
     s.Reset();
     if (version == version_) {
-      ASSIGN_OR_RETURN(Stmt bump, Stmt::Prepare(db_,
+      ASSIGN_OR_RETURN(Stmt bump, Stmt::Cached(db_,
                                                 "UPDATE households SET version = version + "
                                                 "1 WHERE household_id = ?"));
       bump.Bind(1, household_id_);
@@ -467,7 +467,7 @@ class SqliteEditStore final : public EditStore {
   Result<std::vector<std::string>> HouseholdsEditedAfter(int64_t after) override {
     // A range of the primary key, read from `after` on (DISTINCT or ORDER BY household_id
     // would make SQLite scan the whole household index instead); distinct ones kept here.
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
                                            "SELECT household_id FROM edits WHERE edit_id > ? "
                                            "ORDER BY edit_id"));
     s.Bind(1, after);
@@ -496,7 +496,7 @@ class SqliteEditStore final : public EditStore {
     // just read; a writer in between makes it kAborted, and the caller may try again.
     ASSIGN_OR_RETURN(std::unique_ptr<EditTransaction> tx,
                      BeginEdit(household_id, head->version, info));
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
                                            "INSERT INTO household_photos (household_id, edit_id, "
                                            "at, user_name, content_type, bytes, sha256) VALUES "
                                            "(?, ?, ?, ?, ?, ?, ?)"));
@@ -511,7 +511,7 @@ class SqliteEditStore final : public EditStore {
     const int64_t photo_id = sqlite3_last_insert_rowid(db_);
     ASSIGN_OR_RETURN(
         Stmt h,
-        Stmt::Prepare(db_,
+        Stmt::Cached(db_,
                       "INSERT INTO history (edit_id, entity, entity_key, field, "
                       "old_value, new_value) VALUES (?, 'household', ?, 'photo', NULL, ?)"));
     h.Bind(1, tx->edit_id());
@@ -527,7 +527,7 @@ class SqliteEditStore final : public EditStore {
   }
 
   Result<std::optional<Photo>> GetPhoto(std::string_view household_id, int64_t photo_id) override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
                                            "SELECT content_type, bytes, sha256, at, user_name "
                                            "FROM household_photos WHERE photo_id = ? AND "
                                            "household_id = ?"));
@@ -604,7 +604,7 @@ class SqliteEditStore final : public EditStore {
 
  private:
   static Result<std::optional<HouseholdHead>> HeadOn(sqlite3* db, std::string_view household_id) {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db,
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db,
                                            "SELECT village_code, version FROM households WHERE "
                                            "household_id = ?"));
     s.Bind(1, household_id);

@@ -105,7 +105,7 @@ class SqlitePlatformStore final : public PlatformStore {
   explicit SqlitePlatformStore(sqlite3* db) : db_(db) {}
 
   Result<int64_t> AddUser(const UserRow& u) override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
                                            "INSERT INTO users (name, role, region, datasets, "
                                            "password_hash, disabled, created_at) "
                                            "VALUES (?,?,?,?,?,?,?)"));
@@ -125,7 +125,7 @@ class SqlitePlatformStore final : public PlatformStore {
   }
 
   Result<std::optional<UserRow>> FindUser(std::string_view name) override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, fmt::format("SELECT {} FROM users WHERE name = ?",
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_, fmt::format("SELECT {} FROM users WHERE name = ?",
                                                             kUserColumns)));
     s.Bind(1, name);
     return OneUser(s);
@@ -133,13 +133,13 @@ class SqlitePlatformStore final : public PlatformStore {
 
   Result<std::optional<UserRow>> GetUser(int64_t id) override {
     ASSIGN_OR_RETURN(
-        Stmt s, Stmt::Prepare(db_, fmt::format("SELECT {} FROM users WHERE id = ?", kUserColumns)));
+        Stmt s, Stmt::Cached(db_, fmt::format("SELECT {} FROM users WHERE id = ?", kUserColumns)));
     s.Bind(1, id);
     return OneUser(s);
   }
 
   Result<std::vector<UserRow>> ListUsers() override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, fmt::format("SELECT {} FROM users ORDER BY name",
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_, fmt::format("SELECT {} FROM users ORDER BY name",
                                                             kUserColumns)));
     std::vector<UserRow> out;
     for (;;) {
@@ -156,7 +156,7 @@ class SqlitePlatformStore final : public PlatformStore {
       RETURN_IF_ERROR(Run("UPDATE users SET disabled = 1 WHERE id = ?", id));
       RETURN_IF_ERROR(Run("DELETE FROM sessions WHERE user_id = ?", id));
       ASSIGN_OR_RETURN(Stmt s,
-                       Stmt::Prepare(db_, "UPDATE api_tokens SET revoked = 1 WHERE name = ?"));
+                       Stmt::Cached(db_, "UPDATE api_tokens SET revoked = 1 WHERE name = ?"));
       s.Bind(1, name);
       return s.Run(db_);
     });
@@ -166,7 +166,7 @@ class SqlitePlatformStore final : public PlatformStore {
     return InTransaction([&]() -> Status {
       ASSIGN_OR_RETURN(int64_t id, UserId(name));
       ASSIGN_OR_RETURN(Stmt s,
-                       Stmt::Prepare(db_, "UPDATE users SET password_hash = ? WHERE id = ?"));
+                       Stmt::Cached(db_, "UPDATE users SET password_hash = ? WHERE id = ?"));
       s.Bind(1, hash);
       s.Bind(2, id);
       RETURN_IF_ERROR(s.Run(db_));
@@ -175,7 +175,7 @@ class SqlitePlatformStore final : public PlatformStore {
   }
 
   Status AddSession(const SessionRow& r) override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
                                            "INSERT INTO sessions (token_hash, user_id, csrf, "
                                            "created_at, last_seen, address) VALUES (?,?,?,?,?,?)"));
     s.Bind(1, r.token_hash);
@@ -203,7 +203,7 @@ class SqlitePlatformStore final : public PlatformStore {
   }
 
   Status TouchSession(std::string_view token_hash, int64_t last_seen) override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
                                            "UPDATE sessions SET last_seen = max(last_seen, ?) "
                                            "WHERE token_hash = ?"));
     s.Bind(1, last_seen);
@@ -212,7 +212,7 @@ class SqlitePlatformStore final : public PlatformStore {
   }
 
   Result<bool> EndSession(std::string_view token_hash) override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "DELETE FROM sessions WHERE token_hash = ?"));
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_, "DELETE FROM sessions WHERE token_hash = ?"));
     s.Bind(1, token_hash);
     RETURN_IF_ERROR(s.Run(db_));
     return sqlite3_changes(db_) > 0;
@@ -222,7 +222,7 @@ class SqlitePlatformStore final : public PlatformStore {
                      int64_t now) override {
     return InTransaction([&]() -> Status {
       ASSIGN_OR_RETURN(
-          Stmt s, Stmt::Prepare(db_, "DELETE FROM sessions WHERE created_at < ? OR last_seen < ?"));
+          Stmt s, Stmt::Cached(db_, "DELETE FROM sessions WHERE created_at < ? OR last_seen < ?"));
       s.Bind(1, created_before);
       s.Bind(2, seen_before);
       RETURN_IF_ERROR(s.Run(db_));
@@ -235,7 +235,7 @@ class SqlitePlatformStore final : public PlatformStore {
                          std::string_view address) override {
     ASSIGN_OR_RETURN(
         Stmt s,
-        Stmt::Prepare(db_, "INSERT INTO login_failures (at, user_name, address) VALUES (?,?,?)"));
+        Stmt::Cached(db_, "INSERT INTO login_failures (at, user_name, address) VALUES (?,?,?)"));
     s.Bind(1, at);
     s.Bind(2, user_name);
     s.Bind(3, address);
@@ -246,7 +246,7 @@ class SqlitePlatformStore final : public PlatformStore {
                                      int64_t since) override {
     ASSIGN_OR_RETURN(
         Stmt s,
-        Stmt::Prepare(db_, by_address ? "SELECT count(*) FROM login_failures WHERE address = ? "
+        Stmt::Cached(db_, by_address ? "SELECT count(*) FROM login_failures WHERE address = ? "
                                         "AND at > ?"
                                       : "SELECT count(*) FROM login_failures WHERE user_name = ? "
                                         "AND at > ?"));
@@ -259,13 +259,13 @@ class SqlitePlatformStore final : public PlatformStore {
   }
 
   Status ClearLoginFailures(std::string_view user_name) override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "DELETE FROM login_failures WHERE user_name = ?"));
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_, "DELETE FROM login_failures WHERE user_name = ?"));
     s.Bind(1, user_name);
     return s.Run(db_);
   }
 
   Status AddLoginLock(bool by_address, std::string_view key, int64_t until) override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
                                            "INSERT INTO login_locks (by_address, key, until) "
                                            "VALUES (?,?,?) ON CONFLICT (by_address, key) DO "
                                            "UPDATE SET until = max(until, excluded.until)"));
@@ -278,7 +278,7 @@ class SqlitePlatformStore final : public PlatformStore {
   Result<int64_t> LoginLockUntil(bool by_address, std::string_view key) override {
     ASSIGN_OR_RETURN(
         Stmt s,
-        Stmt::Prepare(db_, "SELECT until FROM login_locks WHERE by_address = ? AND key = ?"));
+        Stmt::Cached(db_, "SELECT until FROM login_locks WHERE by_address = ? AND key = ?"));
     s.Bind(1, int64_t{by_address});
     s.Bind(2, key);
     ASSIGN_OR_RETURN(bool row, s.Step(db_));
@@ -288,7 +288,7 @@ class SqlitePlatformStore final : public PlatformStore {
   }
 
   Result<int64_t> AddApiToken(const ApiTokenRow& t) override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
                                            "INSERT INTO api_tokens (name, role, region, datasets, "
                                            "token_hash, revoked, created_at, created_by) "
                                            "VALUES (?,?,?,?,?,?,?,?)"));
@@ -320,7 +320,7 @@ class SqlitePlatformStore final : public PlatformStore {
   }
 
   Result<std::vector<ApiTokenRow>> ListApiTokens() override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, fmt::format("SELECT {} FROM api_tokens ORDER BY id",
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_, fmt::format("SELECT {} FROM api_tokens ORDER BY id",
                                                             kTokenColumns)));
     std::vector<ApiTokenRow> out;
     for (;;) {
@@ -344,13 +344,13 @@ class SqlitePlatformStore final : public PlatformStore {
       // The last seq ever given (AUTOINCREMENT keeps it even when the last rows are gone)
       // and the hash of the last entry present.
       ASSIGN_OR_RETURN(int64_t last_seq, LastAuditSeq());
-      ASSIGN_OR_RETURN(Stmt last, Stmt::Prepare(db_,
+      ASSIGN_OR_RETURN(Stmt last, Stmt::Cached(db_,
                                                 "SELECT hash FROM audit_log ORDER BY seq DESC "
                                                 "LIMIT 1"));
       ASSIGN_OR_RETURN(bool row, last.Step(db_));
       std::string previous = row ? last.Text(0) : "";
       last.Reset();
-      ASSIGN_OR_RETURN(Stmt ins, Stmt::Prepare(db_, fmt::format("INSERT INTO audit_log ({}) "
+      ASSIGN_OR_RETURN(Stmt ins, Stmt::Cached(db_, fmt::format("INSERT INTO audit_log ({}) "
                                                                 "VALUES (?,?,?,?,?,?,?,?,?,?)",
                                                                 kAuditColumns)));
       for (const AuditRecord& e : entries) {
@@ -380,7 +380,7 @@ class SqlitePlatformStore final : public PlatformStore {
     // Two statements, so that a filtered read walks the (action, seq) index.
     ASSIGN_OR_RETURN(
         Stmt s,
-        Stmt::Prepare(db_, fmt::format("SELECT {} FROM audit_log WHERE seq > ?{} ORDER "
+        Stmt::Cached(db_, fmt::format("SELECT {} FROM audit_log WHERE seq > ?{} ORDER "
                                        "BY seq LIMIT ?",
                                        kAuditColumns, action.empty() ? "" : " AND action = ?")));
     int i = 1;
@@ -397,7 +397,7 @@ class SqlitePlatformStore final : public PlatformStore {
   }
 
   Status ForEachAudit(const std::function<Status(const AuditRecord&)>& fn) override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, fmt::format("SELECT {} FROM audit_log ORDER BY seq",
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_, fmt::format("SELECT {} FROM audit_log ORDER BY seq",
                                                             kAuditColumns)));
     for (;;) {
       auto row = s.Step(db_);
@@ -411,7 +411,7 @@ class SqlitePlatformStore final : public PlatformStore {
   }
 
   Result<int64_t> LastAuditSeq() override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_,
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
                                            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence "
                                            "WHERE name = 'audit_log'), 0), coalesce((SELECT "
                                            "max(seq) FROM audit_log), 0))"));
@@ -460,7 +460,7 @@ class SqlitePlatformStore final : public PlatformStore {
   // The statement in `slot`, prepared on first use.
   Result<Stmt*> Cached(Stmt& slot, std::string_view sql) {
     if (!slot.get()) {
-      ASSIGN_OR_RETURN(slot, Stmt::Prepare(db_, sql));
+      ASSIGN_OR_RETURN(slot, Stmt::Cached(db_, sql));
     }
     return &slot;
   }
@@ -474,7 +474,7 @@ class SqlitePlatformStore final : public PlatformStore {
   }
 
   Result<int64_t> UserId(std::string_view name) {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, "SELECT id FROM users WHERE name = ?"));
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_, "SELECT id FROM users WHERE name = ?"));
     s.Bind(1, name);
     ASSIGN_OR_RETURN(bool row, s.Step(db_));
     if (!row) return Err(NotFound(fmt::format("no user '{}' / 没有用户 '{}'", name, name)));
@@ -484,7 +484,7 @@ class SqlitePlatformStore final : public PlatformStore {
   }
 
   Status Run(const char* sql, int64_t arg) {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, sql));
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_, sql));
     s.Bind(1, arg);
     return s.Run(db_);
   }

@@ -198,7 +198,7 @@ BatchStage::~BatchStage() {
   if (!sqlite3_get_autocommit(db_)) Exec(db_, "ROLLBACK").ok();
   DropStageTables(db_, true).ok();  // else the next batch drops them
   DetachWriteGate(db_);
-  sqlite3_close_v2(db_);
+  CloseConnection(db_);
 }
 
 Result<int> BatchStage::Prepare(std::string_view sql) {

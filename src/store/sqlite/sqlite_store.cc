@@ -699,7 +699,7 @@ class SqliteStore final : public Store {
     rules_.reset();
     links_.reset();
     DetachWriteGate(db_);
-    sqlite3_close_v2(db_);
+    CloseConnection(db_);
   }
 
   Result<ReadView> BeginRead() override {
