@@ -143,9 +143,9 @@ std::string ColumnList(std::span<const std::string> columns) {
 Result<std::vector<std::pair<std::string, int>>> ActiveFlagCountsOn(sqlite3* db,
                                                                     std::string_view household_id) {
   ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db,
-                                         "SELECT rule, count(*) FROM flags WHERE household_id "
-                                         "= ? AND state IN ('open', 'verified') GROUP BY rule "
-                                         "ORDER BY rule"));
+                                        "SELECT rule, count(*) FROM flags WHERE household_id "
+                                        "= ? AND state IN ('open', 'verified') GROUP BY rule "
+                                        "ORDER BY rule"));
   s.Bind(1, household_id);
   std::vector<std::pair<std::string, int>> out;
   for (;;) {
@@ -171,8 +171,8 @@ class SqliteEditTransaction final : public EditTransaction {
 
   Status Start() {
     ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
-                                           "INSERT INTO edits (at, user_name, role, reason, "
-                                           "household_id) VALUES (?, ?, ?, ?, ?)"));
+                                          "INSERT INTO edits (at, user_name, role, reason, "
+                                          "household_id) VALUES (?, ?, ?, ?, ?)"));
     s.Bind(1, now_);
     s.Bind(2, info_.user);
     s.Bind(3, info_.role);
@@ -181,8 +181,8 @@ class SqliteEditTransaction final : public EditTransaction {
     RETURN_IF_ERROR(s.Run(db_));
     edit_id_ = sqlite3_last_insert_rowid(db_);
     ASSIGN_OR_RETURN(history_, Stmt::Cached(db_,
-                                             "INSERT INTO history (edit_id, entity, entity_key, "
-                                             "field, old_value, new_value) VALUES (?,?,?,?,?,?)"));
+                                            "INSERT INTO history (edit_id, entity, entity_key, "
+                                            "field, old_value, new_value) VALUES (?,?,?,?,?,?)"));
     return OkStatus();
   }
   void MarkOpen() { open_ = true; }
@@ -195,8 +195,8 @@ class SqliteEditTransaction final : public EditTransaction {
                        const std::function<void(std::span<const Cell>)>& fn) override {
     for (const std::string& c : columns) RETURN_IF_ERROR(CheckColumn(c));
     ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_, fmt::format("SELECT {} FROM households WHERE "
-                                                            "household_id = ?",
-                                                            ColumnList(columns))));
+                                                           "household_id = ?",
+                                                           ColumnList(columns))));
     s.Bind(1, household_id_);
     return Deliver(s, columns.size(), fn);
   }
@@ -205,8 +205,8 @@ class SqliteEditTransaction final : public EditTransaction {
                      const std::function<void(std::span<const Cell>)>& fn) override {
     for (const std::string& c : columns) RETURN_IF_ERROR(CheckColumn(c));
     ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_, fmt::format("SELECT {} FROM members WHERE "
-                                                            "household_id = ? ORDER BY id_number",
-                                                            ColumnList(columns))));
+                                                           "household_id = ? ORDER BY id_number",
+                                                           ColumnList(columns))));
     s.Bind(1, household_id_);
     return Deliver(s, columns.size(), fn);
   }
@@ -218,7 +218,7 @@ class SqliteEditTransaction final : public EditTransaction {
     const std::string table = member ? "members" : "households";
     const std::string where = member ? "household_id = ?1 AND id_number = ?2" : "household_id = ?1";
     ASSIGN_OR_RETURN(Stmt read, Stmt::Cached(db_, fmt::format("SELECT {} FROM {} WHERE {}", column,
-                                                               table, where)));
+                                                              table, where)));
     read.Bind(1, household_id_);
     if (member) read.Bind(2, id_number);
     ASSIGN_OR_RETURN(bool found, read.Step(db_));
@@ -234,7 +234,7 @@ class SqliteEditTransaction final : public EditTransaction {
     // unchanged, so a file that differs from the edited row is written and recorded.
     ASSIGN_OR_RETURN(Stmt write,
                      Stmt::Cached(db_, fmt::format("UPDATE {} SET {} = ?3, row_hash = 0 WHERE {}",
-                                                    table, column, where)));
+                                                   table, column, where)));
     write.Bind(1, household_id_);
     if (member) {
       write.Bind(2, id_number);
@@ -251,9 +251,9 @@ class SqliteEditTransaction final : public EditTransaction {
   Status AddVisit(std::string_view note, std::optional<double> lat,
                   std::optional<double> lon) override {
     ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
-                                           "INSERT INTO household_visits (household_id, edit_id, "
-                                           "at, user_name, note, lat, lon) VALUES (?, ?, ?, ?, "
-                                           "?, ?, ?)"));
+                                          "INSERT INTO household_visits (household_id, edit_id, "
+                                          "at, user_name, note, lat, lon) VALUES (?, ?, ?, ?, "
+                                          "?, ?, ?)"));
     s.Bind(1, household_id_);
     s.Bind(2, edit_id_);
     s.Bind(3, now_);
@@ -284,8 +284,8 @@ class SqliteEditTransaction final : public EditTransaction {
     std::map<std::pair<std::string, std::string>, Existing> existing;
     {
       ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
-                                             "SELECT flag_id, rule, id_number, state FROM flags "
-                                             "WHERE household_id = ?"));
+                                            "SELECT flag_id, rule, id_number, state FROM flags "
+                                            "WHERE household_id = ?"));
       s.Bind(1, household_id_);
       for (;;) {
         ASSIGN_OR_RETURN(bool row, s.Step(db_));
@@ -294,9 +294,9 @@ class SqliteEditTransaction final : public EditTransaction {
       }
     }
     ASSIGN_OR_RETURN(Stmt event, Stmt::Cached(db_,
-                                               "INSERT INTO flag_events (flag_id, at, user_name, "
-                                               "run_id, from_state, to_state, note, edit_id) "
-                                               "VALUES (?, ?, ?, NULL, ?, ?, ?, ?)"));
+                                              "INSERT INTO flag_events (flag_id, at, user_name, "
+                                              "run_id, from_state, to_state, note, edit_id) "
+                                              "VALUES (?, ?, ?, NULL, ?, ?, ?, ?)"));
     const std::string note = fmt::format("edit {}", edit_id_);
     auto log = [&](int64_t flag_id, std::string_view from, std::string_view to) {
       event.Reset();
@@ -311,15 +311,15 @@ class SqliteEditTransaction final : public EditTransaction {
     };
     ASSIGN_OR_RETURN(Stmt insert,
                      Stmt::Cached(db_,
-                                   "INSERT INTO flags (rule, category, severity, household_id, "
-                                   "id_number, village_code, state, evidence_zh, evidence_en, "
-                                   "evidence_dataset, evidence_row, first_run, updated_run, "
-                                   "content_hash) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, "
-                                   "?, 0)"));
+                                  "INSERT INTO flags (rule, category, severity, household_id, "
+                                  "id_number, village_code, state, evidence_zh, evidence_en, "
+                                  "evidence_dataset, evidence_row, first_run, updated_run, "
+                                  "content_hash) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, "
+                                  "?, 0)"));
     ASSIGN_OR_RETURN(Stmt update, Stmt::Cached(db_,
-                                                "UPDATE flags SET state = ?, evidence_zh = ?, "
-                                                "evidence_en = ?, content_hash = 0 WHERE "
-                                                "flag_id = ?"));
+                                               "UPDATE flags SET state = ?, evidence_zh = ?, "
+                                               "evidence_en = ?, content_hash = 0 WHERE "
+                                               "flag_id = ?"));
     for (const RaisedFlag& f : raised) {
       auto it = existing.find({f.rule, f.id_number});
       if (it == existing.end()) {
@@ -380,8 +380,8 @@ class SqliteEditTransaction final : public EditTransaction {
 
   Result<int64_t> Commit() override {
     ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
-                                           "SELECT version FROM households WHERE "
-                                           "household_id = ?"));
+                                          "SELECT version FROM households WHERE "
+                                          "household_id = ?"));
     s.Bind(1, household_id_);
     ASSIGN_OR_RETURN(bool row, s.Step(db_));
     if (!row) return Err(Internal("the edited household vanished inside its transaction"));
@@ -389,8 +389,8 @@ class SqliteEditTransaction final : public EditTransaction {
     s.Reset();
     if (version == version_) {
       ASSIGN_OR_RETURN(Stmt bump, Stmt::Cached(db_,
-                                                "UPDATE households SET version = version + "
-                                                "1 WHERE household_id = ?"));
+                                               "UPDATE households SET version = version + "
+                                               "1 WHERE household_id = ?"));
       bump.Bind(1, household_id_);
       RETURN_IF_ERROR(bump.Run(db_));
       ++version;
@@ -468,8 +468,8 @@ class SqliteEditStore final : public EditStore {
     // A range of the primary key, read from `after` on (DISTINCT or ORDER BY household_id
     // would make SQLite scan the whole household index instead); distinct ones kept here.
     ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
-                                           "SELECT household_id FROM edits WHERE edit_id > ? "
-                                           "ORDER BY edit_id"));
+                                          "SELECT household_id FROM edits WHERE edit_id > ? "
+                                          "ORDER BY edit_id"));
     s.Bind(1, after);
     std::vector<std::string> out;
     for (;;) {
@@ -497,9 +497,9 @@ class SqliteEditStore final : public EditStore {
     ASSIGN_OR_RETURN(std::unique_ptr<EditTransaction> tx,
                      BeginEdit(household_id, head->version, info));
     ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
-                                           "INSERT INTO household_photos (household_id, edit_id, "
-                                           "at, user_name, content_type, bytes, sha256) VALUES "
-                                           "(?, ?, ?, ?, ?, ?, ?)"));
+                                          "INSERT INTO household_photos (household_id, edit_id, "
+                                          "at, user_name, content_type, bytes, sha256) VALUES "
+                                          "(?, ?, ?, ?, ?, ?, ?)"));
     s.Bind(1, household_id);
     s.Bind(2, tx->edit_id());
     s.Bind(3, NowUtc());
@@ -510,10 +510,9 @@ class SqliteEditStore final : public EditStore {
     RETURN_IF_ERROR(s.Run(db_));
     const int64_t photo_id = sqlite3_last_insert_rowid(db_);
     ASSIGN_OR_RETURN(
-        Stmt h,
-        Stmt::Cached(db_,
-                      "INSERT INTO history (edit_id, entity, entity_key, field, "
-                      "old_value, new_value) VALUES (?, 'household', ?, 'photo', NULL, ?)"));
+        Stmt h, Stmt::Cached(db_,
+                             "INSERT INTO history (edit_id, entity, entity_key, field, "
+                             "old_value, new_value) VALUES (?, 'household', ?, 'photo', NULL, ?)"));
     h.Bind(1, tx->edit_id());
     h.Bind(2, household_id);
     h.Bind(3, fmt::format("photo {} ({}, {} bytes, sha256 {})", photo_id, content_type,
@@ -528,9 +527,9 @@ class SqliteEditStore final : public EditStore {
 
   Result<std::optional<Photo>> GetPhoto(std::string_view household_id, int64_t photo_id) override {
     ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
-                                           "SELECT content_type, bytes, sha256, at, user_name "
-                                           "FROM household_photos WHERE photo_id = ? AND "
-                                           "household_id = ?"));
+                                          "SELECT content_type, bytes, sha256, at, user_name "
+                                          "FROM household_photos WHERE photo_id = ? AND "
+                                          "household_id = ?"));
     s.Bind(1, photo_id);
     s.Bind(2, household_id);
     ASSIGN_OR_RETURN(bool row, s.Step(db_));
@@ -605,8 +604,8 @@ class SqliteEditStore final : public EditStore {
  private:
   static Result<std::optional<HouseholdHead>> HeadOn(sqlite3* db, std::string_view household_id) {
     ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db,
-                                           "SELECT village_code, version FROM households WHERE "
-                                           "household_id = ?"));
+                                          "SELECT village_code, version FROM households WHERE "
+                                          "household_id = ?"));
     s.Bind(1, household_id);
     ASSIGN_OR_RETURN(bool row, s.Step(db));
     if (!row) return std::optional<HouseholdHead>();

@@ -106,9 +106,9 @@ class SqlitePlatformStore final : public PlatformStore {
 
   Result<int64_t> AddUser(const UserRow& u) override {
     ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
-                                           "INSERT INTO users (name, role, region, datasets, "
-                                           "password_hash, disabled, created_at) "
-                                           "VALUES (?,?,?,?,?,?,?)"));
+                                          "INSERT INTO users (name, role, region, datasets, "
+                                          "password_hash, disabled, created_at) "
+                                          "VALUES (?,?,?,?,?,?,?)"));
     s.Bind(1, u.name);
     s.Bind(2, u.role);
     s.Bind(3, u.region);
@@ -126,7 +126,7 @@ class SqlitePlatformStore final : public PlatformStore {
 
   Result<std::optional<UserRow>> FindUser(std::string_view name) override {
     ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_, fmt::format("SELECT {} FROM users WHERE name = ?",
-                                                            kUserColumns)));
+                                                           kUserColumns)));
     s.Bind(1, name);
     return OneUser(s);
   }
@@ -139,8 +139,8 @@ class SqlitePlatformStore final : public PlatformStore {
   }
 
   Result<std::vector<UserRow>> ListUsers() override {
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_, fmt::format("SELECT {} FROM users ORDER BY name",
-                                                            kUserColumns)));
+    ASSIGN_OR_RETURN(
+        Stmt s, Stmt::Cached(db_, fmt::format("SELECT {} FROM users ORDER BY name", kUserColumns)));
     std::vector<UserRow> out;
     for (;;) {
       ASSIGN_OR_RETURN(bool row, s.Step(db_));
@@ -176,8 +176,8 @@ class SqlitePlatformStore final : public PlatformStore {
 
   Status AddSession(const SessionRow& r) override {
     ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
-                                           "INSERT INTO sessions (token_hash, user_id, csrf, "
-                                           "created_at, last_seen, address) VALUES (?,?,?,?,?,?)"));
+                                          "INSERT INTO sessions (token_hash, user_id, csrf, "
+                                          "created_at, last_seen, address) VALUES (?,?,?,?,?,?)"));
     s.Bind(1, r.token_hash);
     s.Bind(2, r.user_id);
     s.Bind(3, r.csrf);
@@ -204,8 +204,8 @@ class SqlitePlatformStore final : public PlatformStore {
 
   Status TouchSession(std::string_view token_hash, int64_t last_seen) override {
     ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
-                                           "UPDATE sessions SET last_seen = max(last_seen, ?) "
-                                           "WHERE token_hash = ?"));
+                                          "UPDATE sessions SET last_seen = max(last_seen, ?) "
+                                          "WHERE token_hash = ?"));
     s.Bind(1, last_seen);
     s.Bind(2, token_hash);
     return s.Run(db_);
@@ -247,9 +247,9 @@ class SqlitePlatformStore final : public PlatformStore {
     ASSIGN_OR_RETURN(
         Stmt s,
         Stmt::Cached(db_, by_address ? "SELECT count(*) FROM login_failures WHERE address = ? "
-                                        "AND at > ?"
-                                      : "SELECT count(*) FROM login_failures WHERE user_name = ? "
-                                        "AND at > ?"));
+                                       "AND at > ?"
+                                     : "SELECT count(*) FROM login_failures WHERE user_name = ? "
+                                       "AND at > ?"));
     s.Bind(1, key);
     s.Bind(2, since);
     ASSIGN_OR_RETURN(bool row, s.Step(db_));
@@ -266,9 +266,9 @@ class SqlitePlatformStore final : public PlatformStore {
 
   Status AddLoginLock(bool by_address, std::string_view key, int64_t until) override {
     ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
-                                           "INSERT INTO login_locks (by_address, key, until) "
-                                           "VALUES (?,?,?) ON CONFLICT (by_address, key) DO "
-                                           "UPDATE SET until = max(until, excluded.until)"));
+                                          "INSERT INTO login_locks (by_address, key, until) "
+                                          "VALUES (?,?,?) ON CONFLICT (by_address, key) DO "
+                                          "UPDATE SET until = max(until, excluded.until)"));
     s.Bind(1, int64_t{by_address});
     s.Bind(2, key);
     s.Bind(3, until);
@@ -289,9 +289,9 @@ class SqlitePlatformStore final : public PlatformStore {
 
   Result<int64_t> AddApiToken(const ApiTokenRow& t) override {
     ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
-                                           "INSERT INTO api_tokens (name, role, region, datasets, "
-                                           "token_hash, revoked, created_at, created_by) "
-                                           "VALUES (?,?,?,?,?,?,?,?)"));
+                                          "INSERT INTO api_tokens (name, role, region, datasets, "
+                                          "token_hash, revoked, created_at, created_by) "
+                                          "VALUES (?,?,?,?,?,?,?,?)"));
     s.Bind(1, t.name);
     s.Bind(2, t.role);
     s.Bind(3, t.region);
@@ -321,7 +321,7 @@ class SqlitePlatformStore final : public PlatformStore {
 
   Result<std::vector<ApiTokenRow>> ListApiTokens() override {
     ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_, fmt::format("SELECT {} FROM api_tokens ORDER BY id",
-                                                            kTokenColumns)));
+                                                           kTokenColumns)));
     std::vector<ApiTokenRow> out;
     for (;;) {
       ASSIGN_OR_RETURN(bool row, s.Step(db_));
@@ -345,14 +345,14 @@ class SqlitePlatformStore final : public PlatformStore {
       // and the hash of the last entry present.
       ASSIGN_OR_RETURN(int64_t last_seq, LastAuditSeq());
       ASSIGN_OR_RETURN(Stmt last, Stmt::Cached(db_,
-                                                "SELECT hash FROM audit_log ORDER BY seq DESC "
-                                                "LIMIT 1"));
+                                               "SELECT hash FROM audit_log ORDER BY seq DESC "
+                                               "LIMIT 1"));
       ASSIGN_OR_RETURN(bool row, last.Step(db_));
       std::string previous = row ? last.Text(0) : "";
       last.Reset();
       ASSIGN_OR_RETURN(Stmt ins, Stmt::Cached(db_, fmt::format("INSERT INTO audit_log ({}) "
-                                                                "VALUES (?,?,?,?,?,?,?,?,?,?)",
-                                                                kAuditColumns)));
+                                                               "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                                                               kAuditColumns)));
       for (const AuditRecord& e : entries) {
         AuditRecord r = e;
         r.seq = ++last_seq;
@@ -381,8 +381,8 @@ class SqlitePlatformStore final : public PlatformStore {
     ASSIGN_OR_RETURN(
         Stmt s,
         Stmt::Cached(db_, fmt::format("SELECT {} FROM audit_log WHERE seq > ?{} ORDER "
-                                       "BY seq LIMIT ?",
-                                       kAuditColumns, action.empty() ? "" : " AND action = ?")));
+                                      "BY seq LIMIT ?",
+                                      kAuditColumns, action.empty() ? "" : " AND action = ?")));
     int i = 1;
     s.Bind(i++, after_seq);
     if (!action.empty()) s.Bind(i++, action);
@@ -398,7 +398,7 @@ class SqlitePlatformStore final : public PlatformStore {
 
   Status ForEachAudit(const std::function<Status(const AuditRecord&)>& fn) override {
     ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_, fmt::format("SELECT {} FROM audit_log ORDER BY seq",
-                                                            kAuditColumns)));
+                                                           kAuditColumns)));
     for (;;) {
       auto row = s.Step(db_);
       if (!row) return row.error();
@@ -412,9 +412,9 @@ class SqlitePlatformStore final : public PlatformStore {
 
   Result<int64_t> LastAuditSeq() override {
     ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
-                                           "SELECT max(coalesce((SELECT seq FROM sqlite_sequence "
-                                           "WHERE name = 'audit_log'), 0), coalesce((SELECT "
-                                           "max(seq) FROM audit_log), 0))"));
+                                          "SELECT max(coalesce((SELECT seq FROM sqlite_sequence "
+                                          "WHERE name = 'audit_log'), 0), coalesce((SELECT "
+                                          "max(seq) FROM audit_log), 0))"));
     ASSIGN_OR_RETURN(bool row, s.Step(db_));
     int64_t seq = row ? s.Int(0) : 0;
     s.Reset();
