@@ -1,7 +1,6 @@
 #include "store/sqlite/write_gate.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -10,6 +9,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 #include "store/sqlite/sqlite_util.h"
@@ -17,10 +17,40 @@
 namespace fupin::store::sqlite_detail {
 namespace {
 
+// SQLite's default automatic checkpoint interval (PRAGMA wal_autocheckpoint), kept.
+constexpr int kAutoCheckpointPages = 1000;
+// Once the WAL is over that size SQLite's own hook checkpoints after every commit, in the
+// committing thread, until a checkpoint can restart the WAL (readers prevent that while they
+// read). Under a stream of small edits beside a dashboard load every edit paid a checkpoint
+// and its fsync (16 % of the server's time), and the edit that met a slow fsync waited for
+// it (the updates' p99). The gate's own thread checkpoints instead, at most once per
+// interval, copying many commits' pages with one fsync, off every request's path.
+constexpr auto kCheckpointInterval = std::chrono::milliseconds(100);
+
 // One database file's gate: held by at most one connection; the others queue in arrival
 // order and the releaser hands the gate to the first of them directly.
 class Gate {
  public:
+  explicit Gate(std::string path) : path_(std::move(path)) {}
+  ~Gate() {
+    {
+      std::lock_guard lock(checkpoint_mu_);
+      stopping_ = true;
+    }
+    checkpoint_cv_.notify_one();
+    if (checkpointer_.joinable()) checkpointer_.join();
+  }
+  Gate(const Gate&) = delete;
+  Gate& operator=(const Gate&) = delete;
+
+  // Asks the gate's checkpointer (started at the first ask) for a passive checkpoint of the
+  // file; asks while one is due or running are one.
+  void RequestCheckpoint() {
+    std::lock_guard lock(checkpoint_mu_);
+    if (!checkpointer_.joinable()) checkpointer_ = std::thread([this] { CheckpointLoop(); });
+    checkpoint_wanted_ = true;
+    checkpoint_cv_.notify_one();
+  }
   // False when `deadline` passed first (the waiter has left the queue).
   bool Acquire(std::chrono::steady_clock::time_point deadline) {
     std::unique_lock lock(mu_);
@@ -56,36 +86,48 @@ class Gate {
     return static_cast<int>(queue_.size());
   }
 
-  // True at most once per `interval` across the file's connections: whether a commit that
-  // found the WAL over the checkpoint size runs the checkpoint.
-  bool CheckpointDue(std::chrono::steady_clock::duration interval) {
-    const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
-    int64_t last = last_checkpoint_.load(std::memory_order_relaxed);
-    return now - last >= interval.count() &&
-           last_checkpoint_.compare_exchange_strong(last, now, std::memory_order_relaxed);
-  }
-
  private:
   struct Waiter {
     std::condition_variable cv;
     bool granted = false;
   };
+  // A connection of its own for each checkpoint, closed after it: held open it would count
+  // as another user of the file (a batch's switch to the rollback journal needs none).
+  void CheckpointLoop() {
+    std::unique_lock lock(checkpoint_mu_);
+    for (;;) {
+      checkpoint_cv_.wait(lock, [&] { return checkpoint_wanted_ || stopping_; });
+      if (stopping_) return;
+      checkpoint_wanted_ = false;
+      lock.unlock();
+      sqlite3* db = nullptr;
+      if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                          nullptr) == SQLITE_OK) {
+        // A first read opens the WAL: before it the connection takes the file for one
+        // in rollback-journal mode and the checkpoint is a no-op.
+        if (sqlite3_exec(db, "PRAGMA schema_version", nullptr, nullptr, nullptr) == SQLITE_OK)
+          sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      }
+      sqlite3_close_v2(db);
+      lock.lock();
+      checkpoint_cv_.wait_for(lock, kCheckpointInterval, [&] { return stopping_; });
+    }
+  }
+
   std::mutex mu_;
   bool held_ = false;
   std::deque<Waiter*> queue_;
-  std::atomic<int64_t> last_checkpoint_{0};  // steady_clock ticks
+
+  const std::string path_;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false;
+  bool stopping_ = false;
+  std::thread checkpointer_;
 };
 
 // A connection's use of its file's gate. `holding` is touched only by the thread using the
 // connection (and by SQLite's rollback hook, called on that thread).
-// SQLite's default automatic checkpoint interval (PRAGMA wal_autocheckpoint), kept.
-constexpr int kAutoCheckpointPages = 1000;
-// Once the WAL is over that size, SQLite's hook would checkpoint after every commit until a
-// checkpoint can restart the WAL, which readers prevent while they read: under a stream of
-// small edits beside a dashboard load every commit paid a checkpoint and its fsync (16 % of
-// the server's time). One checkpoint per interval copies many commits' pages with one fsync;
-// a WAL ten times over the size is checkpointed at once.
-constexpr auto kCheckpointInterval = std::chrono::milliseconds(100);
 
 struct Attachment {
   std::shared_ptr<Gate> gate;
@@ -123,15 +165,12 @@ void Release(Attachment& a) {
 void OnRollback(void* arg) { Release(*static_cast<Attachment*>(arg)); }
 
 // A transaction committed in WAL mode, its write lock already released: the gate goes to
-// the next writer now, and then the checkpoint SQLite would run here on its own (its
-// default WAL hook, every 1,000 pages) runs outside the gate, beside the next writer,
-// instead of holding every writer of the process off for its fsyncs.
-int OnWalCommit(void* arg, sqlite3* db, const char* schema, int frames) {
+// the next writer now, and the checkpoint SQLite would run here on its own (its default WAL
+// hook, every 1,000 pages) is asked of the gate's checkpointer instead.
+int OnWalCommit(void* arg, sqlite3* /*db*/, const char* /*schema*/, int frames) {
   Attachment& a = *static_cast<Attachment*>(arg);
   Release(a);
-  if (frames >= kAutoCheckpointPages &&
-      (frames >= 10 * kAutoCheckpointPages || a.gate->CheckpointDue(kCheckpointInterval)))
-    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  if (frames >= kAutoCheckpointPages) a.gate->RequestCheckpoint();
   return SQLITE_OK;
 }
 
@@ -150,7 +189,7 @@ void AttachWriteGate(sqlite3* db, const std::filesystem::path& path, int busy_ti
     std::weak_ptr<Gate>& slot = reg.gates[canonical.string()];
     attachment->gate = slot.lock();
     if (!attachment->gate) {
-      attachment->gate = std::make_shared<Gate>();
+      attachment->gate = std::make_shared<Gate>(canonical.string());
       slot = attachment->gate;
     }
     std::erase_if(reg.gates, [](const auto& entry) { return entry.second.expired(); });

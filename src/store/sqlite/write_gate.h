@@ -13,8 +13,9 @@
 // How it is hooked: Exec (sqlite_util.h) sends "BEGIN IMMEDIATE" through BeginImmediate, and
 // after every statement it runs calls ReleaseIfEnded; the connection's rollback hook
 // releases the gate when SQLite rolls a transaction back on its own (an I/O error, a full
-// disk), and its WAL hook at a commit, before the automatic checkpoint, which the hook runs
-// as SQLite's own did (every 1,000 pages) but outside the gate. A transaction is thus gated
+// disk), and its WAL hook at a commit. That hook replaces SQLite's automatic checkpoint
+// (every 1,000 pages, in the committing thread): a thread of the gate's own checkpoints the
+// file, at most once per 100 ms, off every writer's path. A transaction is thus gated
 // from its BEGIN IMMEDIATE to its COMMIT or ROLLBACK, whichever code path starts or ends it.
 // Deferred transactions that write, and connections not attached (read-only scans, the lock probe),
 // are not gated: for them SQLite's lock and busy timeout work as before.
