@@ -104,6 +104,8 @@ Status App::Open() {
   ASSIGN_OR_RETURN(analytics::Snapshot initial, analytics::OpenSnapshot(*db, db_path_, build));
   metrics_.SetGauge("fupin_snapshot_households", static_cast<double>(initial.LiveHouseholds()));
   snapshots_ = std::make_unique<analytics::SnapshotHolder>(std::move(initial));
+  // Cadres' edits arriving together commit in one transaction (service/edit_batcher.h).
+  edit_batcher_ = std::make_unique<service::EditBatcher>(*snapshots_);
   audit_ = std::make_unique<service::AuditLog>(options_.db);
   jobs_ = std::make_unique<Jobs>([this](std::string_view kind, std::string_view outcome) {
     metrics_.CountJob(kind, outcome);

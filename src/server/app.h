@@ -38,6 +38,7 @@
 #include "server/server.h"
 #include "service/accounts.h"
 #include "service/audit.h"
+#include "service/edit_batcher.h"
 #include "store/store.h"
 
 namespace fupin::server {
@@ -118,6 +119,8 @@ class App {
   Lang lang_;
   rules::RuleSet rule_set_;
   std::unique_ptr<analytics::SnapshotHolder> snapshots_;
+  // Serves every EditHousehold given snapshots_; destroyed before it.
+  std::unique_ptr<service::EditBatcher> edit_batcher_;
   service::Sessions sessions_;
   std::unique_ptr<service::AuditLog> audit_;
   Metrics metrics_;

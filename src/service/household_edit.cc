@@ -18,6 +18,7 @@
 #include "core/text.h"
 #include "rules/engine.h"
 #include "rules/schema.h"
+#include "service/edit_batcher.h"
 
 namespace fupin::service {
 
@@ -124,12 +125,7 @@ Result<store::Value> ParseValue(const FieldSpec& f, std::string_view raw, Lang l
   return *v;
 }
 
-struct Write {
-  std::string id_number;  // "" for the household row
-  std::string column;
-  std::string field;
-  store::Value value;
-};
+using edit_steps::Write;
 
 // Checks the whole edit; returns the writes it makes.
 Result<std::vector<Write>> CheckEdit(const HouseholdEdit& edit, Lang lang) {
@@ -244,25 +240,51 @@ Result<EditOutcome> EditHousehold(store::Store& store, analytics::SnapshotHolder
                                   const rules::RuleSet& rules, const Actor& actor,
                                   std::string_view household_id, const HouseholdEdit& edit,
                                   Lang lang) {
+  if (EditBatcher* batcher = EditBatcher::For(snapshots))
+    return batcher->Edit(store, rules, actor, household_id, edit, lang);
+  ASSIGN_OR_RETURN(edit_steps::Prepared prepared,
+                   edit_steps::Prepare(store, snapshots, rules, actor, household_id, edit, lang));
+  ASSIGN_OR_RETURN(edit_steps::Staged staged,
+                   edit_steps::Run(store, snapshots, prepared, /*in_group=*/false));
+  return edit_steps::Publish(snapshots, household_id, std::move(staged));
+}
+
+namespace edit_steps {
+
+Result<Prepared> Prepare(store::Store& store, analytics::SnapshotHolder& snapshots,
+                         const rules::RuleSet& rules, const Actor& actor,
+                         std::string_view household_id, const HouseholdEdit& edit, Lang lang) {
   if (!MayWrite(actor.role))
     return Err(PermissionDenied(
         Say(lang, fmt::format("角色 {} 无权修改户信息", RoleName(actor.role)),
             fmt::format("role {} may not edit households", RoleName(actor.role)))));
-  ASSIGN_OR_RETURN(const std::vector<Write> writes, CheckEdit(edit, lang));
+  Prepared p;
+  p.rules = &rules;
+  p.actor = &actor;
+  p.household_id = std::string(household_id);
+  p.edit = &edit;
+  p.lang = lang;
+  ASSIGN_OR_RETURN(p.writes, CheckEdit(edit, lang));
   ASSIGN_OR_RETURN(const store::EditStore::HouseholdHead head,
                    Locate(store, actor, household_id, lang));
   (void)head;
-  // What the snapshot knows and an edit does not change: the day ages are counted on, and
-  // the members' link bits. Copied out: no View may be held across Apply.
-  long as_of_days = 0;
-  std::vector<uint16_t> linked_bits;
+  // Copied out: no View may be held across Apply.
   {
     analytics::SnapshotHolder::View view = snapshots.Read();
-    as_of_days = view->as_of_days;
+    p.as_of_days = view->as_of_days;
     if (const uint32_t h = view->Find(household_id); h != UINT32_MAX)
       for (uint32_t m = view->member_begin[h]; m < view->member_begin[h + 1]; ++m)
-        linked_bits.push_back(view->m_linked[m]);
+        p.linked_bits.push_back(view->m_linked[m]);
   }
+  return p;
+}
+
+Result<Staged> Run(store::Store& store, analytics::SnapshotHolder& snapshots,
+                   const Prepared& prepared, bool in_group) {
+  const Actor& actor = *prepared.actor;
+  const HouseholdEdit& edit = *prepared.edit;
+  const std::string_view household_id = prepared.household_id;
+  const Lang lang = prepared.lang;
   store::EditInfo info{actor.user, std::string(RoleName(actor.role)), edit.reason};
   auto begun = store.Edits().BeginEdit(household_id, edit.version, info);
   if (!begun && begun.error().code() == StatusCode::kAborted)
@@ -282,12 +304,13 @@ Result<EditOutcome> EditHousehold(store::Store& store, analytics::SnapshotHolder
     RETURN_IF_ERROR(tx->ReadMembers(cols, [&](std::span<const store::Cell> c) {
       if (c[1].kind == store::Cell::Kind::kNull) current.push_back(CellText(c[0]));
     }));
-    if (current.size() == linked_bits.size())
-      for (size_t i = 0; i < current.size(); ++i) linked[current[i]] = linked_bits[i];
+    if (current.size() == prepared.linked_bits.size())
+      for (size_t i = 0; i < current.size(); ++i) linked[current[i]] = prepared.linked_bits[i];
   }
-  EditOutcome out;
+  Staged staged;
+  EditOutcome& out = staged.out;
   out.edit_id = tx->edit_id();
-  for (const Write& w : writes) {
+  for (const Write& w : prepared.writes) {
     auto changed = tx->Set(w.id_number, w.column, w.value);
     if (!changed) {
       if (changed.error().code() == StatusCode::kNotFound)
@@ -320,41 +343,49 @@ Result<EditOutcome> EditHousehold(store::Store& store, analytics::SnapshotHolder
                                        : tx->ReadMembers(columns, fn);
   };
   ASSIGN_OR_RETURN(rules::HouseholdEvaluation evaluation,
-                   rules::EvaluateHousehold(rules, read, as_of_days));
+                   rules::EvaluateHousehold(*prepared.rules, read, prepared.as_of_days));
   ASSIGN_OR_RETURN(store::HouseholdFlagsOutcome flags,
                    tx->ReplaceFlags(evaluation.rules, evaluation.flags));
   out.flags_raised = flags.raised;
   out.flags_closed = flags.closed;
-  analytics::HouseholdDelta delta;
-  RETURN_IF_ERROR(
-      analytics::ReadHouseholdRecord(read, household_id, as_of_days, linked, delta.record));
+  analytics::HouseholdDelta& delta = staged.delta;
+  RETURN_IF_ERROR(analytics::ReadHouseholdRecord(read, household_id, prepared.as_of_days, linked,
+                                                 delta.record));
   ASSIGN_OR_RETURN(auto counts, tx->ActiveFlagCounts());
   delta.flags.emplace();
   for (const auto& [rule, n] : counts)
     delta.flags->emplace_back(rule, static_cast<uint16_t>(std::min(n, 65535)));
-  // Its delta follows the commit: a snapshot refresh in between waits for it (Expect).
-  snapshots.Expect(out.edit_id);
+  // Its delta follows the commit: a snapshot refresh in between waits for it (Expect). In a
+  // group the caller Expects every edit before the group's commit.
+  if (!in_group) snapshots.Expect(out.edit_id);
   auto committed = tx->Commit();
   if (!committed) {
-    snapshots.Forget(out.edit_id);
+    if (!in_group) snapshots.Forget(out.edit_id);
     return Err(committed.error());
   }
   out.version = *committed;
   delta.version = out.version;
   delta.edit_id = out.edit_id;
+  return staged;
+}
+
+Result<EditOutcome> Publish(analytics::SnapshotHolder& snapshots, std::string_view household_id,
+                            Staged staged) {
   std::vector<analytics::HouseholdDelta> deltas;
-  deltas.push_back(std::move(delta));
+  deltas.push_back(std::move(staged.delta));
   // Committed: a failure to apply leaves the snapshot behind until its next refresh, and is
   // reported as such (the edit stands).
   if (Status st = snapshots.Apply(std::move(deltas)); !st.ok()) {
-    snapshots.Forget(out.edit_id);
+    snapshots.Forget(staged.out.edit_id);
     return Err(Internal(fmt::format(
         "edit {} of household {} is saved, but the analytics snapshot could not take it ({}); "
         "it shows after the next snapshot refresh",
-        out.edit_id, household_id, st.message())));
+        staged.out.edit_id, household_id, st.message())));
   }
-  return out;
+  return std::move(staged.out);
 }
+
+}  // namespace edit_steps
 
 Result<int64_t> AddPhoto(store::Store& store, const Actor& actor, std::string_view household_id,
                          std::string_view content_type, std::string_view bytes, Lang lang) {

@@ -67,10 +67,60 @@ const std::vector<std::string>& EditableMemberFields();
 // open, flags no longer raised close, flag ids kept), bump the version, commit. After the
 // commit the household and its flags are applied to `snapshots`. An edit that changes
 // nothing still records the edit and bumps the version. `lang` is the language of messages.
+// When an EditBatcher serves `snapshots` (edit_batcher.h: the server's), the edit goes
+// through it: edits arriving together commit in one transaction, each as before.
 Result<EditOutcome> EditHousehold(store::Store& store, analytics::SnapshotHolder& snapshots,
                                   const rules::RuleSet& rules, const Actor& actor,
                                   std::string_view household_id, const HouseholdEdit& edit,
                                   Lang lang);
+
+// The steps of EditHousehold, for EditBatcher, which runs the middle one of several callers
+// in one transaction. Not for other callers.
+namespace edit_steps {
+
+struct Write {
+  std::string id_number;  // "" for the household row
+  std::string column;
+  std::string field;
+  store::Value value;
+};
+// An edit checked and located, ready to run on any connection to its database. Refers to
+// the caller's rules, actor and edit, which must outlive it.
+struct Prepared {
+  const rules::RuleSet* rules = nullptr;
+  const Actor* actor = nullptr;
+  std::string household_id;
+  const HouseholdEdit* edit = nullptr;
+  Lang lang = Lang::kZh;
+  std::vector<Write> writes;
+  // What the snapshot knows and an edit does not change: the day ages are counted on, and
+  // the members' link bits, in id_number order.
+  long as_of_days = 0;
+  std::vector<uint16_t> linked_bits;
+};
+// An edit run and committed (or, in a group, released into the group's transaction).
+struct Staged {
+  EditOutcome out;
+  analytics::HouseholdDelta delta;
+};
+
+// Everything before the transaction, on the caller's own `store`: the role, the edit's
+// fields and values, the household and region, what the snapshot knows of it.
+Result<Prepared> Prepare(store::Store& store, analytics::SnapshotHolder& snapshots,
+                         const rules::RuleSet& rules, const Actor& actor,
+                         std::string_view household_id, const HouseholdEdit& edit, Lang lang);
+// The transaction: BeginEdit ... Commit on `store`. Alone (`in_group` false) it is the
+// edit's own transaction, and the snapshot Expects the edit before its commit (Forget when
+// it fails). In a group (`in_group`: a WriteTxn is open on `store`) it is a savepoint of
+// that transaction, and the caller Expects, commits and Forgets.
+Result<Staged> Run(store::Store& store, analytics::SnapshotHolder& snapshots,
+                   const Prepared& prepared, bool in_group);
+// After the commit: applies the edit's delta to the snapshot (Forget and kInternal when it
+// cannot) and returns the outcome.
+Result<EditOutcome> Publish(analytics::SnapshotHolder& snapshots, std::string_view household_id,
+                            Staged staged);
+
+}  // namespace edit_steps
 
 inline constexpr size_t kMaxPhotoBytes = size_t{5} << 20;  // 5 MiB
 

@@ -48,8 +48,10 @@ struct HouseholdFlagsOutcome {
   int closed = 0;  // flags of evaluated rules that no longer hold
 };
 
-// One open edit of one household: a write transaction (BEGIN IMMEDIATE) with its edit row.
-// Destroying it without Commit rolls everything back.
+// One open edit of one household: a write transaction (BEGIN IMMEDIATE) with its edit row;
+// or, begun while a WriteTxn is open on the store (a group of edits committed at once,
+// service/edit_batcher.h), a savepoint inside that transaction. Destroying it without Commit
+// rolls the edit back (inside a WriteTxn: to its savepoint; the transaction goes on).
 class EditTransaction {
  public:
   virtual ~EditTransaction() = default;
@@ -82,6 +84,8 @@ class EditTransaction {
   // The household's active flags (open or verified) as (rule, count), by rule.
   virtual Result<std::vector<std::pair<std::string, int>>> ActiveFlagCounts() = 0;
   // Bumps the version when nothing bumped it yet, commits, and returns the new version.
+  // Inside a WriteTxn it releases the savepoint: the edit is durable and visible only when
+  // that transaction commits, and none of it when the transaction is rolled back.
   virtual Result<int64_t> Commit() = 0;
 };
 
@@ -115,7 +119,9 @@ class EditStore {
 
   // Begins an edit of `household_id`: kNotFound when there is no such household,
   // kAborted when its version is not `expected_version` (nothing is written), kUnavailable
-  // when another writer holds the database past the busy timeout.
+  // when another writer holds the database past the busy timeout. While a WriteTxn is open
+  // on the store it joins it (a savepoint; several edits may follow one another in it);
+  // kInternal when SQLite has already rolled that transaction back after an error.
   virtual Result<std::unique_ptr<EditTransaction>> BeginEdit(std::string_view household_id,
                                                              int64_t expected_version,
                                                              const EditInfo& info) = 0;

@@ -155,18 +155,32 @@ Result<std::vector<std::pair<std::string, int>>> ActiveFlagCountsOn(sqlite3* db,
   }
 }
 
+// Undoes an edit: its savepoint inside a WriteTxn (`joined`; the transaction goes on), or its
+// own transaction.
+void RollbackEdit(sqlite3* db, bool joined) {
+  if (joined) {
+    Exec(db, "ROLLBACK TO edit").ok();
+    Exec(db, "RELEASE edit").ok();
+  } else {
+    Exec(db, "ROLLBACK").ok();
+  }
+}
+
 class SqliteEditTransaction final : public EditTransaction {
  public:
-  SqliteEditTransaction(sqlite3* db, std::string household_id, std::string village, int64_t version,
-                        EditInfo info)
+  // `joined`: the edit is the savepoint `edit` inside an open WriteTxn, not a
+  // transaction of its own.
+  SqliteEditTransaction(sqlite3* db, bool joined, std::string household_id, std::string village,
+                        int64_t version, EditInfo info)
       : db_(db),
+        joined_(joined),
         household_id_(std::move(household_id)),
         village_(std::move(village)),
         version_(version),
         info_(std::move(info)),
         now_(NowUtc()) {}
   ~SqliteEditTransaction() override {
-    if (open_) Exec(db_, "ROLLBACK").ok();
+    if (open_) RollbackEdit(db_, joined_);
   }
 
   Status Start() {
@@ -396,7 +410,7 @@ class SqliteEditTransaction final : public EditTransaction {
       ++version;
     }
     history_ = Stmt();
-    RETURN_IF_ERROR(Exec(db_, "COMMIT"));
+    RETURN_IF_ERROR(Exec(db_, joined_ ? "RELEASE edit" : "COMMIT"));
     open_ = false;
     return version;
   }
@@ -424,6 +438,7 @@ class SqliteEditTransaction final : public EditTransaction {
   }
 
   sqlite3* db_;
+  bool joined_;
   std::string household_id_;
   std::string village_;
   int64_t version_;
@@ -436,14 +451,27 @@ class SqliteEditTransaction final : public EditTransaction {
 
 class SqliteEditStore final : public EditStore {
  public:
-  SqliteEditStore(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
+  explicit SqliteEditStore(Connection& conn) : conn_(conn), db_(conn.db), path_(conn.path) {}
 
   Result<std::unique_ptr<EditTransaction>> BeginEdit(std::string_view household_id,
                                                      int64_t expected_version,
                                                      const EditInfo& info) override {
-    RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+    // Inside a WriteTxn (a group of edits, service/edit_batcher.h) the edit is a savepoint
+    // of it: its failure undoes it alone, and it commits with the transaction.
+    const bool joined = conn_.open == Connection::Open::kWriteTxn;
+    if (joined) {
+      // SQLite rolls a transaction back on its own after some errors (a full disk, I/O);
+      // a SAVEPOINT would then begin a transaction of its own, outside the gate and the group.
+      if (sqlite3_get_autocommit(db_))
+        return Err(Internal(
+            "the write transaction this edit was to join has been rolled back by an earlier "
+            "error; nothing of this edit was written"));
+      RETURN_IF_ERROR(Exec(db_, "SAVEPOINT edit"));
+    } else {
+      RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+    }
     auto rollback = [&](Status st) {
-      Exec(db_, "ROLLBACK").ok();
+      RollbackEdit(db_, joined);
       return Err(std::move(st));
     };
     auto head = HeadOn(db_, household_id);
@@ -454,7 +482,7 @@ class SqliteEditStore final : public EditStore {
           "household {} has changed since version {} was read (now version {}): read it again",
           household_id, expected_version, (*head)->version)));
     auto tx = std::make_unique<SqliteEditTransaction>(
-        db_, std::string(household_id), (*head)->village_code, (*head)->version, info);
+        db_, joined, std::string(household_id), (*head)->village_code, (*head)->version, info);
     if (Status st = tx->Start(); !st.ok()) return rollback(st);
     tx->MarkOpen();
     return std::unique_ptr<EditTransaction>(std::move(tx));
@@ -614,6 +642,7 @@ class SqliteEditStore final : public EditStore {
     return std::optional<HouseholdHead>(std::move(h));
   }
 
+  Connection& conn_;
   sqlite3* db_;
   std::filesystem::path path_;
 };
@@ -627,8 +656,8 @@ std::string EditsFlagsMigration() {
          "CREATE INDEX flags_by_household ON flags(household_id);\n";
 }
 
-std::unique_ptr<EditStore> MakeSqliteEditStore(sqlite3* db, std::filesystem::path path) {
-  return std::make_unique<SqliteEditStore>(db, std::move(path));
+std::unique_ptr<EditStore> MakeSqliteEditStore(Connection& conn) {
+  return std::make_unique<SqliteEditStore>(conn);
 }
 
 }  // namespace fupin::store::sqlite_detail

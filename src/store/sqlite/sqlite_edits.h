@@ -22,8 +22,11 @@ std::string EditsMigration();
 // decisions for counting them, and flags by household (an edit reads its household's flags).
 std::string EditsFlagsMigration();
 
-// An EditStore writing through `db` (owned by the caller, who outlives it); the change feed
-// reads on a read-only connection of its own to `path`, in one read transaction.
-std::unique_ptr<EditStore> MakeSqliteEditStore(sqlite3* db, std::filesystem::path path);
+struct Connection;
+
+// An EditStore writing through `conn` (owned by the caller, who outlives it): an edit is a
+// transaction of its own, or a savepoint inside a WriteTxn open on `conn`. The change feed
+// reads on a read-only connection of its own to the database, in one read transaction.
+std::unique_ptr<EditStore> MakeSqliteEditStore(Connection& conn);
 
 }  // namespace fupin::store::sqlite_detail

@@ -691,7 +691,7 @@ class SqliteStore final : public Store {
         links_(MakeSqliteLinkStore(conn_)),
         rules_(MakeSqliteRulesStore(conn_, *links_)),
         platform_(MakeSqlitePlatformStore(db)),
-        edits_(MakeSqliteEditStore(db, path)) {}
+        edits_(MakeSqliteEditStore(conn_)) {}
   ~SqliteStore() override {
     if (batch_id_) AbortBatch();
     edits_.reset();

@@ -1,0 +1,112 @@
+// Cadres' household edits arriving together at the real `fupin serve` (which commits them in
+// groups: service/edit_batcher.h), over real HTTP: each gets its own answer (200 with its
+// version, or 409 for a stale one that changes nothing), the store and the analytics answer
+// hold every committed edit and nothing of the refused ones.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <barrier>
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+#include "server_harness.h"
+#include "test_files.h"
+
+namespace fupin::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(ServerEditGroupTest, ConcurrentPatchesEachGetTheirOwnAnswer) {
+  TempDir root;
+  const Province province = MakeProvince(root.path() / "province");
+  const fs::path db = root.path() / "f.db";
+  CopyDatabase(province, db);
+  ServerProcess server(root.path(), db);
+
+  // Households of the official's county (each edit another household).
+  const auto rows =
+      Query(db, fmt::format("SELECT household_id, version FROM households WHERE "
+                            "substr(village_code, 1, 6) = substr('{}', 1, 6) ORDER BY household_id "
+                            "LIMIT 24",
+                            province.county));
+  ASSERT_GE(rows.size(), 8u);
+  const int n = static_cast<int>(rows.size());
+  auto signin = server.Client();
+  const SignedIn official = SignIn(signin, "official");
+  const std::string q =
+      fmt::format("/api/query?measures=income_wage&where=county={}", province.county);
+  auto wage_answer = [&]() -> int64_t {
+    auto answer = signin.Get(q, SessionHeaders(official));
+    EXPECT_TRUE(answer && answer->status == 200) << Describe(answer);
+    return std::llround(Json(answer)["rows"][0].value("income_wage", 0.0) * 100);
+  };
+  const std::string sum_sql = fmt::format(
+      "SELECT coalesce(sum(income_wage_fen), 0) FROM households WHERE substr(village_code, 1, 6) "
+      "= substr('{}', 1, 6)",
+      province.county);
+  const int64_t answer_before = wage_answer(), sum_before = QueryInt(db, sum_sql);
+  // Every fourth edit sends a version that is not the stored one.
+  auto stale = [](int i) { return i % 4 == 3; };
+  std::vector<int> status(n, 0);
+  std::vector<int64_t> version(n, -1);
+  std::barrier start(n);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i)
+    threads.emplace_back([&, i] {
+      auto client = server.Client();
+      client.set_read_timeout(std::chrono::seconds(30));
+      const int64_t read = std::stoll(rows[i][1]);
+      nlohmann::json edit = {{"version", stale(i) ? read + 5 : read},
+                             {"reason", fmt::format("入户核实 {}", i)},
+                             {"fields", {{"income_wage", fmt::format("{}.00", 50000 + i)}}}};
+      start.arrive_and_wait();
+      auto r = client.Patch("/api/households/" + rows[i][0], SessionHeaders(official, true),
+                            edit.dump(), "application/json");
+      if (!r) return;
+      status[i] = r->status;
+      if (r->status == 200) version[i] = Json(r)["version"];
+    });
+  for (std::thread& t : threads) t.join();
+
+  for (int i = 0; i < n; ++i) {
+    const std::string& hid = rows[i][0];
+    const int64_t read = std::stoll(rows[i][1]);
+    const int64_t stored =
+        QueryInt(db, fmt::format("SELECT version FROM households WHERE household_id = '{}'", hid));
+    const int64_t wage = QueryInt(
+        db, fmt::format("SELECT income_wage_fen FROM households WHERE household_id = '{}'", hid));
+    if (stale(i)) {
+      EXPECT_EQ(status[i], 409) << hid;
+      EXPECT_EQ(stored, read) << hid;
+      EXPECT_NE(wage, (50000 + i) * 100) << hid;
+      EXPECT_EQ(
+          QueryInt(db, fmt::format("SELECT count(*) FROM edits WHERE household_id = '{}'", hid)),
+          0);
+    } else {
+      EXPECT_EQ(status[i], 200) << hid;
+      EXPECT_EQ(version[i], read + 1) << hid;
+      EXPECT_EQ(stored, read + 1) << hid;
+      EXPECT_EQ(wage, (50000 + i) * 100) << hid;
+      EXPECT_EQ(QueryInt(db, fmt::format("SELECT count(*) FROM history h JOIN edits e USING "
+                                         "(edit_id) WHERE e.household_id = '{}' AND e.reason = "
+                                         "'入户核实 {}' AND h.field = 'income_wage_fen'",
+                                         hid, i)),
+                1);
+    }
+  }
+  // The answer moves by what the committed edits changed, within a second.
+  const int64_t expected = answer_before + QueryInt(db, sum_sql) - sum_before;
+  EXPECT_NE(expected, answer_before);
+  int64_t seen = 0;
+  for (int i = 0; i < 20; ++i) {
+    seen = wage_answer();
+    if (seen == expected) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(seen, expected);
+}
+
+}  // namespace
+}  // namespace fupin::test
