@@ -268,6 +268,45 @@ TEST_F(AccountsTest, PasswordChangeAndDisableEndSessions) {
   EXPECT_EQ(service::DisableUser(*store_, Admin(), "nobody").code(), StatusCode::kNotFound);
 }
 
+TEST_F(AccountsTest, EnableListInRegionAndOwnPasswordChange) {
+  AddCadre("li");
+  ASSERT_TRUE(service::AddUser(*store_, Admin(), "zhao", Role::kCadre, std::string(test::kZunyi),
+                               {}, "correct horse")
+                  .ok());
+  // A regional admin lists the users of its region only; another role is refused.
+  Actor guiyang_admin{"g", Role::kAdmin, std::string(kGuiyang), {}, "", 0};
+  auto listed = service::ListUsersIn(*store_, guiyang_admin);
+  ASSERT_TRUE(listed.has_value());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].name, "li");
+  Actor cadre{"c", Role::kCadre, std::string(kGuiyang), {}, "", 0};
+  EXPECT_EQ(service::ListUsersIn(*store_, cadre).error().code(), StatusCode::kPermissionDenied);
+  // Enable undoes disable, within the admin's region only.
+  Sessions sessions(Clocked());
+  ASSERT_TRUE(service::DisableUser(*store_, Admin(), "zhao").ok());
+  EXPECT_FALSE(sessions.Login(*store_, "zhao", "correct horse", "").has_value());
+  EXPECT_EQ(service::EnableUser(*store_, guiyang_admin, "zhao").code(),
+            StatusCode::kPermissionDenied);
+  ASSERT_TRUE(service::EnableUser(*store_, Admin(), "zhao").ok());
+  EXPECT_FALSE(service::FindUserRecord(*store_, "zhao")->disabled);
+  EXPECT_TRUE(sessions.Login(*store_, "zhao", "correct horse", "").has_value());
+  EXPECT_EQ(service::EnableUser(*store_, Admin(), "nobody").code(), StatusCode::kNotFound);
+  // Its own password: the current one is required; every session ends.
+  auto s = sessions.Login(*store_, "li", "correct horse", "");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(service::ChangeOwnPassword(*store_, s->actor, "wrong horse", "battery staple").code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(service::ChangeOwnPassword(*store_, s->actor, "correct horse", "short").code(),
+            StatusCode::kInvalidArgument);
+  ASSERT_TRUE(
+      service::ChangeOwnPassword(*store_, s->actor, "correct horse", "battery staple").ok());
+  EXPECT_FALSE(sessions.Find(*store_, s->token).has_value());
+  EXPECT_TRUE(sessions.Login(*store_, "li", "battery staple", "").has_value());
+  // The CLI (user_id 0) has no own password to change.
+  EXPECT_EQ(service::ChangeOwnPassword(*store_, Admin(), "x", "battery staple").code(),
+            StatusCode::kNotFound);
+}
+
 TEST_F(AccountsTest, ThrottlesByUserNameEvenWithTheRightPassword) {
   AddCadre("li");
   Sessions sessions(Clocked());

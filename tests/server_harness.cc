@@ -127,13 +127,17 @@ void CopyDatabase(const Province& province, const fs::path& db) {
 }
 
 ServerProcess::ServerProcess(const fs::path& scratch, const fs::path& db,
-                             const std::vector<std::string>& extra)
-    : process_(scratch, [&] {
-        std::vector<std::string> args = {"serve",       "--db",      db.string(), "--listen",
-                                         "127.0.0.1:0", "--threads", "16"};
-        args.insert(args.end(), extra.begin(), extra.end());
-        return args;
-      }()) {
+                             const std::vector<std::string>& extra,
+                             const std::vector<std::string>& env)
+    : process_(
+          scratch,
+          [&] {
+            std::vector<std::string> args = {"serve",       "--db",      db.string(), "--listen",
+                                             "127.0.0.1:0", "--threads", "16"};
+            args.insert(args.end(), extra.begin(), extra.end());
+            return args;
+          }(),
+          env) {
   static const std::regex kListening(R"((?:listening on|服务已启动:) https?://127\.0\.0\.1:(\d+))");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (std::chrono::steady_clock::now() < deadline) {

@@ -34,9 +34,11 @@ void CopyDatabase(const Province& province, const std::filesystem::path& db);
 
 class ServerProcess {
  public:
-  // Starts `fupin serve --db DB --listen 127.0.0.1:0 EXTRA...` and waits until it listens.
+  // Starts `fupin serve --db DB --listen 127.0.0.1:0 EXTRA...` (with `env` added to its
+  // environment, "NAME=VALUE" each) and waits until it listens.
   ServerProcess(const std::filesystem::path& scratch, const std::filesystem::path& db,
-                const std::vector<std::string>& extra = {});
+                const std::vector<std::string>& extra = {},
+                const std::vector<std::string>& env = {});
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;

@@ -140,6 +140,58 @@ TEST(ServerOpenApiTest, EveryOperationAnswersAsDescribed) {
   rec.Add("POST", "/api/flags/{id}/state",
           c.Post(fmt::format("/api/flags/{}/state", flag_id), h(admin, true),
                  R"({"state":"maybe"})", "application/json"));
+  rec.Add("POST", "/api/flags/state",
+          c.Post("/api/flags/state", h(admin, true),
+                 nlohmann::json{{"ids", {flag_id}}, {"state", "dismissed"}}.dump(),
+                 "application/json"));
+  rec.Add("POST", "/api/flags/state",
+          c.Post("/api/flags/state", h(admin, true), R"({"ids":[],"state":"verified"})",
+                 "application/json"));
+  rec.Add("POST", "/api/flags/state",
+          c.Post("/api/flags/state", h(admin, true), R"({"ids":[99999999],"state":"verified"})",
+                 "application/json"));
+  rec.Add("POST", "/api/flags/state",
+          c.Post("/api/flags/state", h(edu, true),
+                 nlohmann::json{{"ids", {flag_id}}, {"state", "open"}}.dump(), "application/json"));
+  rec.Add("GET", "/api/flags", c.Get("/api/flags?format=xlsx&state=open", h(admin)));
+  rec.Add("GET", "/api/query",
+          c.Get("/api/query?measures=households&by=county&format=xlsx", h(admin)));
+  rec.Add("GET", "/api/users", c.Get("/api/users", h(admin)));
+  rec.Add("GET", "/api/users", c.Get("/api/users", h(cadre)));
+  const nlohmann::json new_user = {{"username", "openapi_user"},
+                                   {"role", "cadre"},
+                                   {"region", p.village},
+                                   {"password", "a fine password"}};
+  rec.Add("POST", "/api/users",
+          c.Post("/api/users", h(admin, true), new_user.dump(), "application/json"));
+  rec.Add("POST", "/api/users",
+          c.Post("/api/users", h(admin, true), new_user.dump(), "application/json"));
+  rec.Add("POST", "/api/users",
+          c.Post("/api/users", h(admin, true), R"({"username":"x","role":"boss"})",
+                 "application/json"));
+  rec.Add("POST", "/api/users/{username}/disable",
+          c.Post("/api/users/openapi_user/disable", h(admin, true), "", "application/json"));
+  rec.Add("POST", "/api/users/{username}/disable",
+          c.Post("/api/users/nobody/disable", h(admin, true), "", "application/json"));
+  rec.Add("POST", "/api/users/{username}/enable",
+          c.Post("/api/users/openapi_user/enable", h(admin, true), "", "application/json"));
+  rec.Add("POST", "/api/users/{username}/enable",
+          c.Post("/api/users/openapi_user/enable", h(cadre, true), "", "application/json"));
+  rec.Add("POST", "/api/users/{username}/password",
+          c.Post("/api/users/openapi_user/password", h(admin, true),
+                 R"({"password":"another password"})", "application/json"));
+  rec.Add("POST", "/api/users/{username}/password",
+          c.Post("/api/users/openapi_user/password", h(admin, true), R"({"password":"short"})",
+                 "application/json"));
+  SignedIn openapi_user = SignIn(c, "openapi_user", "another password");
+  rec.Add(
+      "POST", "/api/me/password",
+      c.Post("/api/me/password", h(openapi_user, true),
+             R"({"old_password":"wrong one","password":"my own password"})", "application/json"));
+  rec.Add("POST", "/api/me/password",
+          c.Post("/api/me/password", h(openapi_user, true),
+                 R"({"old_password":"another password","password":"my own password"})",
+                 "application/json"));
   rec.Add("GET", "/api/reports/{template}", c.Get("/api/reports/registry?format=xlsx", h(admin)));
   rec.Add("GET", "/api/reports/{template}", c.Get("/api/reports/registry?format=csv", h(admin)));
   rec.Add("GET", "/api/reports/{template}", c.Get("/api/reports/nope", h(admin)));

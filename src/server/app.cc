@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "server/static_files.h"
 #include "store/open.h"
 
 namespace fupin::server {
@@ -39,12 +40,6 @@ thread_local ThreadStore t_store;
 
 bool IsWrite(const std::string& method) {
   return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
-}
-
-std::string SecurityPolicy() {
-  return "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-         "img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; "
-         "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 }
 
 }  // namespace
@@ -237,9 +232,23 @@ Status App::Authenticate(const httplib::Request& req, Ctx& ctx) {
 
 void App::Route(httplib::Server& server, const char* method, const char* pattern, const char* name,
                 RouteOptions options, Handler handler) {
-  auto wrapped = [this, name, options = std::move(options), handler = std::move(handler)](
-                     const httplib::Request& req, httplib::Response& res) {
+  auto wrapped = [this, name, route_options = std::move(options),
+                  route_handler = std::move(handler)](const httplib::Request& req,
+                                                      httplib::Response& res) {
     t_request.route = name;
+    const RouteOptions* chosen_options = &route_options;
+    const Handler* chosen_handler = &route_handler;
+    if (auto it = format_routes_.find(std::string_view(name)); it != format_routes_.end()) {
+      if (const auto format = Param(req, "format")) {
+        for (const FormatRoute& alternative : it->second) {
+          if (alternative.format != *format) continue;
+          chosen_options = &alternative.options;
+          chosen_handler = &alternative.handler;
+        }
+      }
+    }
+    const RouteOptions& options = *chosen_options;
+    const Handler& handler = *chosen_handler;
     FifoSemaphore::Hold turn(options.light_read ? light_reads_.get() : nullptr);
     Ctx ctx;
     ctx.lang = RequestLang(req);
@@ -267,13 +276,21 @@ void App::Route(httplib::Server& server, const char* method, const char* pattern
     server.Delete(pattern, wrapped);
 }
 
+void App::RouteFormat(const char* name, std::string format, RouteOptions options, Handler handler) {
+  format_routes_[name].push_back({std::move(format), std::move(options), std::move(handler)});
+}
+
 void App::Install(httplib::Server& server) {
+  InstallExportRoutes(*this);
   InstallSystemRoutes(*this, server);
   InstallAuthRoutes(*this, server);
   InstallReadRoutes(*this, server);
   InstallWriteRoutes(*this, server);
   InstallJobRoutes(*this, server);
   InstallSharingRoutes(*this, server);
+  InstallUserRoutes(*this, server);
+  // Last: the web app answers every GET no route took (static_files.h).
+  if (!options_.web_dir.empty()) InstallStaticFiles(server, options_.web_dir);
 
   server.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
     t_request = {};
@@ -282,10 +299,7 @@ void App::Install(httplib::Server& server) {
   });
   const bool tls = !options_.tls_cert.empty();
   server.set_post_routing_handler([tls](const httplib::Request& req, httplib::Response& res) {
-    res.set_header("Content-Security-Policy", SecurityPolicy());
-    res.set_header("X-Frame-Options", "DENY");
-    res.set_header("X-Content-Type-Options", "nosniff");
-    res.set_header("Referrer-Policy", "no-referrer");
+    SetSecurityHeaders(res);
     if (tls) res.set_header("Strict-Transport-Security", "max-age=31536000");
     if (req.path.starts_with("/api")) res.set_header("Cache-Control", "no-store");
   });
@@ -310,9 +324,7 @@ void App::Install(httplib::Server& server) {
       default:
         SendError(res, res.status, "bad_request", "bad request");
     }
-    res.set_header("Content-Security-Policy", SecurityPolicy());
-    res.set_header("X-Frame-Options", "DENY");
-    res.set_header("X-Content-Type-Options", "nosniff");
+    SetSecurityHeaders(res);
   });
   server.set_exception_handler(
       [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
@@ -344,7 +356,6 @@ void App::Install(httplib::Server& server) {
                     t_request.role.empty() ? "-" : t_request.role);
     request_log_->Add(line);
   });
-  if (!options_.web_dir.empty()) server.set_mount_point("/", options_.web_dir);
 }
 
 Status Serve(const ServeOptions& options, Lang lang) {

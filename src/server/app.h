@@ -96,6 +96,11 @@ class App {
   void Route(httplib::Server& server, const char* method, const char* pattern, const char* name,
              RouteOptions options, Handler handler);
 
+  // Registers another handler for the route registered under `name`, taken instead of that
+  // route's own when the request's query parameter format is `format` (e.g. the XLSX download
+  // of a JSON list at the same path). Its options replace the route's. Call before serving.
+  void RouteFormat(const char* name, std::string format, RouteOptions options, Handler handler);
+
   // Audits a refused attempt and returns the error to send.
   Status Deny(const Ctx& ctx, std::string_view object, Msg why);
 
@@ -112,6 +117,13 @@ class App {
 
  private:
   Status Authenticate(const httplib::Request& req, Ctx& ctx);
+  struct FormatRoute {
+    std::string format;
+    RouteOptions options;
+    Handler handler;
+  };
+  // Alternatives by ?format= of a route, by its name; filled before serving, read-only after.
+  std::map<std::string, std::vector<FormatRoute>, std::less<>> format_routes_;
   void RefreshLoop();
   void RebuildLinksIndex(store::Store& db);
 
@@ -155,6 +167,8 @@ void InstallReadRoutes(App& app, httplib::Server& server);     // query, regions
 void InstallWriteRoutes(App& app, httplib::Server& server);    // households, flags, photos
 void InstallJobRoutes(App& app, httplib::Server& server);      // imports, jobs
 void InstallSharingRoutes(App& app, httplib::Server& server);  // changes, links, audit
+void InstallUserRoutes(App& app, httplib::Server& server);     // users (admin), own password
+void InstallExportRoutes(App& app);  // ?format=xlsx of /api/flags and /api/query
 
 // The OpenAPI 3.1 description served at /api/openapi.json (openapi.json in this folder).
 std::string_view OpenApiJson();

@@ -1,4 +1,4 @@
-// POST /api/login, POST /api/logout, GET /api/me.
+// POST /api/login, POST /api/logout, GET /api/me (with the pages the role may use).
 #include <fmt/format.h>
 
 #include "server/app.h"
@@ -6,12 +6,31 @@
 namespace fupin::server {
 namespace {
 
+// The web app's pages the role may use, decided here so that the app only hides what the
+// server would refuse anyway (every route checks the role again).
+std::vector<std::string_view> PagePermissions(Role role) {
+  switch (role) {
+    case Role::kAdmin:
+      return {"overview", "bigscreen", "regions", "villages", "households", "flags",
+              "exchange", "reports",   "queries", "jobs",     "users",      "audit"};
+    case Role::kOfficial:
+      return {"overview",   "bigscreen", "regions", "villages",
+              "households", "flags",     "reports", "queries"};
+    case Role::kCadre:
+      return {"overview", "regions", "villages", "households", "flags"};
+    case Role::kDepartment:
+      return {"overview", "exchange", "reports"};
+    case Role::kAuditor:
+      return {"overview", "regions", "villages", "households", "flags",
+              "reports",  "queries", "audit",    "jobs"};
+  }
+  return {};
+}
+
 nlohmann::json ActorJson(const App& app, const Actor& actor) {
-  return {{"username", actor.user},
-          {"role", RoleName(actor.role)},
-          {"region", actor.region},
-          {"region_name", app.RegionName(actor.region)},
-          {"datasets", actor.datasets}};
+  return {{"username", actor.user},     {"role", RoleName(actor.role)},
+          {"region", actor.region},     {"region_name", app.RegionName(actor.region)},
+          {"datasets", actor.datasets}, {"permissions", PagePermissions(actor.role)}};
 }
 
 std::string SessionCookie(const App& app, std::string_view token, bool clear) {

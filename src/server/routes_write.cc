@@ -1,6 +1,6 @@
 // Writes: PATCH /api/households/{household_id} (with version; 409 when stale),
 // POST /api/households/{household_id}/photos, GET .../photos/{id},
-// POST /api/flags/{id}/state (verify or dismiss with a note).
+// POST /api/flags/{id}/state (verify or dismiss with a note), POST /api/flags/state (many).
 #include <fmt/format.h>
 
 #include "server/app.h"
@@ -126,6 +126,36 @@ Status GetPhotoRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::R
   return OkStatus();
 }
 
+// The verdict of a body {"state", "note"} (and "ids" for the batch): kInvalidArgument naming
+// what is wrong.
+Result<store::FlagState> VerdictOf(const nlohmann::json& body, Lang lang) {
+  const auto state = service::ParseVerdict(body["state"].get<std::string>());
+  if (!state)
+    return Err(InvalidArgument(
+        fmt::format("{}state (verified, dismissed, open)", Text(Msg::kBadParameter, lang))));
+  if (body.value("note", "").size() > 4000)
+    return Err(
+        InvalidArgument(fmt::format("{}note (≤ 4000 bytes)", Text(Msg::kBadParameter, lang))));
+  return *state;
+}
+
+// Decides `ids` through service::DecideFlagsInScope; a refusal for scope is audited, each
+// decision too.
+Result<std::vector<int64_t>> DecideFlags(App& app, Ctx& ctx, std::span<const int64_t> ids,
+                                         store::FlagState state, const std::string& note) {
+  ASSIGN_OR_RETURN(store::Store * db, app.Db());
+  auto decided = service::DecideFlagsInScope(*db, ctx.actor, ids, state, note, ctx.lang);
+  if (!decided) {
+    if (decided.error().code() == StatusCode::kPermissionDenied)
+      return Err(app.Deny(ctx, decided.error().message(), Msg::kOutsideRegion));
+    return decided;
+  }
+  for (int64_t id : *decided)
+    app.audit().Append(ctx.actor, {"write", fmt::format("flag {}", id),
+                                   std::string(store::FlagStateName(state)), "ok"});
+  return decided;
+}
+
 Status FlagStateRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
   using V = nlohmann::json::value_t;
   int64_t id = 0;
@@ -137,27 +167,36 @@ Status FlagStateRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::
   ASSIGN_OR_RETURN(nlohmann::json body,
                    ParseJsonBody(req, {{"state", V::string, true}, {"note", V::string}},
                                  app.options().max_json_bytes, ctx.lang));
-  const std::string state_text = body["state"];
-  const auto state = service::ParseVerdict(state_text);
-  if (!state)
+  ASSIGN_OR_RETURN(store::FlagState state, VerdictOf(body, ctx.lang));
+  if (auto decided = DecideFlags(app, ctx, std::span(&id, 1), state, body.value("note", ""));
+      !decided)
+    return decided.error();
+  SendJson(res, {{"id", id}, {"state", store::FlagStateName(state)}});
+  return OkStatus();
+}
+
+// POST /api/flags/state {"ids": [...] (1 to 1,000), "state", "note"}: all or nothing.
+Status FlagsStateRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
+  using V = nlohmann::json::value_t;
+  ASSIGN_OR_RETURN(
+      nlohmann::json body,
+      ParseJsonBody(req, {{"ids", V::array, true}, {"state", V::string, true}, {"note", V::string}},
+                    app.options().max_json_bytes, ctx.lang));
+  const nlohmann::json& list = body["ids"];
+  if (list.empty() || list.size() > 1000)
     return InvalidArgument(
-        fmt::format("{}state (verified, dismissed, open)", Text(Msg::kBadParameter, ctx.lang)));
-  const std::string note = body.value("note", "");
-  if (note.size() > 4000)
-    return InvalidArgument(
-        fmt::format("{}note (≤ 4000 bytes)", Text(Msg::kBadParameter, ctx.lang)));
-  ASSIGN_OR_RETURN(store::Store * db, app.Db());
-  ASSIGN_OR_RETURN(std::optional<store::FlagRow> row, db->Rules().GetFlag(id));
-  if (!row)
-    return NotFound(
-        fmt::format("{} {}", ctx.lang == Lang::kZh ? "没有这个疑点" : "no such flag", id));
-  if (!ctx.actor.Sees(row->flag.village_code))
-    return app.Deny(ctx, fmt::format("flag {}", id), Msg::kOutsideRegion);
-  const store::FlagDecision decision{id, *state, note};
-  RETURN_IF_ERROR(db->Rules().DecideFlags(std::span(&decision, 1), ctx.actor));
-  app.audit().Append(ctx.actor, {"write", fmt::format("flag {}", id),
-                                 std::string(store::FlagStateName(*state)), "ok"});
-  SendJson(res, {{"id", id}, {"state", store::FlagStateName(*state)}});
+        fmt::format("{}ids (1 to 1000 flag ids)", Text(Msg::kBadParameter, ctx.lang)));
+  std::vector<int64_t> ids;
+  ids.reserve(list.size());
+  for (const nlohmann::json& id : list) {
+    if (!id.is_number_integer() || id.get<int64_t>() <= 0)
+      return InvalidArgument(
+          fmt::format("{}ids (positive whole numbers)", Text(Msg::kBadParameter, ctx.lang)));
+    ids.push_back(id.get<int64_t>());
+  }
+  ASSIGN_OR_RETURN(store::FlagState state, VerdictOf(body, ctx.lang));
+  ASSIGN_OR_RETURN(auto decided, DecideFlags(app, ctx, ids, state, body.value("note", "")));
+  SendJson(res, {{"updated", decided.size()}});
   return OkStatus();
 }
 
@@ -180,6 +219,7 @@ void InstallWriteRoutes(App& app, httplib::Server& server) {
             "/api/households/{household_id}/photos/{photo_id}", {}, bind(GetPhotoRoute));
   app.Route(server, "POST", R"(/api/flags/([0-9]+)/state)", "/api/flags/{id}/state", writers,
             bind(FlagStateRoute));
+  app.Route(server, "POST", "/api/flags/state", "/api/flags/state", writers, bind(FlagsStateRoute));
 }
 
 }  // namespace fupin::server

@@ -232,6 +232,43 @@ Status DisableUser(store::Store& store, const Actor& by, std::string_view name) 
   return AppendAuditNow(store, by, {"user", std::string(name), "disable"});
 }
 
+Result<std::vector<UserRecord>> ListUsersIn(store::Store& store, const Actor& by) {
+  RETURN_IF_ERROR(CheckAdmin(store, by, "user list", "users", by.region));
+  ASSIGN_OR_RETURN(auto rows, store.Platform().ListUsers());
+  std::vector<UserRecord> out;
+  for (auto& r : rows)
+    if (by.Sees(r.region)) out.push_back(ToRecord(std::move(r)));
+  return out;
+}
+
+Result<UserRecord> FindUserRecord(store::Store& store, std::string_view name) {
+  ASSIGN_OR_RETURN(store::UserRow user, ExistingUser(store, name));
+  return ToRecord(std::move(user));
+}
+
+Status EnableUser(store::Store& store, const Actor& by, std::string_view name) {
+  ASSIGN_OR_RETURN(store::UserRow user, ExistingUser(store, name));
+  RETURN_IF_ERROR(CheckAdmin(store, by, "user enable", name, user.region));
+  RETURN_IF_ERROR(store.Platform().EnableUser(name));
+  return AppendAuditNow(store, by, {"user", std::string(name), "enable"});
+}
+
+Status ChangeOwnPassword(store::Store& store, const Actor& self, std::string_view old_password,
+                         std::string_view password) {
+  ASSIGN_OR_RETURN(store::UserRow user, ExistingUser(store, self.user));
+  if (self.user_id == 0 || self.user_id != user.id)
+    return NotFound(fmt::format("no user '{}' / 没有用户 '{}'", self.user, self.user));
+  if (!PasswordMatches(user.password_hash, old_password)) {
+    AppendAuditNow(store, self, {"denied", self.user, "passwd: wrong current password", "denied"})
+        .ok();
+    return PermissionDenied("the current password is wrong / 当前密码不正确");
+  }
+  RETURN_IF_ERROR(CheckPassword(password));
+  ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
+  RETURN_IF_ERROR(store.Platform().SetPasswordHash(self.user, hash));
+  return AppendAuditNow(store, self, {"user", self.user, "passwd"});
+}
+
 Status SetPassword(store::Store& store, const Actor& by, std::string_view name,
                    std::string_view password) {
   ASSIGN_OR_RETURN(store::UserRow user, ExistingUser(store, name));

@@ -53,6 +53,19 @@ Result<std::vector<UserRecord>> ListUsers(store::Store& store);
 // the same name. `by` must be an admin whose region contains the user's. kNotFound when no
 // such user.
 Status DisableUser(store::Store& store, const Actor& by, std::string_view name);
+// Every user whose region lies in `by`'s subtree, by name. `by` must be an admin
+// (kPermissionDenied otherwise, audited as "denied").
+Result<std::vector<UserRecord>> ListUsersIn(store::Store& store, const Actor& by);
+// The user of this name (never its password hash). kNotFound when there is none.
+Result<UserRecord> FindUserRecord(store::Store& store, std::string_view name);
+// Enables a disabled user again (its revoked API tokens stay revoked). `by` must be an admin
+// whose region contains the user's. kNotFound when no such user.
+Status EnableUser(store::Store& store, const Actor& by, std::string_view name);
+// The signed-in user `self` changes its own password: kPermissionDenied (audited) when
+// `old_password` is not its current one, kInvalidArgument for a weak new one, kNotFound when
+// `self` is not a user (an API token). Ends every session of the user, this one included.
+Status ChangeOwnPassword(store::Store& store, const Actor& self, std::string_view old_password,
+                         std::string_view password);
 // Sets a user's password and ends its sessions. `by` is an admin whose region contains the
 // user's, or the user itself. kNotFound, kInvalidArgument (weak password), kPermissionDenied.
 Status SetPassword(store::Store& store, const Actor& by, std::string_view name,

@@ -420,4 +420,31 @@ Result<FlagImportReport> ImportFlagVerdicts(store::Store& store, const FlagImpor
   return report;
 }
 
+Result<std::vector<int64_t>> DecideFlagsInScope(store::Store& store, const Actor& actor,
+                                                std::span<const int64_t> ids,
+                                                store::FlagState state, std::string_view note,
+                                                Lang lang) {
+  const bool zh = lang == Lang::kZh;
+  if (ids.empty()) return Err(InvalidArgument(zh ? "没有指定疑点" : "no flag ids given"));
+  if (note.size() > 4000)
+    return Err(InvalidArgument(zh ? "备注过长（不超过 4000 字节）"
+                                  : "the note is too long (at most 4,000 bytes)"));
+  std::vector<int64_t> unique;
+  unique.reserve(ids.size());
+  for (int64_t id : ids)
+    if (std::find(unique.begin(), unique.end(), id) == unique.end()) unique.push_back(id);
+  for (int64_t id : unique) {
+    ASSIGN_OR_RETURN(std::optional<store::FlagRow> row, store.Rules().GetFlag(id));
+    if (!row) return Err(NotFound(Say(zh, "没有这个疑点 {}", "no such flag {}", id)));
+    if (!actor.Sees(row->flag.village_code))
+      return Err(PermissionDenied(
+          Say(zh, "疑点 {} 不在您的辖区内", "flag {} is outside your region", id)));
+  }
+  std::vector<store::FlagDecision> decisions;
+  decisions.reserve(unique.size());
+  for (int64_t id : unique) decisions.push_back({id, state, std::string(note)});
+  RETURN_IF_ERROR(store.Rules().DecideFlags(decisions, actor));
+  return unique;
+}
+
 }  // namespace fupin::service

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +52,18 @@ Result<int64_t> ExportFlags(store::Store& store, const FlagExportRequest& reques
 std::optional<store::FlagState> ParseVerdict(std::string_view text);
 // The word the worklist shows for a decided state: 已核实 / 误报 / 待核查 (or English).
 std::string_view VerdictLabel(store::FlagState state, Lang lang);
+
+// The verdict `state` with `note` on every flag of `ids` (duplicates count once), as a user
+// decides them in the web app or through POST /api/flags/{id}/state: all or nothing. Every
+// flag must exist (kNotFound naming the first that does not) and lie in `actor`'s region
+// (kPermissionDenied naming the first outside; the caller audits the refusal); nothing is
+// changed when any fails. kInvalidArgument when `ids` is empty or the note is over 4,000
+// bytes; kFailedPrecondition for a closed flag (store/rules_store.h DecideFlags). Returns the
+// ids decided, in the order given. Messages in `lang`.
+Result<std::vector<int64_t>> DecideFlagsInScope(store::Store& store, const Actor& actor,
+                                                std::span<const int64_t> ids,
+                                                store::FlagState state, std::string_view note,
+                                                Lang lang);
 
 struct FlagImportRequest {
   std::filesystem::path file;  // a filled-in worklist, .xlsx or .csv

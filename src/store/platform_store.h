@@ -80,6 +80,9 @@ class PlatformStore {
   // Marks the user disabled, deletes its sessions and revokes the API tokens of the same
   // name, in one transaction. kNotFound when there is no such user.
   virtual Status DisableUser(std::string_view name) = 0;
+  // Marks the user enabled again (its revoked API tokens stay revoked). kNotFound when there
+  // is no such user.
+  virtual Status EnableUser(std::string_view name) = 0;
   // Replaces the password hash and deletes the user's sessions, in one transaction.
   // kNotFound when there is no such user.
   virtual Status SetPasswordHash(std::string_view name, std::string_view password_hash) = 0;

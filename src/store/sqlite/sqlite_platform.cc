@@ -162,6 +162,13 @@ class SqlitePlatformStore final : public PlatformStore {
     });
   }
 
+  Status EnableUser(std::string_view name) override {
+    return InTransaction([&]() -> Status {
+      ASSIGN_OR_RETURN(int64_t id, UserId(name));
+      return Run("UPDATE users SET disabled = 0 WHERE id = ?", id);
+    });
+  }
+
   Status SetPasswordHash(std::string_view name, std::string_view hash) override {
     return InTransaction([&]() -> Status {
       ASSIGN_OR_RETURN(int64_t id, UserId(name));
