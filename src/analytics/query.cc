@@ -1522,11 +1522,6 @@ Result<QueryResult> RunQuery(const Snapshot& s, const QuerySpec& spec) {
                         FromMemberCube(p, cube) || FromSetCube(p, DK::kLinked, cube));
   if (!from_cube) {
     if (!p.member_level && p.flag_filter && !p.flag_filter->accept[0]) p.list = &s.flagged;
-    // Monitored persons alone: only households with a flag can be monitored.
-    if (!p.member_level && std::all_of(measures.begin(), measures.end(), [](M m) {
-          return m == M::kMonitoredPersons;
-        }))
-      p.list = &s.flagged;
     auto make = [&] { return Groups(p.space, p.need_medians, statuses, poverty, p.buckets); };
     cube.emplace(make());
     Execute(p, spec.threads, *cube, make);

@@ -152,7 +152,10 @@ Result<nlohmann::json> RegionSummary(const analytics::Snapshot& snap, const std:
                               where};
   counts.threads = 1;
   ASSIGN_OR_RETURN(analytics::QueryResult a, analytics::RunQuery(snap, counts));
+  // Only households with a flag can be monitored: asked of them alone, the scan reads the
+  // snapshot's list of flagged households instead of the region's rows.
   analytics::QuerySpec monitored{{"monitored_persons"}, {}, where};
+  if (!snap.rules.empty()) monitored.where.push_back({"flag", snap.rules});
   monitored.threads = 1;
   ASSIGN_OR_RETURN(analytics::QueryResult b, analytics::RunQuery(snap, monitored));
   analytics::QuerySpec flags{{"flags"}, {"flag"}, where};
