@@ -265,11 +265,11 @@ TEST_F(QueryTest, MonitoredPersonsAreMembersOfHouseholdsWithActiveRiskFlags) {
              "SELECT substr(h.village_code, 1, 6) || '000000', sum(" + monitored + ")" +
                  kMembersJoin + "GROUP BY 1 ORDER BY 1");
   ExpectSame({{"persons", "monitored_persons"}, {"prefecture"}, {}},
-             "SELECT substr(h.village_code, 1, 4) || '00000000', count(*), sum(" + monitored +
-                 ")" + kMembersJoin + "GROUP BY 1 ORDER BY 1");
-  ExpectSame({{"monitored_persons"}, {"sex"}, {}},
-             "SELECT coalesce(m.sex, ''), sum(" + monitored + ")" + kMembersJoin +
-                 "GROUP BY 1 ORDER BY 1");
+             "SELECT substr(h.village_code, 1, 4) || '00000000', count(*), sum(" + monitored + ")" +
+                 kMembersJoin + "GROUP BY 1 ORDER BY 1");
+  ExpectSame({{"monitored_persons"}, {"sex"}, {}}, "SELECT coalesce(m.sex, ''), sum(" + monitored +
+                                                       ")" + kMembersJoin +
+                                                       "GROUP BY 1 ORDER BY 1");
   // Within the households with any flag (the region summary's question): the same total.
   std::vector<std::string> rules = snap_->rules;
   ExpectSame({{"monitored_persons"}, {}, {{"flag", rules}}},
@@ -292,11 +292,12 @@ TEST_F(QueryTest, IncomeBandsAgainstTheLineEqualSql) {
   const std::string order =
       "CASE b WHEN '' THEN 0 WHEN '<0.5' THEN 1 WHEN '0.5-1' THEN 2 WHEN '1-1.5' THEN 3 WHEN "
       "'1.5-2' THEN 4 WHEN '2-3' THEN 5 ELSE 6 END";
-  const std::string hh = "(SELECT household_id, village_code, " + band +
-                         " AS b FROM (SELECT *, " + kPerCapita + " AS pc FROM households))";
-  ExpectSame(spec, "SELECT substr(h.village_code, 1, 6) || '000000' AS c, b, count(DISTINCT "
-                   "h.household_id), count(*) FROM members m JOIN " + hh +
-                       " h USING (household_id) GROUP BY c, b ORDER BY c, " + order);
+  const std::string hh = "(SELECT household_id, village_code, " + band + " AS b FROM (SELECT *, " +
+                         kPerCapita + " AS pc FROM households))";
+  ExpectSame(spec,
+             "SELECT substr(h.village_code, 1, 6) || '000000' AS c, b, count(DISTINCT "
+             "h.household_id), count(*) FROM members m JOIN " +
+                 hh + " h USING (household_id) GROUP BY c, b ORDER BY c, " + order);
   QuerySpec filtered{{"households"}, {}, {{"income_band", {"<0.5", "0.5-1"}}}};
   filtered.poverty.line = 4000;
   ExpectSame(filtered, "SELECT count(*) FROM " + hh + " WHERE b IN ('<0.5', '0.5-1')");

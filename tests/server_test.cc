@@ -277,11 +277,12 @@ TEST_F(ServerTest, RegionSummaryPointsAndVillageAttributesForThePanels) {
     ASSERT_TRUE(region && region->status == 200) << Describe(region);
     const nlohmann::json r = Json(region);
     const nlohmann::json& summary = r["summary"];
-    const std::string where =
-        code == "520000000000" ? "" : "&where=county=" + code.substr(0, 6);
-    auto q = client.Get("/api/query?measures=households,persons,poor_persons,exited_persons,"
-                        "returned_persons,monitored_persons,incidence" + where,
-                        SessionHeaders(admin));
+    const std::string where = code == "520000000000" ? "" : "&where=county=" + code.substr(0, 6);
+    auto q = client.Get(
+        "/api/query?measures=households,persons,poor_persons,exited_persons,"
+        "returned_persons,monitored_persons,incidence" +
+            where,
+        SessionHeaders(admin));
     ASSERT_TRUE(q && q->status == 200) << Describe(q);
     const nlohmann::json row = Json(q)["rows"].at(0);
     for (const char* m : {"households", "persons", "poor_persons", "exited_persons",
@@ -292,9 +293,9 @@ TEST_F(ServerTest, RegionSummaryPointsAndVillageAttributesForThePanels) {
     ASSERT_TRUE(flags && flags->status == 200) << Describe(flags);
     EXPECT_EQ(summary["open_flags"].get<int64_t>(), Sum(Json(flags), "flags"));
     // Independently: households from SQL, monitored persons from the flags table.
-    const std::string in = code == "520000000000"
-                               ? "1"
-                               : fmt::format("substr(village_code, 1, 6) = '{}'", code.substr(0, 6));
+    const std::string in = code == "520000000000" ? "1"
+                                                  : fmt::format("substr(village_code, 1, 6) = '{}'",
+                                                                code.substr(0, 6));
     EXPECT_EQ(summary["households"].get<int64_t>(), Households(in));
     const int64_t monitored = QueryInt(
         db_, fmt::format("SELECT count(*) FROM members m JOIN households h USING (household_id) "
@@ -339,20 +340,24 @@ TEST_F(ServerTest, RegionSummaryPointsAndVillageAttributesForThePanels) {
   const nlohmann::json& a = v["attributes"];
   ASSERT_TRUE(a.is_object()) << v.dump();
   EXPECT_EQ(a["terrain"]["code"].get<std::string>(),
-            std::to_string(QueryInt(db_, "SELECT terrain FROM villages WHERE village_code = '" +
-                                             P().village + "'")));
+            std::to_string(QueryInt(
+                db_, "SELECT terrain FROM villages WHERE village_code = '" + P().village + "'")));
   EXPECT_FALSE(a["terrain"]["label"].get<std::string>().empty());
   EXPECT_FALSE(a["industries"].empty());
-  EXPECT_EQ(a["school"].get<bool>(),
-            QueryInt(db_, "SELECT school FROM villages WHERE village_code = '" + P().village +
-                              "'") == 1);
+  EXPECT_EQ(
+      a["school"].get<bool>(),
+      QueryInt(db_, "SELECT school FROM villages WHERE village_code = '" + P().village + "'") == 1);
   EXPECT_EQ(a["collective_income"].get<double>() * 100,
-            static_cast<double>(QueryInt(db_, "SELECT collective_income_fen FROM villages WHERE "
-                                              "village_code = '" + P().village + "'")));
+            static_cast<double>(QueryInt(db_,
+                                         "SELECT collective_income_fen FROM villages WHERE "
+                                         "village_code = '" +
+                                             P().village + "'")));
   ASSERT_FALSE(v["households"].empty());
   for (const auto& h : v["households"]) {
-    const int64_t has = QueryInt(db_, "SELECT lat IS NOT NULL FROM households WHERE household_id "
-                                      "= '" + h["household_id"].get<std::string>() + "'");
+    const int64_t has = QueryInt(db_,
+                                 "SELECT lat IS NOT NULL FROM households WHERE household_id "
+                                 "= '" +
+                                     h["household_id"].get<std::string>() + "'");
     EXPECT_EQ(h["lat"].is_number(), has == 1);
   }
 }
@@ -380,11 +385,12 @@ TEST_F(ServerTest, OverviewPanelsAnswerThroughTheQueryApi) {
   ASSERT_FALSE(bands["rows"].empty());
   EXPECT_EQ(Sum(bands, "households"), all);
   const int64_t below_half = QueryInt(
-      db_, "SELECT count(*) FROM households WHERE members > 0 AND (coalesce(income_wage_fen, 0) + "
-           "coalesce(income_business_fen, 0) + coalesce(income_property_fen, 0) + "
-           "coalesce(income_transfer_fen, 0)) / 100.0 / members < 2000 AND (income_wage_fen IS "
-           "NOT NULL OR income_business_fen IS NOT NULL OR income_property_fen IS NOT NULL OR "
-           "income_transfer_fen IS NOT NULL)");
+      db_,
+      "SELECT count(*) FROM households WHERE members > 0 AND (coalesce(income_wage_fen, 0) + "
+      "coalesce(income_business_fen, 0) + coalesce(income_property_fen, 0) + "
+      "coalesce(income_transfer_fen, 0)) / 100.0 / members < 2000 AND (income_wage_fen IS "
+      "NOT NULL OR income_business_fen IS NOT NULL OR income_property_fen IS NOT NULL OR "
+      "income_transfer_fen IS NOT NULL)");
   int64_t got_below_half = 0;
   std::vector<std::string> order;
   for (const auto& row : bands["rows"]) {
@@ -401,13 +407,14 @@ TEST_F(ServerTest, OverviewPanelsAnswerThroughTheQueryApi) {
   };
   for (size_t i = 1; i < order.size(); ++i) EXPECT_LT(pos(order[i - 1]), pos(order[i]));
   // A band as a filter.
-  const auto filtered =
-      get("/api/query?measures=households&line=4000&where=income_band=%3C0.5");
+  const auto filtered = get("/api/query?measures=households&line=4000&where=income_band=%3C0.5");
   EXPECT_EQ(Sum(filtered, "households"), below_half);
   // FGT and Alkire–Foster by county within one prefecture.
   const std::string prefecture = P().county.substr(0, 4);
-  const auto poverty = get("/api/query?measures=fgt_p0,fgt_p1,fgt_p2,mpi_h,mpi_a,mpi_m0&by=county"
-                           "&where=prefecture=" + prefecture + "&line=4000");
+  const auto poverty =
+      get("/api/query?measures=fgt_p0,fgt_p1,fgt_p2,mpi_h,mpi_a,mpi_m0&by=county"
+          "&where=prefecture=" +
+          prefecture + "&line=4000");
   ASSERT_FALSE(poverty["rows"].empty());
   for (const auto& row : poverty["rows"]) {
     EXPECT_EQ(row["county"].get<std::string>().substr(0, 4), prefecture);

@@ -407,7 +407,7 @@ struct Plan {
   std::vector<Filter> multi_filters;
   std::vector<uint8_t> poor_of, exited_of, returned_of;  // by status code
   bool need_income = false, need_medians = false, need_flags = false;
-  bool need_monitored = false;  // monitored_persons: Snapshot::Monitored per household
+  bool need_monitored = false;      // monitored_persons: Snapshot::Monitored per household
   bool need_components = false;     // the income parts (wage, business, property, transfer)
   bool households_measure = false;  // households or poor_households asked
   // Rows are these households (Snapshot::flagged) rather than ranges: a flag filter that
@@ -1272,7 +1272,8 @@ bool FromSetCube(const Plan& p, DK kind, std::optional<Groups>& g) {
   const Filter* filter = flags ? p.flag_filter : p.linked_filter;
   const Filter* other = flags ? p.linked_filter : p.flag_filter;
   if (!c.valid || p.member_level == flags || other || p.need_income || p.need_medians ||
-      p.need_fgt || p.need_mpi || p.need_monitored || (!flags && (p.need_flags || p.households_measure)) ||
+      p.need_fgt || p.need_mpi || p.need_monitored ||
+      (!flags && (p.need_flags || p.households_measure)) ||
       sets != (flags ? s.rules.size() : s.datasets.size()) + 1 ||
       c.statuses != s.h_dicts[kStatus].values.size())
     return false;
@@ -1353,8 +1354,7 @@ bool FromMemberCube(const Plan& p, std::optional<Groups>& g) {
   const Cube& c = s.cube;
   if (!c.valid || !p.member_level || p.multi >= 0 || !p.multi_filters.empty() || p.need_flags ||
       p.need_income || p.need_medians || p.need_fgt || p.need_mpi || p.need_monitored ||
-      p.households_measure ||
-      c.statuses != s.h_dicts[kStatus].values.size())
+      p.households_measure || c.statuses != s.h_dicts[kStatus].values.size())
     return false;
   std::vector<int> dims;  // member dimensions used
   auto use = [&](const Dimension* d) {
@@ -1500,8 +1500,7 @@ Result<QueryResult> RunQuery(const Snapshot& s, const QuerySpec& spec) {
   bool households_measure = false;
   for (M m : measures) households_measure |= m == M::kHouseholds || m == M::kPoorHouseholds;
   p.households_measure = households_measure;
-  p.counts_only = p.multi < 0 && !p.need_income && !p.need_flags && !poverty &&
-                  !p.need_monitored &&
+  p.counts_only = p.multi < 0 && !p.need_income && !p.need_flags && !poverty && !p.need_monitored &&
                   p.space <= (uint64_t{1} << 21) / p.poor_of.size() &&
                   !(p.member_level && households_measure);
   const uint32_t statuses = p.counts_only ? static_cast<uint32_t>(p.poor_of.size()) : 0;

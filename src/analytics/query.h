@@ -93,12 +93,12 @@ Result<HouseholdList> ListHouseholds(
 
 // What a dimension's values are, for checking and labelling them (service/query.h).
 enum class DimensionKind {
-  kRegion,   // 12-digit region codes of `region_level` (0 province .. 4 village)
-  kCoded,    // codes of `code_list` (core/code_lists.h)
-  kYear,     // years (year, registered_year, exit_year)
-  kAgeBand,  // 0-6, 7-15, 16-59, 60+
-  kFlag,     // rule ids
-  kLinked,   // department data set names
+  kRegion,      // 12-digit region codes of `region_level` (0 province .. 4 village)
+  kCoded,       // codes of `code_list` (core/code_lists.h)
+  kYear,        // years (year, registered_year, exit_year)
+  kAgeBand,     // 0-6, 7-15, 16-59, 60+
+  kFlag,        // rule ids
+  kLinked,      // department data set names
   kIncomeBand,  // IncomeBands() values
 };
 struct DimensionInfo {

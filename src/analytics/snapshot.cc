@@ -1297,9 +1297,17 @@ Status BuildVillages(store::Store& store, Snapshot& snap) {
   snap.villages.assign(codes.size(), VillageAttributes{});
   const DatasetSpec* d = FindDataset("villages");
   if (!d) return OkStatus();
-  const std::vector<std::string> cols = {"village_code", "terrain",   "industries", "road",
-                                         "water",        "power",     "broadband",  "clinic",
-                                         "school",       "distance_km", "collective_income_fen"};
+  const std::vector<std::string> cols = {"village_code",
+                                         "terrain",
+                                         "industries",
+                                         "road",
+                                         "water",
+                                         "power",
+                                         "broadband",
+                                         "clinic",
+                                         "school",
+                                         "distance_km",
+                                         "collective_income_fen"};
   auto number = [](const store::Cell& c) {
     return c.kind == store::Cell::Kind::kInt    ? static_cast<double>(c.i)
            : c.kind == store::Cell::Kind::kReal ? c.r

@@ -246,7 +246,7 @@ struct Snapshot {
   // Whether household h is monitored (防返贫监测): it has an active flag of a rule of
   // category "risk" (docs/query.md, monitored_persons).
   bool Monitored(uint32_t h) const;
-  std::vector<uint32_t> flagged;   // households with any active flag, ascending (derived)
+  std::vector<uint32_t> flagged;  // households with any active flag, ascending (derived)
 
   // Facts about a household's members, for the MPI's member indicators (query.h), derived on
   // build, load, link refresh and upsert: bit kOutOfSchool, a member aged 7-15 out of school;

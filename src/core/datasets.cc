@@ -430,11 +430,23 @@ constexpr FieldSpec kDeathFields[] = {
 #undef FUPIN_IDENTITY_BLOCK
 
 constexpr FieldSpec kVillageFields[] = {
-    {"village_code", "村代码", T::kVillage, {}, true, false, "行政村的12位区划代码",
+    {"village_code",
+     "村代码",
+     T::kVillage,
+     {},
+     true,
+     false,
+     "行政村的12位区划代码",
      "12-digit code of the administrative village"},
     {"terrain", "地形", T::kCode, "terrain", false, false, "地形地貌：1 平原 2 丘陵 3 山区 4 高原",
      "terrain: 1 plain, 2 hills, 3 mountains, 4 plateau"},
-    {"industries", "主导产业", T::kText, {}, false, false, "主导产业，多个用“、”分隔",
+    {"industries",
+     "主导产业",
+     T::kText,
+     {},
+     false,
+     false,
+     "主导产业，多个用“、”分隔",
      "main industries, several separated by 、"},
     {"road", "通硬化路", T::kCode, "yes_no", false, false, "是否通硬化路",
      "whether a hard-surfaced road reaches the village"},
@@ -547,7 +559,8 @@ constexpr DatasetSpec kDatasets[] = {
      kDeathFields,
      {},
      "dept_deaths"},
-    {"villages", "村情", "village attributes", K::kVillage, kVillageFields, kVillageKey, "villages"},
+    {"villages", "村情", "village attributes", K::kVillage, kVillageFields, kVillageKey,
+     "villages"},
 };
 
 std::string_view SqlType(FieldType type) {

@@ -488,23 +488,22 @@ std::string Header(std::string_view header) {
 }
 
 // villages.csv: one row per village with households. Guizhou is 92% mountains and hills:
-// terrain 3 山区 is the commonest, 4 高原 more frequent in the west (毕节, 六盘水), 2 丘陵 and 1 平原
-// more frequent around 贵阳; a mountain village is farther from its township seat and less
+// terrain 3 山区 is the commonest, 4 高原 more frequent in the west (毕节, 六盘水), 2 丘陵 and 1
+// 平原 more frequent around 贵阳; a mountain village is farther from its township seat and less
 // often has a school or piped water. Each village's row is a function of (seed, village).
 std::string VillagesCsv(const Plan& plan) {
   static constexpr std::string_view kIndustries[] = {
-      "茶叶", "辣椒",   "食用菌", "中药材", "精品水果", "生态畜牧", "蔬菜",
-      "刺梨", "猕猴桃", "乡村旅游", "竹编", "蜂蜜",     "马铃薯",   "核桃"};
+      "茶叶", "辣椒",   "食用菌",   "中药材", "精品水果", "生态畜牧", "蔬菜",
+      "刺梨", "猕猴桃", "乡村旅游", "竹编",   "蜂蜜",     "马铃薯",   "核桃"};
   std::string out = Header(kVillagesHeader);
   for (size_t v = 0; v < plan.villages.size(); ++v) {
     const Village& village = plan.villages[v];
     if (village.households == 0) continue;
     Rng rng(Hash(plan.seed, 0x76696c6c616765ULL, v));  // "village"
-    const std::string_view pref = plan.prefectures[static_cast<size_t>(
-                                                       plan.counties[static_cast<size_t>(
-                                                                         village.county)]
-                                                           .prefecture)]
-                                      .info->code4;
+    const std::string_view pref =
+        plan.prefectures[static_cast<size_t>(
+                             plan.counties[static_cast<size_t>(village.county)].prefecture)]
+            .info->code4;
     // Weights of 1 plain, 2 hills, 3 mountains, 4 plateau.
     std::array<double, 4> w = {0.05, 0.25, 0.62, 0.08};
     if (pref == "5205" || pref == "5202") w = {0.03, 0.15, 0.52, 0.30};
@@ -534,8 +533,8 @@ std::string VillagesCsv(const Plan& plan) {
     // Collective income: 30,000 to about 800,000 yuan, skewed low.
     const double income = 30000 * std::exp(rng.Uniform() * rng.Uniform() * 3.3);
     out += fmt::format("{},{},{},{},{},{},{},{},{},{:.1f},{:.0f}\n",
-                       std::string_view(village.code, 12), terrain, industries, road, water,
-                       power, broadband, clinic, school, km, income);
+                       std::string_view(village.code, 12), terrain, industries, road, water, power,
+                       broadband, clinic, school, km, income);
   }
   return out;
 }

@@ -136,7 +136,11 @@ Status HouseholdListRoute(App& app, Ctx& ctx, const httplib::Request& req, httpl
 // The level of a region code: 0 province .. 4 village.
 int RegionLevel(std::string_view code) {
   const std::string dim = RegionDimension(code).first;
-  return dim.empty() ? 0 : dim == "prefecture" ? 1 : dim == "county" ? 2 : dim == "township" ? 3 : 4;
+  return dim.empty()           ? 0
+         : dim == "prefecture" ? 1
+         : dim == "county"     ? 2
+         : dim == "township"   ? 3
+                               : 4;
 }
 
 // The key figures of one region (docs/query.md): three questions of the query model, the
@@ -146,10 +150,10 @@ Result<nlohmann::json> RegionSummary(const analytics::Snapshot& snap, const std:
   std::vector<std::pair<std::string, std::vector<std::string>>> where;
   const auto [dim, c] = RegionDimension(code);
   if (!dim.empty()) where.push_back({dim, {c}});
-  analytics::QuerySpec counts{{"households", "persons", "poor_persons", "exited_persons",
-                               "returned_persons", "incidence"},
-                              {},
-                              where};
+  analytics::QuerySpec counts{
+      {"households", "persons", "poor_persons", "exited_persons", "returned_persons", "incidence"},
+      {},
+      where};
   counts.threads = 1;
   ASSIGN_OR_RETURN(analytics::QueryResult a, analytics::RunQuery(snap, counts));
   // Only households with a flag can be monitored: asked of them alone, the scan reads the
@@ -167,8 +171,7 @@ Result<nlohmann::json> RegionSummary(const analytics::Snapshot& snap, const std:
   };
   const char* names[] = {"households", "persons", "poor_persons", "exited_persons",
                          "returned_persons"};
-  for (size_t i = 0; i < std::size(names); ++i)
-    out[names[i]] = static_cast<int64_t>(value(a, i));
+  for (size_t i = 0; i < std::size(names); ++i) out[names[i]] = static_cast<int64_t>(value(a, i));
   out["monitored_persons"] = static_cast<int64_t>(value(b, 0));
   const double incidence = value(a, 5);
   out["incidence"] = a.values.empty() || std::isnan(incidence) ? nlohmann::json(nullptr)
@@ -228,8 +231,10 @@ Status RegionRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Res
                         {"lat", lat},
                         {"lon", lon}});
   }
-  nlohmann::json out = {{"code", code},         {"name", app.RegionName(code)},
-                        {"summary", summary},   {"by_status", own},
+  nlohmann::json out = {{"code", code},
+                        {"name", app.RegionName(code)},
+                        {"summary", summary},
+                        {"by_status", own},
                         {"children", children}};
   SendJson(res, out);
   return OkStatus();

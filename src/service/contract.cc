@@ -86,7 +86,8 @@ std::string_view RepeatText(DatasetKind kind) {
              "village code; villages it leaves out are removed unless a row of the file was "
              "rejected. The file is optional: a batch without it imports as before. "
              "同一文件内主键重复：后一行被拒绝；每个文件是各村的现状，按村代码替换上一次的数据，"
-             "文件中没有的村被删除（文件中有被拒绝的行时保留）。该文件可选，批次中没有它也照常导入。";
+             "文件中没有的村被删除（文件中有被拒绝的行时保留）。该文件可选，批次中没有它也照常导入"
+             "。";
   }
   return "";
 }

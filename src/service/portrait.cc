@@ -307,7 +307,8 @@ std::vector<std::string> Industries(std::string_view text) {
   std::string current;
   auto flush = [&] {
     const size_t b = current.find_first_not_of(' ');
-    if (b != std::string::npos) out.push_back(current.substr(b, current.find_last_not_of(' ') - b + 1));
+    if (b != std::string::npos)
+      out.push_back(current.substr(b, current.find_last_not_of(' ') - b + 1));
     current.clear();
   };
   for (size_t i = 0; i < text.size();) {
@@ -349,13 +350,15 @@ Json AttributesJson(const analytics::VillageAttributes& a, Lang lang) {
 
 std::string AttributesText(const analytics::VillageAttributes& a, Lang lang) {
   const bool zh = Zh(lang);
-  if (!a.known) return fmt::format("[{}] {}\n", zh ? "村情" : "attributes", zh ? "未导入" : "not imported");
+  if (!a.known)
+    return fmt::format("[{}] {}\n", zh ? "村情" : "attributes", zh ? "未导入" : "not imported");
   auto yes_no = [&](int8_t v) -> std::string {
     if (v < 0) return zh ? "未知" : "unknown";
     return v ? (zh ? "是" : "yes") : (zh ? "否" : "no");
   };
   std::vector<std::vector<std::string>> rows;
-  rows.push_back({zh ? "地形" : "terrain", a.terrain.empty() ? "" : CodeLabel("terrain", a.terrain, lang)});
+  rows.push_back(
+      {zh ? "地形" : "terrain", a.terrain.empty() ? "" : CodeLabel("terrain", a.terrain, lang)});
   rows.push_back({zh ? "主导产业" : "industries",
                   fmt::format("{}", fmt::join(Industries(a.industries), zh ? "、" : ", "))});
   for (size_t k = 0; k < a.facilities.size(); ++k)
@@ -363,10 +366,12 @@ std::string AttributesText(const analytics::VillageAttributes& a, Lang lang) {
                     yes_no(a.facilities[k])});
   rows.push_back({zh ? "距乡镇政府（公里）" : "distance_km",
                   std::isnan(a.distance_km) ? "" : fmt::format("{:.1f}", a.distance_km)});
-  rows.push_back({zh ? "村集体经济收入（元）" : "collective_income",
-                  std::isnan(a.collective_income) ? "" : fmt::format("{:.2f}", a.collective_income)});
+  rows.push_back(
+      {zh ? "村集体经济收入（元）" : "collective_income",
+       std::isnan(a.collective_income) ? "" : fmt::format("{:.2f}", a.collective_income)});
   return fmt::format("[{}]\n", zh ? "村情" : "attributes") +
-         FormatTable({zh ? "项目" : "item", zh ? "值" : "value"}, rows, {Align::kLeft, Align::kLeft}, 2);
+         FormatTable({zh ? "项目" : "item", zh ? "值" : "value"}, rows,
+                     {Align::kLeft, Align::kLeft}, 2);
 }
 
 std::string VillageText(const analytics::Snapshot& snap, const analytics::VillagePortrait& p,

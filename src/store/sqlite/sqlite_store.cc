@@ -196,10 +196,9 @@ std::string Migration10() {
 }
 
 constexpr Migration kMigrations[] = {
-    {1, &Migration1},     {2, &LinkMigration}, {3, &BlocksMigration},
-    {4, &RulesMigration}, {5, &Migration5},    {6, &PlatformMigration},
-    {7, &EditsMigration}, {8, &Migration8},    {9, &EditsFlagsMigration},
-    {10, &Migration10}};
+    {1, &Migration1},          {2, &LinkMigration},     {3, &BlocksMigration}, {4, &RulesMigration},
+    {5, &Migration5},          {6, &PlatformMigration}, {7, &EditsMigration},  {8, &Migration8},
+    {9, &EditsFlagsMigration}, {10, &Migration10}};
 
 // ---- writers ---------------------------------------------------------------------------
 
@@ -1175,7 +1174,8 @@ class SqliteStore final : public Store {
         Stmt::Prepare(
             db_,
             "SELECT (SELECT coalesce(max(file_id), 0) FROM dataset_state WHERE dataset IN "
-            "('regions', 'households', 'members', 'villages')), (SELECT coalesce(max(run_id), 0) FROM "
+            "('regions', 'households', 'members', 'villages')), (SELECT coalesce(max(run_id), 0) "
+            "FROM "
             "link_runs WHERE finished_at IS NOT NULL), (SELECT coalesce(max(run_id), 0) FROM "
             "rule_runs) + (SELECT count(*) FROM flag_events WHERE run_id IS NULL AND edit_id IS "
             "NULL), (SELECT coalesce(max(edit_id), 0) "
