@@ -255,6 +255,57 @@ TEST_F(QueryTest, MedianIncomeBySexInAPrefectureAndByVillage) {
         "SELECT village_code, " + kPerCapita + " FROM households");
 }
 
+// monitored_persons: members of households with an open or verified flag of a `risk` rule
+// (docs/query.md), by county from households and by sex from members, against the flags table.
+TEST_F(QueryTest, MonitoredPersonsAreMembersOfHouseholdsWithActiveRiskFlags) {
+  const std::string monitored =
+      " h.household_id IN (SELECT household_id FROM flags WHERE category = 'risk' AND state IN "
+      "('open', 'verified')) ";
+  ExpectSame({{"monitored_persons"}, {"county"}, {}},
+             "SELECT substr(h.village_code, 1, 6) || '000000', sum(" + monitored + ")" +
+                 kMembersJoin + "GROUP BY 1 ORDER BY 1");
+  ExpectSame({{"persons", "monitored_persons"}, {"prefecture"}, {}},
+             "SELECT substr(h.village_code, 1, 4) || '00000000', count(*), sum(" + monitored + ")" +
+                 kMembersJoin + "GROUP BY 1 ORDER BY 1");
+  ExpectSame({{"monitored_persons"}, {"sex"}, {}}, "SELECT coalesce(m.sex, ''), sum(" + monitored +
+                                                       ")" + kMembersJoin +
+                                                       "GROUP BY 1 ORDER BY 1");
+  // Within the households with any flag (the region summary's question): the same total.
+  std::vector<std::string> rules = snap_->rules;
+  ExpectSame({{"monitored_persons"}, {}, {{"flag", rules}}},
+             "SELECT count(*)" + kMembersJoin + "WHERE" + monitored);
+  auto r = analytics::RunQuery(*snap_, {{"monitored_persons"}, {}, {}});
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_FALSE(r->from_cube);
+  EXPECT_GT(r->values.at(0).at(0), 0);
+}
+
+// income_band: per-capita income over the line, in band order, against SQL; a filter on a
+// band; refused without a line.
+TEST_F(QueryTest, IncomeBandsAgainstTheLineEqualSql) {
+  QuerySpec spec{{"households", "persons"}, {"county", "income_band"}, {}};
+  spec.poverty.line = 4000;
+  const std::string band =
+      "CASE WHEN pc IS NULL THEN '' WHEN pc < 2000 THEN '<0.5' WHEN pc < 4000 THEN '0.5-1' WHEN "
+      "pc < 6000 THEN '1-1.5' WHEN pc < 8000 THEN '1.5-2' WHEN pc < 12000 THEN '2-3' ELSE '>=3' "
+      "END";
+  const std::string order =
+      "CASE b WHEN '' THEN 0 WHEN '<0.5' THEN 1 WHEN '0.5-1' THEN 2 WHEN '1-1.5' THEN 3 WHEN "
+      "'1.5-2' THEN 4 WHEN '2-3' THEN 5 ELSE 6 END";
+  const std::string hh = "(SELECT household_id, village_code, " + band + " AS b FROM (SELECT *, " +
+                         kPerCapita + " AS pc FROM households))";
+  ExpectSame(spec,
+             "SELECT substr(h.village_code, 1, 6) || '000000' AS c, b, count(DISTINCT "
+             "h.household_id), count(*) FROM members m JOIN " +
+                 hh + " h USING (household_id) GROUP BY c, b ORDER BY c, " + order);
+  QuerySpec filtered{{"households"}, {}, {{"income_band", {"<0.5", "0.5-1"}}}};
+  filtered.poverty.line = 4000;
+  ExpectSame(filtered, "SELECT count(*) FROM " + hh + " WHERE b IN ('<0.5', '0.5-1')");
+  auto no_line = analytics::RunQuery(*snap_, {{"households"}, {"income_band"}, {}});
+  ASSERT_FALSE(no_line);
+  EXPECT_NE(no_line.error().message().find("income_band"), std::string::npos);
+}
+
 TEST_F(QueryTest, FlagsByRuleAndByCountyMatchTheFlagsTable) {
   const std::string active = " state IN ('open', 'verified') ";
   auto got = Rows(*snap_, {{"flagged_households", "flags"}, {"flag"}, {}});

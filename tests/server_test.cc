@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -262,6 +263,169 @@ TEST_F(ServerTest, RegionsAndPortraitsRespectScopeAndMasking) {
   auto denied = client.Get("/api/households/" + P().household, SessionHeaders(edu));
   ASSERT_TRUE(denied);
   EXPECT_EQ(denied->status, 403);
+}
+
+// The overview's panels (issue 15): the region's key figures equal the query model's answers
+// over the same region; each child is placed at the mean GPS of its households (checked
+// against SQL); the village portrait carries the village's attributes and each household's
+// point.
+TEST_F(ServerTest, RegionSummaryPointsAndVillageAttributesForThePanels) {
+  auto client = server_->Client();
+  SignedIn admin = SignIn(client, "admin");
+  for (const std::string& code : {std::string("520000000000"), P().county}) {
+    auto region = client.Get("/api/regions/" + code, SessionHeaders(admin));
+    ASSERT_TRUE(region && region->status == 200) << Describe(region);
+    const nlohmann::json r = Json(region);
+    const nlohmann::json& summary = r["summary"];
+    const std::string where = code == "520000000000" ? "" : "&where=county=" + code.substr(0, 6);
+    auto q = client.Get(
+        "/api/query?measures=households,persons,poor_persons,exited_persons,"
+        "returned_persons,monitored_persons,incidence" +
+            where,
+        SessionHeaders(admin));
+    ASSERT_TRUE(q && q->status == 200) << Describe(q);
+    const nlohmann::json row = Json(q)["rows"].at(0);
+    for (const char* m : {"households", "persons", "poor_persons", "exited_persons",
+                          "returned_persons", "monitored_persons"})
+      EXPECT_EQ(summary[m].get<int64_t>(), row[m].get<int64_t>()) << code << " " << m;
+    EXPECT_NEAR(summary["incidence"].get<double>(), row["incidence"].get<double>(), 1e-4);
+    auto flags = client.Get("/api/query?measures=flags" + where, SessionHeaders(admin));
+    ASSERT_TRUE(flags && flags->status == 200) << Describe(flags);
+    EXPECT_EQ(summary["open_flags"].get<int64_t>(), Sum(Json(flags), "flags"));
+    // Independently: households from SQL, monitored persons from the flags table.
+    const std::string in = code == "520000000000" ? "1"
+                                                  : fmt::format("substr(village_code, 1, 6) = '{}'",
+                                                                code.substr(0, 6));
+    EXPECT_EQ(summary["households"].get<int64_t>(), Households(in));
+    const int64_t monitored = QueryInt(
+        db_, fmt::format("SELECT count(*) FROM members m JOIN households h USING (household_id) "
+                         "WHERE m.left_reason IS NULL AND {} AND household_id IN (SELECT "
+                         "household_id FROM flags WHERE category = 'risk' AND state IN "
+                         "('open', 'verified'))",
+                         in));
+    EXPECT_EQ(summary["monitored_persons"].get<int64_t>(), monitored);
+    EXPECT_GT(monitored, 0) << "the generated province has households at risk";
+    // Children's points: the mean of their households' GPS, 6 decimals.
+    ASSERT_FALSE(r["children"].empty());
+    int placed = 0;
+    for (const auto& child : r["children"]) {
+      const std::string c = child["code"];
+      size_t digits = c.find_last_not_of('0') + 1;
+      digits = digits <= 4 ? 4 : digits <= 6 ? 6 : digits <= 9 ? 9 : 12;
+      const std::string prefix = c.substr(0, digits);
+      const int64_t with_gps = QueryInt(
+          db_, fmt::format("SELECT count(*) FROM households WHERE village_code LIKE '{}%' AND "
+                           "lat IS NOT NULL AND lon IS NOT NULL",
+                           prefix));
+      if (with_gps == 0) {
+        EXPECT_TRUE(child["lat"].is_null()) << c;
+        continue;
+      }
+      ++placed;
+      const int64_t lat_e6 = QueryInt(
+          db_, fmt::format("SELECT CAST(round(avg(round(lat * 1e6))) AS INTEGER) FROM households "
+                           "WHERE village_code LIKE '{}%' AND lat IS NOT NULL AND lon IS NOT NULL",
+                           prefix));
+      ASSERT_TRUE(child["lat"].is_number()) << c;
+      EXPECT_NEAR(child["lat"].get<double>(), lat_e6 / 1e6, 1.5e-6) << c;
+      EXPECT_GT(child["lon"].get<double>(), 100);  // Guizhou lies near 103-110 E
+      EXPECT_LT(child["lon"].get<double>(), 112);
+    }
+    EXPECT_GT(placed, 0);
+  }
+  // The village: attributes as imported, households with their points.
+  auto village = client.Get("/api/villages/" + P().village + "/portrait", SessionHeaders(admin));
+  ASSERT_TRUE(village && village->status == 200) << Describe(village);
+  const nlohmann::json v = Json(village);
+  const nlohmann::json& a = v["attributes"];
+  ASSERT_TRUE(a.is_object()) << v.dump();
+  EXPECT_EQ(a["terrain"]["code"].get<std::string>(),
+            std::to_string(QueryInt(
+                db_, "SELECT terrain FROM villages WHERE village_code = '" + P().village + "'")));
+  EXPECT_FALSE(a["terrain"]["label"].get<std::string>().empty());
+  EXPECT_FALSE(a["industries"].empty());
+  EXPECT_EQ(
+      a["school"].get<bool>(),
+      QueryInt(db_, "SELECT school FROM villages WHERE village_code = '" + P().village + "'") == 1);
+  EXPECT_EQ(a["collective_income"].get<double>() * 100,
+            static_cast<double>(QueryInt(db_,
+                                         "SELECT collective_income_fen FROM villages WHERE "
+                                         "village_code = '" +
+                                             P().village + "'")));
+  ASSERT_FALSE(v["households"].empty());
+  for (const auto& h : v["households"]) {
+    const int64_t has = QueryInt(db_,
+                                 "SELECT lat IS NOT NULL FROM households WHERE household_id "
+                                 "= '" +
+                                     h["household_id"].get<std::string>() + "'");
+    EXPECT_EQ(h["lat"].is_number(), has == 1);
+  }
+}
+
+// The overview's other panels through /api/query at the HTTP level: causes, status by year,
+// the income distribution against the line, FGT and Alkire–Foster by county in a prefecture.
+TEST_F(ServerTest, OverviewPanelsAnswerThroughTheQueryApi) {
+  auto client = server_->Client();
+  SignedIn admin = SignIn(client, "admin");
+  auto get = [&](const std::string& q) {
+    auto r = client.Get(q, SessionHeaders(admin));
+    EXPECT_TRUE(r && r->status == 200) << q << " " << Describe(r);
+    return r && r->status == 200 ? Json(r) : nlohmann::json::object();
+  };
+  const int64_t all = Households("1");
+  const auto causes = get("/api/query?measures=households&by=primary_cause");
+  EXPECT_EQ(Sum(causes, "households"), all);
+  EXPECT_TRUE(causes["rows"].at(0).contains("primary_cause_label"));
+  const auto by_year = get("/api/query?measures=households,persons&by=exit_year,status");
+  EXPECT_EQ(Sum(by_year, "households"), all);
+  const auto registered = get("/api/query?measures=households&by=registered_year,status");
+  EXPECT_EQ(Sum(registered, "households"), all);
+  // Income bands against a line of 4,000 yuan, in band order, checked against SQL.
+  const auto bands = get("/api/query?measures=households&by=income_band&line=4000");
+  ASSERT_FALSE(bands["rows"].empty());
+  EXPECT_EQ(Sum(bands, "households"), all);
+  const int64_t below_half = QueryInt(
+      db_,
+      "SELECT count(*) FROM households WHERE members > 0 AND (coalesce(income_wage_fen, 0) + "
+      "coalesce(income_business_fen, 0) + coalesce(income_property_fen, 0) + "
+      "coalesce(income_transfer_fen, 0)) / 100.0 / members < 2000 AND (income_wage_fen IS "
+      "NOT NULL OR income_business_fen IS NOT NULL OR income_property_fen IS NOT NULL OR "
+      "income_transfer_fen IS NOT NULL)");
+  int64_t got_below_half = 0;
+  std::vector<std::string> order;
+  for (const auto& row : bands["rows"]) {
+    order.push_back(row["income_band"]);
+    if (row["income_band"] == "<0.5") {
+      got_below_half = row["households"];
+      EXPECT_EQ(row["income_band_label"], "低于0.5倍");
+    }
+  }
+  EXPECT_EQ(got_below_half, below_half);
+  const std::vector<std::string> band_order = {"", "<0.5", "0.5-1", "1-1.5", "1.5-2", "2-3", ">=3"};
+  auto pos = [&](const std::string& b) {
+    return std::find(band_order.begin(), band_order.end(), b) - band_order.begin();
+  };
+  for (size_t i = 1; i < order.size(); ++i) EXPECT_LT(pos(order[i - 1]), pos(order[i]));
+  // A band as a filter.
+  const auto filtered = get("/api/query?measures=households&line=4000&where=income_band=%3C0.5");
+  EXPECT_EQ(Sum(filtered, "households"), below_half);
+  // FGT and Alkire–Foster by county within one prefecture.
+  const std::string prefecture = P().county.substr(0, 4);
+  const auto poverty =
+      get("/api/query?measures=fgt_p0,fgt_p1,fgt_p2,mpi_h,mpi_a,mpi_m0&by=county"
+          "&where=prefecture=" +
+          prefecture + "&line=4000");
+  ASSERT_FALSE(poverty["rows"].empty());
+  for (const auto& row : poverty["rows"]) {
+    EXPECT_EQ(row["county"].get<std::string>().substr(0, 4), prefecture);
+    if (row["fgt_p0"].is_null()) continue;
+    EXPECT_GE(row["fgt_p0"].get<double>(), row["fgt_p1"].get<double>());
+    EXPECT_GE(row["fgt_p1"].get<double>(), row["fgt_p2"].get<double>());
+    if (!row["mpi_m0"].is_null() && !row["mpi_a"].is_null()) {
+      EXPECT_NEAR(row["mpi_m0"].get<double>(),
+                  row["mpi_h"].get<double>() * row["mpi_a"].get<double>(), 2e-6);
+    }
+  }
 }
 
 TEST_F(ServerTest, CadreEditMovesTheAnswerAndTheFeed) {

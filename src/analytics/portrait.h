@@ -80,6 +80,7 @@ struct VillagePortrait {
   std::string code, name, township, county;
   std::vector<std::pair<std::string, QueryResult>> sections;
   HouseholdList households;
+  VillageAttributes attributes;  // 村情 from the villages data set; known false when absent
 };
 Result<VillagePortrait> BuildVillagePortrait(const Snapshot& snap, const std::string& village);
 

@@ -17,7 +17,7 @@ namespace fupin::analytics {
 
 namespace {
 
-enum class DK : uint8_t { kRegion, kHousehold, kMember, kFlag, kLinked };
+enum class DK : uint8_t { kRegion, kHousehold, kMember, kFlag, kLinked, kIncomeBand };
 
 struct Dimension {
   std::string_view name;
@@ -41,6 +41,7 @@ constexpr Dimension kDimensions[] = {
     {"housing_safe", DK::kHousehold, kHousingSafe, "yes_no"},
     {"water_safe", DK::kHousehold, kWaterSafe, "yes_no"},
     {"electricity", DK::kHousehold, kElectricity, "yes_no"},
+    {"income_band", DK::kIncomeBand, 0},
     {"sex", DK::kMember, kSex, "sex"},
     {"relation", DK::kMember, kRelation, "relation"},
     {"ethnicity", DK::kMember, kEthnicity, "ethnicity"},
@@ -61,6 +62,7 @@ enum class M : uint8_t {
   kPoorPersons,
   kExitedPersons,
   kReturnedPersons,
+  kMonitoredPersons,
   kPoorHouseholds,
   kIncidence,
   kMeanIncome,
@@ -92,6 +94,7 @@ constexpr Measure kMeasures[] = {
     {"poor_persons", M::kPoorPersons, true},
     {"exited_persons", M::kExitedPersons, true},
     {"returned_persons", M::kReturnedPersons, true},
+    {"monitored_persons", M::kMonitoredPersons, true},
     {"poor_households", M::kPoorHouseholds, false},
     {"incidence", M::kIncidence, true},
     {"mean_income", M::kMeanIncome, false},
@@ -112,6 +115,15 @@ constexpr Measure kMeasures[] = {
     {"mpi_ch_<indicator>", M::kMpiCensored, true},
     {"mpi_contrib_<indicator>", M::kMpiContribution, true},
 };
+
+constexpr std::array<IncomeBand, 6> kIncomeBands = {{
+    {"<0.5", -INFINITY, "低于0.5倍", "below 0.5x"},
+    {"0.5-1", 0.5, "0.5至1倍", "0.5x to 1x"},
+    {"1-1.5", 1, "1至1.5倍", "1x to 1.5x"},
+    {"1.5-2", 1.5, "1.5至2倍", "1.5x to 2x"},
+    {"2-3", 2, "2至3倍", "2x to 3x"},
+    {">=3", 3, "3倍及以上", "3x and above"},
+}};
 
 constexpr std::string_view kIndicators[] = {"income",      "housing",   "water",
                                             "electricity", "schooling", "medical_insurance"};
@@ -187,6 +199,8 @@ uint32_t Cardinality(const Snapshot& s, const Dimension* d) {
       return static_cast<uint32_t>(s.rules.size() + 1);
     case DK::kLinked:
       return static_cast<uint32_t>(s.datasets.size() + 1);
+    case DK::kIncomeBand:
+      return static_cast<uint32_t>(kIncomeBands.size() + 1);
   }
   return 0;
 }
@@ -202,8 +216,23 @@ std::string_view CodeText(const Snapshot& s, const Dimension* d, uint32_t code) 
       return code ? std::string_view(s.rules[code - 1]) : std::string_view();
     case DK::kLinked:
       return code ? std::string_view(s.datasets[code - 1]) : std::string_view();
+    case DK::kIncomeBand:
+      return code ? kIncomeBands[code - 1].value : std::string_view();
   }
   return {};
+}
+
+// Row order of two values of dimension d: income bands by band, the rest by CodeLess.
+bool ValueLess(const Dimension* d, std::string_view a, std::string_view b) {
+  if (d->kind == DK::kIncomeBand) {
+    auto band = [](std::string_view v) {
+      for (size_t i = 0; i < kIncomeBands.size(); ++i)
+        if (kIncomeBands[i].value == v) return static_cast<int>(i);
+      return -1;
+    };
+    return band(a) < band(b);
+  }
+  return CodeLess(a, b);
 }
 
 // A region value as given ("5201" or "520100000000") as the 12-digit code.
@@ -225,8 +254,8 @@ struct Filter {
 // Accumulators of one group.
 struct Acc {
   uint32_t last_h = UINT32_MAX;
-  int32_t households = 0, persons = 0, poor = 0, exited = 0, returned = 0, poor_households = 0,
-          flags = 0, flagged = 0, incomes = 0;
+  int32_t households = 0, persons = 0, poor = 0, exited = 0, returned = 0, monitored = 0,
+          poor_households = 0, flags = 0, flagged = 0, incomes = 0;
   double income = 0, wage = 0, business = 0, property = 0, transfer = 0;
   void Merge(const Acc& o) {
     households += o.households;
@@ -234,6 +263,7 @@ struct Acc {
     poor += o.poor;
     exited += o.exited;
     returned += o.returned;
+    monitored += o.monitored;
     poor_households += o.poor_households;
     flags += o.flags;
     flagged += o.flagged;
@@ -377,6 +407,7 @@ struct Plan {
   std::vector<Filter> multi_filters;
   std::vector<uint8_t> poor_of, exited_of, returned_of;  // by status code
   bool need_income = false, need_medians = false, need_flags = false;
+  bool need_monitored = false;      // monitored_persons: Snapshot::Monitored per household
   bool need_components = false;     // the income parts (wage, business, property, transfer)
   bool households_measure = false;  // households or poor_households asked
   // Rows are these households (Snapshot::flagged) rather than ranges: a flag filter that
@@ -482,6 +513,19 @@ void AddPoverty(const Plan& p, const HouseholdPoverty& hp, double w, PovAcc& a) 
   }
 }
 
+// The income_band code of household h: 0 when its income or its year's line is unknown,
+// else 1 + the band of income / line.
+uint32_t IncomeBandCode(const Plan& p, uint32_t h) {
+  const Snapshot& s = *p.s;
+  const double income = s.h_money[kPerCapita][h];
+  const double line = p.line_of_year[s.h_dims[kIncomeYear][h]];
+  if (std::isnan(income) || !(line > 0)) return 0;
+  const double ratio = income / line;
+  uint32_t band = 1;
+  while (band < kIncomeBands.size() && ratio >= kIncomeBands[band].from) ++band;
+  return band;
+}
+
 // Code of dimension `d` for chunk rows: `hh` households, `rows` member rows (member level).
 void Codes(const Plan& p, const Dimension* d, const uint32_t* hh, uint32_t first_row, int n,
            uint32_t* out) {
@@ -503,6 +547,9 @@ void Codes(const Plan& p, const Dimension* d, const uint32_t* hh, uint32_t first
       for (int i = 0; i < n; ++i) out[i] = c[i];
       break;
     }
+    case DK::kIncomeBand:
+      for (int i = 0; i < n; ++i) out[i] = IncomeBandCode(p, hh[i]);
+      break;
     case DK::kFlag:
     case DK::kLinked:
       break;
@@ -660,6 +707,8 @@ void Scan(const Plan& p, uint32_t begin, uint32_t end, bool appended, Groups& g)
   const bool poverty = p.need_fgt || p.need_mpi;
   uint32_t poverty_h = UINT32_MAX;  // the household `hp` describes
   HouseholdPoverty hp;
+  uint32_t monitored_h = UINT32_MAX;  // the household `monitored` describes
+  bool monitored = false;
   for (uint32_t first = begin; first < end; first += kChunk) {
     const int n = static_cast<int>(std::min<uint32_t>(kChunk, end - first));
     Select(p, first, n, appended, hh, sel);
@@ -690,6 +739,10 @@ void Scan(const Plan& p, uint32_t begin, uint32_t end, bool appended, Groups& g)
         hp = PovertyOf(p, h);
         poverty_h = h;
       }
+      if (p.need_monitored && monitored_h != h) {
+        monitored = s.Monitored(h);
+        monitored_h = h;
+      }
       // Adds the row to one group; `rule` limits the flag measures to one rule (multi flag).
       auto add = [&](uint64_t key, int rule) {
         Acc& a = g.At(key);
@@ -699,6 +752,7 @@ void Scan(const Plan& p, uint32_t begin, uint32_t end, bool appended, Groups& g)
           a.poor += p.poor_of[st];
           a.exited += p.exited_of[st];
           a.returned += p.returned_of[st];
+          a.monitored += monitored;
           if (poverty) AddPoverty(p, hp, 1, g.Pov(key));
         } else if (p.weighted) {
           const int32_t n = static_cast<int32_t>(s.member_begin[h + 1] - s.member_begin[h]);
@@ -706,6 +760,7 @@ void Scan(const Plan& p, uint32_t begin, uint32_t end, bool appended, Groups& g)
           a.poor += n * p.poor_of[st];
           a.exited += n * p.exited_of[st];
           a.returned += n * p.returned_of[st];
+          a.monitored += monitored ? n : 0;
           if (poverty) AddPoverty(p, hp, n, g.Pov(key));
         }
         if (a.last_h == h) return;  // the household counted once per group
@@ -837,6 +892,8 @@ bool CodeLess(std::string_view a, std::string_view b) {
   return a.size() - i < b.size() - j;
 }
 
+std::span<const IncomeBand> IncomeBands() { return kIncomeBands; }
+
 std::optional<DimensionInfo> FindDimensionInfo(std::string_view name) {
   const Dimension* d = FindDimension(name);
   if (!d) return std::nullopt;
@@ -851,6 +908,9 @@ std::optional<DimensionInfo> FindDimensionInfo(std::string_view name) {
       break;
     case DK::kLinked:
       info.kind = DimensionKind::kLinked;
+      break;
+    case DK::kIncomeBand:
+      info.kind = DimensionKind::kIncomeBand;
       break;
     case DK::kHousehold:
       if (d->index == kIncomeYear || d->index == kRegisteredYear || d->index == kExitYear)
@@ -869,7 +929,8 @@ std::vector<std::string> DimensionValues(const Snapshot& s, std::string_view nam
   if (!d) return out;
   for (uint32_t c = 0; c < Cardinality(s, d); ++c)
     if (!CodeText(s, d, c).empty()) out.emplace_back(CodeText(s, d, c));
-  std::sort(out.begin(), out.end(), CodeLess);
+  std::sort(out.begin(), out.end(),
+            [&](const std::string& a, const std::string& b) { return ValueLess(d, a, b); });
   return out;
 }
 
@@ -953,10 +1014,34 @@ Status CheckQuery(const QuerySpec& spec) {
 
 namespace {
 
+// The line of each income-year code (NaN: none) from `pov`.
+std::vector<double> LinesOfYears(const Snapshot& s, const PovertyParams& pov) {
+  std::vector<double> out;
+  for (const std::string& year : s.h_dicts[kIncomeYear].values) {
+    double line = pov.line > 0 ? pov.line : std::nan("");
+    if (pov.line <= 0 && !year.empty()) {
+      auto it = pov.lines.find(std::atoi(year.c_str()));
+      if (it != pov.lines.end()) line = it->second;
+    }
+    out.push_back(line);
+  }
+  return out;
+}
+
+// `poverty`: the lines for income_band (nullptr: the dimension cannot be used).
 Result<Plan> MakePlan(const Snapshot& s, const std::vector<std::string>& by,
-                      const std::vector<std::pair<std::string, std::vector<std::string>>>& where) {
+                      const std::vector<std::pair<std::string, std::vector<std::string>>>& where,
+                      const PovertyParams* poverty) {
   Plan p;
   p.s = &s;
+  bool bands = false;
+  for (const std::string& name : by) bands |= FindDimension(name)->kind == DK::kIncomeBand;
+  for (const auto& [name, values] : where) bands |= FindDimension(name)->kind == DK::kIncomeBand;
+  if (bands) {
+    if (!poverty || (poverty->line <= 0 && poverty->lines.empty()))
+      return Err(InvalidArgument("the dimension income_band needs a poverty line (--line)"));
+    p.line_of_year = LinesOfYears(s, *poverty);
+  }
   for (const std::string& name : by) {
     const Dimension* d = FindDimension(name);
     p.by.push_back(d);
@@ -1013,14 +1098,7 @@ Status PlanPoverty(const Snapshot& s, const PovertyParams& pov, Plan& p) {
   if (income && pov.line <= 0 && pov.lines.empty())
     return InvalidArgument(
         "the FGT measures and the MPI income indicator need a poverty line (--line)");
-  for (const std::string& year : s.h_dicts[kIncomeYear].values) {
-    double line = pov.line > 0 ? pov.line : std::nan("");
-    if (pov.line <= 0 && !year.empty()) {
-      auto it = pov.lines.find(std::atoi(year.c_str()));
-      if (it != pov.lines.end()) line = it->second;
-    }
-    p.line_of_year.push_back(line);
-  }
+  p.line_of_year = LinesOfYears(s, pov);
   auto zero = [](const Dict& d) {
     std::vector<uint8_t> out;
     for (const std::string& v : d.values) out.push_back(v == "0");
@@ -1071,7 +1149,7 @@ bool FromCube(Plan& p, std::optional<Groups>& g) {
   const Snapshot& s = *p.s;
   const Cube& c = s.cube;
   if (!c.valid || p.member_level || p.multi >= 0 || !p.multi_filters.empty() || p.need_flags ||
-      p.need_fgt || p.need_mpi)
+      p.need_fgt || p.need_mpi || p.need_monitored)
     return false;
   if (c.statuses != s.h_dicts[kStatus].values.size()) return false;
   std::vector<int> dims;  // the household dimensions besides status
@@ -1194,7 +1272,8 @@ bool FromSetCube(const Plan& p, DK kind, std::optional<Groups>& g) {
   const Filter* filter = flags ? p.flag_filter : p.linked_filter;
   const Filter* other = flags ? p.linked_filter : p.flag_filter;
   if (!c.valid || p.member_level == flags || other || p.need_income || p.need_medians ||
-      p.need_fgt || p.need_mpi || (!flags && (p.need_flags || p.households_measure)) ||
+      p.need_fgt || p.need_mpi || p.need_monitored ||
+      (!flags && (p.need_flags || p.households_measure)) ||
       sets != (flags ? s.rules.size() : s.datasets.size()) + 1 ||
       c.statuses != s.h_dicts[kStatus].values.size())
     return false;
@@ -1274,8 +1353,8 @@ bool FromMemberCube(const Plan& p, std::optional<Groups>& g) {
   const Snapshot& s = *p.s;
   const Cube& c = s.cube;
   if (!c.valid || !p.member_level || p.multi >= 0 || !p.multi_filters.empty() || p.need_flags ||
-      p.need_income || p.need_medians || p.need_fgt || p.need_mpi || p.households_measure ||
-      c.statuses != s.h_dicts[kStatus].values.size())
+      p.need_income || p.need_medians || p.need_fgt || p.need_mpi || p.need_monitored ||
+      p.households_measure || c.statuses != s.h_dicts[kStatus].values.size())
     return false;
   std::vector<int> dims;  // member dimensions used
   auto use = [&](const Dimension* d) {
@@ -1395,7 +1474,7 @@ void Execute(const Plan& p, int threads, Groups& total, const std::function<Grou
 
 Result<QueryResult> RunQuery(const Snapshot& s, const QuerySpec& spec) {
   RETURN_IF_ERROR(CheckQuery(spec));
-  ASSIGN_OR_RETURN(Plan p, MakePlan(s, spec.by, spec.where));
+  ASSIGN_OR_RETURN(Plan p, MakePlan(s, spec.by, spec.where, &spec.poverty));
   std::vector<Wanted> wanted;
   std::vector<M> measures;
   bool per_person = false;
@@ -1410,6 +1489,7 @@ Result<QueryResult> RunQuery(const Snapshot& s, const QuerySpec& spec) {
                          w.kind == M::kTransfer;
     p.need_medians |= w.kind == M::kMedianIncome;
     p.need_flags |= w.kind == M::kFlags || w.kind == M::kFlaggedHouseholds;
+    p.need_monitored |= w.kind == M::kMonitoredPersons;
     p.need_fgt |= w.kind == M::kFgtP0 || w.kind == M::kFgtP1 || w.kind == M::kFgtP2;
     p.need_mpi |= w.kind >= M::kMpiH;
   }
@@ -1420,7 +1500,7 @@ Result<QueryResult> RunQuery(const Snapshot& s, const QuerySpec& spec) {
   bool households_measure = false;
   for (M m : measures) households_measure |= m == M::kHouseholds || m == M::kPoorHouseholds;
   p.households_measure = households_measure;
-  p.counts_only = p.multi < 0 && !p.need_income && !p.need_flags && !poverty &&
+  p.counts_only = p.multi < 0 && !p.need_income && !p.need_flags && !poverty && !p.need_monitored &&
                   p.space <= (uint64_t{1} << 21) / p.poor_of.size() &&
                   !(p.member_level && households_measure);
   const uint32_t statuses = p.counts_only ? static_cast<uint32_t>(p.poor_of.size()) : 0;
@@ -1513,6 +1593,9 @@ Result<QueryResult> RunQuery(const Snapshot& s, const QuerySpec& spec) {
         case M::kReturnedPersons:
           values.push_back(a.returned);
           break;
+        case M::kMonitoredPersons:
+          values.push_back(a.monitored);
+          break;
         case M::kPoorHouseholds:
           values.push_back(a.poor_households);
           break;
@@ -1569,9 +1652,12 @@ Result<QueryResult> RunQuery(const Snapshot& s, const QuerySpec& spec) {
     }
     rows.emplace_back(std::move(dims), std::move(values));
   });
-  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
-    return std::lexicographical_compare(a.first.begin(), a.first.end(), b.first.begin(),
-                                        b.first.end(), CodeLess);
+  std::sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) {
+    for (size_t d = 0; d < a.first.size(); ++d) {
+      if (a.first[d] == b.first[d]) continue;
+      return ValueLess(p.by[d], a.first[d], b.first[d]);
+    }
+    return false;
   });
   for (auto& [dims, values] : rows) {
     std::vector<std::string> row(dims.begin(), dims.end());
@@ -1613,7 +1699,7 @@ Result<HouseholdList> ListHouseholds(
     const Snapshot& s, const std::vector<std::pair<std::string, std::vector<std::string>>>& where,
     int64_t offset, int64_t limit) {
   RETURN_IF_ERROR(CheckQuery({{"households"}, {}, where}));
-  ASSIGN_OR_RETURN(Plan p, MakePlan(s, {}, where));
+  ASSIGN_OR_RETURN(Plan p, MakePlan(s, {}, where, nullptr));
   // Households passing every filter: a member-level filter keeps a household when any of
   // its members passes.
   HouseholdList out;
@@ -1663,6 +1749,8 @@ Result<HouseholdList> ListHouseholds(
     r.per_capita_income = s.h_money[kPerCapita][h];
     for (uint32_t k = s.flag_begin[h]; k < s.flag_begin[h + 1]; ++k)
       r.flags.push_back(s.rules[s.flag_entries[k].rule]);
+    r.lat = s.h_lat[h] == Snapshot::kNoGeo ? std::nan("") : s.h_lat[h] / 1e6;
+    r.lon = s.h_lon[h] == Snapshot::kNoGeo ? std::nan("") : s.h_lon[h] / 1e6;
     out.rows.push_back(std::move(r));
   }
   return out;

@@ -9,6 +9,7 @@
 
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -79,6 +80,7 @@ struct HouseholdRow {
   int members = 0;
   double per_capita_income = 0;    // NaN when unknown
   std::vector<std::string> flags;  // rules with an open or verified flag
+  double lat = 0, lon = 0;         // GPS of the home (WGS-84), NaN when unknown
 };
 struct HouseholdList {
   int64_t total = 0;  // households passing the filters
@@ -91,12 +93,13 @@ Result<HouseholdList> ListHouseholds(
 
 // What a dimension's values are, for checking and labelling them (service/query.h).
 enum class DimensionKind {
-  kRegion,   // 12-digit region codes of `region_level` (0 province .. 4 village)
-  kCoded,    // codes of `code_list` (core/code_lists.h)
-  kYear,     // years (year, registered_year, exit_year)
-  kAgeBand,  // 0-6, 7-15, 16-59, 60+
-  kFlag,     // rule ids
-  kLinked,   // department data set names
+  kRegion,      // 12-digit region codes of `region_level` (0 province .. 4 village)
+  kCoded,       // codes of `code_list` (core/code_lists.h)
+  kYear,        // years (year, registered_year, exit_year)
+  kAgeBand,     // 0-6, 7-15, 16-59, 60+
+  kFlag,        // rule ids
+  kLinked,      // department data set names
+  kIncomeBand,  // IncomeBands() values
 };
 struct DimensionInfo {
   std::string_view name;
@@ -104,6 +107,16 @@ struct DimensionInfo {
   int region_level = -1;       // kRegion only
   std::string_view code_list;  // kCoded only
 };
+// The bands of the income_band dimension: a household's per-capita net income as a multiple
+// of the poverty line of its income year (PovertyParams), [from, next band's from); "" when
+// its income or line is unknown. Values "<0.5", "0.5-1", "1-1.5", "1.5-2", "2-3", ">=3".
+struct IncomeBand {
+  std::string_view value;
+  double from;  // lower bound, a multiple of the line (-inf for the first band)
+  std::string_view label_zh, label_en;
+};
+std::span<const IncomeBand> IncomeBands();
+
 // nullopt when there is no dimension `name`.
 std::optional<DimensionInfo> FindDimensionInfo(std::string_view name);
 

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <type_traits>
 
 #include "core/datasets.h"
 #include "core/date.h"
@@ -121,6 +122,15 @@ uint32_t VillageIndex(const Snapshot& snap, std::string_view code) {
   return static_cast<uint32_t>(it - v.begin());
 }
 
+// A coordinate in millionths of a degree; Snapshot::kNoGeo for NaN or out of range.
+int32_t GeoCode(double degrees) {
+  if (!(std::fabs(degrees) <= 180)) return Snapshot::kNoGeo;
+  return static_cast<int32_t>(std::llround(degrees * 1e6));
+}
+double GeoDegrees(int32_t code) {
+  return code == Snapshot::kNoGeo ? std::nan("") : static_cast<double>(code) / 1e6;
+}
+
 // The registry, sorted by village: households and members with coded dimensions.
 // `persons` gets each member's packed ID number, for BuildLinks.
 Status BuildRegistry(store::Store& store, Snapshot& snap, const BuildOptions& options,
@@ -130,7 +140,7 @@ Status BuildRegistry(store::Store& store, Snapshot& snap, const BuildOptions& op
   for (std::string_view f : kHouseholdFields)
     fields.usage.Use(kHousehold, s.FindField(kHousehold, f));
   for (std::string_view f : kMoneyFields) fields.usage.Use(kHousehold, s.FindField(kHousehold, f));
-  for (std::string_view f : {"household_id", "village_code"})
+  for (std::string_view f : {"household_id", "village_code", "lat", "lon"})
     fields.usage.Use(kHousehold, s.FindField(kHousehold, f));
   for (std::string_view f : kMemberFields) fields.usage.Use(kMember, s.FindField(kMember, f));
   fields.usage.Use(kMember, s.FindField(kMember, "id_number"));
@@ -197,6 +207,11 @@ Status BuildRegistry(store::Store& store, Snapshot& snap, const BuildOptions& op
     auto& out = snap.h_money[static_cast<size_t>(k)];
     out.resize(H);
     for (uint32_t n = 0; n < H; ++n) out[n] = c.Num(order[n]);
+  }
+  for (auto [name, out] : {std::pair{"lat", &snap.h_lat}, std::pair{"lon", &snap.h_lon}}) {
+    const Column& c = hh.cols[static_cast<size_t>(s.FindField(kHousehold, name))];
+    out->resize(H);
+    for (uint32_t n = 0; n < H; ++n) (*out)[n] = GeoCode(c.Num(order[n]));
   }
   // Coded dimensions, one task per column.
   RETURN_IF_ERROR(
@@ -384,6 +399,8 @@ Status ReadHouseholdRecord(const rules::HouseholdReader& read, std::string_view 
   hcols.insert(hcols.end(), std::begin(kIncomeColumns), std::end(kIncomeColumns));
   hcols.push_back("members");
   hcols.push_back("village_code");
+  hcols.push_back("lat");
+  hcols.push_back("lon");
   bool found = false;
   RETURN_IF_ERROR(read(kHousehold, hcols, [&](std::span<const store::Cell> c) {
     found = true;
@@ -408,6 +425,13 @@ Status ReadHouseholdRecord(const rules::HouseholdReader& read, std::string_view 
     r.money[kPerCapita] =
         any && members > 0 ? std::round(total / members * 100) / 100 : std::nan("");
     r.village_code = CellText(c[kHouseholdDims + 5]);
+    auto number = [](const store::Cell& x) {
+      return x.kind == store::Cell::Kind::kReal  ? x.r
+             : x.kind == store::Cell::Kind::kInt ? static_cast<double>(x.i)
+                                                 : std::nan("");
+    };
+    r.lat = number(c[kHouseholdDims + 6]);
+    r.lon = number(c[kHouseholdDims + 7]);
   }));
   if (!found) return NotFound(fmt::format("no household {}", household_id));
   std::vector<std::string> mcols(std::begin(kMemberDimColumns), std::end(kMemberDimColumns));
@@ -447,6 +471,7 @@ namespace {
 Status BuildFlags(store::Store& store, Snapshot& snap, const BuildOptions& options) {
   std::vector<std::pair<uint32_t, std::string>> raw;  // household, rule
   std::map<std::string, uint8_t> rule_index;
+  std::map<std::string, std::string> categories;
   // Households by id for the lookup.
   std::vector<uint32_t> by_id;
   for (uint32_t h = 0; h < snap.households; ++h)
@@ -465,14 +490,17 @@ Status BuildFlags(store::Store& store, Snapshot& snap, const BuildOptions& optio
     const uint32_t h = find(f.flag.household_id);
     if (h == UINT32_MAX) return OkStatus();  // a household no longer in the registry
     rule_index.emplace(f.flag.rule, 0);
+    categories.emplace(f.flag.rule, f.flag.category);
     raw.emplace_back(h, f.flag.rule);
     return OkStatus();
   }));
   if (rule_index.size() > 255) return FailedPrecondition("more than 255 rules with flags");
   snap.rules.clear();
+  snap.rule_categories.clear();
   for (auto& [rule, i] : rule_index) {
     i = static_cast<uint8_t>(snap.rules.size());
     snap.rules.push_back(rule);
+    snap.rule_categories.push_back(categories[rule]);
   }
   std::vector<std::pair<uint32_t, uint8_t>> pairs;
   pairs.reserve(raw.size());
@@ -501,7 +529,8 @@ Status BuildFlags(store::Store& store, Snapshot& snap, const BuildOptions& optio
 // ---- the snapshot file ----
 
 constexpr char kMagic[8] = {'F', 'U', 'P', 'I', 'N', 'S', 'N', 'P'};
-constexpr uint32_t kFormat = 4;  // 4: version.edits
+// 4: version.edits; 5: household GPS, rule categories, village attributes.
+constexpr uint32_t kFormat = 5;
 
 class Writer {
  public:
@@ -575,11 +604,30 @@ class Reader {
     for (std::string& s : v) Str(s);
   }
   bool ok() const { return ok_; }
+  void Fail() { ok_ = false; }
 
  private:
   std::FILE* f_;
   bool ok_ = true;
 };
+
+template <typename IO, typename V>
+void VillageColumns(IO& io, V& villages) {
+  uint64_t n = villages.size();
+  io.Pod(n);
+  if constexpr (!std::is_const_v<V>) {
+    if (!io.ok() || n > (uint64_t{1} << 24)) return io.Fail();
+    villages.resize(n);
+  }
+  for (auto& v : villages) {
+    io.Pod(v.known);
+    io.Str(v.terrain);
+    io.Str(v.industries);
+    io.Pod(v.facilities);
+    io.Pod(v.distance_km);
+    io.Pod(v.collective_income);
+  }
+}
 
 template <typename IO, typename S>
 void Columns(IO& io, S& snap) {
@@ -602,6 +650,8 @@ void Columns(IO& io, S& snap) {
   for (auto& c : snap.h_dims) io.Vec(c);
   for (auto& d : snap.h_dicts) io.Strs(d.values);
   for (auto& c : snap.h_money) io.Vec(c);
+  io.Vec(snap.h_lat);
+  io.Vec(snap.h_lon);
   io.Vec(snap.member_begin);
   io.Vec(snap.id_end);
   io.Str(snap.id_text);
@@ -614,6 +664,8 @@ void Columns(IO& io, S& snap) {
   io.Vec(snap.flag_begin);
   io.Vec(snap.flag_entries);
   io.Strs(snap.rules);
+  io.Strs(snap.rule_categories);
+  VillageColumns(io, snap.villages);
   io.Vec(snap.income_sorted);
   io.Vec(snap.h_income_rank);
   io.Pod(snap.ranks_valid);
@@ -649,6 +701,9 @@ bool Consistent(const Snapshot& s) {
     if (s.h_dims[k].size() != H) return false;
   for (size_t k = 0; k < kMoneyColumns; ++k)
     if (s.h_money[k].size() != H) return false;
+  if (s.h_lat.size() != H || s.h_lon.size() != H || s.rule_categories.size() != s.rules.size() ||
+      s.villages.size() != s.region_codes[kRegionLevels - 1].size())
+    return false;
   for (size_t k = 0; k < kMemberDims; ++k)
     if (s.m_dims[k].size() != M) return false;
   for (int l = 0; l < kRegionLevels; ++l)
@@ -1007,7 +1062,11 @@ Status Snapshot::CodeFlags(const std::vector<std::pair<std::string, uint16_t>>& 
       renumber[i] = static_cast<uint8_t>(std::lower_bound(merged.begin(), merged.end(), rules[i]) -
                                          merged.begin());
     for (FlagEntry& e : flag_entries) e.rule = renumber[e.rule];
+    std::vector<std::string> categories(merged.size());
+    for (size_t i = 0; i < rules.size(); ++i)
+      categories[renumber[i]] = i < rule_categories.size() ? rule_categories[i] : "";
     rules = std::move(merged);
+    rule_categories = std::move(categories);
   }
   out.clear();
   for (const auto& [rule, n] : counts)
@@ -1072,6 +1131,8 @@ Status Snapshot::UpsertHousehold(const HouseholdRecord& r,
       }
       for (size_t k = 0; k < kHouseholdDims; ++k) h_dims[k][h] = hcodes[k];
       for (size_t k = 0; k < kMoneyColumns; ++k) h_money[k][h] = r.money[k];
+      h_lat[h] = GeoCode(r.lat);
+      h_lon[h] = GeoCode(r.lon);
       for (size_t i = 0; i < r.members.size(); ++i) {
         for (size_t k = 0; k < kMemberDims; ++k) m_dims[k][mb + i] = mcodes[i][k];
         m_linked[mb + i] = r.members[i].linked;
@@ -1098,6 +1159,8 @@ Status Snapshot::UpsertHousehold(const HouseholdRecord& r,
   h_alive.push_back(1);
   for (size_t k = 0; k < kHouseholdDims; ++k) h_dims[k].push_back(hcodes[k]);
   for (size_t k = 0; k < kMoneyColumns; ++k) h_money[k].push_back(r.money[k]);
+  h_lat.push_back(GeoCode(r.lat));
+  h_lon.push_back(GeoCode(r.lon));
   id_text += r.household_id;
   id_end.push_back(static_cast<uint32_t>(id_text.size()));
   for (size_t i = 0; i < r.members.size(); ++i) {
@@ -1133,6 +1196,8 @@ HouseholdRecord Snapshot::Record(uint32_t h) const {
   r.village_code = region_codes[kRegionLevels - 1][h_village[h]];
   for (size_t k = 0; k < kHouseholdDims; ++k) r.dims[k] = h_dicts[k].values[h_dims[k][h]];
   for (size_t k = 0; k < kMoneyColumns; ++k) r.money[k] = h_money[k][h];
+  r.lat = GeoDegrees(h_lat[h]);
+  r.lon = GeoDegrees(h_lon[h]);
   for (uint32_t m = member_begin[h]; m < member_begin[h + 1]; ++m) {
     HouseholdRecord::Member mr;
     for (size_t k = 0; k < kMemberDims; ++k) mr.dims[k] = m_dicts[k].values[m_dims[k][m]];
@@ -1179,10 +1244,101 @@ bool Snapshot::RemoveHousehold(std::string_view household_id) {
   return true;
 }
 
+bool Snapshot::Monitored(uint32_t h) const {
+  for (uint32_t k = flag_begin[h]; k < flag_begin[h + 1]; ++k)
+    if (rule_categories[flag_entries[k].rule] == kMonitoringCategory) return true;
+  return false;
+}
+
+Result<std::vector<GeoPoint>> RegionPoints(const Snapshot& snap, int level,
+                                           std::string_view parent) {
+  if (level < 1 || level >= kRegionLevels)
+    return Err(InvalidArgument(fmt::format("no region level {} below another", level)));
+  const auto L = static_cast<size_t>(level);
+  const std::vector<std::string>& up = snap.region_codes[L - 1];
+  auto it = std::lower_bound(up.begin(), up.end(), parent);
+  if (it == up.end() || *it != parent)
+    return Err(InvalidArgument(fmt::format("no region {} at level {}", parent, level - 1)));
+  const auto parent_index = static_cast<uint32_t>(it - up.begin());
+  std::vector<double> lat(snap.region_codes[L].size(), 0), lon(lat.size(), 0);
+  std::vector<GeoPoint> out(lat.size());
+  const std::vector<uint32_t>& in_parent = snap.village_region[L - 1];
+  const std::vector<uint32_t>& child = snap.village_region[L];
+  auto add = [&](uint32_t h) {
+    if (!snap.h_alive[h] || snap.h_lat[h] == Snapshot::kNoGeo || snap.h_lon[h] == Snapshot::kNoGeo)
+      return;
+    const uint32_t c = child[snap.h_village[h]];
+    lat[c] += snap.h_lat[h];
+    lon[c] += snap.h_lon[h];
+    ++out[c].households;
+  };
+  // The parent's villages are one run of the sorted village codes.
+  const size_t villages = in_parent.size();
+  size_t v = static_cast<size_t>(
+      std::lower_bound(in_parent.begin(), in_parent.end(), parent_index) - in_parent.begin());
+  for (; v < villages && in_parent[v] == parent_index; ++v)
+    for (uint32_t h = snap.village_begin[v]; h < snap.village_begin[v + 1]; ++h) add(h);
+  for (uint32_t h = snap.sorted_households; h < snap.households; ++h)
+    if (in_parent[snap.h_village[h]] == parent_index) add(h);
+  for (size_t c = 0; c < out.size(); ++c) {
+    if (out[c].households == 0) continue;
+    const auto n = static_cast<double>(out[c].households);
+    out[c].lat = std::round(lat[c] / n) / 1e6;
+    out[c].lon = std::round(lon[c] / n) / 1e6;
+  }
+  return out;
+}
+
+namespace {
+
+// Village attributes from the villages data set (none when it was never imported).
+Status BuildVillages(store::Store& store, Snapshot& snap) {
+  const std::vector<std::string>& codes = snap.region_codes[kRegionLevels - 1];
+  snap.villages.assign(codes.size(), VillageAttributes{});
+  const DatasetSpec* d = FindDataset("villages");
+  if (!d) return OkStatus();
+  const std::vector<std::string> cols = {"village_code",
+                                         "terrain",
+                                         "industries",
+                                         "road",
+                                         "water",
+                                         "power",
+                                         "broadband",
+                                         "clinic",
+                                         "school",
+                                         "distance_km",
+                                         "collective_income_fen"};
+  auto number = [](const store::Cell& c) {
+    return c.kind == store::Cell::Kind::kInt    ? static_cast<double>(c.i)
+           : c.kind == store::Cell::Kind::kReal ? c.r
+                                                : std::nan("");
+  };
+  return store.Rules().ScanColumns(*d, cols, [&](int64_t, std::span<const store::Cell> c) {
+    if (c[0].kind != store::Cell::Kind::kText) return;
+    auto it = std::lower_bound(codes.begin(), codes.end(), c[0].text);
+    if (it == codes.end() || *it != c[0].text) return;  // a village without households
+    VillageAttributes& v = snap.villages[static_cast<size_t>(it - codes.begin())];
+    v.known = true;
+    const double terrain = number(c[1]);
+    v.terrain = std::isnan(terrain) ? "" : fmt::format("{}", static_cast<int64_t>(terrain));
+    v.industries = c[2].kind == store::Cell::Kind::kText ? std::string(c[2].text) : "";
+    for (size_t k = 0; k < v.facilities.size(); ++k) {
+      const double x = number(c[3 + k]);
+      v.facilities[k] = std::isnan(x) ? int8_t{-1} : static_cast<int8_t>(x != 0);
+    }
+    v.distance_km = number(c[9]);
+    const double fen = number(c[10]);
+    v.collective_income = std::isnan(fen) ? fen : fen / 100;
+  });
+}
+
+}  // namespace
+
 Result<Snapshot> BuildSnapshot(store::Store& store, const BuildOptions& options) {
   Snapshot snap;
   ASSIGN_OR_RETURN(snap.version, store.GetDataVersion());
   RETURN_IF_ERROR(BuildRegions(store, snap));
+  RETURN_IF_ERROR(BuildVillages(store, snap));
   std::vector<uint64_t> persons;
   RETURN_IF_ERROR(BuildRegistry(store, snap, options, persons));
   snap.IndexIncomes();

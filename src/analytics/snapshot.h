@@ -20,6 +20,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -85,7 +86,22 @@ struct HouseholdRecord {
     uint16_t linked = 0;                        // bit i: linked to Snapshot::datasets[i]
   };
   std::vector<Member> members;
+  double lat = std::nan(""), lon = std::nan("");  // GPS of the home (WGS-84), NaN unknown
 };
+
+// A village's attributes (村情) from the exchange format's villages data set: every field
+// empty (known false) when the village has no row. Codes as the format writes them.
+struct VillageAttributes {
+  bool known = false;
+  std::string terrain;     // code of the terrain list ("3"), "" unknown
+  std::string industries;  // main industries, separated by 、 as sent
+  // 1 yes, 0 no, -1 unknown: hard-surfaced road, tap or safe water, power grid, broadband,
+  // clinic, primary school or teaching point.
+  std::array<int8_t, 6> facilities{-1, -1, -1, -1, -1, -1};
+  double distance_km = std::nan("");        // to the township seat
+  double collective_income = std::nan("");  // yuan per year
+};
+enum VillageFacility : uint8_t { kRoad, kWater, kPower, kBroadband, kClinic, kSchool };
 
 // Household counts and income sums pre-aggregated by region (every level), at most one
 // household dimension and status (汇总立方体): the dashboard's commonest questions (how many
@@ -186,6 +202,10 @@ struct Snapshot {
   std::array<rules::HugeVector<uint8_t>, kHouseholdDims> h_dims;
   std::array<Dict, kHouseholdDims> h_dicts;
   std::array<rules::HugeVector<double>, kMoneyColumns> h_money;
+  // GPS of each household's home in millionths of a degree (WGS-84 as stored), kNoGeo when
+  // unknown: 8 bytes a household for the maps' points (RegionPoints).
+  static constexpr int32_t kNoGeo = INT32_MIN;
+  rules::HugeVector<int32_t> h_lat, h_lon;
   rules::HugeVector<uint32_t> member_begin;  // members of h: [member_begin[h], member_begin[h+1])
   rules::HugeVector<uint32_t> id_end;        // household ids, one buffer
   std::string id_text;
@@ -219,7 +239,14 @@ struct Snapshot {
   std::vector<uint32_t> flag_begin;
   std::vector<FlagEntry> flag_entries;
   std::vector<std::string> rules;  // rule ids seen, sorted
-  std::vector<uint32_t> flagged;   // households with any active flag, ascending (derived)
+  // Each rule's category (rules' `category`: "risk" for the return-to-poverty monitoring
+  // rules), parallel to `rules`; "" for a rule first seen through an upsert.
+  std::vector<std::string> rule_categories;
+  static constexpr std::string_view kMonitoringCategory = "risk";
+  // Whether household h is monitored (防返贫监测): it has an active flag of a rule of
+  // category "risk" (docs/query.md, monitored_persons).
+  bool Monitored(uint32_t h) const;
+  std::vector<uint32_t> flagged;  // households with any active flag, ascending (derived)
 
   // Facts about a household's members, for the MPI's member indicators (query.h), derived on
   // build, load, link refresh and upsert: bit kOutOfSchool, a member aged 7-15 out of school;
@@ -229,6 +256,9 @@ struct Snapshot {
   rules::HugeVector<uint8_t> h_member_facts;
   uint8_t MemberFactsOf(uint32_t h) const;
   void IndexMemberFacts();
+
+  // Village attributes by village index (region_codes[4] order).
+  std::vector<VillageAttributes> villages;
 
   Cube cube;
   void BuildCube();
@@ -279,6 +309,19 @@ struct BuildOptions {
   size_t rebuild_after_edits = 0;
   std::function<void(std::string_view phase)> progress;
 };
+
+// The centre of a region's households on a map: the mean GPS (WGS-84 degrees) of its live
+// households that have one; lat and lon NaN when none has.
+struct GeoPoint {
+  double lat = std::nan(""), lon = std::nan("");
+  int64_t households = 0;  // households with GPS counted
+};
+// The point of every region of level `level` (1 prefecture .. 4 village) lying in region
+// `parent` (a 12-digit code of level `level - 1`), by region index at `level` (other regions
+// keep NaN). Reads the parent's households only: a range of the village-sorted rows, plus the
+// appended part. kInvalidArgument for a level out of range or an unknown parent.
+Result<std::vector<GeoPoint>> RegionPoints(const Snapshot& snap, int level,
+                                           std::string_view parent);
 
 // Reads everything from the store.
 Result<Snapshot> BuildSnapshot(store::Store& store, const BuildOptions& options = {});

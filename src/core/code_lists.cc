@@ -90,6 +90,13 @@ constexpr CodeEntry kYesNo[] = {
     {0, "否", "no"},
     {1, "是", "yes"},
 };
+// A village's terrain (地形), as the village attribute surveys class it.
+constexpr CodeEntry kTerrain[] = {
+    {1, "平原", "plain"},
+    {2, "丘陵", "hills"},
+    {3, "山区", "mountains"},
+    {4, "高原", "plateau"},
+};
 // Why a member left the household (减员原因).
 constexpr CodeEntry kLeftReason[] = {
     {1, "死亡", "died"},
@@ -197,6 +204,7 @@ constexpr CodeList kLists[] = {
     {"ethnicity", "民族", kEthnicity},
     {"sex", "性别", kSex},
     {"yes_no", "是否", kYesNo},
+    {"terrain", "地形", kTerrain},
     {"left_reason", "减员原因", kLeftReason},
     {"dibao_type", "低保类别", kDibaoType},
     {"work_place", "就业地", kWorkPlace},

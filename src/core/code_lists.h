@@ -27,7 +27,7 @@ struct CodeList {
 
 // Returns the list named `name`, or nullptr. Names: category, cause, status, relation,
 // education, school, health, labor, work, ethnicity, sex, yes_no, left_reason, dibao_type,
-// work_place, business_role, disability_type, disability_grade.
+// work_place, business_role, disability_type, disability_grade, terrain.
 const CodeList* FindCodeList(std::string_view name);
 
 // Every list, for documentation and the UI.

@@ -429,6 +429,56 @@ constexpr FieldSpec kDeathFields[] = {
 };
 #undef FUPIN_IDENTITY_BLOCK
 
+constexpr FieldSpec kVillageFields[] = {
+    {"village_code",
+     "村代码",
+     T::kVillage,
+     {},
+     true,
+     false,
+     "行政村的12位区划代码",
+     "12-digit code of the administrative village"},
+    {"terrain", "地形", T::kCode, "terrain", false, false, "地形地貌：1 平原 2 丘陵 3 山区 4 高原",
+     "terrain: 1 plain, 2 hills, 3 mountains, 4 plateau"},
+    {"industries",
+     "主导产业",
+     T::kText,
+     {},
+     false,
+     false,
+     "主导产业，多个用“、”分隔",
+     "main industries, several separated by 、"},
+    {"road", "通硬化路", T::kCode, "yes_no", false, false, "是否通硬化路",
+     "whether a hard-surfaced road reaches the village"},
+    {"water", "通自来水", T::kCode, "yes_no", false, false, "是否通自来水或集中供水（安全饮水）",
+     "whether tap or piped safe drinking water reaches the village"},
+    {"power", "通动力电", T::kCode, "yes_no", false, false, "是否通动力电（三相电）",
+     "whether three-phase (industrial) power reaches the village"},
+    {"broadband", "通宽带", T::kCode, "yes_no", false, false, "是否通宽带互联网",
+     "whether broadband internet reaches the village"},
+    {"clinic", "有卫生室", T::kCode, "yes_no", false, false, "是否有村卫生室",
+     "whether the village has a clinic"},
+    {"school", "有小学或教学点", T::kCode, "yes_no", false, false, "是否有小学或教学点",
+     "whether the village has a primary school or teaching point"},
+    {"distance_km",
+     "距乡镇政府距离(公里)",
+     T::kDecimal,
+     {},
+     false,
+     false,
+     "到乡镇政府所在地的距离（公里）",
+     "distance to the township seat (km)"},
+    {"collective_income",
+     "村集体经济收入",
+     T::kMoney,
+     {},
+     false,
+     false,
+     "村集体经济年收入（元）",
+     "yearly income of the village collective (yuan)"},
+};
+constexpr std::string_view kVillageKey[] = {"village_code"};
+
 using K = DatasetKind;
 constexpr DatasetSpec kDatasets[] = {
     {"regions", "行政区划", "regions", K::kRegions, kRegionFields, kRegionKey, "regions"},
@@ -509,6 +559,8 @@ constexpr DatasetSpec kDatasets[] = {
      kDeathFields,
      {},
      "dept_deaths"},
+    {"villages", "村情", "village attributes", K::kVillage, kVillageFields, kVillageKey,
+     "villages"},
 };
 
 std::string_view SqlType(FieldType type) {

@@ -29,6 +29,9 @@ enum class DatasetKind {
   kHousehold,   // registry: upserted by key, changes kept in history
   kMember,      // registry: upserted by key, changes kept in history
   kDepartment,  // a full snapshot of one department's data, replacing the previous one
+  // Village attributes (村情): a full snapshot keyed by village_code replacing the previous
+  // one; about places, not people, so neither linked nor read by the rules. Optional.
+  kVillage,
 };
 
 struct FieldSpec {

@@ -377,7 +377,7 @@ void RunWorker(const Plan& plan, bool gb18030, bool keep_utf8, Pipeline& p) {
 
 struct Writer {
   std::array<OutFile, kFileCount> data;
-  OutFile regions;
+  OutFile regions, villages;
   // Department-row truth, one part per department file, concatenated in file order at the end.
   std::array<OutFile, kFileCount> truth_parts;
   OutFile truth_rows, truth_planted, truth_dirty, truth_counts, truth_summary;
@@ -470,6 +470,7 @@ struct Writer {
     for (OutFile& f : data) f.Discard();
     for (OutFile& f : truth_parts) f.Discard();
     regions.Discard();
+    villages.Discard();
     truth_rows.Discard();
     truth_planted.Discard();
     truth_dirty.Discard();
@@ -484,6 +485,58 @@ std::string Header(std::string_view header) {
   std::string s(header);
   s.push_back('\n');
   return s;
+}
+
+// villages.csv: one row per village with households. Guizhou is 92% mountains and hills:
+// terrain 3 山区 is the commonest, 4 高原 more frequent in the west (毕节, 六盘水), 2 丘陵 and 1
+// 平原 more frequent around 贵阳; a mountain village is farther from its township seat and less
+// often has a school or piped water. Each village's row is a function of (seed, village).
+std::string VillagesCsv(const Plan& plan) {
+  static constexpr std::string_view kIndustries[] = {
+      "茶叶", "辣椒",   "食用菌",   "中药材", "精品水果", "生态畜牧", "蔬菜",
+      "刺梨", "猕猴桃", "乡村旅游", "竹编",   "蜂蜜",     "马铃薯",   "核桃"};
+  std::string out = Header(kVillagesHeader);
+  for (size_t v = 0; v < plan.villages.size(); ++v) {
+    const Village& village = plan.villages[v];
+    if (village.households == 0) continue;
+    Rng rng(Hash(plan.seed, 0x76696c6c616765ULL, v));  // "village"
+    const std::string_view pref =
+        plan.prefectures[static_cast<size_t>(
+                             plan.counties[static_cast<size_t>(village.county)].prefecture)]
+            .info->code4;
+    // Weights of 1 plain, 2 hills, 3 mountains, 4 plateau.
+    std::array<double, 4> w = {0.05, 0.25, 0.62, 0.08};
+    if (pref == "5205" || pref == "5202") w = {0.03, 0.15, 0.52, 0.30};
+    if (pref == "5201") w = {0.12, 0.45, 0.35, 0.08};
+    double u = rng.Uniform();
+    int terrain = 1;
+    for (; terrain < 4 && u >= w[static_cast<size_t>(terrain - 1)]; ++terrain)
+      u -= w[static_cast<size_t>(terrain - 1)];
+    const bool mountain = terrain == 3 || terrain == 4;
+    // One to three distinct industries.
+    const int n = 1 + static_cast<int>(rng.Below(3));
+    std::vector<size_t> picked;
+    while (static_cast<int>(picked.size()) < n) {
+      const size_t i = rng.Below(std::size(kIndustries));
+      if (std::find(picked.begin(), picked.end(), i) == picked.end()) picked.push_back(i);
+    }
+    std::string industries;
+    for (size_t i : picked) {
+      if (!industries.empty()) industries += "、";
+      industries += kIndustries[i];
+    }
+    auto yes = [&](double p) { return rng.Uniform() < p ? 1 : 0; };
+    const int road = yes(0.97), water = yes(mountain ? 0.88 : 0.96), power = yes(0.95);
+    const int broadband = yes(mountain ? 0.85 : 0.95), clinic = yes(0.93);
+    const int school = yes(mountain ? 0.45 : 0.65);
+    const double km = mountain ? rng.Uniform(3, 28) : rng.Uniform(0.5, 12);
+    // Collective income: 30,000 to about 800,000 yuan, skewed low.
+    const double income = 30000 * std::exp(rng.Uniform() * rng.Uniform() * 3.3);
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{:.1f},{:.0f}\n",
+                       std::string_view(village.code, 12), terrain, industries, road, water, power,
+                       broadband, clinic, school, km, income);
+  }
+  return out;
 }
 
 int64_t CountLines(std::string_view text) {
@@ -534,6 +587,16 @@ Status WriteAll(const Plan& plan, const GenOptions& options, const ProgressFn& p
     }
   }
   RETURN_IF_ERROR(w.regions.Write(regions));
+  std::string villages = VillagesCsv(plan);
+  const int64_t village_rows = CountLines(villages) - 1;
+  if (options.gb18030) {
+    Gb18030Encoder encoder;
+    std::string scratch;
+    if (!encoder.ok() || !encoder.Convert(villages, scratch))
+      return Internal("GB18030 conversion is unavailable (iconv)");
+  }
+  RETURN_IF_ERROR(w.villages.Open(dir / kVillagesFile));
+  RETURN_IF_ERROR(w.villages.Write(villages));
 
   const int blocks = static_cast<int>(plan.townships.size());
   int threads = options.threads > 0
@@ -592,6 +655,7 @@ Status WriteAll(const Plan& plan, const GenOptions& options, const ProgressFn& p
   summary.households = w.households;
   summary.members = w.members;
   summary.files.push_back({std::string(kRegionsFile), region_rows});
+  summary.files.push_back({std::string(kVillagesFile), village_rows});
   for (int f = 0; f < kFileCount; ++f) {
     summary.files.push_back({std::string(kFiles[f].name), w.rows[f]});
     if (f >= kFirstDepartmentFile) summary.department_rows += w.rows[f];
@@ -633,6 +697,7 @@ Status WriteAll(const Plan& plan, const GenOptions& options, const ProgressFn& p
 
   // Commit: close everything, then rename.
   RETURN_IF_ERROR(w.regions.Close());
+  RETURN_IF_ERROR(w.villages.Close());
   for (OutFile& f : w.data) RETURN_IF_ERROR(f.Close());
   RETURN_IF_ERROR(w.truth_rows.Close());
   RETURN_IF_ERROR(w.truth_planted.Close());
@@ -644,6 +709,7 @@ Status WriteAll(const Plan& plan, const GenOptions& options, const ProgressFn& p
   summary.bytes_written = w.Bytes();
 
   RETURN_IF_ERROR(w.regions.Rename());
+  RETURN_IF_ERROR(w.villages.Rename());
   for (OutFile& f : w.data) RETURN_IF_ERROR(f.Rename());
   for (auto& x : w.xlsx)
     if (x) RETURN_IF_ERROR(x->Rename());

@@ -48,7 +48,7 @@ struct FileRows {
 struct GenSummary {
   int64_t households = 0;
   int64_t members = 0;
-  std::vector<FileRows> files;  // regions, households, members, then department files
+  std::vector<FileRows> files;  // regions, villages, households, members, then departments
   int64_t department_rows = 0;
   int64_t dirty_fields = 0;
   int64_t planted_cases = 0;

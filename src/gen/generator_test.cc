@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdlib>
 #include <deque>
@@ -197,11 +198,41 @@ TEST(GeneratorDeterminism, SameSeedAndScaleGiveIdenticalBytesWhateverTheThreads)
     EXPECT_EQ(ReadFile(a / rel), ReadFile(b / rel)) << rel;
     ++compared;
   }
-  EXPECT_EQ(compared, 15 + 5);  // 15 data files, 5 truth files
+  EXPECT_EQ(compared, 16 + 5);  // 16 data files (villages.csv too), 5 truth files
   EXPECT_NE(ReadFile(a / "members.csv"), ReadFile(c / "members.csv"));
   fs::remove_all(a);
   fs::remove_all(b);
   fs::remove_all(c);
+}
+
+// villages.csv: one row per village with households, codes valid, and Guizhou's terrain:
+// mountain villages (3 山区) the commonest, farther from the township seat on average.
+TEST_F(GeneratedBatch, VillagesHaveAttributesWithMountainsMostCommon) {
+  const Table& villages = T("villages.csv");
+  EXPECT_EQ(villages.header, kVillagesHeader);
+  std::set<std::string> with_households;
+  const Table& hh = T("households.csv");
+  for (const Row& r : hh.rows) with_households.insert(std::string(hh.At(r, "village_code")));
+  std::set<std::string> listed;
+  std::array<int64_t, 5> terrain{};
+  std::array<double, 5> km{};
+  for (const Row& r : villages.rows) {
+    listed.insert(std::string(villages.At(r, "village_code")));
+    const int64_t t = Int(villages.At(r, "terrain"));
+    ASSERT_NE(FindCodeList("terrain")->Find(static_cast<int>(t)), nullptr) << t;
+    ++terrain[static_cast<size_t>(t)];
+    km[static_cast<size_t>(t)] += std::stod(std::string(villages.At(r, "distance_km")));
+    for (const char* f : {"road", "water", "power", "broadband", "clinic", "school"})
+      EXPECT_NE(FindCodeList("yes_no")->Find(static_cast<int>(Int(villages.At(r, f)))), nullptr);
+    EXPECT_FALSE(villages.At(r, "industries").empty());
+    EXPECT_GE(Int(villages.At(r, "collective_income")), 30000);
+  }
+  EXPECT_EQ(listed, with_households);
+  EXPECT_EQ(listed.size(), villages.rows.size());  // no village twice
+  for (int t : {1, 2, 4}) EXPECT_GT(terrain[3], terrain[static_cast<size_t>(t)]) << t;
+  ASSERT_GT(terrain[1] + terrain[2], 0);
+  EXPECT_GT(km[3] / static_cast<double>(terrain[3]),
+            (km[1] + km[2]) / static_cast<double>(terrain[1] + terrain[2]));
 }
 
 TEST_F(GeneratedBatch, FilesFollowTheExchangeFormat) {

@@ -61,6 +61,11 @@ inline constexpr std::array<FileLayout, kFileCount> kFiles = {{
 #undef FUPIN_GEN_IDENTITY
 
 inline constexpr std::string_view kRegionsFile = "regions.csv";
+// Village attributes (村情), one row per village with households.
+inline constexpr std::string_view kVillagesFile = "villages.csv";
+inline constexpr std::string_view kVillagesHeader =
+    "village_code,terrain,industries,road,water,power,broadband,clinic,school,distance_km,"
+    "collective_income";
 inline constexpr std::string_view kTruthDir = "_truth";
 inline constexpr std::string_view kTruthDepartmentRows = "department_rows.csv";
 inline constexpr std::string_view kTruthPlanted = "planted.csv";

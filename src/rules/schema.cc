@@ -81,7 +81,7 @@ Field Derived(std::string name, VType type, FieldSource source, std::string labe
 
 Schema::Schema() {
   for (const DatasetSpec& d : AllDatasets()) {
-    if (d.kind == DatasetKind::kRegions) continue;
+    if (d.kind == DatasetKind::kRegions || d.kind == DatasetKind::kVillage) continue;
     Entity e;
     e.dataset = &d;
     AddSpecFields(d, e);

@@ -3,6 +3,9 @@
 // /api/flags, /api/flags/{id}, /api/reports/{template}.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "core/id_number.h"
 #include "core/mask.h"
 #include "server/app.h"
@@ -130,6 +133,56 @@ Status HouseholdListRoute(App& app, Ctx& ctx, const httplib::Request& req, httpl
   return OkStatus();
 }
 
+// The level of a region code: 0 province .. 4 village.
+int RegionLevel(std::string_view code) {
+  const std::string dim = RegionDimension(code).first;
+  return dim.empty()           ? 0
+         : dim == "prefecture" ? 1
+         : dim == "county"     ? 2
+         : dim == "township"   ? 3
+                               : 4;
+}
+
+// The key figures of one region (docs/query.md): three questions of the query model, the
+// counts from the cube, monitored persons from the households with flags, flags from the
+// cube's flag counts (by rule, summed).
+Result<nlohmann::json> RegionSummary(const analytics::Snapshot& snap, const std::string& code) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> where;
+  const auto [dim, c] = RegionDimension(code);
+  if (!dim.empty()) where.push_back({dim, {c}});
+  analytics::QuerySpec counts{
+      {"households", "persons", "poor_persons", "exited_persons", "returned_persons", "incidence"},
+      {},
+      where};
+  counts.threads = 1;
+  ASSIGN_OR_RETURN(analytics::QueryResult a, analytics::RunQuery(snap, counts));
+  // Only households with a flag can be monitored: asked of them alone, the scan reads the
+  // snapshot's list of flagged households instead of the region's rows.
+  analytics::QuerySpec monitored{{"monitored_persons"}, {}, where};
+  if (!snap.rules.empty()) monitored.where.push_back({"flag", snap.rules});
+  monitored.threads = 1;
+  ASSIGN_OR_RETURN(analytics::QueryResult b, analytics::RunQuery(snap, monitored));
+  analytics::QuerySpec flags{{"flags"}, {"flag"}, where};
+  flags.threads = 1;
+  ASSIGN_OR_RETURN(analytics::QueryResult f, analytics::RunQuery(snap, flags));
+  nlohmann::json out;
+  auto value = [](const analytics::QueryResult& r, size_t i) -> double {
+    return r.values.empty() ? 0 : r.values[0][i];
+  };
+  const char* names[] = {"households", "persons", "poor_persons", "exited_persons",
+                         "returned_persons"};
+  for (size_t i = 0; i < std::size(names); ++i) out[names[i]] = static_cast<int64_t>(value(a, i));
+  out["monitored_persons"] = static_cast<int64_t>(value(b, 0));
+  const double incidence = value(a, 5);
+  out["incidence"] = a.values.empty() || std::isnan(incidence) ? nlohmann::json(nullptr)
+                                                               : nlohmann::json(incidence);
+  int64_t open_flags = 0;
+  for (size_t r = 0; r < f.rows.size(); ++r)
+    if (!f.rows[r][0].empty()) open_flags += static_cast<int64_t>(f.values[r][0]);
+  out["open_flags"] = open_flags;
+  return out;
+}
+
 Status RegionRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
   const std::string code = req.matches[1];
   if (!IsRegionCode(code) || !app.RegionExists(code))
@@ -151,13 +204,38 @@ Status RegionRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Res
     return nlohmann::json::parse(service::AnswerJson(answer));
   };
   ASSIGN_OR_RETURN(nlohmann::json own, figures(code));
+  ASSIGN_OR_RETURN(nlohmann::json summary, RegionSummary(*snap, code));
+  // The children's points: the mean GPS of their households (null when none has one).
+  const int level = RegionLevel(code);
+  std::vector<analytics::GeoPoint> points;
+  if (level + 1 < analytics::kRegionLevels) {
+    Result<std::vector<analytics::GeoPoint>> p = analytics::RegionPoints(*snap, level + 1, code);
+    if (p) points = std::move(*p);  // a region without villages in the snapshot: no points
+  }
+  auto point = [&](const std::string& child) -> std::pair<nlohmann::json, nlohmann::json> {
+    if (points.empty()) return {nullptr, nullptr};
+    const auto& codes = snap->region_codes[static_cast<size_t>(level + 1)];
+    auto it = std::lower_bound(codes.begin(), codes.end(), child);
+    if (it == codes.end() || *it != child) return {nullptr, nullptr};
+    const analytics::GeoPoint& g = points[static_cast<size_t>(it - codes.begin())];
+    if (g.households == 0) return {nullptr, nullptr};
+    return {g.lat, g.lon};
+  };
   nlohmann::json children = nlohmann::json::array();
   for (const std::string& child : app.RegionChildren(code)) {
     ASSIGN_OR_RETURN(nlohmann::json f, figures(child));
-    children.push_back({{"code", child}, {"name", app.RegionName(child)}, {"by_status", f}});
+    auto [lat, lon] = point(child);
+    children.push_back({{"code", child},
+                        {"name", app.RegionName(child)},
+                        {"by_status", f},
+                        {"lat", lat},
+                        {"lon", lon}});
   }
-  nlohmann::json out = {
-      {"code", code}, {"name", app.RegionName(code)}, {"by_status", own}, {"children", children}};
+  nlohmann::json out = {{"code", code},
+                        {"name", app.RegionName(code)},
+                        {"summary", summary},
+                        {"by_status", own},
+                        {"children", children}};
   SendJson(res, out);
   return OkStatus();
 }

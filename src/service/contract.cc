@@ -80,6 +80,14 @@ std::string_view RepeatText(DatasetKind kind) {
              "rejected (`duplicate_key`). Each file is the department's full snapshot and "
              "replaces the previous one. 同一文件内主键重复（无主键时为整行重复）：后一行被拒绝；"
              "每个文件是该部门的完整数据，替换上一次的数据。";
+    case DatasetKind::kVillage:
+      return "A repeated key in one file: the later row is rejected (`duplicate_key`). Each "
+             "file lists the villages' current attributes and replaces the previous one by "
+             "village code; villages it leaves out are removed unless a row of the file was "
+             "rejected. The file is optional: a batch without it imports as before. "
+             "同一文件内主键重复：后一行被拒绝；每个文件是各村的现状，按村代码替换上一次的数据，"
+             "文件中没有的村被删除（文件中有被拒绝的行时保留）。该文件可选，批次中没有它也照常导入"
+             "。";
   }
   return "";
 }

@@ -301,10 +301,84 @@ size_t DimensionColumns(const analytics::QueryResult& r) {
 
 }  // namespace
 
+// The main industries as sent ("茶叶、辣椒"), one by one; 、, ; and , all separate them.
+std::vector<std::string> Industries(std::string_view text) {
+  std::vector<std::string> out;
+  std::string current;
+  auto flush = [&] {
+    const size_t b = current.find_first_not_of(' ');
+    if (b != std::string::npos)
+      out.push_back(current.substr(b, current.find_last_not_of(' ') - b + 1));
+    current.clear();
+  };
+  for (size_t i = 0; i < text.size();) {
+    if (text.substr(i).starts_with("、") || text.substr(i).starts_with("，")) {
+      flush();
+      i += 3;
+    } else if (text[i] == ';' || text[i] == ',') {
+      flush();
+      ++i;
+    } else {
+      current += text[i++];
+    }
+  }
+  flush();
+  return out;
+}
+
+constexpr std::string_view kFacilityNames[] = {"road",      "water",  "power",
+                                               "broadband", "clinic", "school"};
+constexpr std::string_view kFacilityZh[] = {"通硬化路", "通自来水", "通动力电",
+                                            "通宽带",   "有卫生室", "有小学或教学点"};
+
+// The village's attributes (村情) as JSON, null when its villages row was never imported.
+Json AttributesJson(const analytics::VillageAttributes& a, Lang lang) {
+  if (!a.known) return nullptr;
+  Json o;
+  o["terrain"] = a.terrain.empty()
+                     ? Json(nullptr)
+                     : Json{{"code", a.terrain}, {"label", CodeLabel("terrain", a.terrain, lang)}};
+  o["industries"] = Industries(a.industries);
+  for (size_t k = 0; k < a.facilities.size(); ++k)
+    o[std::string(kFacilityNames[k])] =
+        a.facilities[k] < 0 ? Json(nullptr) : Json(a.facilities[k] == 1);
+  o["distance_km"] = std::isnan(a.distance_km) ? Json(nullptr) : Json(a.distance_km);
+  o["collective_income"] =
+      std::isnan(a.collective_income) ? Json(nullptr) : Json(a.collective_income);
+  return o;
+}
+
+std::string AttributesText(const analytics::VillageAttributes& a, Lang lang) {
+  const bool zh = Zh(lang);
+  if (!a.known)
+    return fmt::format("[{}] {}\n", zh ? "村情" : "attributes", zh ? "未导入" : "not imported");
+  auto yes_no = [&](int8_t v) -> std::string {
+    if (v < 0) return zh ? "未知" : "unknown";
+    return v ? (zh ? "是" : "yes") : (zh ? "否" : "no");
+  };
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back(
+      {zh ? "地形" : "terrain", a.terrain.empty() ? "" : CodeLabel("terrain", a.terrain, lang)});
+  rows.push_back({zh ? "主导产业" : "industries",
+                  fmt::format("{}", fmt::join(Industries(a.industries), zh ? "、" : ", "))});
+  for (size_t k = 0; k < a.facilities.size(); ++k)
+    rows.push_back({zh ? std::string(kFacilityZh[k]) : std::string(kFacilityNames[k]),
+                    yes_no(a.facilities[k])});
+  rows.push_back({zh ? "距乡镇政府（公里）" : "distance_km",
+                  std::isnan(a.distance_km) ? "" : fmt::format("{:.1f}", a.distance_km)});
+  rows.push_back(
+      {zh ? "村集体经济收入（元）" : "collective_income",
+       std::isnan(a.collective_income) ? "" : fmt::format("{:.2f}", a.collective_income)});
+  return fmt::format("[{}]\n", zh ? "村情" : "attributes") +
+         FormatTable({zh ? "项目" : "item", zh ? "值" : "value"}, rows,
+                     {Align::kLeft, Align::kLeft}, 2);
+}
+
 std::string VillageText(const analytics::Snapshot& snap, const analytics::VillagePortrait& p,
                         Lang lang) {
   std::string out = fmt::format("{} {} {}（{} {}）\n", Zh(lang) ? "村画像" : "Village", p.code,
                                 p.name, p.county, p.township);
+  out += AttributesText(p.attributes, lang);
   for (const auto& [title, r] : p.sections) {
     const size_t dims = DimensionColumns(r);
     std::vector<std::string> header;
@@ -343,6 +417,7 @@ std::string VillageJson(const analytics::Snapshot& snap, const analytics::Villag
   Json o;
   o["village"] = {
       {"code", p.code}, {"name", p.name}, {"township", p.township}, {"county", p.county}};
+  o["attributes"] = AttributesJson(p.attributes, lang);
   for (const auto& [title, r] : p.sections) {
     const size_t dims = DimensionColumns(r);
     Json rows = Json::array();
@@ -376,7 +451,9 @@ std::string VillageJson(const analytics::Snapshot& snap, const analytics::Villag
          {"primary_cause", h.primary_cause},
          {"primary_cause_label", ValueLabel(snap, nullptr, "primary_cause", h.primary_cause, lang)},
          {"members", h.members},
-         {"flags", h.flags}});
+         {"flags", h.flags},
+         {"lat", std::isnan(h.lat) ? Json(nullptr) : Json(h.lat)},
+         {"lon", std::isnan(h.lon) ? Json(nullptr) : Json(h.lon)}});
   return o.dump();
 }
 

@@ -147,6 +147,15 @@ Result<std::string> ResolveValue(const analytics::Snapshot& snap, const rules::R
       if (std::binary_search(known.begin(), known.end(), value)) return value;
       return Err(Unknown(lang, info.name, value, "规则", "rule", known));
     }
+    case DimensionKind::kIncomeBand: {
+      std::vector<std::string> accepted;
+      for (const analytics::IncomeBand& b : analytics::IncomeBands()) {
+        if (b.value == value || Fold(b.label_zh) == Fold(value) || Fold(b.label_en) == Fold(value))
+          return std::string(b.value);
+        accepted.emplace_back(b.value);
+      }
+      return Err(Unknown(lang, info.name, value, "收入分组", "income band", accepted));
+    }
     case DimensionKind::kLinked: {
       std::vector<std::string> names;
       for (const DatasetSpec& d : AllDatasets()) {
@@ -230,6 +239,8 @@ Result<std::string> ApplyLines(const analytics::Snapshot& snap, const rules::Rul
   bool poverty = false;
   for (const std::string& m : spec.measures)
     poverty |= m.starts_with("fgt_") || m.starts_with("mpi_");
+  for (const std::string& d : spec.by) poverty |= d == "income_band";
+  for (const auto& [d, values] : spec.where) poverty |= d == "income_band";
   std::vector<std::string> missing;
   for (const std::string& y : snap.h_dicts[analytics::kIncomeYear].values)
     if (!y.empty() && !spec.poverty.lines.contains(std::atoi(y.c_str()))) missing.push_back(y);
@@ -301,6 +312,10 @@ std::string ValueLabel(const analytics::Snapshot& snap, const rules::RuleSet* ru
       if (const DatasetSpec* d = FindDataset(value))
         return std::string(lang == Lang::kZh ? d->title_zh : d->title_en);
       break;
+    case DimensionKind::kIncomeBand:
+      for (const analytics::IncomeBand& b : analytics::IncomeBands())
+        if (b.value == value) return std::string(lang == Lang::kZh ? b.label_zh : b.label_en);
+      break;
     case DimensionKind::kYear:
     case DimensionKind::kAgeBand:
       break;
@@ -328,6 +343,8 @@ std::string DimensionTitle(std::string_view dimension, Lang lang) {
       return dimension == "year" ? "收入年度" : dimension == "exit_year" ? "脱贫年度" : "识别年度";
     case DimensionKind::kAgeBand:
       return "年龄段";
+    case DimensionKind::kIncomeBand:
+      return "收入与标准之比";
     case DimensionKind::kFlag:
       return "疑点规则";
     case DimensionKind::kLinked:
@@ -363,6 +380,7 @@ std::string MeasureTitle(std::string_view measure, Lang lang) {
       {"poor_persons", "贫困人口"},
       {"exited_persons", "脱贫人口"},
       {"returned_persons", "返贫人口"},
+      {"monitored_persons", "监测对象人口"},
       {"poor_households", "贫困户数"},
       {"incidence", "贫困人口占比"},
       {"mean_income", "人均纯收入均值（元）"},

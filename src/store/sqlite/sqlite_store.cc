@@ -30,7 +30,7 @@ namespace {
 
 using namespace sqlite_detail;  // NOLINT: the backend's own helpers
 
-constexpr int kSchemaVersion = 9;
+constexpr int kSchemaVersion = 10;
 
 // ---- schema ----------------------------------------------------------------------------
 
@@ -133,6 +133,7 @@ CREATE INDEX dept_changes_by_file ON dept_changes(file_id);
   for (const DatasetSpec& d : AllDatasets()) {
     switch (d.kind) {
       case DatasetKind::kRegions:
+      case DatasetKind::kVillage:  // migration 10
         break;
       case DatasetKind::kHousehold:
         sql += fmt::format(
@@ -182,10 +183,22 @@ struct Migration {
   int version;
   std::string (*sql)();
 };
+// Migration 10: the villages data set (村情), keyed by village code.
+std::string Migration10() {
+  std::string sql;
+  for (const DatasetSpec& d : AllDatasets())
+    if (d.kind == DatasetKind::kVillage)
+      sql += fmt::format(
+          "CREATE TABLE {} (\n  file_id INTEGER NOT NULL,\n  source_row INTEGER NOT NULL,\n"
+          "  row_hash INTEGER NOT NULL{},\n  PRIMARY KEY (village_code)\n) WITHOUT ROWID;\n",
+          d.table, ColumnDefs(d));
+  return sql;
+}
+
 constexpr Migration kMigrations[] = {
-    {1, &Migration1},     {2, &LinkMigration}, {3, &BlocksMigration},
-    {4, &RulesMigration}, {5, &Migration5},    {6, &PlatformMigration},
-    {7, &EditsMigration}, {8, &Migration8},    {9, &EditsFlagsMigration}};
+    {1, &Migration1},          {2, &LinkMigration},     {3, &BlocksMigration}, {4, &RulesMigration},
+    {5, &Migration5},          {6, &PlatformMigration}, {7, &EditsMigration},  {8, &Migration8},
+    {9, &EditsFlagsMigration}, {10, &Migration10}};
 
 // ---- writers ---------------------------------------------------------------------------
 
@@ -392,6 +405,74 @@ class RegistryWriter final : public DatasetWriter {
 // by row_key; unchanged rows keep their row_id (so links to them stay valid). Direct, the
 // table is updated in place; staged (`stage` given), the whole new snapshot is written to
 // stage__<table> (with the same row ids) and swapped in for the table by the publish.
+// Village attributes: rows are replaced by village code; villages the file does not list are
+// removed at the end unless some row of the file was rejected (Finish), as for a department.
+// A staged batch writes a copy of the table that the publish swaps in.
+class VillageWriter final : public DatasetWriter {
+ public:
+  static Result<std::unique_ptr<DatasetWriter>> Make(sqlite3* db, const DatasetSpec& d,
+                                                     int64_t file_id, BatchStage* stage) {
+    auto w = std::unique_ptr<VillageWriter>(new VillageWriter());
+    w->db_ = db;
+    w->stage_ = stage;
+    w->file_id_ = file_id;
+    const auto cols = StoredColumns(d);
+    const std::string_view prefix = stage ? kStagePrefix : "";
+    const std::string insert = fmt::format(
+        "INSERT OR REPLACE INTO {}{} (file_id, source_row, row_hash, {}) VALUES (?,?,?,{})", prefix,
+        d.table, JoinNames(cols), Placeholders(cols.size()));
+    const std::string remove = fmt::format("DELETE FROM {}{} WHERE file_id <> ?", prefix, d.table);
+    if (stage) {
+      RETURN_IF_ERROR(stage->CreateCopyOf(d.table));
+      ASSIGN_OR_RETURN(int copy, stage->Prepare(fmt::format("INSERT INTO {}{} SELECT * FROM {}",
+                                                            prefix, d.table, d.table)));
+      RETURN_IF_ERROR(stage->Add(copy, {}));
+      ASSIGN_OR_RETURN(w->stage_insert_, stage->Prepare(insert));
+      ASSIGN_OR_RETURN(w->stage_remove_, stage->Prepare(remove));
+    } else {
+      ASSIGN_OR_RETURN(w->insert_, Stmt::Prepare(db, insert));
+      ASSIGN_OR_RETURN(w->remove_, Stmt::Prepare(db, remove));
+    }
+    return std::unique_ptr<DatasetWriter>(std::move(w));
+  }
+
+  Status Put(const RowMeta& meta, std::span<const Value> values) override {
+    ++counts_.inserted;
+    if (stage_) {
+      std::vector<Value> args = {Value::Int(file_id_), Value::Int(meta.source_row),
+                                 Value::Int(static_cast<int64_t>(meta.content_hash))};
+      args.insert(args.end(), values.begin(), values.end());
+      return stage_->Add(stage_insert_, std::move(args));
+    }
+    insert_.Bind(1, file_id_);
+    insert_.Bind(2, meta.source_row);
+    insert_.Bind(3, static_cast<int64_t>(meta.content_hash));
+    for (size_t i = 0; i < values.size(); ++i) insert_.Bind(static_cast<int>(i + 4), values[i]);
+    return insert_.Run(db_);
+  }
+
+  Result<WriteCounts> Finish(bool remove_missing) override {
+    if (!remove_missing) return counts_;
+    if (stage_) {
+      RETURN_IF_ERROR(stage_->Add(stage_remove_, {Value::Int(file_id_)}));
+      return counts_;
+    }
+    remove_.Bind(1, file_id_);
+    RETURN_IF_ERROR(remove_.Run(db_));
+    counts_.removed = sqlite3_changes(db_);
+    return counts_;
+  }
+
+ private:
+  VillageWriter() = default;
+  sqlite3* db_ = nullptr;
+  BatchStage* stage_ = nullptr;
+  int64_t file_id_ = 0;
+  int stage_insert_ = -1, stage_remove_ = -1;
+  Stmt insert_, remove_;
+  WriteCounts counts_;
+};
+
 class DepartmentWriter final : public DatasetWriter {
  public:
   static Result<std::unique_ptr<DatasetWriter>> Make(sqlite3* db, const DatasetSpec& d,
@@ -901,6 +982,7 @@ class SqliteStore final : public Store {
                                                     int64_t file_id) override {
     if (d.kind == DatasetKind::kDepartment)
       return DepartmentWriter::Make(db_, d, file_id, stage_.get());
+    if (d.kind == DatasetKind::kVillage) return VillageWriter::Make(db_, d, file_id, stage_.get());
     return RegistryWriter::Make(db_, d, batch_id_, file_id, stage_.get());
   }
 
@@ -1092,7 +1174,8 @@ class SqliteStore final : public Store {
         Stmt::Prepare(
             db_,
             "SELECT (SELECT coalesce(max(file_id), 0) FROM dataset_state WHERE dataset IN "
-            "('regions', 'households', 'members')), (SELECT coalesce(max(run_id), 0) FROM "
+            "('regions', 'households', 'members', 'villages')), (SELECT coalesce(max(run_id), 0) "
+            "FROM "
             "link_runs WHERE finished_at IS NOT NULL), (SELECT coalesce(max(run_id), 0) FROM "
             "rule_runs) + (SELECT count(*) FROM flag_events WHERE run_id IS NULL AND edit_id IS "
             "NULL), (SELECT coalesce(max(edit_id), 0) "
