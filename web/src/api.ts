@@ -22,15 +22,22 @@ export class ApiError extends Error {
 }
 
 const CSRF_KEY = 'fupin.csrf';
+// set while signed in (across tabs): without it the app goes to the login page without asking /api/me
+const SIGNED = 'fupin.signedIn';
 export const session = reactive<{ me: Me | null; csrf: string }>({
   me: null,
-  csrf: sessionStorage.getItem(CSRF_KEY) || '',
+  csrf: localStorage.getItem(CSRF_KEY) || '',
 });
 
 function setCsrf(t: string) {
   session.csrf = t;
-  if (t) sessionStorage.setItem(CSRF_KEY, t);
-  else sessionStorage.removeItem(CSRF_KEY);
+  if (t) {
+    localStorage.setItem(CSRF_KEY, t);
+    localStorage.setItem(SIGNED, '1');
+  } else {
+    localStorage.removeItem(CSRF_KEY);
+    localStorage.removeItem(SIGNED);
+  }
 }
 
 export type Params = Record<string, string | number | boolean | undefined | null | string[]>;
@@ -101,6 +108,7 @@ export async function login(username: string, password: string): Promise<Me> {
 }
 
 export async function loadMe(): Promise<Me | null> {
+  if (!localStorage.getItem(SIGNED)) return null;
   try {
     const me = await get<Me>('/me');
     if (me.csrf_token) setCsrf(me.csrf_token);
@@ -108,6 +116,7 @@ export async function loadMe(): Promise<Me | null> {
     return me;
   } catch (e) {
     session.me = null;
+    setCsrf('');
     return null;
   }
 }
