@@ -1,0 +1,45 @@
+import { createRouter, createWebHistory } from 'vue-router';
+import { session, loadMe, permissions, type PageKey, setUnauthorizedHandler } from './api';
+
+const page = (key: PageKey) => ({ page: key });
+export const router = createRouter({
+  history: createWebHistory(),
+  routes: [
+    { path: '/login', component: () => import('./views/Login.vue'), meta: { public: true } },
+    { path: '/bigscreen', component: () => import('./views/BigScreen.vue'), meta: page('bigscreen') },
+    {
+      path: '/',
+      component: () => import('./views/Layout.vue'),
+      children: [
+        { path: '', component: () => import('./views/Home.vue') },
+        { path: 'overview', component: () => import('./views/Overview.vue'), meta: page('overview') },
+        { path: 'regions/:code', component: () => import('./views/Overview.vue'), meta: page('regions') },
+        { path: 'villages', component: () => import('./views/Villages.vue'), meta: page('villages') },
+        { path: 'villages/:code', component: () => import('./views/Village.vue'), meta: page('villages') },
+        { path: 'households', component: () => import('./views/Mobile.vue'), meta: page('households') },
+        { path: 'households/:id', component: () => import('./views/Household.vue'), meta: page('households') },
+        { path: 'flags', component: () => import('./views/Flags.vue'), meta: page('flags') },
+        { path: 'exchange', component: () => import('./views/Exchange.vue'), meta: page('exchange') },
+        { path: 'reports', component: () => import('./views/Reports.vue'), meta: page('reports') },
+        { path: 'queries', component: () => import('./views/Queries.vue'), meta: page('queries') },
+        { path: 'jobs', component: () => import('./views/Jobs.vue'), meta: page('jobs') },
+        { path: 'users', component: () => import('./views/Users.vue'), meta: page('users') },
+        { path: 'audit', component: () => import('./views/Audit.vue'), meta: page('audit') },
+        { path: ':rest(.*)*', component: () => import('./views/Forbidden.vue'), props: { notFound: true } },
+      ],
+    },
+  ],
+});
+
+setUnauthorizedHandler(() => {
+  if (router.currentRoute.value.path !== '/login') router.push({ path: '/login', query: { next: router.currentRoute.value.fullPath } });
+});
+
+router.beforeEach(async (to) => {
+  if (to.meta.public) return true;
+  if (!session.me) await loadMe();
+  if (!session.me) return { path: '/login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} };
+  const key = to.meta.page as PageKey | undefined;
+  if (key && !permissions(session.me).includes(key)) return { path: '/', query: { denied: key } };
+  return true;
+});
