@@ -242,6 +242,11 @@ TEST_F(ServerWebAppTest, MeListsThePagesTheRoleMayUse) {
     for (const auto& p : permissions) got.insert(p.get<std::string>());
     EXPECT_EQ(got, pages) << user;
     EXPECT_EQ(permissions.size(), pages.size()) << user;
+    // A page the role is given is one its API lets it read: the jobs page reads /api/jobs.
+    if (pages.contains("jobs")) {
+      auto jobs = c.Get("/api/jobs", SessionHeaders(who));
+      EXPECT_TRUE(jobs && jobs->status == 200) << user << ": " << Describe(jobs);
+    }
   }
 }
 

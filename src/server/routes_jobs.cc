@@ -197,13 +197,15 @@ void InstallJobRoutes(App& app, httplib::Server& server) {
             [&app](Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
               return StartJobRoute(app, ctx, req, res);
             });
-  app.Route(server, "GET", "/api/jobs", "/api/jobs", {.roles = {Role::kAdmin, Role::kDepartment}},
+  // Auditors read jobs too (who ran which import, link or rules run, and how it ended).
+  app.Route(server, "GET", "/api/jobs", "/api/jobs",
+            {.roles = {Role::kAdmin, Role::kDepartment, Role::kAuditor}},
             [&app](Ctx&, const httplib::Request&, httplib::Response& res) {
               SendJson(res, {{"jobs", app.jobs().List(100)}});
               return OkStatus();
             });
   app.Route(server, "GET", R"(/api/jobs/([0-9]+))", "/api/jobs/{id}",
-            {.roles = {Role::kAdmin, Role::kDepartment}},
+            {.roles = {Role::kAdmin, Role::kDepartment, Role::kAuditor}},
             [&app](Ctx& ctx, const httplib::Request& req, httplib::Response& res) -> Status {
               auto job = app.jobs().Get(std::stoll(req.matches[1]));
               if (!job) return NotFound(std::string(Text(Msg::kNoSuchJob, ctx.lang)));
