@@ -39,6 +39,7 @@
 #include "service/accounts.h"
 #include "service/audit.h"
 #include "service/edit_batcher.h"
+#include "service/query.h"
 #include "store/store.h"
 
 namespace fupin::server {
@@ -50,6 +51,11 @@ struct Ctx {
   bool via_token = false;  // an API token, not a browser session
   std::string session_token;
 };
+
+// The query parameters of a request (measures, by, where, line, mpi_indicators) as the service
+// takes them, the actor's region added as a filter: /api/query and its XLSX download
+// (routes_read.cc).
+Result<service::QueryParams> QueryParamsOf(const Ctx& ctx, const httplib::Request& req);
 
 struct RouteOptions {
   bool auth = true;         // a session or API token is required

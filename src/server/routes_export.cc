@@ -99,18 +99,6 @@ Status FlagsXlsxRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::
   return OkStatus();
 }
 
-// The query dimension of a region code's level and the code ("" for the province), as the
-// JSON answer of /api/query scopes it (routes_read.cc).
-std::pair<std::string, std::string> RegionDimension(std::string_view code) {
-  size_t n = code.size();
-  while (n > 0 && code[n - 1] == '0') --n;
-  if (n <= 2) return {"", ""};
-  if (n <= 4) return {"prefecture", std::string(code)};
-  if (n <= 6) return {"county", std::string(code)};
-  if (n <= 9) return {"township", std::string(code)};
-  return {"village", std::string(code)};
-}
-
 // A measure column's format from its values: whole numbers, fractions below 1 (rates,
 // indices) or amounts.
 reports::NumberFormat MeasureFormat(const std::vector<std::vector<reports::Cell>>& rows,
@@ -127,15 +115,7 @@ reports::NumberFormat MeasureFormat(const std::vector<std::vector<reports::Cell>
 }
 
 Status QueryXlsxRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
-  service::QueryParams params;
-  params.measures = Param(req, "measures").value_or("households");
-  params.by = Param(req, "by").value_or("");
-  params.where = AllParams(req, "where");
-  if (auto line = Param(req, "line")) params.line = *line;
-  if (auto mpi = Param(req, "mpi_indicators")) params.mpi_indicators = *mpi;
-  params.threads = 1;
-  const auto [dim, code] = RegionDimension(ctx.actor.region);
-  if (!dim.empty()) params.where.push_back(dim + "=" + code);
+  ASSIGN_OR_RETURN(service::QueryParams params, QueryParamsOf(ctx, req));
 
   auto snap = app.snapshots().Read();
   ASSIGN_OR_RETURN(analytics::QuerySpec spec, service::BuildQuerySpec(params, ctx.lang));

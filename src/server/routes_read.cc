@@ -53,20 +53,6 @@ Result<MaskPolicy> UnmaskPolicy(App& app, const Ctx& ctx, const httplib::Request
   return policy;
 }
 
-// The query parameters as the service takes them, with the actor's region added as a filter.
-Result<service::QueryParams> QueryParamsOf(const Ctx& ctx, const httplib::Request& req) {
-  service::QueryParams params;
-  params.measures = Param(req, "measures").value_or("households");
-  params.by = Param(req, "by").value_or("");
-  params.where = AllParams(req, "where");
-  if (auto line = Param(req, "line")) params.line = *line;
-  if (auto mpi = Param(req, "mpi_indicators")) params.mpi_indicators = *mpi;
-  params.threads = 1;
-  const auto [dim, code] = RegionDimension(ctx.actor.region);
-  if (!dim.empty()) params.where.push_back(dim + "=" + code);
-  return params;
-}
-
 // The answer cache's key of a query: every input of the answer but the snapshot (whose
 // generation goes beside the key). Fields are length-prefixed, so no value can pose as two.
 std::string QueryCacheKey(const Ctx& ctx, const service::QueryParams& params) {
@@ -419,6 +405,19 @@ void InstallReadRoutes(App& app, httplib::Server& server) {
   app.Route(server, "GET", R"(/api/reports/([a-z_]+))", "/api/reports/{template}",
             {.roles = {Role::kAdmin, Role::kOfficial, Role::kAuditor, Role::kCadre}},
             bind(ReportRoute));
+}
+
+Result<service::QueryParams> QueryParamsOf(const Ctx& ctx, const httplib::Request& req) {
+  service::QueryParams params;
+  params.measures = Param(req, "measures").value_or("households");
+  params.by = Param(req, "by").value_or("");
+  params.where = AllParams(req, "where");
+  if (auto line = Param(req, "line")) params.line = *line;
+  if (auto mpi = Param(req, "mpi_indicators")) params.mpi_indicators = *mpi;
+  params.threads = 1;
+  const auto [dim, code] = RegionDimension(ctx.actor.region);
+  if (!dim.empty()) params.where.push_back(dim + "=" + code);
+  return params;
 }
 
 }  // namespace fupin::server
