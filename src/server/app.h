@@ -39,6 +39,7 @@
 #include "service/accounts.h"
 #include "service/audit.h"
 #include "service/edit_batcher.h"
+#include "service/flags.h"
 #include "service/query.h"
 #include "store/store.h"
 
@@ -178,5 +179,11 @@ void InstallExportRoutes(App& app);  // ?format=xlsx of /api/flags and /api/quer
 
 // The OpenAPI 3.1 description served at /api/openapi.json (openapi.json in this folder).
 std::string_view OpenApiJson();
+
+// The filters of a flags request (rule, category, state, region) as the service takes them;
+// a region outside the caller's is refused (audited). The JSON list and its XLSX download
+// (routes_read.cc).
+Result<service::FlagExportRequest> FlagRequestOf(App& app, const Ctx& ctx,
+                                                 const httplib::Request& req);
 
 }  // namespace fupin::server

@@ -30,11 +30,6 @@ constexpr std::string_view kXlsxType =
 // Rows of one flag download; a larger selection is refused (narrow the filter).
 constexpr int64_t kMaxExportFlags = 100000;
 
-bool IsRegionCode(std::string_view code) {
-  return code.size() == 12 &&
-         std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 // A file name in the scratch folder no other request uses.
 fs::path ScratchFile(const App& app, std::string_view stem) {
   static std::atomic<uint64_t> counter{0};
@@ -60,17 +55,8 @@ void SendXlsx(httplib::Response& res, std::string bytes, std::string_view name) 
 }
 
 Status FlagsXlsxRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
-  service::FlagExportRequest request;
-  request.rule = Param(req, "rule").value_or("");
-  request.category = Param(req, "category").value_or("");
-  request.state = Param(req, "state").value_or("");
-  request.region = Param(req, "region").value_or(ctx.actor.region);
-  request.lang = ctx.lang;
+  ASSIGN_OR_RETURN(service::FlagExportRequest request, FlagRequestOf(app, ctx, req));
   request.unmask = false;  // masked, as the JSON list is
-  if (!IsRegionCode(request.region))
-    return InvalidArgument(fmt::format("{}region", Text(Msg::kBadParameter, ctx.lang)));
-  if (!ctx.actor.Sees(request.region))
-    return app.Deny(ctx, "flags " + request.region, Msg::kOutsideRegion);
   ASSIGN_OR_RETURN(store::Store * db, app.Db());
   ASSIGN_OR_RETURN(store::FlagFilter filter, service::MakeFlagFilter(*db, request));
   int64_t total = 0;

@@ -303,16 +303,7 @@ nlohmann::json FlagJson(App& app, const store::FlagRow& row, Lang lang) {
 Status FlagsRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
   ASSIGN_OR_RETURN(int64_t offset, IntParam(req, "offset", 0, 0, INT32_MAX, ctx.lang));
   ASSIGN_OR_RETURN(int64_t limit, IntParam(req, "limit", 50, 1, 1000, ctx.lang));
-  service::FlagExportRequest request;
-  request.rule = Param(req, "rule").value_or("");
-  request.category = Param(req, "category").value_or("");
-  request.state = Param(req, "state").value_or("");
-  request.region = Param(req, "region").value_or(ctx.actor.region);
-  request.lang = ctx.lang;
-  if (!IsRegionCode(request.region))
-    return InvalidArgument(fmt::format("{}region", Text(Msg::kBadParameter, ctx.lang)));
-  if (!ctx.actor.Sees(request.region))
-    return app.Deny(ctx, "flags " + request.region, Msg::kOutsideRegion);
+  ASSIGN_OR_RETURN(service::FlagExportRequest request, FlagRequestOf(app, ctx, req));
   ASSIGN_OR_RETURN(store::Store * db, app.Db());
   ASSIGN_OR_RETURN(store::FlagFilter filter, service::MakeFlagFilter(*db, request));
   int64_t total = 0;
@@ -418,6 +409,21 @@ Result<service::QueryParams> QueryParamsOf(const Ctx& ctx, const httplib::Reques
   const auto [dim, code] = RegionDimension(ctx.actor.region);
   if (!dim.empty()) params.where.push_back(dim + "=" + code);
   return params;
+}
+
+Result<service::FlagExportRequest> FlagRequestOf(App& app, const Ctx& ctx,
+                                                 const httplib::Request& req) {
+  service::FlagExportRequest request;
+  request.rule = Param(req, "rule").value_or("");
+  request.category = Param(req, "category").value_or("");
+  request.state = Param(req, "state").value_or("");
+  request.region = Param(req, "region").value_or(ctx.actor.region);
+  request.lang = ctx.lang;
+  if (!IsRegionCode(request.region))
+    return Err(InvalidArgument(fmt::format("{}region", Text(Msg::kBadParameter, ctx.lang))));
+  if (!ctx.actor.Sees(request.region))
+    return Err(app.Deny(ctx, "flags " + request.region, Msg::kOutsideRegion));
+  return request;
 }
 
 }  // namespace fupin::server
