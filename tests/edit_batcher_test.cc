@@ -17,6 +17,7 @@
 #include <thread>
 #include <tuple>
 
+#include "core/thread_priority.h"
 #include "edit_fixture.h"
 #include "service/household_edit.h"
 
@@ -37,7 +38,10 @@ Actor Cadre() {
 class EditBatcherTest : public ::testing::Test {
  protected:
   EditBatcherTest()
-      : world_(40), holder_(world_.Build()), batcher_(holder_), store_(world_.Open()) {}
+      : world_(40),
+        holder_(world_.Build()),
+        batcher_(holder_, world_.Open()),
+        store_(world_.Open()) {}
 
   int64_t Version(const std::string& hid) {
     auto head = store_->Edits().Head(hid);
@@ -363,6 +367,44 @@ TEST_F(EditBatcherTest, AGroupOfEditsOfOneHouseholdChainsNoneLost) {
             std::to_string(kThreads));
   ASSERT_TRUE(holder_.Refresh(*store_).ok());
   EXPECT_EQ(holder_.refresh_stats().last, "deltas");
+}
+
+// The writer tells when it takes up edits and when it has none left (the server holds
+// reads back in between), and runs them on a thread of its own, not the callers'.
+TEST(EditBatcherWriterTest, TellsWhenBusyAndRunsOnItsOwnThread) {
+  test::EditWorld world(8);
+  analytics::SnapshotHolder holder(world.Build());
+  std::mutex mu;
+  std::vector<std::pair<bool, pid_t>> told;
+  service::EditBatcher batcher(holder, world.Open(), service::EditBatcher::kMaxGroup,
+                               [&](bool busy) {
+                                 std::lock_guard lock(mu);
+                                 told.emplace_back(busy, ThisThreadId());
+                               });
+  EXPECT_NE(batcher.writer_thread_id(), ThisThreadId());
+  auto store = world.Open();
+  for (int round = 0; round < 3; ++round) {
+    const std::string& hid = world.households[round];
+    auto head = store->Edits().Head(hid);
+    ASSERT_TRUE(head && *head);
+    HouseholdEdit e{(*head)->version, "", {{"income_wage", "30000"}}, {}, {}, {}, ""};
+    auto out = service::EditHousehold(*store, holder, *world.rules, Cadre(), hid, e, Lang::kEn);
+    ASSERT_TRUE(out) << out.error().ToString();
+    // Idle again before the next edit: the writer said so.
+    for (int i = 0; i < 5000; ++i) {
+      {
+        std::lock_guard lock(mu);
+        if (told.size() == static_cast<size_t>(2 * (round + 1))) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  std::lock_guard lock(mu);
+  ASSERT_EQ(told.size(), 6u);
+  for (size_t i = 0; i < told.size(); ++i) {
+    EXPECT_EQ(told[i].first, i % 2 == 0) << i;  // busy, idle, busy, idle, ...
+    EXPECT_EQ(told[i].second, batcher.writer_thread_id()) << i;
+  }
 }
 
 }  // namespace

@@ -4,10 +4,14 @@
 // hold every committed edit and nothing of the refused ones.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <barrier>
 #include <chrono>
 #include <cmath>
+#include <iterator>
+#include <sstream>
 #include <thread>
 
 #include "server_harness.h"
@@ -106,6 +110,61 @@ TEST(ServerEditGroupTest, ConcurrentPatchesEachGetTheirOwnAnswer) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(seen, expected);
+}
+
+// /proc/PID/task: each thread's name and nice value.
+std::vector<std::pair<std::string, int>> Threads(pid_t pid) {
+  std::vector<std::pair<std::string, int>> out;
+  for (const auto& task : fs::directory_iterator(fmt::format("/proc/{}/task", pid))) {
+    const std::string comm = ReadFile(task.path() / "comm");
+    const std::string stat = ReadFile(task.path() / "stat");
+    // Fields after the name in parentheses: state is the 3rd, nice the 19th.
+    std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+    std::vector<std::string> fields{std::istream_iterator<std::string>(rest), {}};
+    if (fields.size() < 17) continue;
+    out.emplace_back(comm.substr(0, comm.find('\n')), std::stoi(fields[16]));
+  }
+  return out;
+}
+
+// Every thread of the server yields to the edit writer (service/edit_batcher.h): the writer
+// keeps the process's nice value, the request threads that answered our requests, the
+// snapshot refresher and the rest have it raised by --reader-nice.
+TEST(ServerEditGroupTest, TheEditWriterKeepsItsPriorityAndEveryOtherThreadYieldsToIt) {
+  TempDir root;
+  const Province province = MakeProvince(root.path() / "province");
+  const fs::path db = root.path() / "f.db";
+  CopyDatabase(province, db);
+  ServerProcess server(root.path(), db, {"--reader-nice", "3"});
+  auto client = server.Client();
+  const SignedIn official = SignIn(client, "official");
+  const auto row = Query(db, fmt::format("SELECT household_id, version FROM households WHERE "
+                                         "substr(village_code, 1, 6) = substr('{}', 1, 6) LIMIT 1",
+                                         province.county));
+  ASSERT_EQ(row.size(), 1u);
+  nlohmann::json edit = {{"version", std::stoll(row[0][1])},
+                         {"reason", "入户核实"},
+                         {"fields", {{"income_wage", "12345.00"}}}};
+  auto r = client.Patch("/api/households/" + row[0][0], SessionHeaders(official, true), edit.dump(),
+                        "application/json");
+  ASSERT_TRUE(r && r->status == 200) << Describe(r);
+
+  const int base = getpriority(PRIO_PROCESS, 0);  // the server starts with the test's
+  const auto threads = Threads(server.pid());
+  int writers = 0, lowered = 0;
+  for (const auto& [name, nice] : threads) {
+    if (name == "edit-writer") {
+      ++writers;
+      EXPECT_EQ(nice, base) << name;
+    } else if (name != "wal-checkpoint") {  // started by whichever thread commits first
+      EXPECT_EQ(nice, std::min(base + 3, 19)) << name;
+      ++lowered;
+    }
+  }
+  EXPECT_EQ(writers, 1);
+  EXPECT_GE(lowered, 3);  // the main thread, the refresher, request threads
+  EXPECT_TRUE(std::any_of(threads.begin(), threads.end(),
+                          [](const auto& t) { return t.first == "snap-refresh"; }));
 }
 
 }  // namespace

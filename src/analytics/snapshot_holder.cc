@@ -168,29 +168,40 @@ Status SnapshotHolder::Refresh(store::Store& store, const BuildOptions& options)
 }
 
 Status SnapshotHolder::Apply(std::vector<HouseholdDelta> changed) {
-  for (HouseholdDelta& delta : changed) {
-    Exclusive hold(&lock_);
-    auto [it, inserted] = versions_.try_emplace(delta.record.household_id, delta.version);
-    // Its edit is in the snapshot from now on: by this delta, or by a newer one of the same
-    // household that superseded it.
-    const auto note_edit = [&] {
-      if (delta.edit_id > current_->version.edits) applied_edits_.insert(delta.edit_id);
-      if (delta.edit_id > 0) Forget(delta.edit_id);
-    };
-    if (!inserted) {
-      if (it->second > delta.version) {  // a newer change was applied already
-        note_edit();
-        continue;
-      }
-      it->second = delta.version;
+  Exclusive hold(&lock_);
+  for (HouseholdDelta& delta : changed) RETURN_IF_ERROR(ApplyLocked(delta));
+  return OkStatus();
+}
+
+std::vector<Status> SnapshotHolder::ApplyEach(std::vector<HouseholdDelta> changed) {
+  std::vector<Status> out;
+  out.reserve(changed.size());
+  Exclusive hold(&lock_);
+  for (HouseholdDelta& delta : changed) out.push_back(ApplyLocked(delta));
+  return out;
+}
+
+Status SnapshotHolder::ApplyLocked(HouseholdDelta& delta) {
+  auto [it, inserted] = versions_.try_emplace(delta.record.household_id, delta.version);
+  // Its edit is in the snapshot from now on: by this delta, or by a newer one of the same
+  // household that superseded it.
+  const auto note_edit = [&] {
+    if (delta.edit_id > current_->version.edits) applied_edits_.insert(delta.edit_id);
+    if (delta.edit_id > 0) Forget(delta.edit_id);
+  };
+  if (!inserted) {
+    if (it->second > delta.version) {  // a newer change was applied already
+      note_edit();
+      return OkStatus();
     }
-    const auto* flags = delta.flags ? &*delta.flags : nullptr;
-    ++generation_;  // before: a failed upsert may have changed part of the household
-    RETURN_IF_ERROR(current_->UpsertHousehold(delta.record, flags));
-    note_edit();
-    ++applied_;
-    if (refreshing_) since_refresh_[delta.record.household_id] = std::move(delta);
+    it->second = delta.version;
   }
+  const auto* flags = delta.flags ? &*delta.flags : nullptr;
+  ++generation_;  // before: a failed upsert may have changed part of the household
+  RETURN_IF_ERROR(current_->UpsertHousehold(delta.record, flags));
+  note_edit();
+  ++applied_;
+  if (refreshing_) since_refresh_[delta.record.household_id] = std::move(delta);
   return OkStatus();
 }
 

@@ -4,7 +4,7 @@
 //
 // How readers and writers meet. A View holds a shared lock on the holder's lock and a
 // pointer to the serving snapshot. Apply takes the lock exclusively for the few
-// microseconds it patches one household (its rows, its flags, the cube's counts), so a
+// microseconds it patches its households (their rows, flags, the cube's counts), so a
 // query sees every household either wholly before or wholly after a change, never half of
 // it: no View exists while a delta is being applied. The lock prefers writers (a waiting
 // Apply stops new Views from starting), so a stream of queries cannot starve edits; a View
@@ -106,6 +106,10 @@ class SnapshotHolder {
   // Fails, applying none of the remaining deltas, when one cannot be applied (an unknown
   // village, a full dictionary); those before it stay applied.
   Status Apply(std::vector<HouseholdDelta> changed);
+  // Applies each delta on its own, under one exclusive hold for them all (a group of edits
+  // committed together stalls readers once, not once per edit): one Status per delta, a
+  // failed one not stopping those after it.
+  std::vector<Status> ApplyEach(std::vector<HouseholdDelta> changed);
 
   // How many deltas were applied, and refreshes swapped in, since construction.
   int64_t applied() const;
@@ -128,6 +132,8 @@ class SnapshotHolder {
  private:
   void LockShared() const;
   void UnlockShared() const;
+  // One delta of Apply/ApplyEach; REQUIRES: lock_ held exclusively.
+  Status ApplyLocked(HouseholdDelta& delta);
 
   mutable pthread_rwlock_t lock_;  // writer-preferring (see the header comment)
   std::shared_ptr<Snapshot> current_;

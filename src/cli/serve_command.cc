@@ -58,6 +58,11 @@ void AddServeCommand(CLI::App& app, int& exit_code, const Lang& lang) {
                   "light reads (queries, portraits, lists) computed at once; the others wait "
                   "their turn in order (0: four per core)")
       ->capture_default_str();
+  cmd->add_option("--reader-nice", options->reader_nice,
+                  "added to the nice value of every thread but the one that writes edits, so "
+                  "edits keep their share of the CPU under heavy reads (0 to 19; 0: none)")
+      ->check(CLI::Range(0, 19))
+      ->capture_default_str();
   cmd->add_option("--read-timeout-s", options->read_timeout_s,
                   "seconds a client may take to send a request before it is dropped")
       ->capture_default_str();

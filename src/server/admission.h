@@ -6,7 +6,9 @@
 // luck (a long tail) rather than on its place in the line. With reads admitted N at a time
 // (four per core: the best of 4, 8, 16 and 64 on 2 cores), waiting readers sleep instead
 // of competing, writes and /healthz find the CPU, and reads are served first come, first
-// served.
+// served. The number admitted may change at any time (SetPermits): a server admits fewer
+// while cadres' edits are being written, so that the edit writer is not one runnable thread
+// among many.
 //
 // Thread-safety: every method may be called from any number of threads at once.
 #pragma once
@@ -19,12 +21,12 @@ namespace fupin::server {
 
 class FifoSemaphore {
  public:
-  explicit FifoSemaphore(int permits) : free_(permits) {}
+  explicit FifoSemaphore(int permits) : permits_(permits) {}
 
   void Acquire() {
     std::unique_lock lock(mu_);
-    if (free_ > 0 && queue_.empty()) {
-      --free_;
+    if (in_use_ < permits_ && queue_.empty()) {
+      ++in_use_;
       return;
     }
     Waiter me;
@@ -34,14 +36,26 @@ class FifoSemaphore {
 
   void Release() {
     std::lock_guard lock(mu_);
-    if (queue_.empty()) {
-      ++free_;
-      return;
-    }
-    Waiter* next = queue_.front();  // the permit passes to it directly
-    queue_.pop_front();
-    next->granted = true;
-    next->cv.notify_one();  // under mu_: `next` lives until it has seen `granted`
+    --in_use_;
+    GrantLocked();
+  }
+
+  // From now on at most `permits` are held at once; holders beyond it keep theirs until they
+  // release them.
+  void SetPermits(int permits) {
+    std::lock_guard lock(mu_);
+    permits_ = permits;
+    GrantLocked();
+  }
+
+  // Those holding a permit, and those waiting for one (for tests and metrics).
+  int held() const {
+    std::lock_guard lock(mu_);
+    return in_use_;
+  }
+  size_t waiting() const {
+    std::lock_guard lock(mu_);
+    return queue_.size();
   }
 
   // Holds a permit for its scope (none when constructed with null).
@@ -65,8 +79,20 @@ class FifoSemaphore {
     std::condition_variable cv;
     bool granted = false;
   };
-  std::mutex mu_;
-  int free_;
+  // Passes free permits to the first waiters, in order. REQUIRES: mu_ held.
+  void GrantLocked() {
+    while (in_use_ < permits_ && !queue_.empty()) {
+      Waiter* next = queue_.front();
+      queue_.pop_front();
+      ++in_use_;
+      next->granted = true;
+      next->cv.notify_one();  // under mu_: `next` lives until it has seen `granted`
+    }
+  }
+
+  mutable std::mutex mu_;
+  int permits_;
+  int in_use_ = 0;
   std::deque<Waiter*> queue_;
 };
 

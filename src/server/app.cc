@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/thread_priority.h"
 #include "server/static_files.h"
 #include "store/open.h"
 
@@ -48,13 +49,16 @@ App::App(const ServeOptions& options, Lang lang)
     : options_(options),
       lang_(lang),
       sessions_(service::SessionPolicy{options.idle_session_s, options.absolute_session_s}),
-      light_reads_(std::make_unique<FifoSemaphore>(
-          options.active_reads > 0
-              ? options.active_reads
-              : 4 * std::max(1, static_cast<int>(std::thread::hardware_concurrency())))),
+      light_reads_(std::make_unique<FifoSemaphore>(ActiveReads())),
       request_log_(std::make_unique<RequestLog>()) {}
 
 App::~App() { Shutdown(); }
+
+int App::ActiveReads() const {
+  return options_.active_reads > 0
+             ? options_.active_reads
+             : 4 * std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
 
 Result<store::Store*> App::Db() {
   if (t_store.app != this || !t_store.store) {
@@ -100,13 +104,32 @@ Status App::Open() {
   metrics_.SetGauge("fupin_snapshot_households", static_cast<double>(initial.LiveHouseholds()));
   snapshots_ = std::make_unique<analytics::SnapshotHolder>(std::move(initial));
   // Cadres' edits arriving together commit in one transaction (service/edit_batcher.h).
-  edit_batcher_ = std::make_unique<service::EditBatcher>(*snapshots_);
+  {
+    store::OpenOptions open;
+    open.cache_mib = 64;
+    open.create = false;
+    ASSIGN_OR_RETURN(auto writer, store::OpenStore(options_.db, open));
+    // While edits are being written, light reads are admitted one per core, not four: the
+    // writer then competes with a couple of readers rather than a crowd (admission.h).
+    const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    const int reads = ActiveReads(), writing = std::min(reads, cores);
+    edit_batcher_ = std::make_unique<service::EditBatcher>(
+        *snapshots_, std::move(writer), service::EditBatcher::kMaxGroup,
+        [this, reads, writing](bool busy) { light_reads_->SetPermits(busy ? writing : reads); });
+  }
   audit_ = std::make_unique<service::AuditLog>(options_.db);
   jobs_ = std::make_unique<Jobs>([this](std::string_view kind, std::string_view outcome) {
     metrics_.CountJob(kind, outcome);
     refresh_cv_.notify_all();  // a job changed the store: refresh soon
   });
   refresher_ = std::thread([this] { RefreshLoop(); });
+  // Every thread but the edit writer yields to it, and the threads they start (requests,
+  // jobs, the shared executor's) inherit that: reads cannot crowd edits out of the CPU.
+  if (options_.reader_nice > 0) {
+    const pid_t writer = edit_batcher_->writer_thread_id();
+    if (Status st = LowerPriorityOfThreadsExcept(options_.reader_nice, {&writer, 1}); !st.ok())
+      fmt::print(stderr, "{}\n", st.message());  // slower edits under load, nothing worse
+  }
   return OkStatus();
 }
 
@@ -114,6 +137,7 @@ Status App::Open() {
 // and flag decisions all show within about a second. The holder refreshes beside the serving
 // snapshot and swaps, so queries never wait for it.
 void App::RefreshLoop() {
+  NameThisThread("snap-refresh");
   store::OpenOptions open;
   open.cache_mib = 64;
   auto db = store::OpenStore(options_.db, open);

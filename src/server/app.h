@@ -123,6 +123,8 @@ class App {
   const std::unordered_map<std::string, std::string>& region_names() const { return region_names_; }
 
  private:
+  // Light reads admitted at once (ServeOptions::active_reads; 0: four per core).
+  int ActiveReads() const;
   Status Authenticate(const httplib::Request& req, Ctx& ctx);
   struct FormatRoute {
     std::string format;

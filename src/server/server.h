@@ -22,6 +22,9 @@ struct ServeOptions {
   std::string tls_cert, tls_key;          // both or neither: HTTPS
   int threads = 96;                       // worker threads (a keep-alive connection holds one)
   int active_reads = 0;  // light reads computed at once, the rest queued (0: 4 per core)
+  // Added to the nice value of every thread but the edit writer's (0: none): see
+  // service/edit_batcher.h.
+  int reader_nice = 0;
   size_t max_body_bytes = size_t{64} << 20;  // larger bodies get 413
   size_t max_json_bytes = size_t{1} << 20;   // JSON bodies (not uploads)
   int read_timeout_s = 15;                   // a client slower than this is dropped

@@ -246,7 +246,9 @@ Result<EditOutcome> EditHousehold(store::Store& store, analytics::SnapshotHolder
                    edit_steps::Prepare(store, snapshots, rules, actor, household_id, edit, lang));
   ASSIGN_OR_RETURN(edit_steps::Staged staged,
                    edit_steps::Run(store, snapshots, prepared, /*in_group=*/false));
-  return edit_steps::Publish(snapshots, household_id, std::move(staged));
+  std::vector<edit_steps::Staged> one;
+  one.push_back(std::move(staged));
+  return std::move(edit_steps::Publish(snapshots, std::move(one)).front());
 }
 
 namespace edit_steps {
@@ -369,20 +371,32 @@ Result<Staged> Run(store::Store& store, analytics::SnapshotHolder& snapshots,
   return staged;
 }
 
-Result<EditOutcome> Publish(analytics::SnapshotHolder& snapshots, std::string_view household_id,
-                            Staged staged) {
+std::vector<Result<EditOutcome>> Publish(analytics::SnapshotHolder& snapshots,
+                                         std::vector<Staged> staged) {
   std::vector<analytics::HouseholdDelta> deltas;
-  deltas.push_back(std::move(staged.delta));
-  // Committed: a failure to apply leaves the snapshot behind until its next refresh, and is
-  // reported as such (the edit stands).
-  if (Status st = snapshots.Apply(std::move(deltas)); !st.ok()) {
-    snapshots.Forget(staged.out.edit_id);
-    return Err(Internal(fmt::format(
-        "edit {} of household {} is saved, but the analytics snapshot could not take it ({}); "
-        "it shows after the next snapshot refresh",
-        staged.out.edit_id, household_id, st.message())));
+  deltas.reserve(staged.size());
+  std::vector<std::string> ids;  // for the message of one the snapshot cannot take
+  for (Staged& s : staged) {
+    ids.push_back(s.delta.record.household_id);
+    deltas.push_back(std::move(s.delta));
   }
-  return std::move(staged.out);
+  std::vector<Status> applied = snapshots.ApplyEach(std::move(deltas));
+  std::vector<Result<EditOutcome>> out;
+  out.reserve(staged.size());
+  for (size_t i = 0; i < staged.size(); ++i) {
+    // Committed: a failure to apply leaves the snapshot behind until its next refresh, and
+    // is reported as such (the edit stands).
+    if (const Status& st = applied[i]; !st.ok()) {
+      snapshots.Forget(staged[i].out.edit_id);
+      out.push_back(Err(Internal(fmt::format(
+          "edit {} of household {} is saved, but the analytics snapshot could not take it ({}); "
+          "it shows after the next snapshot refresh",
+          staged[i].out.edit_id, ids[i], st.message()))));
+      continue;
+    }
+    out.push_back(std::move(staged[i].out));
+  }
+  return out;
 }
 
 }  // namespace edit_steps

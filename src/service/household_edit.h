@@ -115,10 +115,10 @@ Result<Prepared> Prepare(store::Store& store, analytics::SnapshotHolder& snapsho
 // that transaction, and the caller Expects, commits and Forgets.
 Result<Staged> Run(store::Store& store, analytics::SnapshotHolder& snapshots,
                    const Prepared& prepared, bool in_group);
-// After the commit: applies the edit's delta to the snapshot (Forget and kInternal when it
-// cannot) and returns the outcome.
-Result<EditOutcome> Publish(analytics::SnapshotHolder& snapshots, std::string_view household_id,
-                            Staged staged);
+// After the commit: applies the edits' deltas to the snapshot under one exclusive hold, and
+// returns each edit's outcome, in order (Forget and kInternal for one it cannot take).
+std::vector<Result<EditOutcome>> Publish(analytics::SnapshotHolder& snapshots,
+                                         std::vector<Staged> staged);
 
 }  // namespace edit_steps
 

@@ -12,6 +12,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/thread_priority.h"
 #include "store/sqlite/sqlite_util.h"
 
 namespace fupin::store::sqlite_detail {
@@ -94,6 +95,7 @@ class Gate {
   // A connection of its own for each checkpoint, closed after it: held open it would count
   // as another user of the file (a batch's switch to the rollback journal needs none).
   void CheckpointLoop() {
+    NameThisThread("wal-checkpoint");
     std::unique_lock lock(checkpoint_mu_);
     for (;;) {
       checkpoint_cv_.wait(lock, [&] { return checkpoint_wanted_ || stopping_; });
