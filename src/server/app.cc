@@ -143,9 +143,10 @@ void App::RefreshLoop() {
   auto db = store::OpenStore(options_.db, open);
   if (!db) {
     fmt::print(stderr, "snapshot refresher: {}\n", db.error().message());
+    EndFirstLinksIndexBuild();
     return;
   }
-  RebuildLinksIndex(**db);  // in the background: portraits scan until it is there
+  RebuildLinksIndex(**db);  // in the background: portraits wait for it (links_index)
   std::unique_lock lock(refresh_mu_);
   while (!stopping_) {
     refresh_cv_.wait_for(lock, std::chrono::seconds(1));
@@ -177,8 +178,17 @@ void App::RefreshLoop() {
 }
 
 std::shared_ptr<const analytics::LinkedRowsIndex> App::links_index() const {
-  std::lock_guard lock(links_index_mu_);
+  std::unique_lock lock(links_index_mu_);
+  links_index_cv_.wait_for(lock, std::chrono::seconds(30), [&] { return !links_index_pending_; });
   return links_index_;
+}
+
+void App::EndFirstLinksIndexBuild() {
+  {
+    std::lock_guard lock(links_index_mu_);
+    links_index_pending_ = false;
+  }
+  links_index_cv_.notify_all();
 }
 
 void App::RebuildLinksIndex(store::Store& db) {
@@ -187,6 +197,7 @@ void App::RebuildLinksIndex(store::Store& db) {
   if (!built) {
     fmt::print(stderr, "linked-rows index: {} (portraits scan the links meanwhile)\n",
                built.error().message());
+    EndFirstLinksIndexBuild();
     return;
   }
   auto index = std::make_shared<const analytics::LinkedRowsIndex>(std::move(*built));
@@ -194,8 +205,11 @@ void App::RebuildLinksIndex(store::Store& db) {
   metrics_.SetGauge(
       "fupin_links_index_build_seconds",
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  std::lock_guard lock(links_index_mu_);
-  links_index_ = std::move(index);
+  {
+    std::lock_guard lock(links_index_mu_);
+    links_index_ = std::move(index);
+  }
+  EndFirstLinksIndexBuild();
 }
 
 void App::Shutdown() {

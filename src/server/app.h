@@ -111,7 +111,9 @@ class App {
   // Audits a refused attempt and returns the error to send.
   Status Deny(const Ctx& ctx, std::string_view object, Msg why);
 
-  // The linked-rows index for portraits; null until the first is built (portraits then scan).
+  // The linked-rows index for portraits. While the first is being built (seconds, at start)
+  // it waits for it, at most 30 s: a portrait without it scans every department's links,
+  // far slower than the wait. Null when that build failed or took longer (portraits scan).
   std::shared_ptr<const analytics::LinkedRowsIndex> links_index() const;
 
   // Region name by code (the store's regions), "" when unknown.
@@ -135,6 +137,8 @@ class App {
   std::map<std::string, std::vector<FormatRoute>, std::less<>> format_routes_;
   void RefreshLoop();
   void RebuildLinksIndex(store::Store& db);
+  // Lets links_index() callers waiting for the first build go.
+  void EndFirstLinksIndexBuild();
 
   ServeOptions options_;
   Lang lang_;
@@ -161,6 +165,8 @@ class App {
   std::unordered_map<std::string, std::string> region_names_;
 
   mutable std::mutex links_index_mu_;
+  mutable std::condition_variable links_index_cv_;
+  bool links_index_pending_ = true;  // the first build has not ended
   std::shared_ptr<const analytics::LinkedRowsIndex> links_index_;
 
   std::atomic<bool> stopping_{false};

@@ -87,11 +87,11 @@ class SqliteRulesStore final : public RulesStore {
     ASSIGN_OR_RETURN(auto guard, OpenReader());
     sqlite3* reader = guard.get();
     // Members who left are included on purpose (rules_store.h): no left_reason filter here.
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(reader, household_id.empty()
-                                                       ? "SELECT household_id, name FROM members "
-                                                         "WHERE name <> ''"
-                                                       : "SELECT household_id, name FROM members "
-                                                         "WHERE household_id = ? AND name <> ''"));
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(reader, household_id.empty()
+                                                      ? "SELECT household_id, name FROM members "
+                                                        "WHERE name <> ''"
+                                                      : "SELECT household_id, name FROM members "
+                                                        "WHERE household_id = ? AND name <> ''"));
     if (!household_id.empty()) s.Bind(1, household_id);
     for (;;) {
       ASSIGN_OR_RETURN(bool row, s.Step(reader));
@@ -104,15 +104,15 @@ class SqliteRulesStore final : public RulesStore {
                         const std::function<void(const HistoryRow&)>& fn) override {
     ASSIGN_OR_RETURN(auto reader, OpenReader());
     ASSIGN_OR_RETURN(
-        Stmt s, Stmt::Prepare(reader.get(),
-                              "SELECT coalesce(h.batch_id, 0), coalesce(b.started_at, e.at), "
-                              "h.entity, h.entity_key, h.field, coalesce(h.old_value, ''), "
-                              "coalesce(h.new_value, '') FROM history h LEFT JOIN import_batches "
-                              "b ON b.batch_id = h.batch_id LEFT JOIN edits e ON e.edit_id = "
-                              "h.edit_id WHERE (h.entity = "
-                              "'household' AND h.entity_key = ?1) OR (h.entity = 'member' AND "
-                              "h.entity_key > ?1 || '/' AND h.entity_key < ?1 || '0') ORDER BY "
-                              "h.history_id"));
+        Stmt s, Stmt::Cached(reader.get(),
+                             "SELECT coalesce(h.batch_id, 0), coalesce(b.started_at, e.at), "
+                             "h.entity, h.entity_key, h.field, coalesce(h.old_value, ''), "
+                             "coalesce(h.new_value, '') FROM history h LEFT JOIN import_batches "
+                             "b ON b.batch_id = h.batch_id LEFT JOIN edits e ON e.edit_id = "
+                             "h.edit_id WHERE (h.entity = "
+                             "'household' AND h.entity_key = ?1) OR (h.entity = 'member' AND "
+                             "h.entity_key > ?1 || '/' AND h.entity_key < ?1 || '0') ORDER BY "
+                             "h.history_id"));
     s.Bind(1, household_id);
     for (;;) {
       ASSIGN_OR_RETURN(bool row, s.Step(reader.get()));
@@ -277,7 +277,7 @@ class SqliteRulesStore final : public RulesStore {
     if (!filter.category.empty()) sql += " AND category = ?5";
     if (flag_id != 0) sql += " AND flag_id = ?6";
     sql += " ORDER BY rule, household_id, id_number";
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(db_, sql));
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_, sql));  // a few dozen texts at most
     if (!filter.region.empty()) {
       std::string upper = filter.region;
       ++upper.back();
@@ -345,7 +345,8 @@ class SqliteRulesStore final : public RulesStore {
     } else if (department) {
       sql += " ORDER BY row_id";
     }
-    ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(reader, sql));
+    // Cached: a portrait reads a household this way from every data set, on its connection.
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(reader, sql));
     std::vector<Cell> cells(columns.size());
     auto deliver = [&] {
       for (size_t i = 0; i < cells.size(); ++i) {
