@@ -3,8 +3,8 @@
 // server that is already running, e.g. `fupin serve` on a full-scale province:
 //   node web/e2e/perf.mjs --url http://127.0.0.1:8080 --user NAME --password-file FILE
 //        [--runs 5] [--chromium /usr/bin/chromium]
-// Each run opens a new browser context (an empty cache), signs in through the API, loads the
-// overview cold and then drills down with the page's own links: province → prefecture →
+// Each run opens a new browser context, signs in on the login page, empties the browser's
+// cache, loads the overview cold and then drills down with the page's own links: province → prefecture →
 // county → township → village → household. A step is "done" when every request it made has
 // answered and every chart on the page has been drawn: its time runs from navigation start
 // (the cold load) or from the click to the later of the last response's end and the last
@@ -57,6 +57,25 @@ async function settled(page, inflight, since) {
     }
     await new Promise((r) => setTimeout(r, 20));
   }
+  if (process.env.PERF_DEBUG)
+    console.log(
+      await page.evaluate(
+        (t0) =>
+          performance
+            .getEntriesByType('resource')
+            .filter((e) => e.startTime >= t0)
+            .map((e) => `  ${e.name.replace(location.origin, '')} ${(e.startTime - t0).toFixed(0)}→${(e.responseEnd - t0).toFixed(0)} ms (${e.encodedBodySize} B)`)
+            .join('\n') +
+          '\n' +
+          performance
+            .getEntriesByType('measure')
+            .filter((e) => e.startTime >= t0)
+            .map((e) => `  ${e.name} ${(e.startTime - t0).toFixed(0)}→${(e.startTime + e.duration - t0).toFixed(0)} ms`)
+            .join('\n') +
+          `\n  last chart drawn at ${(window.__lastDrawn - t0).toFixed(0)} ms`,
+        since,
+      ),
+    );
   return page.evaluate((t0) => {
     const ends = performance
       .getEntriesByType('resource')
@@ -68,10 +87,17 @@ async function settled(page, inflight, since) {
 
 async function oneRun() {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  const login = await context.request.post(origin + '/api/login', { data: { username: user, password } });
-  if (!login.ok()) throw new Error(`login answered ${login.status()}: ${await login.text()}`);
   const page = await context.newPage();
   await page.addInitScript(observeCharts);
+  // Signs in on the login page, then empties the browser's cache: the overview loads cold.
+  await page.goto(origin + '/login');
+  const field = (id) => page.locator(`[data-testid="${id}"] input, input[data-testid="${id}"]`).first();
+  await field('login-user').fill(user);
+  await field('login-password').fill(password);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('menu').waitFor();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.clearBrowserCache');
   const inflight = new Set();
   const errors = [];
   page.on('request', (r) => inflight.add(r));

@@ -14,10 +14,11 @@ export const mapNames: Record<string, string> = {};
 export async function loadMap(code6: string, only?: string): Promise<string | null> {
   const key = Object.keys(maps).find((k) => k.endsWith('/' + code6 + '.json'));
   if (!key) return null;
-  const core = await echarts();
+  // ECharts and the boundary's chunk load side by side
+  const [core, raw] = await Promise.all([echarts(), maps[key]()]);
   const name = 'gz' + code6 + (only ? '-' + only : '');
   if (!core.getMap(name)) {
-    const geo = structuredClone((await maps[key]()) as any);
+    const geo = structuredClone(raw as any);
     for (const f of geo.features) {
       const c = String(f.properties.adcode);
       const code12 = (RENAMED[c] || c).padEnd(12, '0');

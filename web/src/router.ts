@@ -1,5 +1,6 @@
 import { createRouter, createWebHistory } from 'vue-router';
 import { session, loadMe, permissions, type PageKey, setUnauthorizedHandler } from './api';
+import { echarts } from './charts';
 
 const page = (key: PageKey) => ({ page: key });
 export const router = createRouter({
@@ -35,8 +36,18 @@ setUnauthorizedHandler(() => {
   if (router.currentRoute.value.path !== '/login') router.push({ path: '/login', query: { next: router.currentRoute.value.fullPath } });
 });
 
+// Pages that draw charts: ECharts starts loading with the page, not after its data.
+const CHART_PAGES = new Set(['overview', 'regions', 'villages', 'households', 'queries', 'bigscreen']);
+
 router.beforeEach(async (to) => {
   if (to.meta.public) return true;
+  // The page's code (and ECharts, for a page with charts) loads while the session is checked,
+  // not after: on a cold start that is one round trip less before the page's own requests.
+  for (const record of to.matched) {
+    const c = record.components?.default;
+    if (typeof c === 'function') (c as () => Promise<unknown>)().catch(() => undefined);
+  }
+  if (CHART_PAGES.has(to.meta.page as string)) echarts().catch(() => undefined);
   if (!session.me) await loadMe();
   if (!session.me) return { path: '/login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} };
   const key = to.meta.page as PageKey | undefined;
