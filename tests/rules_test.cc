@@ -283,6 +283,22 @@ TEST_F(RulesTest, RegionFilterSelectsHouseholdsUnderTheRegion) {
   EXPECT_EQ(guiyang.size(), expected);
 }
 
+TEST_F(RulesTest, HouseholdFilterSelectsExactlyThatHouseholdsFlags) {
+  Run();
+  const std::vector<store::FlagRow> all = Flags();
+  ASSERT_FALSE(all.empty());
+  const std::string hid = all.back().flag.household_id;
+  store::FlagFilter filter;
+  filter.household_id = hid;
+  const std::vector<store::FlagRow> one = Flags(filter);
+  size_t expected = 0;
+  for (const store::FlagRow& f : all) expected += f.flag.household_id == hid;
+  ASSERT_EQ(one.size(), expected);
+  for (const store::FlagRow& f : one) EXPECT_EQ(f.flag.household_id, hid);
+  filter.household_id = "no such household";
+  EXPECT_TRUE(Flags(filter).empty());
+}
+
 TEST_F(RulesTest, ARunOfOtherRulesLeavesFlagsAloneAndGoneRowsWarn) {
   const rules::RunReport first = Run();
   const size_t before = Flags({"", "", store::FlagState::kOpen}).size();

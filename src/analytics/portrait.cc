@@ -189,6 +189,7 @@ Result<HouseholdPortrait> ReadHouseholdPortrait(store::Store& store, std::string
 
   store::FlagFilter filter;
   filter.region = village;
+  filter.household_id = std::string(household_id);  // through its index, not the village's flags
   RETURN_IF_ERROR(rs.ForEachFlag(filter, [&](const store::FlagRow& f) -> Status {
     if (f.flag.household_id == household_id) {
       p.flags.push_back(f);

@@ -81,7 +81,8 @@ struct FlagFilter {
   std::string region;  // 12-digit code prefix of the household's village ("5201" + ...); empty: all
   std::string rule;    // empty: all
   std::optional<FlagState> state;
-  std::string category;  // rules' category name ("exclusion", ...); empty: all
+  std::string category;      // rules' category name ("exclusion", ...); empty: all
+  std::string household_id;  // one household's flags (its index); empty: all
 };
 
 // One verdict of a batch (DecideFlags).

@@ -276,6 +276,7 @@ class SqliteRulesStore final : public RulesStore {
     if (filter.state) sql += " AND state = ?4";
     if (!filter.category.empty()) sql += " AND category = ?5";
     if (flag_id != 0) sql += " AND flag_id = ?6";
+    if (!filter.household_id.empty()) sql += " AND household_id = ?7";
     sql += " ORDER BY rule, household_id, id_number";
     ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_, sql));  // a few dozen texts at most
     if (!filter.region.empty()) {
@@ -288,6 +289,7 @@ class SqliteRulesStore final : public RulesStore {
     if (filter.state) s.Bind(4, FlagStateName(*filter.state));
     if (!filter.category.empty()) s.Bind(5, filter.category);
     if (flag_id != 0) s.Bind(6, flag_id);
+    if (!filter.household_id.empty()) s.Bind(7, filter.household_id);
     for (;;) {
       ASSIGN_OR_RETURN(bool row, s.Step(db_));
       if (!row) break;
