@@ -517,13 +517,27 @@ Status FlagList(const Ctx& c, store::Store& store, Document& doc) {
   if (!c.names) {
     ASSIGN_OR_RETURN(
         read, MemberNames(store, std::set<std::string>(households.begin(), households.end())));
+  } else {
+    // A household flagged after the index was read (a server builds a long list county by
+    // county, applying edits in between): its names are read here, so they are masked too.
+    for (const std::string& household : households) {
+      if (c.names->contains(household) || read.contains(household)) continue;
+      std::vector<std::string>& list = read[household];
+      RETURN_IF_ERROR(store.Rules().ForEachMemberName(
+          household, [&](std::string_view, std::string_view name) { list.emplace_back(name); }));
+      std::sort(list.begin(), list.end(),
+                [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    }
   }
-  const MemberNameMap& names = c.names ? *c.names : read;
+  const auto names_of = [&](const std::string& household) -> std::span<const std::string> {
+    if (auto it = read.find(household); it != read.end()) return it->second;
+    if (c.names)
+      if (auto it = c.names->find(household); it != c.names->end()) return it->second;
+    return {};
+  };
   for (size_t r = 0; r < list.rows.size(); ++r) {
-    auto it = names.find(households[r]);
     std::string& evidence = std::get<std::string>(list.rows[r][6]);
-    evidence = MaskPersonalData(
-        evidence, it == names.end() ? std::span<const std::string>() : std::span(it->second));
+    evidence = MaskPersonalData(evidence, names_of(households[r]));
   }
   list.note = c.T(
       "请逐条核查。批量录入：fupin export flags --out 疑点.xlsx 导出核查表，填写“核查结果”"

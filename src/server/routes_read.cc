@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "core/id_number.h"
 #include "core/mask.h"
@@ -362,9 +363,14 @@ Status ReportRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Res
         fmt::format("{}format (xlsx, pdf, csv)", Text(Msg::kBadParameter, ctx.lang)));
   }
   ASSIGN_OR_RETURN(store::Store * db, app.Db());
-  auto snap = app.snapshots().Read();
-  ASSIGN_OR_RETURN(std::string bytes,
-                   service::RenderReport(*snap, *db, options, app.scratch_dir()));
+  // A View per step of the report, none while its file is written: an edit's delta waits
+  // for one step at most (service::SnapshotUse).
+  const service::SnapshotUse use =
+      [&app](const std::function<Status(const analytics::Snapshot&)>& fn) {
+        auto view = app.snapshots().Read();
+        return fn(*view);
+      };
+  ASSIGN_OR_RETURN(std::string bytes, service::RenderReport(use, *db, options, app.scratch_dir()));
   app.audit().Append(ctx.actor, {"export", "report " + options.template_name,
                                  options.region + " " + format, "ok"});
   res.set_header("Content-Disposition", fmt::format("attachment; filename=\"{}-{}.{}\"",

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <utility>
@@ -70,25 +71,30 @@ std::string SheetName(const reports::RegionCount& county, std::map<std::string, 
 }
 
 // The flag list of a region too long for one sheet: a summary sheet, then one per county,
-// each county's list built, added and dropped before the next is read.
-Result<ReportOutcome> WriteFlagsByCounty(const analytics::Snapshot& snap, store::Store& store,
+// each county's list built (under the snapshot), added and dropped before the next is read.
+Result<ReportOutcome> WriteFlagsByCounty(const SnapshotUse& use, store::Store& store,
                                          const ReportOptions& options, const std::string& path,
                                          int64_t bound) {
   const bool zh = options.lang == Lang::kZh;
   const auto T = [zh](std::string_view z, std::string_view e) { return std::string(zh ? z : e); };
   const reports::ReportRequest request = RequestOf(options, options.region);
-  ASSIGN_OR_RETURN(const reports::FlagListIndex index,
-                   reports::IndexFlagList(snap, store, request));
+  reports::FlagListIndex index;
+  reports::Document summary;
+  int64_t overhead = 0;
+  // The summary: the region's flags by rule (from the index, no list is built), then the
+  // counties and their sheets.
+  RETURN_IF_ERROR(use([&](const analytics::Snapshot& snap) -> Status {
+    ASSIGN_OR_RETURN(index, reports::IndexFlagList(snap, store, request));
+    overhead = ListOverhead(snap);
+    ASSIGN_OR_RETURN(summary, reports::BuildFlagSummary(snap, store, request, index));
+    return OkStatus();
+  }));
   for (const reports::RegionCount& county : index.counties)
-    if (county.count + ListOverhead(snap) > options.max_sheet_rows)
+    if (county.count + overhead > options.max_sheet_rows)
       return Err(TooLongForASheet(county, options));
   ASSIGN_OR_RETURN(std::unique_ptr<reports::XlsxWorkbook> book,
                    reports::XlsxWorkbook::Create(path, options.max_sheet_rows));
-  // The summary: the region's flags by rule (from the index, no list is built), then the
-  // counties and their sheets.
   reports::ReportRequest county_request = request;
-  ASSIGN_OR_RETURN(reports::Document summary,
-                   reports::BuildFlagSummary(snap, store, request, index));
   summary.sheet_name = T("汇总", "Summary");
   reports::Table by_county;
   by_county.title = T("各县待核查疑点（每县一张工作表）", "Open flags by county (one sheet each)");
@@ -115,8 +121,11 @@ Result<ReportOutcome> WriteFlagsByCounty(const analytics::Snapshot& snap, store:
   RETURN_IF_ERROR(book->AddSheet(summary));
   for (size_t i = 0; i < index.counties.size(); ++i) {
     county_request.region = index.counties[i].code;
-    ASSIGN_OR_RETURN(reports::Document doc,
-                     reports::BuildFlagList(snap, store, county_request, index));
+    reports::Document doc;
+    RETURN_IF_ERROR(use([&](const analytics::Snapshot& snap) -> Status {
+      ASSIGN_OR_RETURN(doc, reports::BuildFlagList(snap, store, county_request, index));
+      return OkStatus();
+    }));
     doc.sheet_name = sheet_names[i];
     RETURN_IF_ERROR(book->AddSheet(doc));
   }
@@ -137,42 +146,63 @@ Result<ReportFormat> ReportFormatOf(const std::string& path, Lang lang) {
       path)));
 }
 
+SnapshotUse OneSnapshot(const analytics::Snapshot& snap) {
+  return [&snap](const std::function<Status(const analytics::Snapshot&)>& fn) { return fn(snap); };
+}
+
 Result<ReportOutcome> WriteReport(const analytics::Snapshot& snap, store::Store& store,
                                   const ReportOptions& options, const std::string& path) {
+  return WriteReport(OneSnapshot(snap), store, options, path);
+}
+
+Result<ReportOutcome> WriteReport(const SnapshotUse& use, store::Store& store,
+                                  const ReportOptions& options, const std::string& path) {
   const reports::ReportRequest request = RequestOf(options, options.region);
-  ASSIGN_OR_RETURN(const reports::ReportScope scope, reports::ResolveScope(snap, request));
-  if (options.format == ReportFormat::kPdf && options.template_name == "flags") {
-    // Thousands of pages are no use on paper: know the size before laying any out.
-    ASSIGN_OR_RETURN(const std::vector<reports::RegionCount> counties,
-                     reports::FlagBoundsByCounty(snap, request));
-    int64_t bound = 0;
-    for (const reports::RegionCount& county : counties) bound += county.count;
-    if (bound > options.max_pdf_flags) {
-      const std::string& code = scope.region;  // the full code: every command accepts it
-      return Err(InvalidArgument(fmt::format(
-          fmt::runtime(
-              options.lang == Lang::kZh
-                  ? "疑点清单约 {} 条，超过 PDF 的 {} 条（约 {} 页）：请改为 XLSX（按县分表）"
-                    "：fupin report --template flags --region {} --out 疑点.xlsx，或给出"
-                    "更小的 --region"
-                  : "the flag list has about {} flags, more than a PDF's {} (about {} "
-                    "pages): write XLSX (a sheet per county): fupin report --template "
-                    "flags --region {} --out flags.xlsx, or give a smaller --region"),
-          bound, options.max_pdf_flags, options.max_pdf_flags / 30, code)));
+  // Under the snapshot: the checks, then the document (or, for a list longer than a sheet,
+  // only its size: WriteFlagsByCounty builds it county by county). The file is written
+  // after, outside it.
+  std::optional<reports::Document> built;
+  std::optional<int64_t> split_bound;
+  RETURN_IF_ERROR(use([&](const analytics::Snapshot& snap) -> Status {
+    ASSIGN_OR_RETURN(const reports::ReportScope scope, reports::ResolveScope(snap, request));
+    if (options.format == ReportFormat::kPdf && options.template_name == "flags") {
+      // Thousands of pages are no use on paper: know the size before laying any out.
+      ASSIGN_OR_RETURN(const std::vector<reports::RegionCount> counties,
+                       reports::FlagBoundsByCounty(snap, request));
+      int64_t bound = 0;
+      for (const reports::RegionCount& county : counties) bound += county.count;
+      if (bound > options.max_pdf_flags) {
+        const std::string& code = scope.region;  // the full code: every command accepts it
+        return Err(InvalidArgument(fmt::format(
+            fmt::runtime(
+                options.lang == Lang::kZh
+                    ? "疑点清单约 {} 条，超过 PDF 的 {} 条（约 {} 页）：请改为 XLSX（按县分表）"
+                      "：fupin report --template flags --region {} --out 疑点.xlsx，或给出"
+                      "更小的 --region"
+                    : "the flag list has about {} flags, more than a PDF's {} (about {} "
+                      "pages): write XLSX (a sheet per county): fupin report --template "
+                      "flags --region {} --out flags.xlsx, or give a smaller --region"),
+            bound, options.max_pdf_flags, options.max_pdf_flags / 30, code)));
+      }
     }
-  }
-  if (options.format == ReportFormat::kXlsx && options.template_name == "flags") {
-    // Know the size first: the snapshot bounds the list per county at once.
-    ASSIGN_OR_RETURN(const std::vector<reports::RegionCount> counties,
-                     reports::FlagBoundsByCounty(snap, request));
-    int64_t bound = 0;
-    for (const reports::RegionCount& county : counties) bound += county.count;
-    // A region above the counties is split by county (each county's list counted exactly
-    // there); a county or smaller region over the limit is refused when its sheet is added.
-    if (bound + ListOverhead(snap) > options.max_sheet_rows && scope.level < 2)
-      return WriteFlagsByCounty(snap, store, options, path, bound);
-  }
-  ASSIGN_OR_RETURN(const reports::Document doc, reports::BuildReport(snap, store, request));
+    if (options.format == ReportFormat::kXlsx && options.template_name == "flags") {
+      // Know the size first: the snapshot bounds the list per county at once.
+      ASSIGN_OR_RETURN(const std::vector<reports::RegionCount> counties,
+                       reports::FlagBoundsByCounty(snap, request));
+      int64_t bound = 0;
+      for (const reports::RegionCount& county : counties) bound += county.count;
+      // A region above the counties is split by county (each county's list counted exactly
+      // there); a county or smaller region over the limit is refused when its sheet is added.
+      if (bound + ListOverhead(snap) > options.max_sheet_rows && scope.level < 2) {
+        split_bound = bound;
+        return OkStatus();
+      }
+    }
+    ASSIGN_OR_RETURN(built, reports::BuildReport(snap, store, request));
+    return OkStatus();
+  }));
+  if (split_bound) return WriteFlagsByCounty(use, store, options, path, *split_bound);
+  const reports::Document& doc = *built;
   switch (options.format) {
     case ReportFormat::kXlsx: {
       ASSIGN_OR_RETURN(std::unique_ptr<reports::XlsxWorkbook> book,
@@ -199,13 +229,18 @@ Result<ReportOutcome> WriteReport(const analytics::Snapshot& snap, store::Store&
 
 Result<std::string> RenderReport(const analytics::Snapshot& snap, store::Store& store,
                                  const ReportOptions& options, const std::string& scratch_dir) {
+  return RenderReport(OneSnapshot(snap), store, options, scratch_dir);
+}
+
+Result<std::string> RenderReport(const SnapshotUse& use, store::Store& store,
+                                 const ReportOptions& options, const std::string& scratch_dir) {
   std::random_device random;
   const char* ext = options.format == ReportFormat::kPdf   ? "pdf"
                     : options.format == ReportFormat::kCsv ? "csv"
                                                            : "xlsx";
   const fs::path path =
       fs::path(scratch_dir) / fmt::format("report-{}-{:08x}.{}", getpid(), random(), ext);
-  auto outcome = WriteReport(snap, store, options, path.string());
+  auto outcome = WriteReport(use, store, options, path.string());
   if (!outcome) return Err(outcome.error());
   std::ifstream in(path, std::ios::binary);
   std::ostringstream bytes;

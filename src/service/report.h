@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "analytics/snapshot.h"
@@ -44,6 +45,15 @@ struct ReportOutcome {
   int sheets = 1;  // XLSX: 1, or 1 summary + one per county when the list was split
 };
 
+// How a report reaches the analytics snapshot: `use(fn)` runs fn on it. A report calls it once
+// per step (the whole report's document; for a flag list split by county, the index and
+// summary, then each county's list) and writes between the calls, outside them. A server
+// passes one that takes a View of its SnapshotHolder per call, so an edit's delta waits for
+// one step at most, never for a whole file to be written.
+using SnapshotUse = std::function<Status(const std::function<Status(const analytics::Snapshot&)>&)>;
+// The same snapshot for every step (the CLI, tests): `snap` must outlive the result.
+SnapshotUse OneSnapshot(const analytics::Snapshot& snap);
+
 // Builds the report and writes it to `path` (whole or not at all: nothing is left at `path`
 // or beside it after a failure). XLSX: one sheet; for the flags template, when the list
 // would need more rows than a sheet holds (estimated from the snapshot before any flag is
@@ -54,11 +64,15 @@ struct ReportOutcome {
 // county whose list alone is longer than a sheet (naming it and giving the command that
 // works: the county's own report as CSV), or a PDF flag list of more than max_pdf_flags
 // (giving the XLSX command); with kUnavailable when the file cannot be written.
+Result<ReportOutcome> WriteReport(const SnapshotUse& use, store::Store& store,
+                                  const ReportOptions& options, const std::string& path);
 Result<ReportOutcome> WriteReport(const analytics::Snapshot& snap, store::Store& store,
                                   const ReportOptions& options, const std::string& path);
 
 // The same report's bytes, for a server's response. Written through a private temporary file
 // (`scratch_dir`, which must exist) that is gone on return.
+Result<std::string> RenderReport(const SnapshotUse& use, store::Store& store,
+                                 const ReportOptions& options, const std::string& scratch_dir);
 Result<std::string> RenderReport(const analytics::Snapshot& snap, store::Store& store,
                                  const ReportOptions& options, const std::string& scratch_dir);
 
