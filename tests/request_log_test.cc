@@ -47,9 +47,10 @@ TEST(RequestLog, AStalledSinkNeverHoldsTheCallerAndDropsAreCounted) {
   {
     RequestLog log(p[1]);
     // Nobody reads the pipe: the log's thread blocks in write(2) once it is full, and the
-    // queue fills up behind it. Every Add still returns.
+    // queue fills up behind it. Every Add still returns. The thread may hold a whole queue's
+    // worth taken before it blocked, so twice the queue and more are sure to overflow it.
     const std::string line(1000, 'x');
-    const size_t lines = RequestLog::kMaxQueuedBytes / line.size() + 2000;
+    const size_t lines = 2 * RequestLog::kMaxQueuedBytes / line.size() + 2000;
     for (size_t i = 0; i < lines; ++i) log.Add(line + "\n");
     EXPECT_GT(log.dropped(), 0u);
     reader = std::thread([&] { got = ReadAll(p[0]); });
