@@ -44,9 +44,15 @@ const observeCharts = () => {
 
 // Waits until no request has been in flight for 200 ms and every chart on the page is drawn;
 // then the step's time in ms since `since` (page time), from the page's own clocks.
+// A step that has not settled in 30 s fails, naming what it waits for, rather than hanging.
 async function settled(page, inflight, since) {
   let quietSince = Date.now();
+  const deadline = Date.now() + 30000;
   for (;;) {
+    if (Date.now() > deadline) {
+      const undrawn = await page.evaluate(() => [...document.querySelectorAll('.chart')].filter((c) => c.dataset.drawn !== '1').map((c) => c.dataset.testid || '?'));
+      throw new Error(`${page.url()}: not settled after 30 s; in flight: ${[...inflight].map((r) => r.url()).join(', ') || 'none'}; charts not drawn: ${undrawn.join(', ') || 'none'}`);
+    }
     if (inflight.size > 0) quietSince = Date.now();
     if (inflight.size === 0 && Date.now() - quietSince >= 200) {
       const drawn = await page.evaluate(() => {
