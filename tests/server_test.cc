@@ -225,6 +225,13 @@ TEST_F(ServerTest, RegionsAndPortraitsRespectScopeAndMasking) {
   auto own = client.Get("/api/regions/" + P().county, SessionHeaders(official));
   ASSERT_TRUE(own && own->status == 200) << Describe(own);
   EXPECT_FALSE(Json(own)["children"].empty());
+  // Its ancestors, province first, with their names (breadcrumbs on a page opened directly).
+  const auto ancestors = Json(own)["ancestors"];
+  ASSERT_EQ(ancestors.size(), 2u) << ancestors.dump();
+  EXPECT_EQ(ancestors[0]["code"], "520000000000");
+  EXPECT_EQ(ancestors[0]["name"], "贵州省");
+  EXPECT_EQ(ancestors[1]["code"], P().county.substr(0, 4) + "00000000");
+  EXPECT_FALSE(ancestors[1]["name"].get<std::string>().empty());
   auto other = client.Get("/api/regions/" + P().other_village.substr(0, 6) + "000000",
                           SessionHeaders(official));
   ASSERT_TRUE(other);
@@ -232,6 +239,8 @@ TEST_F(ServerTest, RegionsAndPortraitsRespectScopeAndMasking) {
   auto village = client.Get("/api/villages/" + P().village + "/portrait", SessionHeaders(official));
   ASSERT_TRUE(village && village->status == 200) << Describe(village);
   EXPECT_EQ(Json(village)["village"]["code"], P().village);
+  EXPECT_EQ(Json(village)["village"]["province"], "贵州省");
+  EXPECT_FALSE(Json(village)["village"]["prefecture"].get<std::string>().empty());
 
   auto household = client.Get("/api/households/" + P().household, SessionHeaders(official));
   ASSERT_TRUE(household && household->status == 200) << Describe(household);

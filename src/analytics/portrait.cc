@@ -238,6 +238,8 @@ Result<VillagePortrait> BuildVillagePortrait(const Snapshot& snap, const std::st
   p.name = snap.region_names[4][v];
   p.township = snap.region_names[3][snap.village_region[3][v]];
   p.county = snap.region_names[2][snap.village_region[2][v]];
+  p.prefecture = snap.region_names[1][snap.village_region[1][v]];
+  p.province = snap.region_names[0][snap.village_region[0][v]];
   if (v < snap.villages.size()) p.attributes = snap.villages[v];
   const std::pair<std::string, std::vector<std::string>> here{"village", {village}};
   struct Section {

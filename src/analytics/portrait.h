@@ -77,7 +77,7 @@ Result<HouseholdPortrait> ReadHouseholdPortrait(store::Store& store, std::string
 
 // A village in figures: named sections, each a query answer over the snapshot.
 struct VillagePortrait {
-  std::string code, name, township, county;
+  std::string code, name, township, county, prefecture, province;  // the regions' names
   std::vector<std::pair<std::string, QueryResult>> sections;
   HouseholdList households;
   VillageAttributes attributes;  // 村情 from the villages data set; known false when absent

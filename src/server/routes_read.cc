@@ -218,11 +218,19 @@ Status RegionRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Res
                         {"lat", lat},
                         {"lon", lon}});
   }
-  nlohmann::json out = {{"code", code},
-                        {"name", app.RegionName(code)},
-                        {"summary", summary},
-                        {"by_status", own},
-                        {"children", children}};
+  // The regions above it, from the province down to its parent, for breadcrumbs on a page
+  // opened by its address (region names are public; the figures stay scoped).
+  nlohmann::json ancestors = nlohmann::json::array();
+  for (const size_t digits : {2, 4, 6, 9}) {
+    std::string above = code.substr(0, digits);
+    above.resize(12, '0');
+    if (above == code || !app.RegionExists(above)) continue;
+    if (!ancestors.empty() && ancestors.back()["code"] == above) continue;
+    ancestors.push_back({{"code", above}, {"name", app.RegionName(above)}});
+  }
+  nlohmann::json out = {{"code", code},           {"name", app.RegionName(code)},
+                        {"ancestors", ancestors}, {"summary", summary},
+                        {"by_status", own},       {"children", children}};
   SendJson(res, out);
   return OkStatus();
 }

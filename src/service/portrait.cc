@@ -415,8 +415,12 @@ std::string VillageText(const analytics::Snapshot& snap, const analytics::Villag
 std::string VillageJson(const analytics::Snapshot& snap, const analytics::VillagePortrait& p,
                         Lang lang) {
   Json o;
-  o["village"] = {
-      {"code", p.code}, {"name", p.name}, {"township", p.township}, {"county", p.county}};
+  o["village"] = {{"code", p.code},
+                  {"name", p.name},
+                  {"township", p.township},
+                  {"county", p.county},
+                  {"prefecture", p.prefecture},
+                  {"province", p.province}};
   o["attributes"] = AttributesJson(p.attributes, lang);
   for (const auto& [title, r] : p.sections) {
     const size_t dims = DimensionColumns(r);

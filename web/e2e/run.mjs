@@ -268,6 +268,16 @@ await test('drill down province → prefecture → county → township → villa
   await idle(page);
   await shot(page, 'region');
   await axe(page, 'region');
+  {
+    // The same page opened by its address in a new tab (nothing remembered): the breadcrumbs
+    // still name the regions above it, not their codes.
+    const tab = await page.context().newPage();
+    await tab.goto(page.url());
+    await tab.getByTestId('child-' + village).waitFor();
+    const text = await tab.getByTestId('breadcrumbs').innerText();
+    expect(!/\d{12}/.test(text) && text.split('/').length >= 3, 'breadcrumbs of a page opened by address: ' + text);
+    await tab.close();
+  }
   await page.getByTestId('child-' + village).click();
   await page.waitForURL('**/villages/' + village);
   await page.getByTestId('village-households').waitFor();
@@ -276,6 +286,14 @@ await test('drill down province → prefecture → county → township → villa
   await axe(page, 'village');
   const crumbs = await page.getByTestId('breadcrumbs').innerText();
   expect(crumbs.split('/').length >= 4, 'breadcrumbs: ' + crumbs);
+  {
+    const tab = await page.context().newPage();
+    await tab.goto(page.url());
+    await tab.getByTestId('village-households').waitFor();
+    const text = await tab.getByTestId('breadcrumbs').innerText();
+    expect(!/\d{12}/.test(text) && text.split('/').length >= 4, 'breadcrumbs of a village opened by address: ' + text);
+    await tab.close();
+  }
   await page.getByTestId('hh-' + inVillage).click();
   await page.waitForURL('**/households/' + inVillage);
   await page.getByTestId('members').locator('tbody tr').first().waitFor();

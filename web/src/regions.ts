@@ -1,9 +1,12 @@
+import { reactive } from 'vue';
 import { get } from './api';
 import { level } from './format';
 
 export const CHILD: Record<string, string> = { province: 'prefecture', prefecture: 'county', county: 'township', township: 'village' };
 
-const names: Record<string, string> = JSON.parse(sessionStorage.getItem('fupin.names') || '{}');
+// Reactive, so that a name learned after a page rendered (breadcrumbs of a page opened by its
+// address) shows where its code stood.
+const names = reactive<Record<string, string>>(JSON.parse(sessionStorage.getItem('fupin.names') || '{}'));
 export function rememberName(code: string, name: string) {
   if (!code || !name || names[code] === name) return;
   names[code] = name;
