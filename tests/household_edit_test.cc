@@ -324,6 +324,19 @@ TEST_F(HouseholdEditTest, PhotosAreCheckedByMagicTypeAndSize) {
   auto none = service::GetPhoto(*store_, Cadre(), hid, *id + 100);
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().code(), StatusCode::kNotFound);
+  // The list: both accepted photos, oldest first, sizes without the bytes; none refused.
+  auto list = service::ListPhotos(*store_, Cadre(), hid);
+  ASSERT_TRUE(list) << list.error().ToString();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].photo_id, *id);
+  EXPECT_EQ((*list)[0].content_type, "image/jpeg");
+  EXPECT_EQ((*list)[0].size, static_cast<int64_t>(jpeg.size()));
+  EXPECT_TRUE((*list)[0].bytes.empty());
+  EXPECT_EQ((*list)[1].content_type, "image/png");
+  EXPECT_EQ((*list)[1].size, static_cast<int64_t>(png.size()));
+  auto hidden = service::ListPhotos(*store_, Cadre(std::string(test::kVillage2)), hid);
+  ASSERT_FALSE(hidden);
+  EXPECT_EQ(hidden.error().code(), StatusCode::kPermissionDenied);
 }
 
 TEST_F(HouseholdEditTest, AnImportBumpsTheVersion) {

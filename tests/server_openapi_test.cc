@@ -126,6 +126,18 @@ TEST(ServerOpenApiTest, EveryOperationAnswersAsDescribed) {
           c.Get(fmt::format("/api/households/{}/photos/{}", p.household, photo_id), h(cadre)));
   rec.Add("GET", "/api/households/{household_id}/photos/{photo_id}",
           c.Get(fmt::format("/api/households/{}/photos/999999", p.household), h(cadre)));
+  // The list names the photo just added; another village's household is refused.
+  auto photos = c.Get("/api/households/" + p.household + "/photos", h(cadre));
+  rec.Add("GET", "/api/households/{household_id}/photos", photos);
+  ASSERT_TRUE(photos && photos->status == 200);
+  bool listed = false;
+  const auto listing = Json(photos);
+  for (const auto& item : listing["photos"])
+    listed |=
+        item["photo_id"] == photo_id && item["size"] == 33 && item["content_type"] == "image/png";
+  EXPECT_TRUE(listed) << photos->body;
+  rec.Add("GET", "/api/households/{household_id}/photos",
+          c.Get("/api/households/" + p.other_household + "/photos", h(cadre)));
   auto flags = c.Get("/api/flags?limit=2", h(admin));
   rec.Add("GET", "/api/flags", flags);
   rec.Add("GET", "/api/flags", c.Get("/api/flags?state=bogus", h(admin)));

@@ -1,5 +1,5 @@
 // Writes: PATCH /api/households/{household_id} (with version; 409 when stale),
-// POST /api/households/{household_id}/photos, GET .../photos/{id},
+// POST /api/households/{household_id}/photos, GET .../photos (the list), GET .../photos/{id},
 // POST /api/flags/{id}/state (verify or dismiss with a note), POST /api/flags/state (many).
 #include <fmt/format.h>
 
@@ -103,6 +103,25 @@ Status AddPhotoRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::R
   app.audit().Append(ctx.actor,
                      {"write", "household " + id, fmt::format("photo {}", *photo), "ok"});
   SendJson(res, {{"photo_id", *photo}}, 201);
+  return OkStatus();
+}
+
+Status ListPhotosRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
+  const std::string id = req.matches[1];
+  ASSIGN_OR_RETURN(store::Store * db, app.Db());
+  auto photos = service::ListPhotos(*db, ctx.actor, id);
+  if (!photos) {
+    if (photos.error().code() == StatusCode::kPermissionDenied)
+      app.audit().Append(ctx.actor, {"denied", "household " + id, "photos", "denied"});
+    return photos.error();
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (const store::Photo& p : *photos)
+    list.push_back({{"photo_id", p.photo_id},
+                    {"content_type", p.content_type},
+                    {"size", p.size},
+                    {"at", p.at}});
+  SendJson(res, {{"photos", list}});
   return OkStatus();
 }
 
@@ -215,6 +234,8 @@ void InstallWriteRoutes(App& app, httplib::Server& server) {
             writers, bind(PatchHousehold));
   app.Route(server, "POST", R"(/api/households/([^/]+)/photos)",
             "/api/households/{household_id}/photos", uploads, bind(AddPhotoRoute));
+  app.Route(server, "GET", R"(/api/households/([^/]+)/photos)",
+            "/api/households/{household_id}/photos", {}, bind(ListPhotosRoute));
   app.Route(server, "GET", R"(/api/households/([^/]+)/photos/([0-9]+))",
             "/api/households/{household_id}/photos/{photo_id}", {}, bind(GetPhotoRoute));
   app.Route(server, "POST", R"(/api/flags/([0-9]+)/state)", "/api/flags/{id}/state", writers,

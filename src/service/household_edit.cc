@@ -444,4 +444,12 @@ Result<std::pair<std::string, std::string>> GetPhoto(store::Store& store, const 
   return std::pair{std::move(photo->content_type), std::move(photo->bytes)};
 }
 
+Result<std::vector<store::Photo>> ListPhotos(store::Store& store, const Actor& actor,
+                                             std::string_view household_id) {
+  ASSIGN_OR_RETURN(const store::EditStore::HouseholdHead head,
+                   Locate(store, actor, household_id, Lang::kEn));
+  (void)head;
+  return store.Edits().ListPhotos(household_id);
+}
+
 }  // namespace fupin::service

@@ -137,4 +137,9 @@ Result<std::pair<std::string, std::string>> GetPhoto(store::Store& store, const 
                                                      std::string_view household_id,
                                                      int64_t photo_id);
 
+// The household's photos, oldest first, without their bytes. kPermissionDenied / kNotFound
+// as GetPhoto.
+Result<std::vector<store::Photo>> ListPhotos(store::Store& store, const Actor& actor,
+                                             std::string_view household_id);
+
 }  // namespace fupin::service

@@ -95,6 +95,7 @@ struct Photo {
   std::string bytes;
   std::string sha256;
   std::string at, user;
+  int64_t size = 0;  // bytes.size(), or the stored size where the bytes were not read
 };
 
 // One row of the change feed: a history row with what made it.
@@ -141,6 +142,8 @@ class EditStore {
   // The photo `photo_id` of `household_id`; nullopt when there is none.
   virtual Result<std::optional<Photo>> GetPhoto(std::string_view household_id,
                                                 int64_t photo_id) = 0;
+  // The household's photos, oldest first, without their bytes (`size` tells how many).
+  virtual Result<std::vector<Photo>> ListPhotos(std::string_view household_id) = 0;
 
   // The households with an edit (photos included) whose edit_id is > `after`, each once,
   // sorted: what a snapshot whose edit watermark is `after` must read again

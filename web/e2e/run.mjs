@@ -458,6 +458,12 @@ await test('the phone (390×844): a cadre’s households, a household, an update
   await page.getByTestId('edit-save').click();
   expect((await resp).status() === 200, 'PATCH answered ' + (await resp).status());
   await page.getByTestId('history').locator('tbody tr').first().waitFor();
+  // A photo taken on the visit: uploaded from the phone, then shown on the household's page.
+  const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360f8cf000000020101004d1d7b6f0000000049454e44ae426082', 'hex');
+  const upload = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/photos'));
+  await page.getByTestId('photo-upload').setInputFiles({ name: 'visit.png', mimeType: 'image/png', buffer: png });
+  expect((await upload).status() === 201, 'the photo upload answered ' + (await upload).status());
+  await page.locator('a[data-testid^="photo-"] img').first().waitFor();
 }, { width: 390, height: 844 });
 
 await test('login page and the auditor’s audit log pass axe', async ({ page }) => {

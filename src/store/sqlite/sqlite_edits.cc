@@ -571,8 +571,32 @@ class SqliteEditStore final : public EditStore {
     p.sha256 = s.Text(2);
     p.at = s.Text(3);
     p.user = s.Text(4);
+    p.size = static_cast<int64_t>(p.bytes.size());
     s.Reset();
     return std::optional<Photo>(std::move(p));
+  }
+
+  Result<std::vector<Photo>> ListPhotos(std::string_view household_id) override {
+    ASSIGN_OR_RETURN(Stmt s, Stmt::Cached(db_,
+                                          "SELECT photo_id, content_type, length(bytes), sha256, "
+                                          "at, user_name FROM household_photos WHERE "
+                                          "household_id = ? ORDER BY photo_id"));
+    s.Bind(1, household_id);
+    std::vector<Photo> photos;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step(db_));
+      if (!row) break;
+      Photo p;
+      p.photo_id = s.Int(0);
+      p.content_type = s.Text(1);
+      p.size = s.Int(2);
+      p.sha256 = s.Text(3);
+      p.at = s.Text(4);
+      p.user = s.Text(5);
+      photos.push_back(std::move(p));
+    }
+    s.Reset();
+    return photos;
   }
 
   Status ForEachChange(int64_t after, std::string_view region_prefix, std::string_view household_id,
