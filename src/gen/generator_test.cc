@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <deque>
 #include <fstream>
@@ -27,6 +28,7 @@
 #include "core/money.h"
 #include "core/region_code.h"
 #include "gen/layout.h"
+#include "gen/world.h"
 
 namespace fupin::gen {
 namespace {
@@ -298,6 +300,13 @@ TEST_F(GeneratedBatch, RegistryImportsCleanly) {
     const double lat = std::stod(std::string(hh.At(r, "lat"))),
                  lon = std::stod(std::string(hh.At(r, "lon")));
     EXPECT_TRUE(lat > 24.5 && lat < 29.3 && lon > 103.5 && lon < 109.7) << lat << "," << lon;
+    // Near its county's real centre (inside the county's outline on the map): a village is
+    // within 0.04 degrees of it, a household within 0.01 of its village.
+    const std::string county(hh.At(r, "village_code").substr(0, 6));
+    const auto centre = CountyCentreOf(county);
+    ASSERT_TRUE(centre) << "no centre for county " << county;
+    EXPECT_LE(std::abs(lat - centre->first), 0.0501) << county;
+    EXPECT_LE(std::abs(lon - centre->second), 0.0501) << county;
   }
 
   const Table& mem = T("members.csv");

@@ -93,6 +93,30 @@ uint64_t CodeNumber(std::string_view code) {
 
 constexpr double kLatMin = 24.62, kLatMax = 29.22, kLonMin = 103.60, kLonMax = 109.58;
 
+// Each county's centre (WGS-84), from the boundaries the web app draws: villages are placed
+// around it, so that a county's villages and households lie inside its outline on the map.
+struct CountyCentre {
+  std::string_view code6;
+  double lat, lon;
+};
+constexpr CountyCentre kCountyCentres[] = {
+#include "gen/county_centres.inc"
+};
+const CountyCentre* CentreOf(std::string_view code6) {
+  for (const CountyCentre& c : kCountyCentres)
+    if (c.code6 == code6) return &c;
+  return nullptr;
+}
+}  // namespace
+
+std::optional<std::pair<double, double>> CountyCentreOf(std::string_view code6) {
+  const CountyCentre* c = CentreOf(code6);
+  if (!c) return std::nullopt;
+  return std::pair{c->lat, c->lon};
+}
+
+namespace {
+
 int64_t Gcd(int64_t a, int64_t b) {
   while (b != 0) {
     int64_t t = a % b;
@@ -383,10 +407,15 @@ Result<Plan> MakePlan(uint64_t seed, double scale) {
     }
   }
 
-  // Geography: a county point jittered around its prefecture's centroid, a village point
-  // around its county's.
+  // Geography: a county at its real centre (a county the table lacks: jittered around its
+  // prefecture's centroid), a village point within about 4 km of its county's.
   for (size_t ci = 0; ci < plan.counties.size(); ++ci) {
     County& c = plan.counties[ci];
+    if (const CountyCentre* centre = CentreOf(c.code6)) {
+      c.lat = centre->lat;
+      c.lon = centre->lon;
+      continue;
+    }
     const PrefectureInfo& p = *plan.prefectures[c.prefecture].info;
     const uint64_t h = Hash(seed, 21, CodeNumber(c.code6));
     c.lat = p.lat + (UnitFromHash(h) - 0.5) * 0.70;
@@ -395,8 +424,8 @@ Result<Plan> MakePlan(uint64_t seed, double scale) {
   for (Village& v : plan.villages) {
     const County& c = plan.counties[v.county];
     const uint64_t h = Hash(seed, 22, CodeNumber(std::string_view(v.code, 12)));
-    const double lat = std::clamp(c.lat + (UnitFromHash(h) - 0.5) * 0.24, kLatMin, kLatMax);
-    const double lon = std::clamp(c.lon + (UnitFromHash(Mix64(h)) - 0.5) * 0.24, kLonMin, kLonMax);
+    const double lat = std::clamp(c.lat + (UnitFromHash(h) - 0.5) * 0.08, kLatMin, kLatMax);
+    const double lon = std::clamp(c.lon + (UnitFromHash(Mix64(h)) - 0.5) * 0.08, kLonMin, kLonMax);
     v.lat_e6 = static_cast<int32_t>(std::lround(lat * 1e6));
     v.lon_e6 = static_cast<int32_t>(std::lround(lon * 1e6));
   }

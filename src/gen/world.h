@@ -6,7 +6,10 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -139,5 +142,9 @@ void FormatId(std::string_view county6, int64_t birth_days, int seq, char* out);
 
 // Static facts about the nine prefectures (DOMAIN.md §6 and docs/generator.md).
 const std::array<PrefectureInfo, 9>& PrefectureTable();
+
+// A county's centre (latitude, longitude; WGS-84) as the generator places it, from the
+// boundaries the web app draws (county_centres.inc); nullopt for a county it does not know.
+std::optional<std::pair<double, double>> CountyCentreOf(std::string_view code6);
 
 }  // namespace fupin::gen

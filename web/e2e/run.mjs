@@ -102,6 +102,12 @@ const server = spawn(fupin, ['serve', '--db', db, '--listen', `127.0.0.1:${port}
 let serverLog = '';
 server.stdout.on('data', (d) => (serverLog += d));
 server.stderr.on('data', (d) => (serverLog += d));
+// The server must live through every test: if it ends, say how, with the end of its log.
+let serverEnd = null;
+const serverExited = new Promise((r) => server.once('exit', (code, signal) => {
+  serverEnd = { code, signal };
+  r();
+}));
 for (let i = 0; ; i++) {
   try {
     if ((await fetch(origin + '/healthz')).ok) break;
@@ -478,8 +484,12 @@ await test('login page and the auditor’s audit log pass axe', async ({ page })
 
 // ---- done ---------------------------------------------------------------------------------------
 await browser.close();
+if (serverEnd) {
+  console.log(`the server ended during the tests (exit code ${serverEnd.code}, signal ${serverEnd.signal}); the end of its log:\n` + serverLog.split('\n').slice(-40).join('\n'));
+  results.push({ name: 'the server stays up through every test', ok: false });
+}
 server.kill('SIGTERM');
-await new Promise((r) => server.once('exit', r));
+await serverExited;
 if (!keep) rmSync(work, { recursive: true, force: true });
 const failed = results.filter((r) => !r.ok);
 if (fallbackMissing) console.log('warning: the server has no history-mode fallback (allowed by --allow-pending)');
