@@ -109,7 +109,7 @@ Status AddPhotoRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::R
 Status ListPhotosRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::Response& res) {
   const std::string id = req.matches[1];
   ASSIGN_OR_RETURN(store::Store * db, app.Db());
-  auto photos = service::ListPhotos(*db, ctx.actor, id);
+  auto photos = service::ListPhotos(*db, ctx.actor, id, ctx.lang);
   if (!photos) {
     if (photos.error().code() == StatusCode::kPermissionDenied)
       app.audit().Append(ctx.actor, {"denied", "household " + id, "photos", "denied"});
@@ -134,7 +134,7 @@ Status GetPhotoRoute(App& app, Ctx& ctx, const httplib::Request& req, httplib::R
     return InvalidArgument(fmt::format("{}photo_id", Text(Msg::kBadParameter, ctx.lang)));
   }
   ASSIGN_OR_RETURN(store::Store * db, app.Db());
-  auto photo = service::GetPhoto(*db, ctx.actor, id, photo_id);
+  auto photo = service::GetPhoto(*db, ctx.actor, id, photo_id, ctx.lang);
   if (!photo) {
     if (photo.error().code() == StatusCode::kPermissionDenied)
       app.audit().Append(ctx.actor, {"denied", "household " + id, "photo", "denied"});

@@ -433,9 +433,9 @@ Result<int64_t> AddPhoto(store::Store& store, const Actor& actor, std::string_vi
 
 Result<std::pair<std::string, std::string>> GetPhoto(store::Store& store, const Actor& actor,
                                                      std::string_view household_id,
-                                                     int64_t photo_id) {
+                                                     int64_t photo_id, Lang lang) {
   ASSIGN_OR_RETURN(const store::EditStore::HouseholdHead head,
-                   Locate(store, actor, household_id, Lang::kEn));
+                   Locate(store, actor, household_id, lang));
   (void)head;
   ASSIGN_OR_RETURN(std::optional<store::Photo> photo,
                    store.Edits().GetPhoto(household_id, photo_id));
@@ -445,9 +445,9 @@ Result<std::pair<std::string, std::string>> GetPhoto(store::Store& store, const 
 }
 
 Result<std::vector<store::Photo>> ListPhotos(store::Store& store, const Actor& actor,
-                                             std::string_view household_id) {
+                                             std::string_view household_id, Lang lang) {
   ASSIGN_OR_RETURN(const store::EditStore::HouseholdHead head,
-                   Locate(store, actor, household_id, Lang::kEn));
+                   Locate(store, actor, household_id, lang));
   (void)head;
   return store.Edits().ListPhotos(household_id);
 }

@@ -135,11 +135,11 @@ Result<int64_t> AddPhoto(store::Store& store, const Actor& actor, std::string_vi
 // kPermissionDenied outside the actor's region (any role may read within it).
 Result<std::pair<std::string, std::string>> GetPhoto(store::Store& store, const Actor& actor,
                                                      std::string_view household_id,
-                                                     int64_t photo_id);
+                                                     int64_t photo_id, Lang lang = Lang::kEn);
 
 // The household's photos, oldest first, without their bytes. kPermissionDenied / kNotFound
 // as GetPhoto.
 Result<std::vector<store::Photo>> ListPhotos(store::Store& store, const Actor& actor,
-                                             std::string_view household_id);
+                                             std::string_view household_id, Lang lang = Lang::kEn);
 
 }  // namespace fupin::service
