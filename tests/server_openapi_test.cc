@@ -138,6 +138,11 @@ TEST(ServerOpenApiTest, EveryOperationAnswersAsDescribed) {
   EXPECT_TRUE(listed) << photos->body;
   rec.Add("GET", "/api/households/{household_id}/photos",
           c.Get("/api/households/" + p.other_household + "/photos", h(cadre)));
+  // An unknown household is named in the caller's language (zh-CN by default).
+  auto unknown = c.Get("/api/households/nope/photos", h(cadre));
+  rec.Add("GET", "/api/households/{household_id}/photos", unknown);
+  ASSERT_TRUE(unknown && unknown->status == 404);
+  EXPECT_NE(unknown->body.find("没有户"), std::string::npos) << unknown->body;
   auto flags = c.Get("/api/flags?limit=2", h(admin));
   rec.Add("GET", "/api/flags", flags);
   rec.Add("GET", "/api/flags", c.Get("/api/flags?state=bogus", h(admin)));
